@@ -1,0 +1,33 @@
+package dev.robusto.tenant;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.util.Map;
+
+/**
+ * Operator-wide defaults for tenants, set in application.properties or the Helm values ({@code
+ * tiers:} and {@code tenantDefaults:}). A Tenant's spec overrides them field by field.
+ */
+@ConfigMapping(prefix = "robusto.tenant")
+public interface TenantDefaults {
+
+  /** Defaults per tier, keyed by the tier's name (enterprise, startup, custom). */
+  Map<String, TierDefaults> tiers();
+
+  /** Container defaults for every tenant's LimitRange. */
+  Map<String, String> defaultRequest();
+
+  Map<String, String> defaultLimit();
+
+  interface TierDefaults {
+    int maxConcurrentJobs();
+
+    int maxDailyJobs();
+
+    @WithDefault("600")
+    int requestsPerMinute();
+
+    /** ResourceQuota hard limits, e.g. {@code pods: 50}. */
+    Map<String, String> resources();
+  }
+}

@@ -1,0 +1,60 @@
+package dev.robusto.tenant;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+public class TenantStatus {
+
+  private Long observedGeneration;
+  private String namespace;
+  private TenantLimits effectiveLimits;
+  private List<Condition> conditions = new ArrayList<>();
+
+  public Long getObservedGeneration() {
+    return observedGeneration;
+  }
+
+  public void setObservedGeneration(Long observedGeneration) {
+    this.observedGeneration = observedGeneration;
+  }
+
+  public String getNamespace() {
+    return namespace;
+  }
+
+  public void setNamespace(String namespace) {
+    this.namespace = namespace;
+  }
+
+  public TenantLimits getEffectiveLimits() {
+    return effectiveLimits;
+  }
+
+  public void setEffectiveLimits(TenantLimits effectiveLimits) {
+    this.effectiveLimits = effectiveLimits;
+  }
+
+  public List<Condition> getConditions() {
+    return conditions;
+  }
+
+  public void setConditions(List<Condition> conditions) {
+    this.conditions = conditions == null ? new ArrayList<>() : conditions;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof TenantStatus other
+        && Objects.equals(observedGeneration, other.observedGeneration)
+        && Objects.equals(namespace, other.namespace)
+        && Objects.equals(effectiveLimits, other.effectiveLimits)
+        && Objects.equals(conditions, other.conditions);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(observedGeneration, namespace, effectiveLimits, conditions);
+  }
+}

@@ -1,0 +1,250 @@
+package dev.robusto.tenant;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.AggregatedOperatorException;
+import java.io.InterruptedIOException;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Builds a Tenant's status: Ready plus one condition per concern, each with a reason and a message
+ * that says what to do. A condition keeps its lastTransitionTime while its status holds, so an
+ * unchanged tenant yields an equal status and no write.
+ */
+final class TenantStatusAggregator {
+
+  static final String READY = "Ready";
+  static final String NAMESPACE_READY = "NamespaceReady";
+  static final String QUOTA_READY = "QuotaReady";
+  static final String ISOLATION_READY = "IsolationReady";
+  static final String ACCESS_READY = "AccessReady";
+  static final String NAMESPACE_CONFLICT = "NamespaceConflict";
+  static final int MAX_MESSAGE = 1024;
+
+  /** Each concern and the workflow dependents (by name) that make it true. */
+  private static final Map<String, List<String>> CONCERNS =
+      Map.of(
+          NAMESPACE_READY, List.of(TenantReconciler.NAMESPACE),
+          QUOTA_READY, List.of(TenantReconciler.QUOTA, TenantReconciler.LIMIT_RANGE),
+          ISOLATION_READY, List.of(TenantReconciler.NETWORK_POLICY),
+          ACCESS_READY, List.of(TenantReconciler.ROLE_BINDING));
+
+  private static final List<String> CONCERN_ORDER =
+      List.of(NAMESPACE_READY, QUOTA_READY, ISOLATION_READY, ACCESS_READY);
+
+  private final Tenant tenant;
+  private final TenantPlan plan;
+  private final List<Condition> conditions = new ArrayList<>();
+
+  private TenantStatusAggregator(Tenant tenant, TenantPlan plan) {
+    this.tenant = tenant;
+    this.plan = plan;
+  }
+
+  static boolean isReady(TenantStatus status) {
+    return status.getConditions().stream()
+        .anyMatch(c -> READY.equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  /** Every child object is in place. */
+  static TenantStatus provisioned(Tenant tenant, TenantPlan plan) {
+    return failed(tenant, plan, Map.of());
+  }
+
+  /** Some dependents failed: their concerns say why; the others are in place or waiting. */
+  static TenantStatus failed(Tenant tenant, TenantPlan plan, Map<String, Exception> errors) {
+    var status = new TenantStatusAggregator(tenant, plan);
+    var namespaceFailed = errors.containsKey(TenantReconciler.NAMESPACE);
+    for (var concern : CONCERN_ORDER) {
+      var failure =
+          CONCERNS.get(concern).stream().filter(errors::containsKey).findFirst().orElse(null);
+      if (failure != null) {
+        var error = errors.get(failure);
+        status.add(concern, false, reason(error), describe(failure, error));
+      } else if (namespaceFailed) {
+        status.add(concern, false, "WaitingForNamespace", "Waits until the namespace exists.");
+      } else {
+        status.add(concern, true, readyReason(concern), readyMessage(concern, tenant, plan));
+      }
+    }
+    return status.withReady();
+  }
+
+  /** The namespace is someone else's: nothing was touched. */
+  static TenantStatus conflict(Tenant tenant, TenantPlan plan, String message) {
+    var status = new TenantStatusAggregator(tenant, plan);
+    status.add(NAMESPACE_CONFLICT, true, NAMESPACE_CONFLICT, message);
+    for (var concern : CONCERN_ORDER) {
+      status.add(
+          concern,
+          false,
+          NAMESPACE_CONFLICT,
+          "Nothing is provisioned while the namespace conflicts.");
+    }
+    return status.withReady();
+  }
+
+  /** An error before any dependent ran, such as a tier the operator has no defaults for. */
+  static TenantStatus invalid(Tenant tenant, String reason, String message) {
+    var status = new TenantStatusAggregator(tenant, null);
+    status.add(READY, false, reason, message);
+    return status.build();
+  }
+
+  private TenantStatus withReady() {
+    var firstFailure =
+        conditions.stream()
+            .filter(c -> c.getType().equals(NAMESPACE_CONFLICT) || "False".equals(c.getStatus()))
+            .findFirst();
+    if (firstFailure.isPresent()) {
+      add(READY, false, firstFailure.get().getReason(), firstFailure.get().getMessage());
+    } else if (tenant.getSpec().suspendedNow()) {
+      add(
+          READY,
+          false,
+          "Suspended",
+          "The tenant is suspended: its quota allows no new pods or jobs. Set spec.suspended to"
+              + " false to resume.");
+    } else {
+      add(
+          READY,
+          true,
+          "Provisioned",
+          "Namespace %s is ready with its quota, limits, isolation and owner access."
+              .formatted(plan.namespace()));
+    }
+    return build();
+  }
+
+  private TenantStatus build() {
+    var status = new TenantStatus();
+    status.setObservedGeneration(tenant.getMetadata().getGeneration());
+    if (plan != null) {
+      status.setNamespace(plan.namespace());
+      status.setEffectiveLimits(plan.limits());
+    }
+    // Ready first: it is the one people and kubectl look at.
+    conditions.sort((a, b) -> a.getType().equals(READY) ? -1 : b.getType().equals(READY) ? 1 : 0);
+    status.setConditions(conditions);
+    return status;
+  }
+
+  private void add(String type, boolean ok, String reason, String message) {
+    var statusValue = ok ? "True" : "False";
+    var previous = previous(type);
+    var transition =
+        previous != null && statusValue.equals(previous.getStatus())
+            ? previous.getLastTransitionTime()
+            : Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    conditions.add(
+        new ConditionBuilder()
+            .withType(type)
+            .withStatus(statusValue)
+            .withReason(reason)
+            .withMessage(truncate(message))
+            .withObservedGeneration(tenant.getMetadata().getGeneration())
+            .withLastTransitionTime(transition)
+            .build());
+  }
+
+  private Condition previous(String type) {
+    if (tenant.getStatus() == null) {
+      return null;
+    }
+    return tenant.getStatus().getConditions().stream()
+        .filter(c -> Objects.equals(type, c.getType()))
+        .findFirst()
+        .orElse(null);
+  }
+
+  private static String readyReason(String concern) {
+    if (concern.equals(ISOLATION_READY)) {
+      return "IsolationApplied";
+    }
+    return "Applied";
+  }
+
+  private static String readyMessage(String concern, Tenant tenant, TenantPlan plan) {
+    return switch (concern) {
+      case NAMESPACE_READY ->
+          "Namespace %s exists and is owned by this Tenant.".formatted(plan.namespace());
+      case QUOTA_READY ->
+          "ResourceQuota %s and LimitRange %s are applied."
+              .formatted(TenantResourceQuota.NAME, TenantLimitRange.NAME);
+      case ISOLATION_READY ->
+          tenant.getSpec().enforcesIsolation()
+              ? "NetworkPolicy %s denies ingress from other tenants' namespaces."
+                  .formatted(TenantNetworkPolicy.NAME)
+              : "spec.isolation is false: ingress from other tenants is not blocked.";
+      case ACCESS_READY ->
+          "%d owner(s) have the '%s' role in %s."
+              .formatted(
+                  tenant.getSpec().getOwners().size(),
+                  TenantOwnerRoleBinding.OWNER_ROLE,
+                  plan.namespace());
+      default -> throw new IllegalArgumentException(concern);
+    };
+  }
+
+  /** A condition reason for an error: what kind of failure, so alerts can match on it. */
+  static String reason(Throwable error) {
+    for (var cause = error; cause != null; cause = cause.getCause()) {
+      if (cause instanceof AggregatedOperatorException aggregated
+          && !aggregated.getAggregatedExceptions().isEmpty()) {
+        return reason(aggregated.getAggregatedExceptions().values().iterator().next());
+      }
+      if (cause instanceof TimeoutException || cause instanceof InterruptedIOException) {
+        return "ApiTimeout";
+      }
+      if (cause instanceof KubernetesClientException kce && kce.getCode() > 0) {
+        return switch (kce.getCode()) {
+          case 409 -> "ApiConflict";
+          case 422, 400 -> "Invalid";
+          case 403 -> "Forbidden";
+          case 429 -> "ApiThrottled";
+          default -> kce.getCode() >= 500 ? "ApiServerError" : "ApiError";
+        };
+      }
+    }
+    return "ReconcileError";
+  }
+
+  private static String describe(String dependent, Exception error) {
+    var what = "Applying the " + dependent + " failed";
+    var reason = reason(error);
+    var detail = detail(error);
+    var hint =
+        switch (reason) {
+          case "Invalid" -> " Fix the Tenant spec field the API server names.";
+          case "Forbidden" ->
+              " Grant the operator's ServiceAccount this access (Helm ClusterRole).";
+          default -> " The operator retries with backoff.";
+        };
+    return what + ": " + detail + "." + hint;
+  }
+
+  private static String detail(Throwable error) {
+    for (var cause = error; cause != null; cause = cause.getCause()) {
+      if (cause instanceof KubernetesClientException kce && kce.getCode() > 0) {
+        var status = kce.getStatus();
+        var message = status != null && status.getMessage() != null ? status.getMessage() : "";
+        return "HTTP " + kce.getCode() + (message.isEmpty() ? "" : " " + message);
+      }
+      if (cause instanceof TimeoutException || cause instanceof InterruptedIOException) {
+        return "the API server did not answer in time";
+      }
+    }
+    return error.getClass().getSimpleName();
+  }
+
+  private static String truncate(String message) {
+    return message.length() <= MAX_MESSAGE ? message : message.substring(0, MAX_MESSAGE - 1) + "…";
+  }
+}
