@@ -1,0 +1,398 @@
+package dev.robusto.tenant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.robusto.testing.LocalCluster;
+import dev.robusto.testing.LocalClusterResource;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.LimitRange;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceQuota;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** The Tenant reconciler against a real kube-apiserver, controller-manager and etcd. */
+@QuarkusTest
+@QuarkusTestResource(LocalClusterResource.class)
+class TenantIT {
+
+  private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+
+  @Inject KubernetesClient client;
+
+  @Test
+  void enterpriseTenantBecomesReadyWithAllItsChildren() {
+    var tenant =
+        tenant(
+            "acme",
+            Tier.ENTERPRISE,
+            spec -> {
+              spec.setOwners(
+                  List.of(
+                      new TenantOwner(TenantOwner.Kind.User, "ana@acme.mx", null),
+                      new TenantOwner(TenantOwner.Kind.Group, "acme-ops", null),
+                      new TenantOwner(TenantOwner.Kind.ServiceAccount, "deployer", "ci")));
+              spec.setResources(Map.of("cpu", new Quantity("8")));
+            });
+    client.resource(tenant).create();
+
+    var ready = awaitReady("acme");
+    assertThat(ready.getStatus().getNamespace()).isEqualTo("tenant-acme");
+    assertThat(ready.getStatus().getObservedGeneration()).isEqualTo(1L);
+    assertThat(ready.getStatus().getEffectiveLimits()).isEqualTo(new TenantLimits(20, 1000, 6000));
+    assertThat(ready.getStatus().getConditions())
+        .extracting(Condition::getType, Condition::getStatus)
+        .contains(
+            org.assertj.core.groups.Tuple.tuple("NamespaceReady", "True"),
+            org.assertj.core.groups.Tuple.tuple("QuotaReady", "True"),
+            org.assertj.core.groups.Tuple.tuple("IsolationReady", "True"),
+            org.assertj.core.groups.Tuple.tuple("AccessReady", "True"));
+
+    var namespace = client.namespaces().withName("tenant-acme").get();
+    assertThat(namespace.getMetadata().getLabels())
+        .containsEntry(Tenant.TENANT_LABEL, "acme")
+        .containsEntry("pod-security.kubernetes.io/enforce", "baseline");
+    assertThat(namespace.getMetadata().getOwnerReferences())
+        .singleElement()
+        .satisfies(ref -> assertThat(ref.getUid()).isEqualTo(ready.getMetadata().getUid()));
+
+    var quota = child(ResourceQuota.class, "tenant-acme", TenantResourceQuota.NAME);
+    // Tier default pods=100, overridden cpu=8 from the spec.
+    assertThat(quota.getSpec().getHard())
+        .containsEntry("pods", new Quantity("100"))
+        .containsEntry("cpu", new Quantity("8"))
+        .containsEntry("count/jobs.batch", new Quantity("200"));
+    var limits = child(LimitRange.class, "tenant-acme", TenantLimitRange.NAME);
+    assertThat(limits.getSpec().getLimits().get(0).getDefault())
+        .containsEntry("cpu", new Quantity("500m"));
+    var policy = child(NetworkPolicy.class, "tenant-acme", TenantNetworkPolicy.NAME);
+    assertThat(policy.getSpec().getIngress().get(0).getFrom().get(1).getNamespaceSelector())
+        .satisfies(
+            s ->
+                assertThat(s.getMatchExpressions().get(0).getKey()).isEqualTo(Tenant.TENANT_LABEL));
+    var owners = child(RoleBinding.class, "tenant-acme", TenantOwnerRoleBinding.NAME);
+    assertThat(owners.getRoleRef().getName()).isEqualTo("edit");
+    assertThat(owners.getSubjects())
+        .extracting(s -> s.getKind() + ":" + s.getName())
+        .containsExactly("User:ana@acme.mx", "Group:acme-ops", "ServiceAccount:deployer");
+
+    // The owners really can edit their namespace and nothing else.
+    var cluster = LocalCluster.get();
+    assertThat(
+            cluster
+                .kubectl(
+                    "auth",
+                    "can-i",
+                    "create",
+                    "deployments",
+                    "-n",
+                    "tenant-acme",
+                    "--as",
+                    "ana@acme.mx")
+                .strip())
+        .isEqualTo("yes");
+    assertThat(
+            cluster
+                .kubectlResult(
+                    "auth",
+                    "can-i",
+                    "create",
+                    "deployments",
+                    "-n",
+                    "default",
+                    "--as",
+                    "ana@acme.mx")
+                .output()
+                .strip())
+        .startsWith("no");
+  }
+
+  @Test
+  void specLimitsOverrideTheTierAndShowInStatus() {
+    client
+        .resource(
+            tenant("tiny", Tier.STARTUP, spec -> spec.setLimits(new TenantLimits(2, null, 120))))
+        .create();
+    var ready = awaitReady("tiny");
+    assertThat(ready.getStatus().getEffectiveLimits()).isEqualTo(new TenantLimits(2, 100, 120));
+  }
+
+  @Test
+  void driftIsRepairedAndAnnounced() {
+    client.resource(tenant("drift", Tier.STARTUP, spec -> {})).create();
+    awaitReady("drift");
+
+    client
+        .resources(ResourceQuota.class)
+        .inNamespace("tenant-drift")
+        .withName(TenantResourceQuota.NAME)
+        .delete();
+    client
+        .resources(NetworkPolicy.class)
+        .inNamespace("tenant-drift")
+        .withName(TenantNetworkPolicy.NAME)
+        .delete();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              assertThat(find(ResourceQuota.class, "tenant-drift", TenantResourceQuota.NAME))
+                  .isPresent();
+              assertThat(find(NetworkPolicy.class, "tenant-drift", TenantNetworkPolicy.NAME))
+                  .isPresent();
+            });
+
+    // An edit by hand is undone as well.
+    client
+        .resources(ResourceQuota.class)
+        .inNamespace("tenant-drift")
+        .withName(TenantResourceQuota.NAME)
+        .edit(
+            q -> {
+              q.getSpec().getHard().put("pods", new Quantity("1000"));
+              return q;
+            });
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () ->
+                assertThat(
+                        child(ResourceQuota.class, "tenant-drift", TenantResourceQuota.NAME)
+                            .getSpec()
+                            .getHard())
+                    .containsEntry("pods", new Quantity("20")));
+
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(eventsFor("drift"))
+                    .anySatisfy(
+                        e -> assertThat(e).contains("DriftRepaired").contains("ResourceQuota")));
+  }
+
+  @Test
+  void invalidSpecsAreRefusedByTheApiServerWithWhatToFix() {
+    var cluster = LocalCluster.get();
+    var refused =
+        cluster.kubectlResult(
+            "apply",
+            "-f",
+            LocalCluster.projectDir().resolve("src/test/resources/invalid-tenant.yaml").toString());
+    assertThat(refused.exitCode()).isNotZero();
+    assertThat(refused.output())
+        .contains("maxConcurrentJobs cannot exceed maxDailyJobs")
+        .contains("tier 'custom' has no defaults")
+        .contains("an owner of kind ServiceAccount needs the namespace")
+        .contains("namespace cannot be 'default' or a kube-* system namespace");
+
+    client
+        .resource(tenant("fixed-ns", Tier.STARTUP, spec -> spec.setNamespace("fixed-ns-a")))
+        .create();
+    var moved =
+        cluster.kubectlResult(
+            "patch",
+            "tenant",
+            "fixed-ns",
+            "--type=merge",
+            "-p",
+            "{\"spec\":{\"namespace\":\"fixed-ns-b\"}}");
+    assertThat(moved.exitCode()).isNotZero();
+    assertThat(moved.output()).contains("namespace is immutable");
+  }
+
+  @Test
+  void anExistingNamespaceIsNeverAdopted() {
+    client
+        .resource(
+            new NamespaceBuilder()
+                .withNewMetadata()
+                .withName("someone-elses")
+                .endMetadata()
+                .build())
+        .create();
+    client
+        .resource(tenant("squatter", Tier.STARTUP, spec -> spec.setNamespace("someone-elses")))
+        .create();
+
+    var conflicted = awaitCondition("squatter", "NamespaceConflict", "True");
+    assertThat(readyCondition(conflicted))
+        .satisfies(
+            c -> {
+              assertThat(c.getStatus()).isEqualTo("False");
+              assertThat(c.getReason()).isEqualTo("NamespaceConflict");
+              assertThat(c.getMessage()).contains("someone-elses").contains("never adopts");
+            });
+    var untouched = client.namespaces().withName("someone-elses").get();
+    assertThat(untouched.getMetadata().getOwnerReferences()).isEmpty();
+    assertThat(untouched.getMetadata().getLabels()).doesNotContainKey(Tenant.TENANT_LABEL);
+    assertThat(find(ResourceQuota.class, "someone-elses", TenantResourceQuota.NAME)).isEmpty();
+
+    // Another tenant's namespace is refused too, and the message names its owner.
+    client.resource(tenant("first", Tier.STARTUP, spec -> {})).create();
+    awaitReady("first");
+    client
+        .resource(tenant("second", Tier.STARTUP, spec -> spec.setNamespace("tenant-first")))
+        .create();
+    var second = awaitCondition("second", "NamespaceConflict", "True");
+    assertThat(readyCondition(second).getMessage()).contains("belongs to Tenant 'first'");
+    assertThat(
+            client.namespaces().withName("tenant-first").get().getMetadata().getOwnerReferences())
+        .singleElement()
+        .satisfies(ref -> assertThat(ref.getName()).isEqualTo("first"));
+  }
+
+  @Test
+  void deletingATenantDeletesItsNamespaceAndEverythingInIt() {
+    client.resource(tenant("leaving", Tier.STARTUP, spec -> {})).create();
+    awaitReady("leaving");
+    client.resources(Tenant.class).withName("leaving").delete();
+    await()
+        .atMost(Duration.ofSeconds(90))
+        .untilAsserted(
+            () -> assertThat(client.namespaces().withName("tenant-leaving").get()).isNull());
+  }
+
+  @Test
+  void turningIsolationOffRemovesThePolicyAndSuspensionZeroesTheQuota() {
+    client.resource(tenant("toggle", Tier.STARTUP, spec -> {})).create();
+    awaitReady("toggle");
+    client
+        .resources(Tenant.class)
+        .withName("toggle")
+        .edit(
+            t -> {
+              t.getSpec().setIsolation(false);
+              t.getSpec().setSuspended(true);
+              return t;
+            });
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              assertThat(find(NetworkPolicy.class, "tenant-toggle", TenantNetworkPolicy.NAME))
+                  .isEmpty();
+              assertThat(
+                      child(ResourceQuota.class, "tenant-toggle", TenantResourceQuota.NAME)
+                          .getSpec()
+                          .getHard())
+                  .containsEntry("pods", new Quantity("0"))
+                  .containsEntry("count/jobs.batch", new Quantity("0"));
+              var ready = readyCondition(client.resources(Tenant.class).withName("toggle").get());
+              assertThat(ready.getReason()).isEqualTo("Suspended");
+              assertThat(ready.getMessage()).contains("spec.suspended");
+            });
+  }
+
+  @Test
+  void aReconcileWithNothingChangedWritesNothing() throws InterruptedException {
+    client.resource(tenant("steady", Tier.ENTERPRISE, spec -> {})).create();
+    awaitReady("steady");
+    Thread.sleep(2_000); // let the last writes' events settle
+    var before = versions("steady");
+
+    // A label someone else adds to the namespace triggers a reconcile that must change nothing.
+    client
+        .namespaces()
+        .withName("tenant-steady")
+        .edit(
+            ns -> {
+              ns.getMetadata().getLabels().put("team", "billing");
+              return ns;
+            });
+    Thread.sleep(3_000);
+    var after = versions("steady");
+    assertThat(after.get("tenant")).isEqualTo(before.get("tenant"));
+    assertThat(after.get("quota")).isEqualTo(before.get("quota"));
+    assertThat(after.get("limits")).isEqualTo(before.get("limits"));
+    assertThat(after.get("policy")).isEqualTo(before.get("policy"));
+    assertThat(after.get("owners")).isEqualTo(before.get("owners"));
+    assertThat(client.namespaces().withName("tenant-steady").get().getMetadata().getLabels())
+        .containsEntry("team", "billing");
+  }
+
+  private Map<String, String> versions(String name) {
+    var ns = "tenant-" + name;
+    return Map.of(
+        "tenant",
+            client.resources(Tenant.class).withName(name).get().getMetadata().getResourceVersion(),
+        "quota",
+            child(ResourceQuota.class, ns, TenantResourceQuota.NAME)
+                .getMetadata()
+                .getResourceVersion(),
+        "limits",
+            child(LimitRange.class, ns, TenantLimitRange.NAME).getMetadata().getResourceVersion(),
+        "policy",
+            child(NetworkPolicy.class, ns, TenantNetworkPolicy.NAME)
+                .getMetadata()
+                .getResourceVersion(),
+        "owners",
+            child(RoleBinding.class, ns, TenantOwnerRoleBinding.NAME)
+                .getMetadata()
+                .getResourceVersion());
+  }
+
+  static Tenant tenant(String name, Tier tier, java.util.function.Consumer<TenantSpec> customize) {
+    var tenant = new Tenant();
+    tenant.getMetadata().setName(name);
+    tenant.setSpec(new TenantSpec());
+    tenant.getSpec().setTier(tier);
+    customize.accept(tenant.getSpec());
+    return tenant;
+  }
+
+  private Tenant awaitReady(String name) {
+    return awaitCondition(name, "Ready", "True");
+  }
+
+  private Tenant awaitCondition(String name, String type, String status) {
+    return await()
+        .atMost(READY_TIMEOUT)
+        .until(
+            () -> client.resources(Tenant.class).withName(name).get(),
+            t ->
+                t != null
+                    && t.getStatus() != null
+                    && t.getStatus().getConditions().stream()
+                        .anyMatch(c -> c.getType().equals(type) && c.getStatus().equals(status)));
+  }
+
+  private static Condition readyCondition(Tenant tenant) {
+    return tenant.getStatus().getConditions().stream()
+        .filter(c -> c.getType().equals("Ready"))
+        .findFirst()
+        .orElseThrow();
+  }
+
+  private <T extends io.fabric8.kubernetes.api.model.HasMetadata> T child(
+      Class<T> type, String namespace, String name) {
+    return find(type, namespace, name)
+        .orElseThrow(
+            () ->
+                new AssertionError(
+                    type.getSimpleName() + " " + namespace + "/" + name + " missing"));
+  }
+
+  private <T extends io.fabric8.kubernetes.api.model.HasMetadata> Optional<T> find(
+      Class<T> type, String namespace, String name) {
+    return Optional.ofNullable(client.resources(type).inNamespace(namespace).withName(name).get());
+  }
+
+  private List<String> eventsFor(String tenant) {
+    return client.v1().events().inNamespace("default").list().getItems().stream()
+        .filter(e -> tenant.equals(e.getInvolvedObject().getName()))
+        .map(e -> e.getReason() + " " + e.getMessage())
+        .toList();
+  }
+}

@@ -1,0 +1,26 @@
+package dev.robusto.testing;
+
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import java.io.IOException;
+
+/** Builds a config mapping from the operator's real application.properties, for unit tests. */
+public final class ConfigFromProperties {
+
+  private ConfigFromProperties() {}
+
+  public static <T> T mapping(Class<T> type) {
+    try {
+      var source =
+          new PropertiesConfigSource(
+              ConfigFromProperties.class.getResource("/application.properties"), 100);
+      return new SmallRyeConfigBuilder()
+          .withSources(source)
+          .withMapping(type)
+          .build()
+          .getConfigMapping(type);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
