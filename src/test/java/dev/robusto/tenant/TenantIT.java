@@ -15,7 +15,6 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
-import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +28,8 @@ class TenantIT {
 
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
 
-  @Inject KubernetesClient client;
+  /** The tests act as a cluster admin; the operator runs as the chart's ServiceAccount. */
+  private final KubernetesClient client = LocalCluster.get().client();
 
   @Test
   void enterpriseTenantBecomesReadyWithAllItsChildren() {

@@ -18,6 +18,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LocalCluster {
 
+  /** The Helm release the tests install; its full name is also its ServiceAccount's name. */
+  public static final String RELEASE = "robusto-operator";
+
+  public static final String RELEASE_NAMESPACE = "robusto-system";
+
   private static LocalCluster instance;
 
   private final Path projectDir;
@@ -42,6 +47,31 @@ public final class LocalCluster {
       instance = started;
     }
     return instance;
+  }
+
+  /**
+   * Installs the Helm chart (CRDs, ServiceAccount, ClusterRole) with no operator pod, and returns a
+   * token of the chart's ServiceAccount: the operator under test runs with exactly the permissions
+   * the chart grants, so a missing RBAC rule fails the tests.
+   */
+  public synchronized String installChartAndIssueOperatorToken() {
+    var chart = projectDir.resolve("helm/robusto-operator").toString();
+    checked(
+        helm(
+            "upgrade",
+            "--install",
+            RELEASE,
+            chart,
+            "-n",
+            RELEASE_NAMESPACE,
+            "--create-namespace",
+            "--set",
+            "replicaCount=0",
+            "--wait",
+            "--timeout",
+            "120s"));
+    kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s");
+    return kubectl("create", "token", RELEASE, "-n", RELEASE_NAMESPACE, "--duration=12h").strip();
   }
 
   public static Path projectDir() {
@@ -105,7 +135,7 @@ public final class LocalCluster {
   /** A command's exit code and its standard output and error, interleaved. */
   public record Result(int exitCode, String output) {}
 
-  private static String checked(Result result) {
+  public static String checked(Result result) {
     if (result.exitCode() != 0) {
       throw new IllegalStateException(
           "command failed (" + result.exitCode() + "):\n" + result.output());

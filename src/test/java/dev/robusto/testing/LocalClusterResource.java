@@ -4,18 +4,22 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import java.util.Map;
 
 /**
- * Points the operator under test (a {@code @QuarkusTest}) at a real local control plane with the
- * committed CRDs installed.
+ * Points the operator under test (a {@code @QuarkusTest}) at a real local control plane where the
+ * Helm chart is installed, authenticated as the chart's ServiceAccount.
  */
 public class LocalClusterResource implements QuarkusTestResourceLifecycleManager {
 
   @Override
   public Map<String, String> start() {
-    var config = LocalCluster.get().config();
+    var cluster = LocalCluster.get();
+    var operatorToken = cluster.installChartAndIssueOperatorToken();
     return Map.of(
-        "quarkus.kubernetes-client.api-server-url", config.getMasterUrl(),
-        "quarkus.kubernetes-client.token", config.getAutoOAuthToken(),
-        "quarkus.kubernetes-client.trust-certs", "true");
+        "quarkus.kubernetes-client.api-server-url",
+        cluster.config().getMasterUrl(),
+        "quarkus.kubernetes-client.token",
+        operatorToken,
+        "quarkus.kubernetes-client.trust-certs",
+        "true");
   }
 
   @Override

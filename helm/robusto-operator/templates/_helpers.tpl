@@ -1,0 +1,24 @@
+{{- define "robusto.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "robusto.serviceAccountName" -}}
+{{- default (include "robusto.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{- define "robusto.labels" -}}
+app.kubernetes.io/name: robusto-operator
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "robusto.selectorLabels" -}}
+app.kubernetes.io/name: robusto-operator
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}

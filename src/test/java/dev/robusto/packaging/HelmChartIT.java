@@ -1,0 +1,122 @@
+package dev.robusto.packaging;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.robusto.testing.LocalCluster;
+import java.time.Duration;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The Helm chart with the real helm and kubectl against the local control plane. */
+class HelmChartIT {
+
+  private static final String CHART = "helm/robusto-operator";
+  private static LocalCluster cluster;
+
+  @BeforeAll
+  static void cluster() {
+    cluster = LocalCluster.get();
+  }
+
+  @Test
+  void lintPasses() {
+    var lint = cluster.helm("lint", CHART, "--strict");
+    assertThat(lint.exitCode()).as(lint.output()).isZero();
+    assertThat(lint.output()).contains("0 chart(s) failed");
+  }
+
+  @Test
+  void renderedManifestsAreAcceptedByTheApiServer() {
+    var rendered = cluster.helm("template", "render-check", CHART, "-n", "render-check");
+    assertThat(rendered.exitCode()).as(rendered.output()).isZero();
+    assertThat(rendered.output())
+        .contains("robusto.tenant.tiers.enterprise.max-concurrent-jobs=20")
+        .contains("robusto.tenant.tiers.startup.max-daily-jobs=100");
+    var values =
+        cluster.helm(
+            "template",
+            "render-check",
+            CHART,
+            "--set",
+            "tiers.startup.maxDailyJobs=250",
+            "--set",
+            "watchNamespaces={tenant-a,tenant-b}");
+    assertThat(values.output())
+        .contains("robusto.tenant.tiers.startup.max-daily-jobs=250")
+        .contains("quarkus.operator-sdk.namespaces=tenant-a,tenant-b");
+  }
+
+  @Test
+  void installRunsTheOperatorPodAndUninstallRemovesIt() {
+    var install =
+        cluster.helm(
+            "install",
+            "demo",
+            CHART,
+            "-n",
+            "robusto-demo",
+            "--create-namespace",
+            "--wait",
+            "--timeout",
+            "120s");
+    assertThat(install.exitCode()).as(install.output()).isZero();
+    // KWOK's fake nodes run the pod, so the Deployment becomes available as on a real cluster.
+    assertThat(
+            cluster.kubectl(
+                "get",
+                "deployment",
+                "demo-robusto-operator",
+                "-n",
+                "robusto-demo",
+                "-o",
+                "jsonpath={.status.availableReplicas}"))
+        .isEqualTo("1");
+    assertThat(cluster.kubectl("get", "crd", "tenants.robusto.dev", "-o", "name"))
+        .contains("tenants.robusto.dev");
+
+    var uninstall = cluster.helm("uninstall", "demo", "-n", "robusto-demo", "--wait");
+    assertThat(uninstall.exitCode()).as(uninstall.output()).isZero();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () ->
+                assertThat(
+                        cluster
+                            .kubectlResult("get", "clusterrole", "demo-robusto-operator")
+                            .exitCode())
+                    .isNotZero());
+  }
+
+  @Test
+  void theOperatorsServiceAccountHasLeastPrivilege() {
+    LocalCluster.checked(
+        cluster.helm(
+            "upgrade",
+            "--install",
+            "rbac-check",
+            CHART,
+            "-n",
+            "rbac-check",
+            "--create-namespace",
+            "--set",
+            "replicaCount=0"));
+    var sa = "system:serviceaccount:rbac-check:rbac-check-robusto-operator";
+    assertThat(canI(sa, "create", "namespaces")).isTrue();
+    assertThat(canI(sa, "patch", "tenants.robusto.dev/status")).isTrue();
+    assertThat(canI(sa, "bind", "clusterroles/edit")).isTrue();
+    // What it must not do: delete namespaces (GC does), touch CRDs, hand out admin, read secrets.
+    assertThat(canI(sa, "delete", "namespaces")).isFalse();
+    assertThat(canI(sa, "create", "customresourcedefinitions")).isFalse();
+    assertThat(canI(sa, "bind", "clusterroles/admin")).isFalse();
+    assertThat(canI(sa, "bind", "clusterroles/cluster-admin")).isFalse();
+    assertThat(canI(sa, "get", "secrets")).isFalse();
+    assertThat(canI(sa, "delete", "tenants.robusto.dev")).isFalse();
+  }
+
+  private static boolean canI(String user, String verb, String resource) {
+    var result = cluster.kubectlResult("auth", "can-i", verb, resource, "--as", user);
+    // kubectl may print a warning line too (e.g. "namespaces is not namespace scoped").
+    return result.output().lines().anyMatch("yes"::equals);
+  }
+}
