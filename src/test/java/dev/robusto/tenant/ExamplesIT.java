@@ -6,7 +6,12 @@ import static org.awaitility.Awaitility.await;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse.BodyHandlers;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -17,13 +22,16 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(LocalClusterResource.class)
 class ExamplesIT {
 
+  @TestHTTPResource("/q/metrics")
+  String metricsUrl;
+
   @Test
   void theExampleTenantsAreAcceptedAndBecomeReady() {
     var cluster = LocalCluster.get();
     var examples = LocalCluster.projectDir().resolve("examples").toString();
     assertThat(cluster.kubectl("apply", "-f", examples))
-        .contains("tenant.robusto.dev/comercializadora-norte created")
-        .contains("tenant.robusto.dev/tacos-el-guero created");
+        .contains("tenant.robusto.dev/comercializadora-norte")
+        .contains("tenant.robusto.dev/tacos-el-guero");
 
     await()
         .atMost(Duration.ofSeconds(60))
@@ -54,5 +62,17 @@ class ExamplesIT {
                 "-o",
                 "jsonpath={.spec.hard.cpu}"))
         .isEqualTo("48");
+  }
+
+  @Test
+  void operatorMetricsDoNotGrowWithTheNumberOfTenants() throws Exception {
+    theExampleTenantsAreAcceptedAndBecomeReady();
+    var metrics =
+        HttpClient.newHttpClient()
+            .send(HttpRequest.newBuilder(URI.create(metricsUrl)).build(), BodyHandlers.ofString())
+            .body();
+    assertThat(metrics).contains("operator_sdk_reconciliations_success_total{");
+    assertThat(metrics.lines().filter(l -> l.startsWith("operator_sdk_")))
+        .noneMatch(l -> l.contains("tacos-el-guero") || l.contains("resource_name="));
   }
 }

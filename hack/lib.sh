@@ -1,0 +1,55 @@
+# Helpers for running the operator on a local cluster; sourced by hack/run-local and hack/bench/*.
+# Expects KUBECONFIG (admin) and PATH with kubectl and helm: eval "$(hack/local-cluster env)".
+
+ROBUSTO_RELEASE=robusto-operator
+ROBUSTO_NAMESPACE=robusto-system
+
+# The chart's CRDs, ServiceAccount and least-privilege ClusterRole, without an operator pod:
+# the operator runs as a local process instead, with the chart's ServiceAccount identity.
+install_chart() {
+  helm upgrade --install "$ROBUSTO_RELEASE" helm/robusto-operator -n "$ROBUSTO_NAMESPACE" \
+    --create-namespace --set replicaCount=0 --wait --timeout 120s >/dev/null
+  kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
+}
+
+# operator_kubeconfig FILE: a kubeconfig that authenticates as the chart's ServiceAccount.
+operator_kubeconfig() {
+  local file=$1 server token
+  server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+  token=$(kubectl create token "$ROBUSTO_RELEASE" -n "$ROBUSTO_NAMESPACE" --duration=24h)
+  cat >"$file" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: local, cluster: {server: "$server", insecure-skip-tls-verify: true}}]
+users: [{name: robusto-operator, user: {token: "$token"}}]
+contexts: [{name: operator, context: {cluster: local, user: robusto-operator}}]
+current-context: operator
+KC
+  chmod 600 "$file"
+}
+
+# build_operator: the runnable jar (target/quarkus-app), rebuilt when sources are newer.
+build_operator() {
+  local jar=target/quarkus-app/quarkus-run.jar
+  if [ ! -f "$jar" ] || [ -n "$(find src pom.xml -newer "$jar" -type f | head -n 1)" ]; then
+    echo "[robusto] building the operator (./mvnw package)" >&2
+    ./mvnw -q -B package -DskipTests
+  fi
+}
+
+# start_operator KUBECONFIG PORT LOG: starts the operator in the background; prints its pid.
+start_operator() {
+  KUBECONFIG="$1" QUARKUS_HTTP_PORT="$2" java ${ROBUSTO_JAVA_OPTS:-} \
+    -jar target/quarkus-app/quarkus-run.jar >"$3" 2>&1 &
+  local pid=$!
+  local deadline=$(( $(date +%s) + 60 ))
+  until curl -sf "http://127.0.0.1:$2/q/health/ready" >/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null || [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "[robusto] ERROR: the operator did not become ready; its log:" >&2
+      tail -n 40 "$3" >&2
+      return 1
+    fi
+    sleep 0.5
+  done
+  echo "$pid"
+}
