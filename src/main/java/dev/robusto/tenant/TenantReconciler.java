@@ -1,10 +1,13 @@
 package dev.robusto.tenant;
 
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
+import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
@@ -15,6 +18,9 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
  * Makes a Tenant's namespace, quota, limits, isolation and owner access match its spec. The
@@ -85,18 +91,20 @@ public class TenantReconciler implements Reconciler<Tenant> {
     try {
       plan = TenantPlan.resolve(tenant, defaults);
     } catch (InvalidTenantException e) {
-      return patchIfChanged(
-          tenant, TenantStatusAggregator.invalid(tenant, "InvalidSpec", e.getMessage()), context);
+      writeStatus(
+          tenant, context, t -> TenantStatusAggregator.invalid(t, "InvalidSpec", e.getMessage()));
+      return UpdateControl.noUpdate();
     }
     context.managedWorkflowAndDependentResourceContext().put(TenantPlan.class, plan);
 
     var conflict = NamespaceGuard.conflict(tenant, context);
     if (conflict.isPresent()) {
-      var status = TenantStatusAggregator.conflict(tenant, plan, conflict.get());
-      return patchIfChanged(tenant, status, context).rescheduleAfter(CONFLICT_RECHECK);
+      writeStatus(tenant, context, t -> TenantStatusAggregator.conflict(t, plan, conflict.get()));
+      return UpdateControl.<Tenant>noUpdate().rescheduleAfter(CONFLICT_RECHECK);
     }
     context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
-    return patchIfChanged(tenant, TenantStatusAggregator.provisioned(tenant, plan), context);
+    writeStatus(tenant, context, t -> TenantStatusAggregator.provisioned(t, plan));
+    return UpdateControl.noUpdate();
   }
 
   @Override
@@ -106,36 +114,70 @@ public class TenantReconciler implements Reconciler<Tenant> {
         context
             .managedWorkflowAndDependentResourceContext()
             .get(TenantPlan.class, TenantPlan.class);
-    TenantStatus status;
+    Function<Tenant, TenantStatus> status;
     if (plan.isEmpty()) {
-      status = TenantStatusAggregator.invalid(tenant, "ReconcileError", error.getMessage());
+      status = t -> TenantStatusAggregator.invalid(t, "ReconcileError", error.getMessage());
     } else if (error instanceof AggregatedOperatorException aggregated) {
       status =
-          TenantStatusAggregator.failed(tenant, plan.get(), aggregated.getAggregatedExceptions());
+          t -> TenantStatusAggregator.failed(t, plan.get(), aggregated.getAggregatedExceptions());
     } else {
-      status = TenantStatusAggregator.failed(tenant, plan.get(), Map.of(NAMESPACE, error));
+      status = t -> TenantStatusAggregator.failed(t, plan.get(), Map.of(NAMESPACE, error));
     }
-    if (Objects.equals(status, tenant.getStatus())) {
-      return ErrorStatusUpdateControl.noStatusUpdate();
-    }
-    recordTransitions(tenant, status, context);
-    tenant.setStatus(status);
-    return ErrorStatusUpdateControl.patchStatus(tenant);
+    writeStatus(tenant, context, status);
+    // The failure itself is retried with backoff by the framework.
+    return ErrorStatusUpdateControl.noStatusUpdate();
   }
 
-  private UpdateControl<Tenant> patchIfChanged(
-      Tenant tenant, TenantStatus status, Context<Tenant> context) {
-    if (Objects.equals(status, tenant.getStatus())) {
-      return UpdateControl.noUpdate();
+  /**
+   * Writes the status {@code compute} gives, only when it differs from the current one. Uses
+   * optimistic locking; on a conflict the status is recomputed from the fresher Tenant, so a
+   * reconcile that ran on a stale cache never overwrites newer status nor reports a transition
+   * twice. The written Tenant is cached for the next reconcile. Events follow a successful write.
+   */
+  private static void writeStatus(
+      Tenant tenant, Context<Tenant> context, Function<Tenant, TenantStatus> compute) {
+    if (Objects.equals(compute.apply(tenant), tenant.getStatus())) {
+      return;
     }
-    recordTransitions(tenant, status, context);
-    tenant.setStatus(status);
-    return UpdateControl.patchStatus(tenant);
+    var replaced = new AtomicReference<TenantStatus>();
+    var written = new AtomicReference<TenantStatus>();
+    PrimaryUpdateAndCacheUtils.updateAndCacheResource(
+        tenant,
+        context,
+        current -> {
+          var next = compute.apply(current);
+          replaced.set(current.getStatus());
+          written.set(next);
+          return statusOnly(current, next);
+        },
+        statusPatch(context));
+    recordTransitions(tenant, replaced.get(), written.get(), context);
   }
 
-  /** An Event for each condition whose status or reason changed, Ready first. */
-  private static void recordTransitions(Tenant tenant, TenantStatus next, Context<Tenant> context) {
-    var before = tenant.getStatus();
+  /** Server-side apply of the status, or a merge patch where the operator is set not to use SSA. */
+  private static UnaryOperator<Tenant> statusPatch(Context<Tenant> context) {
+    var configuration = context.getControllerConfiguration();
+    var patch =
+        configuration.getConfigurationService().useSSAToPatchPrimaryResource()
+            ? new PatchContext.Builder()
+                .withPatchType(PatchType.SERVER_SIDE_APPLY)
+                .withFieldManager(configuration.fieldManager())
+                .withForce(true)
+                .build()
+            : PatchContext.of(PatchType.JSON_MERGE);
+    return t -> context.getClient().resource(t).subresource("status").patch(patch);
+  }
+
+  private static Tenant statusOnly(Tenant current, TenantStatus status) {
+    var patch = new Tenant();
+    patch.getMetadata().setName(current.getMetadata().getName());
+    patch.setStatus(status);
+    return patch;
+  }
+
+  /** An Event for each condition whose status or reason changed. */
+  private static void recordTransitions(
+      Tenant tenant, TenantStatus before, TenantStatus next, Context<Tenant> context) {
     for (var condition : next.getConditions()) {
       var old =
           before == null
