@@ -1,0 +1,88 @@
+package dev.robusto.tenant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.robusto.testing.ConfigFromProperties;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.StatusBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.Map;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.Test;
+
+class TenantStatusAggregatorTest {
+
+  private final TenantDefaults defaults = ConfigFromProperties.mapping(TenantDefaults.class);
+
+  @Test
+  void anUnchangedTenantGetsAnEqualStatusSoNothingIsWritten() {
+    var tenant = TenantIT.tenant("same", Tier.STARTUP, s -> {});
+    tenant.getMetadata().setGeneration(3L);
+    var plan = TenantPlan.resolve(tenant, defaults);
+    tenant.setStatus(TenantStatusAggregator.provisioned(tenant, plan));
+
+    var again = TenantStatusAggregator.provisioned(tenant, plan);
+    assertThat(again).isEqualTo(tenant.getStatus());
+    assertThat(again.getConditions().get(0).getType()).isEqualTo("Ready");
+    assertThat(again.getObservedGeneration()).isEqualTo(3L);
+  }
+
+  @Test
+  void aConditionKeepsItsTransitionTimeUntilItsStatusChanges() {
+    var tenant = TenantIT.tenant("flip", Tier.STARTUP, s -> {});
+    var plan = TenantPlan.resolve(tenant, defaults);
+    var ready = TenantStatusAggregator.provisioned(tenant, plan);
+    ready.getConditions().forEach(c -> c.setLastTransitionTime("2020-01-01T00:00:00Z"));
+    tenant.setStatus(ready);
+
+    var quotaFailed =
+        TenantStatusAggregator.failed(
+            tenant,
+            plan,
+            Map.of(TenantReconciler.QUOTA, apiError(422, "spec.hard[foo]: Invalid value")));
+    assertThat(condition(quotaFailed, "NamespaceReady").getLastTransitionTime())
+        .isEqualTo("2020-01-01T00:00:00Z");
+    var quota = condition(quotaFailed, "QuotaReady");
+    assertThat(quota.getLastTransitionTime()).isNotEqualTo("2020-01-01T00:00:00Z");
+    assertThat(quota.getReason()).isEqualTo("Invalid");
+    assertThat(quota.getMessage())
+        .contains("HTTP 422 spec.hard[foo]: Invalid value")
+        .contains("Fix the Tenant spec");
+    assertThat(condition(quotaFailed, "Ready").getReason()).isEqualTo("Invalid");
+  }
+
+  @Test
+  void errorsAreNamedForWhatHappened() {
+    assertThat(TenantStatusAggregator.reason(apiError(500, "boom"))).isEqualTo("ApiServerError");
+    assertThat(TenantStatusAggregator.reason(apiError(409, "modified"))).isEqualTo("ApiConflict");
+    assertThat(TenantStatusAggregator.reason(apiError(403, "forbidden"))).isEqualTo("Forbidden");
+    assertThat(TenantStatusAggregator.reason(apiError(429, "slow down"))).isEqualTo("ApiThrottled");
+    assertThat(
+            TenantStatusAggregator.reason(
+                new KubernetesClientException("timed out", new TimeoutException())))
+        .isEqualTo("ApiTimeout");
+  }
+
+  @Test
+  void longApiMessagesAreCutSoStatusStaysSmall() {
+    var tenant = TenantIT.tenant("long", Tier.STARTUP, s -> {});
+    var plan = TenantPlan.resolve(tenant, defaults);
+    var status =
+        TenantStatusAggregator.failed(
+            tenant, plan, Map.of(TenantReconciler.NAMESPACE, apiError(500, "x".repeat(5000))));
+    assertThat(condition(status, "NamespaceReady").getMessage())
+        .hasSize(TenantStatusAggregator.MAX_MESSAGE);
+  }
+
+  private static KubernetesClientException apiError(int code, String message) {
+    return new KubernetesClientException(
+        new StatusBuilder().withCode(code).withMessage(message).build());
+  }
+
+  private static Condition condition(TenantStatus status, String type) {
+    return status.getConditions().stream()
+        .filter(c -> c.getType().equals(type))
+        .findFirst()
+        .orElseThrow();
+  }
+}
