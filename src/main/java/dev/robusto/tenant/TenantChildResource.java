@@ -1,6 +1,8 @@
 package dev.robusto.tenant;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import java.util.Objects;
@@ -15,6 +17,15 @@ public abstract class TenantChildResource<R extends HasMetadata>
 
   TenantChildResource(Class<R> type) {
     super(type);
+  }
+
+  /** Metadata of a child object in the tenant's namespace, labelled as the operator's. */
+  static ObjectMeta childMetadata(Tenant tenant, String name) {
+    return new ObjectMetaBuilder()
+        .withName(name)
+        .withNamespace(tenant.namespaceName())
+        .withLabels(tenant.childLabels())
+        .build();
   }
 
   @Override

@@ -22,11 +22,7 @@ public class TenantLimitRange extends TenantChildResource<LimitRange> {
   protected LimitRange desired(Tenant tenant, Context<Tenant> context) {
     var plan = TenantReconciler.plan(context);
     return new LimitRangeBuilder()
-        .withNewMetadata()
-        .withName(NAME)
-        .withNamespace(tenant.namespaceName())
-        .withLabels(tenant.childLabels())
-        .endMetadata()
+        .withMetadata(childMetadata(tenant, NAME))
         .withNewSpec()
         .addNewLimit()
         .withType("Container")

@@ -40,11 +40,7 @@ public class TenantNetworkPolicy extends TenantChildResource<NetworkPolicy> {
             .endNamespaceSelector()
             .build();
     return new NetworkPolicyBuilder()
-        .withNewMetadata()
-        .withName(NAME)
-        .withNamespace(tenant.namespaceName())
-        .withLabels(tenant.childLabels())
-        .endMetadata()
+        .withMetadata(childMetadata(tenant, NAME))
         .withNewSpec()
         .withNewPodSelector()
         .endPodSelector()

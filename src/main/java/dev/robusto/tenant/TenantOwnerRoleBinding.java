@@ -26,11 +26,7 @@ public class TenantOwnerRoleBinding extends TenantChildResource<RoleBinding> {
   protected RoleBinding desired(Tenant tenant, Context<Tenant> context) {
     var subjects = tenant.getSpec().getOwners().stream().map(TenantOwnerRoleBinding::subject);
     return new RoleBindingBuilder()
-        .withNewMetadata()
-        .withName(NAME)
-        .withNamespace(tenant.namespaceName())
-        .withLabels(tenant.childLabels())
-        .endMetadata()
+        .withMetadata(childMetadata(tenant, NAME))
         .withNewRoleRef()
         .withApiGroup("rbac.authorization.k8s.io")
         .withKind("ClusterRole")

@@ -20,11 +20,7 @@ public class TenantResourceQuota extends TenantChildResource<ResourceQuota> {
   @Override
   protected ResourceQuota desired(Tenant tenant, Context<Tenant> context) {
     return new ResourceQuotaBuilder()
-        .withNewMetadata()
-        .withName(NAME)
-        .withNamespace(tenant.namespaceName())
-        .withLabels(tenant.childLabels())
-        .endMetadata()
+        .withMetadata(childMetadata(tenant, NAME))
         .withNewSpec()
         .withHard(TenantReconciler.plan(context).quota())
         .endSpec()
