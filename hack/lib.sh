@@ -8,7 +8,8 @@ ROBUSTO_NAMESPACE=robusto-system
 # the operator runs as a local process instead, with the chart's ServiceAccount identity.
 install_chart() {
   helm upgrade --install "$ROBUSTO_RELEASE" helm/robusto-operator -n "$ROBUSTO_NAMESPACE" \
-    --create-namespace --set replicaCount=0 --wait --timeout 120s >/dev/null
+    --create-namespace --set replicaCount=0 --set database.password=unused-by-local-runs \
+    --wait --timeout 120s >/dev/null
   kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
 }
 

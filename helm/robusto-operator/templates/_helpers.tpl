@@ -22,3 +22,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 app.kubernetes.io/name: robusto-operator
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
+
+{{- define "robusto.databaseSecret" -}}
+{{- default (printf "%s-database" (include "robusto.fullname" .)) .Values.database.existingSecret -}}
+{{- end -}}

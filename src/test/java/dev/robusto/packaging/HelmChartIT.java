@@ -21,14 +21,26 @@ class HelmChartIT {
 
   @Test
   void lintPasses() {
-    var lint = cluster.helm("lint", CHART, "--strict");
+    var lint =
+        cluster.helm("lint", CHART, "--strict", "--set", "database.existingSecret=robusto-db");
     assertThat(lint.exitCode()).as(lint.output()).isZero();
     assertThat(lint.output()).contains("0 chart(s) failed");
   }
 
   @Test
   void renderedManifestsAreAcceptedByTheApiServer() {
-    var rendered = cluster.helm("template", "render-check", CHART, "-n", "render-check");
+    var unset = cluster.helm("template", "render-check", CHART);
+    assertThat(unset.exitCode()).isNotZero();
+    assertThat(unset.output()).contains("Set database.existingSecret");
+    var rendered =
+        cluster.helm(
+            "template",
+            "render-check",
+            CHART,
+            "-n",
+            "render-check",
+            "--set",
+            "database.password=s3cret");
     assertThat(rendered.exitCode()).as(rendered.output()).isZero();
     assertThat(rendered.output())
         .contains("robusto.tenant.tiers.enterprise.max-concurrent-jobs=20")
@@ -38,6 +50,8 @@ class HelmChartIT {
             "template",
             "render-check",
             CHART,
+            "--set",
+            "database.existingSecret=robusto-db",
             "--set",
             "tiers.startup.maxDailyJobs=250",
             "--set",
@@ -54,6 +68,8 @@ class HelmChartIT {
             "install",
             "demo",
             CHART,
+            "--set",
+            "database.password=demo-only",
             "-n",
             "robusto-demo",
             "--create-namespace",
@@ -96,6 +112,8 @@ class HelmChartIT {
             "--install",
             "rbac-check",
             CHART,
+            "--set",
+            "database.password=unused",
             "-n",
             "rbac-check",
             "--create-namespace",

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
+import dev.robusto.testing.PostgresResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @QuarkusTestResource(LocalClusterResource.class)
+@QuarkusTestResource(PostgresResource.class)
 class ExamplesIT {
 
   @TestHTTPResource("/q/metrics")

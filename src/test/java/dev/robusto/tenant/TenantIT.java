@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
+import dev.robusto.testing.PostgresResource;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.LimitRange;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
 /** The Tenant reconciler against a real kube-apiserver, controller-manager and etcd. */
 @QuarkusTest
 @QuarkusTestResource(LocalClusterResource.class)
+@QuarkusTestResource(PostgresResource.class)
 class TenantIT {
 
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);

@@ -67,6 +67,8 @@ public final class LocalCluster {
             "--create-namespace",
             "--set",
             "replicaCount=0",
+            "--set",
+            "database.password=unused-by-tests",
             "--wait",
             "--timeout",
             "120s"));

@@ -1,0 +1,18 @@
+package dev.robusto.store;
+
+/**
+ * The outcome of walking the audit chain.
+ *
+ * @param intact whether every row, the chain head and the anchor agree
+ * @param rows rows read
+ * @param firstBrokenSeq the seq of the first row that does not fit the chain, or null
+ * @param problem what is wrong, in words, or null when intact
+ * @param millis time the walk took
+ */
+public record AuditVerification(
+    boolean intact, long rows, Long firstBrokenSeq, String problem, long millis) {
+
+  public double rowsPerSecond() {
+    return millis == 0 ? rows * 1000.0 : rows * 1000.0 / millis;
+  }
+}

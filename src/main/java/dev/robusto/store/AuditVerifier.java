@@ -1,0 +1,138 @@
+package dev.robusto.store;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.Objects;
+
+/**
+ * Walks the audit chain from the first row and reports the first link that does not hold: a seq gap
+ * (a row deleted), a prev_hash that is not the previous row's hash, or a hash that does not match
+ * the row's own content. Then it checks the chain head and, when given, an anchor kept outside the
+ * database, which catches a rewrite that recomputed every hash or a truncated tail. Needs nothing
+ * but a JDBC connection, so it also runs when the operator does not.
+ */
+public final class AuditVerifier {
+
+  private static final int FETCH_SIZE = 10_000;
+
+  private AuditVerifier() {}
+
+  public static AuditVerification verify(Connection connection, AuditAnchor anchor)
+      throws SQLException {
+    var started = System.nanoTime();
+    var autoCommit = connection.getAutoCommit();
+    // A cursor (fetch size) needs a transaction in pgjdbc; read-only, so it holds nothing.
+    connection.setAutoCommit(false);
+    try {
+      return walk(connection, anchor, started);
+    } finally {
+      connection.rollback();
+      connection.setAutoCommit(autoCommit);
+    }
+  }
+
+  private static AuditVerification walk(Connection connection, AuditAnchor anchor, long started)
+      throws SQLException {
+    var sha256 = AuditCanonical.sha256();
+    long rows = 0;
+    long expectedSeq = 1;
+    var previousHash = "";
+    var anchorSeen = false;
+    try (var statement =
+        connection.prepareStatement(
+            "SELECT seq, at, actor, action, resource, tenant_id, before_hash, after_hash,"
+                + " prev_hash, hash FROM audit_log ORDER BY seq")) {
+      statement.setFetchSize(FETCH_SIZE);
+      try (var rs = statement.executeQuery()) {
+        while (rs.next()) {
+          rows++;
+          var seq = rs.getLong(1);
+          var prevHash = rs.getString(9);
+          var hash = rs.getString(10);
+          if (seq != expectedSeq) {
+            return broken(
+                rows,
+                expectedSeq,
+                "row " + expectedSeq + " is missing (next row is " + seq + ")",
+                started);
+          }
+          if (!previousHash.equals(prevHash)) {
+            return broken(rows, seq, "row " + seq + " does not link to row " + (seq - 1), started);
+          }
+          var canonical =
+              AuditCanonical.canonical(
+                  seq,
+                  epochMicros(rs.getObject(2, OffsetDateTime.class)),
+                  rs.getString(3),
+                  rs.getString(4),
+                  rs.getString(5),
+                  rs.getString(6),
+                  rs.getString(7),
+                  rs.getString(8));
+          if (!AuditCanonical.chainHash(sha256, prevHash, canonical).equals(hash)) {
+            return broken(
+                rows,
+                seq,
+                "row " + seq + " was altered: its content does not match its hash",
+                started);
+          }
+          if (anchor != null && anchor.seq() == seq) {
+            if (!anchor.hash().equals(hash)) {
+              return broken(
+                  rows,
+                  seq,
+                  "row "
+                      + seq
+                      + " differs from the anchor kept outside the database: the chain was rewritten",
+                  started);
+            }
+            anchorSeen = true;
+          }
+          previousHash = hash;
+          expectedSeq++;
+        }
+      }
+    }
+    var lastSeq = expectedSeq - 1;
+    if (anchor != null && !anchorSeen && anchor.seq() > 0) {
+      return broken(
+          rows,
+          lastSeq + 1,
+          "the chain ends at row "
+              + lastSeq
+              + " but the anchor kept outside the database is at row "
+              + anchor.seq()
+              + ": rows were removed",
+          started);
+    }
+    try (var statement = connection.createStatement();
+        var rs = statement.executeQuery("SELECT seq, hash FROM audit_chain_head")) {
+      if (!rs.next()
+          || rs.getLong(1) != lastSeq
+          || !Objects.equals(rs.getString(2), previousHash)) {
+        return broken(
+            rows,
+            lastSeq + 1,
+            "the chain head does not match the last row "
+                + lastSeq
+                + ": rows were removed or the head was changed",
+            started);
+      }
+    }
+    return new AuditVerification(true, rows, null, null, elapsedMillis(started));
+  }
+
+  private static AuditVerification broken(long rows, long seq, String problem, long started) {
+    return new AuditVerification(false, rows, seq, problem, elapsedMillis(started));
+  }
+
+  static long epochMicros(OffsetDateTime at) {
+    return ChronoUnit.MICROS.between(OffsetDateTime.parse("1970-01-01T00:00:00Z"), at);
+  }
+
+  private static long elapsedMillis(long started) {
+    return (System.nanoTime() - started) / 1_000_000;
+  }
+}

@@ -1,0 +1,97 @@
+package dev.robusto.testing;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * A real PostgreSQL 17 (the zonky binaries from Maven, run as a process), one per test JVM. The
+ * operator's role {@code robusto} is what production gets: LOGIN and CREATEROLE, owner of its
+ * database, not a superuser. The superuser is for tests that play an attacker.
+ */
+public final class Postgres {
+
+  public static final String OPERATOR_ROLE = "robusto";
+  public static final String OPERATOR_PASSWORD = "robusto-test-only";
+
+  private static Postgres instance;
+  private final EmbeddedPostgres server;
+
+  private Postgres(EmbeddedPostgres server) {
+    this.server = server;
+  }
+
+  public static synchronized Postgres get() {
+    if (instance == null) {
+      try {
+        var server = EmbeddedPostgres.builder().start();
+        try (var c = server.getPostgresDatabase().getConnection();
+            var s = c.createStatement()) {
+          s.execute(
+              "CREATE ROLE "
+                  + OPERATOR_ROLE
+                  + " LOGIN CREATEROLE PASSWORD '"
+                  + OPERATOR_PASSWORD
+                  + "'");
+          s.execute("CREATE DATABASE robusto OWNER " + OPERATOR_ROLE);
+        }
+        instance = new Postgres(server);
+        Runtime.getRuntime().addShutdownHook(new Thread(instance::close));
+      } catch (IOException | SQLException e) {
+        throw new IllegalStateException("Cannot start PostgreSQL", e);
+      }
+    }
+    return instance;
+  }
+
+  public String jdbcUrl(String database) {
+    return "jdbc:postgresql://127.0.0.1:" + server.getPort() + "/" + database;
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  /** A fresh, empty database owned by the operator's role, for tests that need their own schema. */
+  public DataSource newDatabase(String name) {
+    try (var c = superuser("postgres");
+        var s = c.createStatement()) {
+      s.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+      s.execute("CREATE DATABASE " + name + " OWNER " + OPERATOR_ROLE);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+    return dataSource(name, OPERATOR_ROLE, OPERATOR_PASSWORD);
+  }
+
+  /** The platform schema, migrated by Flyway as the operator's role. */
+  public DataSource migratedDatabase(String name) {
+    var dataSource = newDatabase(name);
+    Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
+    return dataSource;
+  }
+
+  public DataSource dataSource(String database, String user, String password) {
+    var ds = new PGSimpleDataSource();
+    ds.setUrl(jdbcUrl(database));
+    ds.setUser(user);
+    ds.setPassword(password);
+    return ds;
+  }
+
+  public Connection superuser(String database) throws SQLException {
+    return dataSource(database, "postgres", "postgres").getConnection();
+  }
+
+  private void close() {
+    try {
+      server.close();
+    } catch (IOException ignored) {
+      // The JVM is exiting; the data directory is temporary.
+    }
+  }
+}
