@@ -1,8 +1,10 @@
 -- The audit trail: append-only and hash-chained.
 --   hash = sha256(prev_hash || canonical row), prev_hash = the previous row's hash ('' before the first).
--- The database assigns seq, at, prev_hash and hash in a trigger that first locks the one-row chain
--- head, so inserts are serialised and the chain never forks, whoever writes. UPDATE, DELETE and
--- TRUNCATE are refused by triggers. The canonical row (audit_canonical) is rebuilt independently by
+-- The database assigns seq, at, prev_hash and hash in a trigger that first takes a transaction-scoped
+-- advisory lock, so inserts are serialised and the chain never forks, whoever writes; the previous
+-- row is read through the primary key (no head row is updated per insert, which would make a large
+-- transaction quadratic). UPDATE, DELETE and TRUNCATE are refused by triggers. A cut tail leaves a
+-- valid-looking chain: the anchor kept outside the database catches it. The canonical row (audit_canonical) is rebuilt independently by
 -- the verifier (dev.robusto.store.AuditCanonical) and must stay byte-identical to it.
 -- Rollback: db/rollback/V3__audit_log.sql
 
@@ -19,13 +21,6 @@ CREATE TABLE IF NOT EXISTS audit_log (
     hash        text NOT NULL UNIQUE
 );
 CREATE INDEX IF NOT EXISTS audit_log_tenant ON audit_log (tenant_id, seq);
-
-CREATE TABLE IF NOT EXISTS audit_chain_head (
-    id   boolean PRIMARY KEY DEFAULT true CHECK (id),
-    seq  bigint NOT NULL,
-    hash text NOT NULL
-);
-INSERT INTO audit_chain_head (id, seq, hash) VALUES (true, 0, '') ON CONFLICT DO NOTHING;
 
 -- Length-prefixed fields ('-' for NULL), so no two different rows share a canonical form.
 CREATE OR REPLACE FUNCTION audit_field(value text) RETURNS text
@@ -44,14 +39,16 @@ $$;
 CREATE OR REPLACE FUNCTION audit_chain_append() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    head audit_chain_head;
+    last_seq  bigint;
+    last_hash text;
 BEGIN
-    SELECT * INTO head FROM audit_chain_head WHERE id FOR UPDATE;
-    NEW.seq := head.seq + 1;
+    -- Held until commit: one appending transaction at a time.
+    PERFORM pg_advisory_xact_lock(hashtext('robusto.audit_log'));
+    SELECT seq, hash INTO last_seq, last_hash FROM audit_log ORDER BY seq DESC LIMIT 1;
+    NEW.seq := coalesce(last_seq, 0) + 1;
     NEW.at := date_trunc('microseconds', clock_timestamp());
-    NEW.prev_hash := head.hash;
-    NEW.hash := encode(sha256(convert_to(head.hash || audit_canonical(NEW), 'UTF8')), 'hex');
-    UPDATE audit_chain_head SET seq = NEW.seq, hash = NEW.hash WHERE id;
+    NEW.prev_hash := coalesce(last_hash, '');
+    NEW.hash := encode(sha256(convert_to(NEW.prev_hash || audit_canonical(NEW), 'UTF8')), 'hex');
     RETURN NEW;
 END;
 $$;
@@ -73,9 +70,4 @@ CREATE TRIGGER audit_refuse_change BEFORE UPDATE OR DELETE ON audit_log
 DROP TRIGGER IF EXISTS audit_refuse_truncate ON audit_log;
 CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
--- The head may only move forward through the insert trigger.
-DROP TRIGGER IF EXISTS audit_head_refuse_delete ON audit_chain_head;
-CREATE TRIGGER audit_head_refuse_delete BEFORE DELETE OR TRUNCATE ON audit_chain_head
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
-
-REVOKE ALL ON audit_log, audit_chain_head FROM PUBLIC;
+REVOKE ALL ON audit_log FROM PUBLIC;

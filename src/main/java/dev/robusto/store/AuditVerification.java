@@ -3,7 +3,7 @@ package dev.robusto.store;
 /**
  * The outcome of walking the audit chain.
  *
- * @param intact whether every row, the chain head and the anchor agree
+ * @param intact whether every row and the anchor agree
  * @param rows rows read
  * @param firstBrokenSeq the seq of the first row that does not fit the chain, or null
  * @param problem what is wrong, in words, or null when intact

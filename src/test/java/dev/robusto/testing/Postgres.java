@@ -12,6 +12,10 @@ import org.postgresql.ds.PGSimpleDataSource;
  * A real PostgreSQL 17 (the zonky binaries from Maven, run as a process), one per test JVM. The
  * operator's role {@code robusto} is what production gets: LOGIN and CREATEROLE, owner of its
  * database, not a superuser. The superuser is for tests that play an attacker.
+ *
+ * <p>zonky runs PostgreSQL without fsync, which is right for tests and wrong for benchmarks: with
+ * {@code ROBUSTO_PG_PORT} set, an already running server with durable settings is used instead
+ * ({@code hack/postgres}, superuser password {@code postgres}).
  */
 public final class Postgres {
 
@@ -20,27 +24,35 @@ public final class Postgres {
 
   private static Postgres instance;
   private final EmbeddedPostgres server;
+  private final int port;
 
-  private Postgres(EmbeddedPostgres server) {
+  private Postgres(EmbeddedPostgres server, int port) {
     this.server = server;
+    this.port = port;
   }
 
   public static synchronized Postgres get() {
     if (instance == null) {
       try {
-        var server = EmbeddedPostgres.builder().start();
-        try (var c = server.getPostgresDatabase().getConnection();
+        var external = System.getenv("ROBUSTO_PG_PORT");
+        if (external != null) {
+          instance = new Postgres(null, Integer.parseInt(external));
+        } else {
+          var server = EmbeddedPostgres.builder().start();
+          instance = new Postgres(server, server.getPort());
+          Runtime.getRuntime().addShutdownHook(new Thread(instance::close));
+        }
+        try (var c = instance.superuser("postgres");
             var s = c.createStatement()) {
           s.execute(
-              "CREATE ROLE "
+              "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '"
                   + OPERATOR_ROLE
-                  + " LOGIN CREATEROLE PASSWORD '"
-                  + OPERATOR_PASSWORD
-                  + "'");
-          s.execute("CREATE DATABASE robusto OWNER " + OPERATOR_ROLE);
+                  + "') THEN CREATE ROLE "
+                  + OPERATOR_ROLE
+                  + " LOGIN CREATEROLE; END IF; END $$");
+          s.execute("ALTER ROLE " + OPERATOR_ROLE + " PASSWORD '" + OPERATOR_PASSWORD + "'");
         }
-        instance = new Postgres(server);
-        Runtime.getRuntime().addShutdownHook(new Thread(instance::close));
+        instance.newDatabase("robusto");
       } catch (IOException | SQLException e) {
         throw new IllegalStateException("Cannot start PostgreSQL", e);
       }
@@ -49,11 +61,11 @@ public final class Postgres {
   }
 
   public String jdbcUrl(String database) {
-    return "jdbc:postgresql://127.0.0.1:" + server.getPort() + "/" + database;
+    return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
   }
 
   public int port() {
-    return server.getPort();
+    return port;
   }
 
   /** A fresh, empty database owned by the operator's role, for tests that need their own schema. */
