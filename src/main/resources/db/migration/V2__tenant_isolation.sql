@@ -17,11 +17,12 @@ CREATE TABLE IF NOT EXISTS tenant_db_roles (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
--- The tenant of the connected role, or NULL (which matches no row) for any other role.
--- SECURITY DEFINER: tenant roles cannot read tenant_db_roles themselves.
+-- The tenant of the logged-in role, or NULL (which matches no row) for any other role.
+-- SECURITY DEFINER, so tenant roles need no access to tenant_db_roles; inside it current_user is
+-- the function's owner, so the caller is session_user: the role the tenant logged in as.
 CREATE OR REPLACE FUNCTION robusto_current_tenant() RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    SELECT tenant_id FROM public.tenant_db_roles WHERE role_name = current_user
+    SELECT tenant_id FROM public.tenant_db_roles WHERE role_name = session_user
 $$;
 REVOKE ALL ON FUNCTION robusto_current_tenant() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION robusto_current_tenant() TO robusto_tenant;

@@ -1,20 +1,20 @@
 package dev.robusto.store;
 
-import io.agroal.api.AgroalDataSource;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.sql.SQLException;
 import java.util.Optional;
+import javax.sql.DataSource;
 
 /** The operator's audit log and chain queries, on its PostgreSQL datasource. */
 @ApplicationScoped
 public class AuditStore {
 
-  private final AgroalDataSource dataSource;
+  private final DataSource dataSource;
 
-  AuditStore(AgroalDataSource dataSource) {
+  public AuditStore(DataSource dataSource) {
     this.dataSource = dataSource;
   }
 

@@ -52,9 +52,4 @@ public class Tenant extends CustomResource<TenantSpec, TenantStatus> {
     var requested = getSpec() == null ? null : getSpec().getNamespace();
     return requested != null ? requested : "tenant-" + getMetadata().getName();
   }
-
-  @Override
-  protected TenantSpec initSpec() {
-    return new TenantSpec();
-  }
 }

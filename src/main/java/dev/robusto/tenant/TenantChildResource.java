@@ -1,16 +1,20 @@
 package dev.robusto.tenant;
 
+import dev.robusto.store.AuditCanonical;
+import dev.robusto.store.AuditEntry;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import java.util.Objects;
 
 /**
- * A child object of a Tenant. Writes that repair drift (a child deleted or edited by someone while
- * the spec did not change) are marked with an Event, so a person sees what the operator undid.
- * First provisioning and spec changes are reported once, by the Ready condition's transition.
+ * A child object of a Tenant. Every write is recorded in the audit log, with the states before and
+ * after as hashes. Writes that repair drift (a child deleted or edited by someone while the spec
+ * did not change) are also marked with an Event, so a person sees what the operator undid. First
+ * provisioning and spec changes are reported once, by the Ready condition's transition.
  */
 public abstract class TenantChildResource<R extends HasMetadata>
     extends CRUDKubernetesDependentResource<R, Tenant> {
@@ -31,6 +35,7 @@ public abstract class TenantChildResource<R extends HasMetadata>
   @Override
   public R create(R desired, Tenant tenant, Context<Tenant> context) {
     var created = super.create(desired, tenant, context);
+    record(context, "create", tenant, desired, null, created);
     if (specAlreadyProvisioned(tenant)) {
       repaired(context, tenant, "Recreated %s %s/%s, which had been deleted", desired);
     }
@@ -40,10 +45,54 @@ public abstract class TenantChildResource<R extends HasMetadata>
   @Override
   public R update(R actual, R desired, Tenant tenant, Context<Tenant> context) {
     var updated = super.update(actual, desired, tenant, context);
+    record(context, "update", tenant, desired, actual, updated);
     if (specAlreadyProvisioned(tenant)) {
       repaired(context, tenant, "Restored %s %s/%s, which had been changed by hand", desired);
     }
     return updated;
+  }
+
+  @Override
+  protected void handleDelete(Tenant tenant, R secondary, Context<Tenant> context) {
+    super.handleDelete(tenant, secondary, context);
+    if (secondary != null) {
+      record(context, "delete", tenant, secondary, secondary, null);
+    }
+  }
+
+  private static void record(
+      Context<Tenant> context,
+      String action,
+      Tenant tenant,
+      HasMetadata target,
+      HasMetadata before,
+      HasMetadata after) {
+    var resource =
+        "%s/%s/%s"
+            .formatted(
+                target.getKind(),
+                target.getMetadata().getNamespace(),
+                target.getMetadata().getName());
+    TenantReconciler.audit(context)
+        .append(
+            new AuditEntry(
+                TenantDatabaseSync.ACTOR,
+                action,
+                resource,
+                tenant.getMetadata().getName(),
+                state(before),
+                state(after)));
+  }
+
+  /** The hash of an object's content without its metadata (which changes on every write). */
+  private static String state(HasMetadata object) {
+    if (object == null) {
+      return null;
+    }
+    var content = Serialization.jsonMapper().convertValue(object, java.util.Map.class);
+    content.remove("metadata");
+    content.remove("status");
+    return AuditCanonical.stateHash(Serialization.asJson(new java.util.TreeMap<>(content)));
   }
 
   /** The current spec was already provisioned, so this write undoes someone else's change. */

@@ -19,6 +19,18 @@ public interface TenantDefaults {
 
   Map<String, String> defaultLimit();
 
+  /** Tenant database credentials. */
+  Database database();
+
+  interface Database {
+    /** How long the previous credential stays valid after a rotation. */
+    @WithDefault("PT10M")
+    java.time.Duration rotationGrace();
+
+    /** The JDBC URL tenants' workers use, written into their Secret. */
+    String jdbcUrl();
+  }
+
   interface TierDefaults {
     int maxConcurrentJobs();
 
@@ -26,6 +38,10 @@ public interface TenantDefaults {
 
     @WithDefault("600")
     int requestsPerMinute();
+
+    /** Connection limit of each of the tenant's PostgreSQL roles. */
+    @WithDefault("5")
+    int databaseConnections();
 
     /** ResourceQuota hard limits, e.g. {@code pods: 50}. */
     Map<String, String> resources();

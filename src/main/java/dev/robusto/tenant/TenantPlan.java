@@ -14,7 +14,8 @@ public record TenantPlan(
     Map<String, Quantity> quota,
     Map<String, Quantity> defaultRequest,
     Map<String, Quantity> defaultLimit,
-    Map<String, Quantity> maxLimit) {
+    Map<String, Quantity> maxLimit,
+    int databaseConnections) {
 
   /** Quota keys forced to zero while a tenant is suspended: nothing new may start. */
   static final String[] SUSPENDED_QUOTA_KEYS = {"pods", "count/jobs.batch"};
@@ -60,7 +61,8 @@ public record TenantPlan(
         quota,
         overlay(defaults.defaultRequest(), limitRange.getDefaultRequest()),
         overlay(defaults.defaultLimit(), limitRange.getDefaultLimit()),
-        new TreeMap<>(limitRange.getMax()));
+        new TreeMap<>(limitRange.getMax()),
+        tier.databaseConnections());
   }
 
   private static int orDefault(Integer value, int fallback) {

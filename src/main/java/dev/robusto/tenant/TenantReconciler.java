@@ -1,10 +1,13 @@
 package dev.robusto.tenant;
 
+import dev.robusto.store.AuditLog;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.AggregatedOperatorException;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
 import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
@@ -14,6 +17,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import jakarta.inject.Inject;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -59,23 +63,39 @@ import java.util.function.UnaryOperator;
     initialInterval = 1_000,
     intervalMultiplier = 2,
     maxInterval = 300_000)
-public class TenantReconciler implements Reconciler<Tenant> {
+public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
 
   static final String NAMESPACE = "namespace";
   static final String QUOTA = "resourcequota";
   static final String LIMIT_RANGE = "limitrange";
   static final String NETWORK_POLICY = "networkpolicy";
   static final String ROLE_BINDING = "rolebinding";
+
+  /** Not a workflow dependent: the PostgreSQL side, synced after the namespace's objects. */
+  static final String DATABASE = "database";
+
   static final String MANAGED_SELECTOR = Tenant.MANAGED_BY_LABEL + "=" + Tenant.MANAGED_BY;
 
   /** How soon a tenant whose namespace conflicts looks again (the conflict may be cleared). */
   static final Duration CONFLICT_RECHECK = Duration.ofSeconds(30);
 
   private final TenantDefaults defaults;
+  private final TenantDatabaseSync databaseSync;
+  private final AuditLog audit;
 
   @Inject
-  public TenantReconciler(TenantDefaults defaults) {
+  public TenantReconciler(
+      TenantDefaults defaults, TenantDatabaseSync databaseSync, AuditLog audit) {
     this.defaults = defaults;
+    this.databaseSync = databaseSync;
+    this.audit = audit;
+  }
+
+  /** The audit log, put in the context for the dependents to record their writes. */
+  static AuditLog audit(Context<Tenant> context) {
+    return context
+        .managedWorkflowAndDependentResourceContext()
+        .getMandatory(AuditLog.class, AuditLog.class);
   }
 
   /** The resolved plan, put in the context by {@link #reconcile} for the dependents to read. */
@@ -96,6 +116,7 @@ public class TenantReconciler implements Reconciler<Tenant> {
       return UpdateControl.noUpdate();
     }
     context.managedWorkflowAndDependentResourceContext().put(TenantPlan.class, plan);
+    context.managedWorkflowAndDependentResourceContext().put(AuditLog.class, audit);
 
     var conflict = NamespaceGuard.conflict(tenant, context);
     if (conflict.isPresent()) {
@@ -103,8 +124,42 @@ public class TenantReconciler implements Reconciler<Tenant> {
       return UpdateControl.<Tenant>noUpdate().rescheduleAfter(CONFLICT_RECHECK);
     }
     context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
-    writeStatus(tenant, context, t -> TenantStatusAggregator.provisioned(t, plan));
-    return UpdateControl.noUpdate();
+    TenantDatabaseSync.Outcome database;
+    try {
+      database = databaseSync.sync(tenant, plan, context.getClient());
+    } catch (SQLException e) {
+      throw new TenantDatabaseException(e);
+    }
+    writeStatus(
+        tenant, context, t -> TenantStatusAggregator.provisioned(t, plan, database.status()));
+    var control = UpdateControl.<Tenant>noUpdate();
+    database.recheck().ifPresent(control::rescheduleAfter);
+    return control;
+  }
+
+  /**
+   * Before the Tenant goes (and the garbage collector takes its namespace), its database roles are
+   * dropped and its rows retained or erased as spec.database.onDelete says. A database that cannot
+   * be reached holds the deletion until it can: a role must not outlive its tenant.
+   */
+  @Override
+  public DeleteControl cleanup(Tenant tenant, Context<Tenant> context) {
+    try {
+      databaseSync.remove(tenant);
+    } catch (SQLException e) {
+      throw new TenantDatabaseException(e);
+    }
+    TenantEvents.record(
+        context.getClient(),
+        tenant,
+        TenantEvents.NORMAL,
+        "DatabaseRemoved",
+        "Database roles dropped; rows %s."
+            .formatted(
+                tenant.getSpec().getDatabase().getOnDelete() == TenantDatabaseSpec.OnDelete.Erase
+                    ? "erased"
+                    : "retained"));
+    return DeleteControl.defaultDelete();
   }
 
   @Override
@@ -117,6 +172,8 @@ public class TenantReconciler implements Reconciler<Tenant> {
     Function<Tenant, TenantStatus> status;
     if (plan.isEmpty()) {
       status = t -> TenantStatusAggregator.invalid(t, "ReconcileError", error.getMessage());
+    } else if (error instanceof TenantDatabaseException) {
+      status = t -> TenantStatusAggregator.failed(t, plan.get(), Map.of(DATABASE, error));
     } else if (error instanceof AggregatedOperatorException aggregated) {
       status =
           t -> TenantStatusAggregator.failed(t, plan.get(), aggregated.getAggregatedExceptions());

@@ -67,6 +67,9 @@ public class TenantSpec {
   @JsonPropertyDescription("A suspended tenant keeps its data but may start no pods or jobs.")
   private Boolean suspended = false;
 
+  @JsonPropertyDescription("The tenant's PostgreSQL role, credential rotation and data retention.")
+  private TenantDatabaseSpec database = new TenantDatabaseSpec();
+
   public Tier getTier() {
     return tier;
   }
@@ -130,6 +133,14 @@ public class TenantSpec {
 
   public boolean suspendedNow() {
     return suspended != null && suspended;
+  }
+
+  public TenantDatabaseSpec getDatabase() {
+    return database;
+  }
+
+  public void setDatabase(TenantDatabaseSpec database) {
+    this.database = database == null ? new TenantDatabaseSpec() : database;
   }
 
   public Boolean getSuspended() {

@@ -10,6 +10,7 @@ public class TenantStatus {
   private Long observedGeneration;
   private String namespace;
   private TenantLimits effectiveLimits;
+  private TenantDatabaseStatus database;
   private List<Condition> conditions = new ArrayList<>();
 
   public Long getObservedGeneration() {
@@ -36,6 +37,14 @@ public class TenantStatus {
     this.effectiveLimits = effectiveLimits;
   }
 
+  public TenantDatabaseStatus getDatabase() {
+    return database;
+  }
+
+  public void setDatabase(TenantDatabaseStatus database) {
+    this.database = database;
+  }
+
   public List<Condition> getConditions() {
     return conditions;
   }
@@ -50,11 +59,12 @@ public class TenantStatus {
         && Objects.equals(observedGeneration, other.observedGeneration)
         && Objects.equals(namespace, other.namespace)
         && Objects.equals(effectiveLimits, other.effectiveLimits)
+        && Objects.equals(database, other.database)
         && Objects.equals(conditions, other.conditions);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(observedGeneration, namespace, effectiveLimits, conditions);
+    return Objects.hash(observedGeneration, namespace, effectiveLimits, database, conditions);
   }
 }

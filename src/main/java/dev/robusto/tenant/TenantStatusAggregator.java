@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import java.io.InterruptedIOException;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -25,6 +26,7 @@ final class TenantStatusAggregator {
   static final String QUOTA_READY = "QuotaReady";
   static final String ISOLATION_READY = "IsolationReady";
   static final String ACCESS_READY = "AccessReady";
+  static final String DATABASE_READY = "DatabaseReady";
   static final String NAMESPACE_CONFLICT = "NamespaceConflict";
   static final int MAX_MESSAGE = 1024;
 
@@ -34,18 +36,26 @@ final class TenantStatusAggregator {
           NAMESPACE_READY, List.of(TenantReconciler.NAMESPACE),
           QUOTA_READY, List.of(TenantReconciler.QUOTA, TenantReconciler.LIMIT_RANGE),
           ISOLATION_READY, List.of(TenantReconciler.NETWORK_POLICY),
-          ACCESS_READY, List.of(TenantReconciler.ROLE_BINDING));
+          ACCESS_READY, List.of(TenantReconciler.ROLE_BINDING),
+          DATABASE_READY, List.of(TenantReconciler.DATABASE));
 
   private static final List<String> CONCERN_ORDER =
-      List.of(NAMESPACE_READY, QUOTA_READY, ISOLATION_READY, ACCESS_READY);
+      List.of(NAMESPACE_READY, QUOTA_READY, ISOLATION_READY, ACCESS_READY, DATABASE_READY);
 
   private final Tenant tenant;
   private final TenantPlan plan;
+  private final TenantDatabaseStatus database;
   private final List<Condition> conditions = new ArrayList<>();
 
-  private TenantStatusAggregator(Tenant tenant, TenantPlan plan) {
+  private TenantStatusAggregator(Tenant tenant, TenantPlan plan, TenantDatabaseStatus database) {
     this.tenant = tenant;
     this.plan = plan;
+    this.database = database;
+  }
+
+  /** The database status from before, kept while the database was not synced this time. */
+  private static TenantDatabaseStatus previousDatabase(Tenant tenant) {
+    return tenant.getStatus() == null ? null : tenant.getStatus().getDatabase();
   }
 
   static boolean isReady(TenantStatus status) {
@@ -53,25 +63,38 @@ final class TenantStatusAggregator {
         .anyMatch(c -> READY.equals(c.getType()) && "True".equals(c.getStatus()));
   }
 
-  /** Every child object is in place. */
-  static TenantStatus provisioned(Tenant tenant, TenantPlan plan) {
-    return failed(tenant, plan, Map.of());
+  /** Every child object and the database are in place. */
+  static TenantStatus provisioned(Tenant tenant, TenantPlan plan, TenantDatabaseStatus database) {
+    return build(tenant, plan, database, Map.of());
   }
 
   /** Some dependents failed: their concerns say why; the others are in place or waiting. */
   static TenantStatus failed(Tenant tenant, TenantPlan plan, Map<String, Exception> errors) {
-    var status = new TenantStatusAggregator(tenant, plan);
+    return build(tenant, plan, previousDatabase(tenant), errors);
+  }
+
+  private static TenantStatus build(
+      Tenant tenant,
+      TenantPlan plan,
+      TenantDatabaseStatus database,
+      Map<String, Exception> errors) {
+    var status = new TenantStatusAggregator(tenant, plan, database);
     var namespaceFailed = errors.containsKey(TenantReconciler.NAMESPACE);
+    // The database is synced after the cluster objects: when one of those failed, it was not tried.
+    var databaseSkipped = !errors.isEmpty() && !errors.containsKey(TenantReconciler.DATABASE);
     for (var concern : CONCERN_ORDER) {
       var failure =
           CONCERNS.get(concern).stream().filter(errors::containsKey).findFirst().orElse(null);
       if (failure != null) {
         var error = errors.get(failure);
         status.add(concern, false, reason(error), describe(failure, error));
+      } else if (concern.equals(DATABASE_READY) && databaseSkipped) {
+        status.keepPrevious(
+            concern, "WaitingForCluster", "Synced once the namespace's objects are in place.");
       } else if (namespaceFailed) {
         status.add(concern, false, "WaitingForNamespace", "Waits until the namespace exists.");
       } else {
-        status.add(concern, true, readyReason(concern), readyMessage(concern, tenant, plan));
+        status.add(concern, true, readyReason(concern), status.readyMessage(concern));
       }
     }
     return status.withReady();
@@ -79,7 +102,7 @@ final class TenantStatusAggregator {
 
   /** The namespace is someone else's: nothing was touched. */
   static TenantStatus conflict(Tenant tenant, TenantPlan plan, String message) {
-    var status = new TenantStatusAggregator(tenant, plan);
+    var status = new TenantStatusAggregator(tenant, plan, previousDatabase(tenant));
     status.add(NAMESPACE_CONFLICT, true, NAMESPACE_CONFLICT, message);
     for (var concern : CONCERN_ORDER) {
       status.add(
@@ -93,7 +116,7 @@ final class TenantStatusAggregator {
 
   /** An error before any dependent ran, such as a tier the operator has no defaults for. */
   static TenantStatus invalid(Tenant tenant, String reason, String message) {
-    var status = new TenantStatusAggregator(tenant, null);
+    var status = new TenantStatusAggregator(tenant, null, previousDatabase(tenant));
     status.add(READY, false, reason, message);
     return status.build();
   }
@@ -130,6 +153,7 @@ final class TenantStatusAggregator {
       status.setNamespace(plan.namespace());
       status.setEffectiveLimits(plan.limits());
     }
+    status.setDatabase(database);
     // Ready first: it is the one people and kubectl look at.
     conditions.sort((a, b) -> a.getType().equals(READY) ? -1 : b.getType().equals(READY) ? 1 : 0);
     status.setConditions(conditions);
@@ -154,6 +178,16 @@ final class TenantStatusAggregator {
             .build());
   }
 
+  /** Repeats the condition from before, or a False one with this reason when there was none. */
+  private void keepPrevious(String type, String reason, String message) {
+    var previous = previous(type);
+    if (previous != null) {
+      conditions.add(previous);
+    } else {
+      add(type, false, reason, message);
+    }
+  }
+
   private Condition previous(String type) {
     if (tenant.getStatus() == null) {
       return null;
@@ -171,8 +205,11 @@ final class TenantStatusAggregator {
     return "Applied";
   }
 
-  private static String readyMessage(String concern, Tenant tenant, TenantPlan plan) {
+  private String readyMessage(String concern) {
     return switch (concern) {
+      case DATABASE_READY ->
+          "PostgreSQL role %s (connection limit %d) can log in; its credentials are in Secret %s."
+              .formatted(database.getRole(), plan.databaseConnections(), database.getSecret());
       case NAMESPACE_READY ->
           "Namespace %s exists and is owned by this Tenant.".formatted(plan.namespace());
       case QUOTA_READY ->
@@ -202,6 +239,12 @@ final class TenantStatusAggregator {
       }
       if (cause instanceof TimeoutException || cause instanceof InterruptedIOException) {
         return "ApiTimeout";
+      }
+      if (cause instanceof SQLException sql) {
+        // SQLSTATE class 08: the connection failed.
+        return sql.getSQLState() != null && sql.getSQLState().startsWith("08")
+            ? "DatabaseUnavailable"
+            : "DatabaseError";
       }
       if (cause instanceof KubernetesClientException kce && kce.getCode() > 0) {
         return switch (kce.getCode()) {
@@ -239,6 +282,9 @@ final class TenantStatusAggregator {
       }
       if (cause instanceof TimeoutException || cause instanceof InterruptedIOException) {
         return "the API server did not answer in time";
+      }
+      if (cause instanceof SQLException sql) {
+        return "PostgreSQL: " + sql.getMessage();
       }
     }
     return error.getClass().getSimpleName();

@@ -129,6 +129,8 @@ class HelmChartIT {
     assertThat(canI(sa, "bind", "clusterroles/admin")).isFalse();
     assertThat(canI(sa, "bind", "clusterroles/cluster-admin")).isFalse();
     assertThat(canI(sa, "get", "secrets")).isFalse();
+    assertThat(canI(sa, "list", "secrets")).isFalse();
+    assertThat(canI(sa, "get", "secrets/robusto-database")).isTrue();
     assertThat(canI(sa, "delete", "tenants.robusto.dev")).isFalse();
   }
 

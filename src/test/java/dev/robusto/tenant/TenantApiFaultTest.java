@@ -3,7 +3,10 @@ package dev.robusto.tenant;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.robusto.store.AuditLog;
+import dev.robusto.store.TenantDatabase;
 import dev.robusto.testing.ConfigFromProperties;
+import dev.robusto.testing.Postgres;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.client.ConfigBuilder;
@@ -39,11 +42,15 @@ class TenantApiFaultTest {
 
   private final List<Long> attempts = new CopyOnWriteArrayList<>();
   private Operator operator;
+  private AuditLog audit;
 
   @AfterEach
   void stop() {
     if (operator != null) {
       operator.stop();
+    }
+    if (audit != null) {
+      audit.close();
     }
   }
 
@@ -102,7 +109,15 @@ class TenantApiFaultTest {
                 o.withKubernetesClient(operatorClient)
                     .withUseSSAToPatchPrimaryResource(false)
                     .withCloseClientOnStop(true));
-    operator.register(new TenantReconciler(ConfigFromProperties.mapping(TenantDefaults.class)));
+    // The faults stop the workflow before the database step; the reconciler still needs one.
+    var database = Postgres.get().migratedDatabase("fault_test");
+    var defaults = ConfigFromProperties.mapping(TenantDefaults.class);
+    audit = new AuditLog(database);
+    operator.register(
+        new TenantReconciler(
+            defaults,
+            new TenantDatabaseSync(new TenantDatabase(database), audit, defaults),
+            audit));
     operator.start();
 
     client.resource(TenantIT.tenant("faulty", Tier.STARTUP, spec -> {})).create();

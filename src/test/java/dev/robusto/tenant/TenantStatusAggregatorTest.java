@@ -19,9 +19,9 @@ class TenantStatusAggregatorTest {
     var tenant = TenantIT.tenant("same", Tier.STARTUP, s -> {});
     tenant.getMetadata().setGeneration(3L);
     var plan = TenantPlan.resolve(tenant, defaults);
-    tenant.setStatus(TenantStatusAggregator.provisioned(tenant, plan));
+    tenant.setStatus(TenantStatusAggregator.provisioned(tenant, plan, database()));
 
-    var again = TenantStatusAggregator.provisioned(tenant, plan);
+    var again = TenantStatusAggregator.provisioned(tenant, plan, database());
     assertThat(again).isEqualTo(tenant.getStatus());
     assertThat(again.getConditions().get(0).getType()).isEqualTo("Ready");
     assertThat(again.getObservedGeneration()).isEqualTo(3L);
@@ -31,7 +31,7 @@ class TenantStatusAggregatorTest {
   void aConditionKeepsItsTransitionTimeUntilItsStatusChanges() {
     var tenant = TenantIT.tenant("flip", Tier.STARTUP, s -> {});
     var plan = TenantPlan.resolve(tenant, defaults);
-    var ready = TenantStatusAggregator.provisioned(tenant, plan);
+    var ready = TenantStatusAggregator.provisioned(tenant, plan, database());
     ready.getConditions().forEach(c -> c.setLastTransitionTime("2020-01-01T00:00:00Z"));
     tenant.setStatus(ready);
 
@@ -72,6 +72,13 @@ class TenantStatusAggregatorTest {
             tenant, plan, Map.of(TenantReconciler.NAMESPACE, apiError(500, "x".repeat(5000))));
     assertThat(condition(status, "NamespaceReady").getMessage())
         .hasSize(TenantStatusAggregator.MAX_MESSAGE);
+  }
+
+  private static TenantDatabaseStatus database() {
+    var database = new TenantDatabaseStatus();
+    database.setRole("t_tenant_a");
+    database.setSecret(TenantDatabaseSync.SECRET);
+    return database;
   }
 
   private static KubernetesClientException apiError(int code, String message) {

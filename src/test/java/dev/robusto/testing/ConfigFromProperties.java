@@ -14,8 +14,15 @@ public final class ConfigFromProperties {
       var source =
           new PropertiesConfigSource(
               ConfigFromProperties.class.getResource("/application.properties"), 100);
+      // Quarkus gives the datasource URL at run time; unit tests have none.
+      var runtime =
+          new io.smallrye.config.PropertiesConfigSource(
+              java.util.Map.of(
+                  "quarkus.datasource.jdbc.url", "jdbc:postgresql://unit-test/robusto"),
+              "unit-test",
+              50);
       return new SmallRyeConfigBuilder()
-          .withSources(source)
+          .withSources(source, runtime)
           .withMapping(type)
           .build()
           .getConfigMapping(type);

@@ -10,9 +10,15 @@ public class PostgresResource implements QuarkusTestResourceLifecycleManager {
   public Map<String, String> start() {
     var postgres = Postgres.get();
     return Map.of(
-        "quarkus.datasource.jdbc.url", postgres.jdbcUrl("robusto"),
-        "quarkus.datasource.username", Postgres.OPERATOR_ROLE,
-        "quarkus.datasource.password", Postgres.OPERATOR_PASSWORD);
+        "quarkus.datasource.jdbc.url",
+        postgres.jdbcUrl("robusto"),
+        "quarkus.datasource.username",
+        Postgres.OPERATOR_ROLE,
+        "quarkus.datasource.password",
+        Postgres.OPERATOR_PASSWORD,
+        // Short, so tests see a rotated credential expire.
+        "robusto.tenant.database.rotation-grace",
+        "3s");
   }
 
   @Override

@@ -1,0 +1,202 @@
+package dev.robusto.tenant;
+
+import dev.robusto.store.AuditCanonical;
+import dev.robusto.store.AuditEntry;
+import dev.robusto.store.AuditLog;
+import dev.robusto.store.ScramVerifier;
+import dev.robusto.store.TenantDatabase;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Keeps a tenant's PostgreSQL side in step: its tenant_config row, its login role (connection limit
+ * from the tier) and the Secret in its namespace with the role's credentials. Two roles per tenant
+ * (slots a and b) make rotation seamless: the new password goes to the other slot, the Secret
+ * switches to it, and the old slot can log in until the grace period ends. Every change is audited;
+ * the password itself never leaves the Secret.
+ */
+@ApplicationScoped
+public class TenantDatabaseSync {
+
+  public static final String SECRET = "robusto-database";
+  static final String ACTOR = "robusto-operator/tenant";
+
+  /** The database status to report, and when to look again (the end of a grace period). */
+  record Outcome(TenantDatabaseStatus status, Optional<Duration> recheck) {}
+
+  private final TenantDatabase database;
+  private final AuditLog audit;
+  private final TenantDefaults defaults;
+
+  public TenantDatabaseSync(TenantDatabase database, AuditLog audit, TenantDefaults defaults) {
+    this.database = database;
+    this.audit = audit;
+    this.defaults = defaults;
+  }
+
+  Outcome sync(Tenant tenant, TenantPlan plan, KubernetesClient client) throws SQLException {
+    var tenantId = tenant.getMetadata().getName();
+    syncConfig(tenant, plan);
+
+    var previous = tenant.getStatus() == null ? null : tenant.getStatus().getDatabase();
+    var requestedRotation = tenant.getSpec().getDatabase().getCredentialsRotation();
+    var secret = client.secrets().inNamespace(plan.namespace()).withName(SECRET).get();
+    var active = previous == null ? null : database.role(previous.getRole()).orElse(null);
+    var rotate =
+        previous == null
+            || active == null
+            || !active.canLogin()
+            || !Objects.equals(requestedRotation, previous.getCredentialsRotation())
+            || !previous.getRole().equals(secretUsername(secret));
+
+    var next = new TenantDatabaseStatus();
+    next.setSecret(SECRET);
+    next.setCredentialsRotation(requestedRotation);
+    if (rotate) {
+      var slot = previous == null || previous.getRole().endsWith("_b") ? "a" : "b";
+      var role = TenantDatabase.roleName(tenantId, slot);
+      var password = ScramVerifier.newPassword();
+      database.login(tenantId, role, ScramVerifier.of(password), plan.databaseConnections());
+      client.resource(secret(tenant, plan, role, password)).serverSideApply();
+      record(
+          previous == null ? "create" : "rotate",
+          "postgres-role/" + role,
+          tenantId,
+          previous == null ? null : previous.getRole(),
+          role);
+      next.setRole(role);
+      if (previous != null && !previous.getRole().equals(role)) {
+        next.setPreviousRole(previous.getRole());
+        next.setPreviousValidUntil(
+            Instant.now()
+                .plus(defaults.database().rotationGrace())
+                .truncatedTo(ChronoUnit.SECONDS)
+                .toString());
+      }
+    } else {
+      next.setRole(previous.getRole());
+      if (active.connectionLimit() != plan.databaseConnections()) {
+        database.connectionLimit(active.name(), plan.databaseConnections());
+        record(
+            "update",
+            "postgres-role/" + active.name(),
+            tenantId,
+            "connection-limit=" + active.connectionLimit(),
+            "connection-limit=" + plan.databaseConnections());
+      }
+      next.setPreviousRole(previous.getPreviousRole());
+      next.setPreviousValidUntil(previous.getPreviousValidUntil());
+    }
+    return new Outcome(next, endPreviousCredential(tenantId, next));
+  }
+
+  /** Drops the tenant's roles and retains or erases its rows, as the spec says; audited. */
+  void remove(Tenant tenant) throws SQLException {
+    var tenantId = tenant.getMetadata().getName();
+    for (var role : database.dropRoles(tenantId)) {
+      record("delete", "postgres-role/" + role, tenantId, role, null);
+    }
+    if (tenant.getSpec().getDatabase().getOnDelete() == TenantDatabaseSpec.OnDelete.Erase) {
+      var before = database.config(tenantId).map(TenantDatabase.Config::state).orElse(null);
+      if (database.erase(tenantId)) {
+        record("erase", "tenant-rows/" + tenantId, tenantId, before, null);
+      }
+    } else {
+      record("retain", "tenant-rows/" + tenantId, tenantId, null, null);
+    }
+  }
+
+  private void syncConfig(Tenant tenant, TenantPlan plan) throws SQLException {
+    var limits = plan.limits();
+    var desired =
+        new TenantDatabase.Config(
+            tenant.getMetadata().getName(),
+            tenant.getSpec().getTier().value(),
+            plan.namespace(),
+            limits.getMaxConcurrentJobs(),
+            limits.getMaxDailyJobs(),
+            limits.getRequestsPerMinute(),
+            tenant.getSpec().suspendedNow());
+    var current = database.config(desired.tenantId());
+    if (current.isPresent() && current.get().equals(desired)) {
+      return;
+    }
+    database.writeConfig(desired);
+    record(
+        current.isEmpty() ? "create" : "update",
+        "tenant_config/" + desired.tenantId(),
+        desired.tenantId(),
+        current.map(TenantDatabase.Config::state).orElse(null),
+        desired.state());
+  }
+
+  /** After the grace period the previous role may no longer log in; until then, look again then. */
+  private Optional<Duration> endPreviousCredential(String tenantId, TenantDatabaseStatus status)
+      throws SQLException {
+    if (status.getPreviousRole() == null) {
+      return Optional.empty();
+    }
+    var remaining = Duration.between(Instant.now(), Instant.parse(status.getPreviousValidUntil()));
+    if (!remaining.isNegative() && !remaining.isZero()) {
+      return Optional.of(remaining.plusSeconds(1));
+    }
+    database.noLogin(status.getPreviousRole());
+    record("update", "postgres-role/" + status.getPreviousRole(), tenantId, "login", "nologin");
+    status.setPreviousRole(null);
+    status.setPreviousValidUntil(null);
+    return Optional.empty();
+  }
+
+  private Secret secret(Tenant tenant, TenantPlan plan, String role, String password) {
+    return new SecretBuilder()
+        .withNewMetadata()
+        .withName(SECRET)
+        .withNamespace(plan.namespace())
+        .withLabels(tenant.childLabels())
+        .withOwnerReferences(
+            new io.fabric8.kubernetes.api.model.OwnerReferenceBuilder()
+                .withApiVersion(tenant.getApiVersion())
+                .withKind(tenant.getKind())
+                .withName(tenant.getMetadata().getName())
+                .withUid(tenant.getMetadata().getUid())
+                .withController(true)
+                .build())
+        .endMetadata()
+        .withType("Opaque")
+        .withStringData(
+            Map.of(
+                "username", role,
+                "password", password,
+                "jdbc-url", defaults.database().jdbcUrl()))
+        .build();
+  }
+
+  private static String secretUsername(Secret secret) {
+    if (secret == null || secret.getData() == null || !secret.getData().containsKey("username")) {
+      return null;
+    }
+    return new String(java.util.Base64.getDecoder().decode(secret.getData().get("username")));
+  }
+
+  /** States are hashed: the audit log never holds a password or other secret. */
+  private void record(
+      String action, String resource, String tenantId, String before, String after) {
+    audit.append(
+        new AuditEntry(
+            ACTOR,
+            action,
+            resource,
+            tenantId,
+            AuditCanonical.stateHash(before),
+            AuditCanonical.stateHash(after)));
+  }
+}

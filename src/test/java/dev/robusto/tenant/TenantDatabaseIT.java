@@ -1,0 +1,261 @@
+package dev.robusto.tenant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.robusto.testing.LocalCluster;
+import dev.robusto.testing.LocalClusterResource;
+import dev.robusto.testing.Postgres;
+import dev.robusto.testing.PostgresResource;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Each Tenant's PostgreSQL identity, made by the operator on a real PostgreSQL and cluster. */
+@QuarkusTest
+@QuarkusTestResource(LocalClusterResource.class)
+@QuarkusTestResource(PostgresResource.class)
+class TenantDatabaseIT {
+
+  private final KubernetesClient client = LocalCluster.get().client();
+
+  @Test
+  void aTenantsRoleSeesAndWritesOnlyItsOwnRows() throws Exception {
+    create("db-uno", Tier.STARTUP);
+    create("db-dos", Tier.ENTERPRISE);
+    var uno = awaitDatabaseReady("db-uno");
+    var dos = awaitDatabaseReady("db-dos");
+    assertThat(uno.getStatus().getDatabase().getRole()).isEqualTo("t_db_uno_a");
+    assertThat(connectionLimit("t_db_uno_a")).as("startup tier").isEqualTo(5);
+    assertThat(connectionLimit("t_db_dos_a")).as("enterprise tier").isEqualTo(20);
+
+    try (var a = connect("db-uno");
+        var b = connect("db-dos")) {
+      insertBatch(a, "db-uno", "cierre-uno");
+      insertBatch(b, "db-dos", "cierre-dos");
+      assertThat(names(a, "SELECT name FROM automation_batches")).containsExactly("cierre-uno");
+      assertThat(names(b, "SELECT name FROM automation_batches")).containsExactly("cierre-dos");
+      assertThat(names(a, "SELECT tenant_id FROM tenant_config")).containsExactly("db-uno");
+      assertThatThrownBy(() -> insertBatch(a, "db-dos", "intruso"))
+          .hasMessageContaining("row-level security");
+      assertThat(
+              a.createStatement()
+                  .executeUpdate(
+                      "UPDATE automation_batches SET priority = 'baja' WHERE tenant_id = 'db-dos'"))
+          .as("another tenant's rows are invisible, so nothing is updated")
+          .isZero();
+      assertThatThrownBy(() -> a.createStatement().executeQuery("SELECT * FROM audit_log"))
+          .hasMessageContaining("permission denied");
+      assertThatThrownBy(
+              () -> a.createStatement().execute("UPDATE tenant_config SET max_daily_jobs = 100000"))
+          .hasMessageContaining("permission denied");
+    }
+    assertThat(dos.getStatus().getConditions())
+        .anySatisfy(
+            c -> {
+              assertThat(c.getType()).isEqualTo("DatabaseReady");
+              assertThat(c.getMessage()).contains("t_db_dos_a").contains("connection limit 20");
+            });
+  }
+
+  @Test
+  void rotationKeepsTheOldCredentialValidUntilTheGracePeriodEnds() throws Exception {
+    create("db-rota", Tier.STARTUP);
+    awaitDatabaseReady("db-rota");
+    var before = credentials("db-rota");
+    try (var old = connect(before)) {
+      client
+          .resources(Tenant.class)
+          .withName("db-rota")
+          .edit(
+              t -> {
+                t.getSpec().getDatabase().setCredentialsRotation("2026-11");
+                return t;
+              });
+      var rotated =
+          await()
+              .atMost(Duration.ofSeconds(30))
+              .until(
+                  () -> client.resources(Tenant.class).withName("db-rota").get(),
+                  t -> "t_db_rota_b".equals(t.getStatus().getDatabase().getRole()));
+      assertThat(rotated.getStatus().getDatabase().getPreviousRole()).isEqualTo("t_db_rota_a");
+      var after = credentials("db-rota");
+      assertThat(after[0]).isEqualTo("t_db_rota_b");
+      assertThat(after[1]).isNotEqualTo(before[1]);
+      // Both work during the switch: the open session, a new one with the old password, the new
+      // one.
+      assertThat(names(old, "SELECT tenant_id FROM tenant_config")).containsExactly("db-rota");
+      connect(before).close();
+      connect(after).close();
+      // After the grace period (3 s in the tests) the old role can no longer log in.
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () ->
+                  assertThatThrownBy(() -> connect(before).close())
+                      .isInstanceOf(SQLException.class));
+      connect(after).close();
+    }
+    assertThat(auditedActions("db-rota"))
+        .contains("rotate postgres-role/t_db_rota_b", "update postgres-role/t_db_rota_a");
+  }
+
+  @Test
+  void deletingATenantDropsItsRolesAndErasesOrRetainsItsRowsAsAsked() throws Exception {
+    client
+        .resource(
+            TenantIT.tenant(
+                "db-borrar",
+                Tier.STARTUP,
+                spec -> spec.getDatabase().setOnDelete(TenantDatabaseSpec.OnDelete.Erase)))
+        .create();
+    create("db-guardar", Tier.STARTUP);
+    awaitDatabaseReady("db-borrar");
+    awaitDatabaseReady("db-guardar");
+    try (var a = connect("db-borrar");
+        var b = connect("db-guardar")) {
+      insertBatch(a, "db-borrar", "x");
+      insertBatch(b, "db-guardar", "y");
+    }
+    client.resources(Tenant.class).withName("db-borrar").delete();
+    client.resources(Tenant.class).withName("db-guardar").delete();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .untilAsserted(
+            () -> {
+              assertThat(client.resources(Tenant.class).withName("db-borrar").get()).isNull();
+              assertThat(client.resources(Tenant.class).withName("db-guardar").get()).isNull();
+            });
+    assertThat(
+            rows(
+                "SELECT count(*) FROM pg_roles WHERE rolname LIKE 't_db_borrar_%' OR rolname LIKE 't_db_guardar_%'"))
+        .isZero();
+    assertThat(rows("SELECT count(*) FROM automation_batches WHERE tenant_id = 'db-borrar'"))
+        .isZero();
+    assertThat(rows("SELECT count(*) FROM automation_batches WHERE tenant_id = 'db-guardar'"))
+        .isEqualTo(1);
+    assertThat(auditedActions("db-borrar"))
+        .contains("erase tenant-rows/db-borrar", "delete postgres-role/t_db_borrar_a");
+    assertThat(auditedActions("db-guardar")).contains("retain tenant-rows/db-guardar");
+  }
+
+  @Test
+  void everyChangeIsAuditedAndNoSecretReachesTheAuditLog() throws Exception {
+    create("db-audit", Tier.STARTUP);
+    awaitDatabaseReady("db-audit");
+    assertThat(auditedActions("db-audit"))
+        .contains(
+            "create Namespace/null/tenant-db-audit",
+            "create ResourceQuota/tenant-db-audit/tenant-quota",
+            "create NetworkPolicy/tenant-db-audit/tenant-isolation",
+            "create tenant_config/db-audit",
+            "create postgres-role/t_db_audit_a");
+    var password = credentials("db-audit")[1];
+    try (var c = Postgres.get().superuser("robusto");
+        var rs = c.createStatement().executeQuery("SELECT audit_log::text FROM audit_log")) {
+      while (rs.next()) {
+        assertThat(rs.getString(1)).doesNotContain(password);
+      }
+    }
+  }
+
+  private void create(String name, Tier tier) {
+    client.resource(TenantIT.tenant(name, tier, spec -> {})).create();
+  }
+
+  private Tenant awaitDatabaseReady(String name) {
+    return await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () -> client.resources(Tenant.class).withName(name).get(),
+            t ->
+                t != null
+                    && t.getStatus() != null
+                    && t.getStatus().getConditions().stream()
+                        .anyMatch(
+                            c ->
+                                c.getType().equals("DatabaseReady")
+                                    && c.getStatus().equals("True")));
+  }
+
+  private String[] credentials(String tenant) {
+    Secret secret =
+        client.secrets().inNamespace("tenant-" + tenant).withName(TenantDatabaseSync.SECRET).get();
+    var decode =
+        (java.util.function.Function<String, String>)
+            key ->
+                new String(
+                    Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
+    assertThat(decode.apply("jdbc-url")).isEqualTo(Postgres.get().jdbcUrl("robusto"));
+    return new String[] {decode.apply("username"), decode.apply("password")};
+  }
+
+  private Connection connect(String tenant) throws SQLException {
+    return connect(credentials(tenant));
+  }
+
+  private static Connection connect(String[] credentials) throws SQLException {
+    return DriverManager.getConnection(
+        Postgres.get().jdbcUrl("robusto"), credentials[0], credentials[1]);
+  }
+
+  private static void insertBatch(Connection c, String tenant, String name) throws SQLException {
+    try (var insert =
+        c.prepareStatement(
+            "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name) VALUES (gen_random_uuid(), ?, ?, ?)")) {
+      insert.setString(1, tenant);
+      insert.setString(2, "tenant-" + tenant);
+      insert.setString(3, name);
+      insert.executeUpdate();
+    }
+  }
+
+  private static List<String> names(Connection c, String sql) throws SQLException {
+    var names = new ArrayList<String>();
+    try (var rs = c.createStatement().executeQuery(sql)) {
+      while (rs.next()) {
+        names.add(rs.getString(1));
+      }
+    }
+    return names;
+  }
+
+  private static long rows(String sql) throws SQLException {
+    try (var c = Postgres.get().superuser("robusto");
+        var rs = c.createStatement().executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private static int connectionLimit(String role) throws SQLException {
+    return (int) rows("SELECT rolconnlimit FROM pg_roles WHERE rolname = '" + role + "'");
+  }
+
+  private static List<String> auditedActions(String tenant) throws SQLException {
+    try (var c = Postgres.get().superuser("robusto");
+        var q =
+            c.prepareStatement(
+                "SELECT action || ' ' || resource FROM audit_log WHERE tenant_id = ? ORDER BY seq")) {
+      q.setString(1, tenant);
+      var actions = new ArrayList<String>();
+      try (var rs = q.executeQuery()) {
+        while (rs.next()) {
+          actions.add(rs.getString(1));
+        }
+      }
+      return actions;
+    }
+  }
+}
