@@ -67,6 +67,13 @@ public class TenantDatabaseSync {
       var password = ScramVerifier.newPassword();
       database.login(tenantId, role, ScramVerifier.of(password), plan.databaseConnections());
       client.resource(secret(tenant, plan, role, password)).serverSideApply();
+      // The Secret's state is its username: the password is never hashed into the audit log.
+      record(
+          secret == null ? "create" : "update",
+          "Secret/%s/%s".formatted(plan.namespace(), SECRET),
+          tenantId,
+          secretUsername(secret),
+          role);
       record(
           previous == null ? "create" : "rotate",
           "postgres-role/" + role,

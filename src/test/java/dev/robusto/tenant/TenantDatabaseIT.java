@@ -160,7 +160,8 @@ class TenantDatabaseIT {
             "create ResourceQuota/tenant-db-audit/tenant-quota",
             "create NetworkPolicy/tenant-db-audit/tenant-isolation",
             "create tenant_config/db-audit",
-            "create postgres-role/t_db_audit_a");
+            "create postgres-role/t_db_audit_a",
+            "create Secret/tenant-db-audit/robusto-database");
     var password = credentials("db-audit")[1];
     try (var c = Postgres.get().superuser("robusto");
         var rs = c.createStatement().executeQuery("SELECT audit_log::text FROM audit_log")) {
