@@ -1,8 +1,9 @@
 package dev.robusto.store;
 
+import dev.robusto.operator.KubeEvents;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -67,7 +68,7 @@ public class AuditAnchoring {
       var row = store.at(previous.get().seq());
       if (row.isEmpty() || !row.get().hash().equals(previous.get().hash())) {
         event(
-            "Warning",
+            KubeEvents.WARNING,
             "AuditChainTampered",
             "Audit row %d no longer has the anchored hash %s: the chain was cut or rewritten. The anchor is kept; run 'audit verify'."
                 .formatted(previous.get().seq(), previous.get().hash()));
@@ -80,7 +81,7 @@ public class AuditAnchoring {
     }
     client.resource(configMap(last.get())).serverSideApply();
     event(
-        "Normal",
+        KubeEvents.NORMAL,
         "AuditAnchored",
         "Audit chain anchored at row %d, hash %s".formatted(last.get().seq(), last.get().hash()));
     return last;
@@ -102,33 +103,13 @@ public class AuditAnchoring {
   }
 
   private void event(String type, String reason, String message) {
-    var now = Instant.now().toString();
-    client
-        .v1()
-        .events()
-        .inNamespace(namespace)
-        .resource(
-            new EventBuilder()
-                .withNewMetadata()
-                .withName(CONFIG_MAP + "." + Long.toHexString(System.nanoTime()))
-                .withNamespace(namespace)
-                .endMetadata()
-                .withNewInvolvedObject()
-                .withApiVersion("v1")
-                .withKind("ConfigMap")
-                .withName(CONFIG_MAP)
-                .withNamespace(namespace)
-                .endInvolvedObject()
-                .withType(type)
-                .withReason(reason)
-                .withMessage(message)
-                .withNewSource()
-                .withComponent("robusto-operator")
-                .endSource()
-                .withFirstTimestamp(now)
-                .withLastTimestamp(now)
-                .withCount(1)
-                .build())
-        .create();
+    var involved =
+        new ObjectReferenceBuilder()
+            .withApiVersion("v1")
+            .withKind("ConfigMap")
+            .withName(CONFIG_MAP)
+            .withNamespace(namespace)
+            .build();
+    KubeEvents.record(client, namespace, involved, type, reason, message);
   }
 }

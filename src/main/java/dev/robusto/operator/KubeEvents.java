@@ -1,0 +1,55 @@
+package dev.robusto.operator;
+
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.ObjectReference;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.time.Instant;
+import org.jboss.logging.Logger;
+
+/**
+ * Records core/v1 Events, which {@code kubectl describe} shows. A failed event write is logged,
+ * never allowed to fail the work it describes.
+ */
+public final class KubeEvents {
+
+  public static final String NORMAL = "Normal";
+  public static final String WARNING = "Warning";
+  private static final String COMPONENT = "robusto-operator";
+  private static final Logger LOG = Logger.getLogger(KubeEvents.class);
+
+  private KubeEvents() {}
+
+  public static void record(
+      KubernetesClient client,
+      String namespace,
+      ObjectReference involved,
+      String type,
+      String reason,
+      String message) {
+    var now = Instant.now().toString();
+    var event =
+        new EventBuilder()
+            .withNewMetadata()
+            .withNamespace(namespace)
+            .withName(involved.getName() + "." + Long.toHexString(System.nanoTime()))
+            .endMetadata()
+            .withInvolvedObject(involved)
+            .withType(type)
+            .withReason(reason)
+            .withMessage(message)
+            .withNewSource()
+            .withComponent(COMPONENT)
+            .endSource()
+            .withReportingComponent(COMPONENT)
+            .withFirstTimestamp(now)
+            .withLastTimestamp(now)
+            .withCount(1)
+            .build();
+    try {
+      client.v1().events().inNamespace(namespace).resource(event).create();
+    } catch (KubernetesClientException e) {
+      LOG.warnf("Could not record event %s for %s: %s", reason, involved.getName(), e.getMessage());
+    }
+  }
+}
