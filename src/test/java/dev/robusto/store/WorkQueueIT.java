@@ -1,0 +1,219 @@
+package dev.robusto.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.robusto.testing.Postgres;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The ticket queue against a real PostgreSQL: idempotent, fenced, retried, never lost. */
+class WorkQueueIT {
+
+  private static final UUID BATCH = UUID.fromString("00000000-0000-0000-0000-0000000000b1");
+  private static final WorkQueue.Retry RETRY =
+      new WorkQueue.Retry(5, Duration.ofMillis(10), Duration.ofMillis(100), 2);
+
+  private DataSource db;
+  private WorkQueue queue;
+
+  @BeforeEach
+  void freshQueue() throws SQLException {
+    db = Postgres.get().migratedDatabase("queue_it");
+    queue = new WorkQueue(db);
+    try (var c = db.getConnection();
+        var s = c.createStatement()) {
+      s.execute(
+          "INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs,"
+              + " max_daily_jobs, requests_per_minute) VALUES ('acme', 'startup', 'tenant-acme', 3, 100, 600)");
+      s.execute(
+          "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name)"
+              + " VALUES ('"
+              + BATCH
+              + "', 'acme', 'tenant-acme', 'fin-de-mes')");
+    }
+  }
+
+  @Test
+  void reEnqueuingTheSameTicketsAddsNothing() throws SQLException {
+    assertThat(queue.enqueue(BATCH, "acme", "normal", items(0, 100))).isEqualTo(100);
+    assertThat(queue.enqueue(BATCH, "acme", "normal", items(50, 150))).isEqualTo(50);
+    assertThat(count("SELECT count(*) FROM automation_items")).isEqualTo(150);
+  }
+
+  @Test
+  void theMostUrgentItemsAreClaimedFirst() throws SQLException {
+    queue.enqueue(BATCH, "acme", "baja", items(0, 3));
+    queue.enqueue(BATCH, "acme", "urgente", items(3, 5));
+    var claimed = queue.claim(BATCH, "w1", 2, Duration.ofSeconds(30));
+    assertThat(claimed)
+        .extracting(WorkQueue.Claim::key)
+        .containsExactlyInAnyOrder("ticket-3", "ticket-4");
+  }
+
+  @Test
+  void aWorkerWhoseLeaseExpiredCannotRecordAnOutcome() throws Exception {
+    queue.enqueue(BATCH, "acme", "normal", items(0, 1));
+    var slow = queue.claim(BATCH, "slow", 1, Duration.ofMillis(100)).get(0);
+    Thread.sleep(300);
+    assertThat(queue.rescueExpired(RETRY.maxAttempts())).isEqualTo(1);
+    var fast = queue.claim(BATCH, "fast", 1, Duration.ofSeconds(30)).get(0);
+    assertThat(fast.token()).isNotEqualTo(slow.token());
+
+    assertThat(queue.heartbeat(slow, Duration.ofSeconds(30)))
+        .as("the slow worker learns it lost the item")
+        .isFalse();
+    assertThat(queue.succeed(slow)).isFalse();
+    assertThat(queue.fail(slow, "late", false, RETRY)).isEqualTo(WorkQueue.FailureOutcome.FENCED);
+    assertThat(queue.succeed(fast)).isTrue();
+    assertThat(queue.succeed(fast))
+        .as("a second report of the same claim changes nothing")
+        .isFalse();
+    assertThat(
+            count(
+                "SELECT count(*) FROM automation_items WHERE state = 'succeeded' AND attempts = 2"))
+        .isEqualTo(1);
+  }
+
+  @Test
+  void failuresAreRetriedWithBackoffThenDeadLetteredWithTheLastError() throws Exception {
+    queue.enqueue(BATCH, "acme", "normal", items(0, 1));
+    var retry = new WorkQueue.Retry(3, Duration.ofMillis(50), Duration.ofMillis(50), 1);
+    var outcomes = new ArrayList<WorkQueue.FailureOutcome>();
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      List<WorkQueue.Claim> claimed;
+      var deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      do {
+        claimed = queue.claim(BATCH, "w", 1, Duration.ofSeconds(30));
+      } while (claimed.isEmpty() && System.nanoTime() < deadline);
+      outcomes.add(
+          queue.fail(
+              claimed.get(0), "HTTP 503 from portal (attempt " + attempt + ")", false, retry));
+    }
+    assertThat(outcomes)
+        .containsExactly(
+            WorkQueue.FailureOutcome.RETRY_SCHEDULED,
+            WorkQueue.FailureOutcome.RETRY_SCHEDULED,
+            WorkQueue.FailureOutcome.DEAD_LETTERED);
+    try (var c = db.getConnection();
+        var rs =
+            c.createStatement()
+                .executeQuery("SELECT state, attempts, last_error FROM automation_items")) {
+      rs.next();
+      assertThat(rs.getString(1)).isEqualTo("dead_lettered");
+      assertThat(rs.getInt(2)).isEqualTo(3);
+      assertThat(rs.getString(3)).isEqualTo("HTTP 503 from portal (attempt 3)");
+    }
+  }
+
+  @Test
+  void underRandomWorkerDeathsEveryTicketEndsExactlyOnce() throws Exception {
+    var total = 3_000;
+    queue.enqueue(BATCH, "acme", "normal", items(0, total));
+    var recordedSuccesses = new ConcurrentHashMap<String, AtomicInteger>();
+    var abandoned = new AtomicInteger();
+    var done = new AtomicBoolean();
+    var lease = Duration.ofMillis(300);
+    var workers = new ArrayList<Thread>();
+    for (int w = 0; w < 16; w++) {
+      var name = "worker-" + w;
+      workers.add(
+          startThread(
+              () -> {
+                var random = ThreadLocalRandom.current();
+                while (!done.get()) {
+                  try {
+                    var claims = queue.claim(BATCH, name, 10, lease);
+                    if (claims.isEmpty()) {
+                      Thread.sleep(20);
+                      continue;
+                    }
+                    for (var claim : claims) {
+                      var roll = random.nextInt(100);
+                      if (roll < 3) {
+                        // The worker dies mid-item (SIGKILL): nothing is released or recorded.
+                        abandoned.incrementAndGet();
+                        break;
+                      } else if (roll < 13) {
+                        queue.fail(claim, "simulated failure", false, RETRY);
+                      } else if (queue.succeed(claim)) {
+                        recordedSuccesses
+                            .computeIfAbsent(claim.key(), k -> new AtomicInteger())
+                            .incrementAndGet();
+                      }
+                    }
+                  } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                  }
+                }
+              }));
+    }
+    var rescuer =
+        startThread(
+            () -> {
+              while (!done.get()) {
+                try {
+                  queue.rescueExpired(RETRY.maxAttempts());
+                  Thread.sleep(100);
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+              }
+            });
+    var deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    while (count(
+            "SELECT count(*) FROM automation_items WHERE state IN ('succeeded', 'dead_lettered')")
+        < total) {
+      assertThat(System.nanoTime()).as("all items finished within 90 s").isLessThan(deadline);
+      Thread.sleep(200);
+    }
+    done.set(true);
+    for (var t : workers) {
+      t.join();
+    }
+    rescuer.join();
+
+    var succeeded = count("SELECT count(*) FROM automation_items WHERE state = 'succeeded'");
+    var deadLettered = count("SELECT count(*) FROM automation_items WHERE state = 'dead_lettered'");
+    assertThat(succeeded + deadLettered).isEqualTo(total);
+    assertThat(abandoned.get()).as("workers really died").isPositive();
+    assertThat(recordedSuccesses.values()).allSatisfy(n -> assertThat(n.get()).isEqualTo(1));
+    assertThat((long) recordedSuccesses.size())
+        .as("every success recorded once, none lost")
+        .isEqualTo(succeeded);
+    assertThat(
+            count(
+                "SELECT count(*) FROM automation_items WHERE state = 'dead_lettered' AND last_error IS NULL"))
+        .isZero();
+  }
+
+  private static Thread startThread(Runnable body) {
+    var thread = new Thread(body);
+    thread.start();
+    return thread;
+  }
+
+  private static List<WorkQueue.NewItem> items(int from, int to) {
+    return IntStream.range(from, to)
+        .mapToObj(i -> new WorkQueue.NewItem("ticket-" + i, "{\"ticket\": " + i + "}"))
+        .toList();
+  }
+
+  private long count(String sql) throws SQLException {
+    try (var c = db.getConnection();
+        var rs = c.createStatement().executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+}
