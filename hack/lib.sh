@@ -54,3 +54,18 @@ start_operator() {
   done
   echo "$pid"
 }
+
+# run_benchmark_main CLASS ARGS...: runs a benchmark main from the test classes against a fresh
+# PostgreSQL 17 with durable settings (hack/postgres; the zonky server the tests use has fsync off).
+run_benchmark_main() {
+  local class=$1; shift
+  export ROBUSTO_PG_DIR="${ROBUSTO_PG_DIR:-$(mktemp -d /tmp/robusto-bench-pg.XXXXXX)}"
+  trap 'hack/postgres down >/dev/null 2>&1 || true' EXIT
+  # shellcheck disable=SC1090
+  source "$(hack/postgres up)"
+  ROBUSTO_PG_PORT="${QUARKUS_DATASOURCE_JDBC_URL##*:}"
+  export ROBUSTO_PG_PORT="${ROBUSTO_PG_PORT%%/*}"
+  ./mvnw -q -B test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt \
+    -Dmdep.includeScope=test >/dev/null
+  java -cp "target/classes:target/test-classes:$(cat target/test-classpath.txt)" "$class" "$@"
+}

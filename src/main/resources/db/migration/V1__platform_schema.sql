@@ -67,14 +67,12 @@ CREATE TABLE IF NOT EXISTS automation_items (
     UNIQUE (tenant_id, idempotency_key),
     CHECK (state <> 'running' OR (lease_owner IS NOT NULL AND lease_expires_at IS NOT NULL AND claim_token IS NOT NULL))
 );
--- Claiming: the next pending items, most urgent and oldest first.
+-- Claiming: a batch's next pending items, most urgent and oldest first.
 CREATE INDEX IF NOT EXISTS automation_items_claim
-    ON automation_items (priority_rank, next_attempt_at) WHERE state = 'pending';
--- Progress counts per batch and state.
-CREATE INDEX IF NOT EXISTS automation_items_progress ON automation_items (batch_id, state);
--- Rescuing expired leases.
-CREATE INDEX IF NOT EXISTS automation_items_lease
-    ON automation_items (lease_expires_at) WHERE state = 'running';
+    ON automation_items (batch_id, priority_rank, next_attempt_at) WHERE state = 'pending';
+-- Progress counts per batch and state, and rescuing expired leases (state = 'running'): every
+-- index is rewritten when an item changes state, so one serves both.
+CREATE INDEX IF NOT EXISTS automation_items_progress ON automation_items (state, batch_id);
 -- Retention: finished items by age.
 CREATE INDEX IF NOT EXISTS automation_items_finished
     ON automation_items (finished_at) WHERE finished_at IS NOT NULL;
