@@ -91,10 +91,6 @@ public final class LocalCluster {
     return Path.of(lines[lines.length - 1].strip());
   }
 
-  public Path kubeconfig() {
-    return kubeconfig;
-  }
-
   public Config config() {
     return Config.fromKubeconfig(read(kubeconfig));
   }

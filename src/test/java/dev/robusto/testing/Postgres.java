@@ -64,10 +64,6 @@ public final class Postgres {
     return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
   }
 
-  public int port() {
-    return port;
-  }
-
   /** A fresh, empty database owned by the operator's role, for tests that need their own schema. */
   public DataSource newDatabase(String name) {
     try (var c = superuser("postgres");
