@@ -1,0 +1,142 @@
+package dev.robusto.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The http processor against a real HTTP server on 127.0.0.1 standing in for a merchant portal. */
+class HttpProcessorTest {
+
+  private HttpServer server;
+  private final List<String> keys = new CopyOnWriteArrayList<>();
+  private final AtomicInteger status = new AtomicInteger(200);
+  private volatile long delayMillis;
+
+  @BeforeEach
+  void start() throws IOException {
+    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext(
+        "/invoice",
+        exchange -> {
+          keys.add(exchange.getRequestHeaders().getFirst("Idempotency-Key"));
+          exchange.getRequestBody().readAllBytes();
+          try {
+            Thread.sleep(delayMillis);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          exchange.sendResponseHeaders(status.get(), -1);
+          exchange.close();
+        });
+    server.start();
+  }
+
+  @AfterEach
+  void stop() {
+    server.stop(0);
+  }
+
+  @ParameterizedTest
+  @CsvSource({
+    "200, SUCCEEDED",
+    "201, SUCCEEDED",
+    "204, SUCCEEDED",
+    "400, PERMANENT_FAILURE",
+    "404, PERMANENT_FAILURE",
+    "422, PERMANENT_FAILURE",
+    "408, RETRY",
+    "429, RETRY",
+    "500, RETRY",
+    "503, RETRY"
+  })
+  void statusesAreClassifiedAsTheIssueSays(int code, HttpProcessor.Verdict verdict) {
+    status.set(code);
+    var result =
+        processor(Clock.systemUTC()).process(endpoint(), "ticket-7", "{\"rfc\":\"XAXX010101000\"}");
+    assertThat(result.verdict()).isEqualTo(verdict);
+    assertThat(keys).containsExactly("ticket-7");
+  }
+
+  @Test
+  void aTimeoutIsRetried() {
+    delayMillis = 1_500;
+    var result = processor(Clock.systemUTC()).process(endpoint(), "ticket-8", "{}");
+    assertThat(result.verdict()).isEqualTo(HttpProcessor.Verdict.RETRY);
+    assertThat(result.detail()).contains("Timeout");
+  }
+
+  @Test
+  void theCircuitOpensAfterFiveFailuresAndTriesAgainAfterTheCoolDown() {
+    var clock = new MutableClock();
+    var processor = processor(clock);
+    status.set(503);
+    for (int i = 0; i < 5; i++) {
+      assertThat(processor.process(endpoint(), "k" + i, "{}").verdict())
+          .isEqualTo(HttpProcessor.Verdict.RETRY);
+    }
+    var refused = processor.process(endpoint(), "k5", "{}");
+    assertThat(refused.detail()).contains("circuit open");
+    assertThat(keys).as("no request while open").hasSize(5);
+
+    clock.advance(Duration.ofSeconds(61));
+    var trial = processor.process(endpoint(), "trial", "{}");
+    assertThat(trial.detail()).as("one trial goes out and fails").isEqualTo("HTTP 503");
+    assertThat(processor.process(endpoint(), "k5b", "{}").detail())
+        .as("a failed trial opens the circuit again")
+        .contains("circuit open");
+
+    clock.advance(Duration.ofSeconds(61));
+    status.set(200);
+    assertThat(processor.process(endpoint(), "k6", "{}").verdict())
+        .isEqualTo(HttpProcessor.Verdict.SUCCEEDED);
+    assertThat(processor.process(endpoint(), "k7", "{}").verdict())
+        .isEqualTo(HttpProcessor.Verdict.SUCCEEDED);
+    assertThat(keys).hasSize(8);
+  }
+
+  private HttpProcessor processor(Clock clock) {
+    return new HttpProcessor(Duration.ofMillis(500), clock);
+  }
+
+  private URI endpoint() {
+    return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/invoice");
+  }
+
+  private static final class MutableClock extends Clock {
+    private Instant now = Instant.parse("2026-11-30T12:00:00Z");
+
+    void advance(Duration d) {
+      now = now.plus(d);
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+  }
+}
