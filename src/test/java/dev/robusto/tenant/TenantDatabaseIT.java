@@ -176,18 +176,7 @@ class TenantDatabaseIT {
   }
 
   private Tenant awaitDatabaseReady(String name) {
-    return await()
-        .atMost(Duration.ofSeconds(60))
-        .until(
-            () -> client.resources(Tenant.class).withName(name).get(),
-            t ->
-                t != null
-                    && t.getStatus() != null
-                    && t.getStatus().getConditions().stream()
-                        .anyMatch(
-                            c ->
-                                c.getType().equals("DatabaseReady")
-                                    && c.getStatus().equals("True")));
+    return TenantIT.awaitCondition(client, name, "DatabaseReady", "True");
   }
 
   private String[] credentials(String tenant) {

@@ -359,6 +359,11 @@ class TenantIT {
   }
 
   private Tenant awaitCondition(String name, String type, String status) {
+    return awaitCondition(client, name, type, status);
+  }
+
+  /** Waits until the Tenant has the condition with that status, and returns it. */
+  static Tenant awaitCondition(KubernetesClient client, String name, String type, String status) {
     return await()
         .atMost(READY_TIMEOUT)
         .until(
