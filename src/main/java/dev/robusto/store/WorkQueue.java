@@ -3,7 +3,9 @@ package dev.robusto.store;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import javax.sql.DataSource;
@@ -40,9 +42,41 @@ public final class WorkQueue {
   /** What became of a failure report. */
   public enum FailureOutcome {
     RETRY_SCHEDULED,
+    FAILED,
     DEAD_LETTERED,
     FENCED
   }
+
+  /** A batch's items by state; held ones wait for the daily quota. */
+  public record Counts(
+      long held, long pending, long running, long succeeded, long failed, long deadLettered) {
+
+    static Counts of(java.util.Map<String, Long> byState) {
+      return new Counts(
+          byState.getOrDefault("held", 0L),
+          byState.getOrDefault("pending", 0L),
+          byState.getOrDefault("running", 0L),
+          byState.getOrDefault("succeeded", 0L),
+          byState.getOrDefault("failed", 0L),
+          byState.getOrDefault("dead_lettered", 0L));
+    }
+
+    public long total() {
+      return held + pending + running + succeeded + failed + deadLettered;
+    }
+
+    /** Items still to be processed (admitted, not finished). */
+    public long live() {
+      return pending + running;
+    }
+
+    public long finished() {
+      return succeeded + failed + deadLettered;
+    }
+  }
+
+  private static final String LEASE_EXPIRED =
+      "'lease of attempt ' || attempts || ' expired: the worker died or stopped heartbeating'";
 
   private final DataSource dataSource;
 
@@ -50,27 +84,33 @@ public final class WorkQueue {
     this.dataSource = dataSource;
   }
 
-  /** Adds items; an item whose key the tenant already has is skipped. Returns how many were new. */
+  /**
+   * Adds items as held (waiting for the daily quota, see {@link DailyLedger#admit}). A key the
+   * tenant already submitted (queued, finished, or succeeded in a batch since deleted) is skipped:
+   * the key is registered in automation_item_keys in the same statement, so two concurrent
+   * submissions of one ticket queue it once. Returns how many items were new.
+   */
   public int enqueue(UUID batchId, String tenantId, String priority, List<NewItem> items)
       throws SQLException {
     try (var c = dataSource.getConnection();
         var insert =
             c.prepareStatement(
-                "INSERT INTO automation_items (batch_id, tenant_id, idempotency_key, payload, priority)"
-                    + " VALUES (?, ?, ?, ?::jsonb, ?) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING")) {
-      for (var item : items) {
-        insert.setObject(1, batchId);
-        insert.setString(2, tenantId);
-        insert.setString(3, item.key());
-        insert.setString(4, item.payloadJson());
-        insert.setString(5, priority);
-        insert.addBatch();
-      }
-      var inserted = 0;
-      for (var count : insert.executeBatch()) {
-        inserted += Math.max(count, 0);
-      }
-      return inserted;
+                "WITH given AS (SELECT * FROM unnest(?::text[], ?::text[]) AS g(key, payload)),"
+                    + " fresh AS (INSERT INTO automation_item_keys (tenant_id, idempotency_key, batch_id)"
+                    + " SELECT ?, key, ? FROM given ON CONFLICT DO NOTHING RETURNING idempotency_key)"
+                    + " INSERT INTO automation_items (batch_id, tenant_id, idempotency_key, payload,"
+                    + " priority, state) SELECT ?, ?, g.key, g.payload::jsonb, ?, 'held'"
+                    + " FROM given g JOIN fresh f ON f.idempotency_key = g.key")) {
+      var unique = new java.util.LinkedHashMap<String, String>();
+      items.forEach(item -> unique.putIfAbsent(item.key(), item.payloadJson()));
+      insert.setArray(1, c.createArrayOf("text", unique.keySet().toArray()));
+      insert.setArray(2, c.createArrayOf("text", unique.values().toArray()));
+      insert.setString(3, tenantId);
+      insert.setObject(4, batchId);
+      insert.setObject(5, batchId);
+      insert.setString(6, tenantId);
+      insert.setString(7, priority);
+      return insert.executeUpdate();
     }
   }
 
@@ -114,109 +154,172 @@ public final class WorkQueue {
 
   /** Extends the lease; false when the claim was lost (the worker must stop and not record). */
   public boolean heartbeat(Claim claim, Duration lease) throws SQLException {
+    return !heartbeatAll(List.of(claim), lease).isEmpty();
+  }
+
+  /** Extends the leases of several claims at once; returns the ids still held. */
+  public Set<Long> heartbeatAll(List<Claim> claims, Duration lease) throws SQLException {
     return fenced(
-        "UPDATE automation_items SET lease_expires_at = now() + ? * interval '1 millisecond'"
-            + " WHERE item_id = ? AND claim_token = ? AND state = 'running'",
-        lease.toMillis(),
-        claim);
+        "UPDATE automation_items i SET lease_expires_at = now() + ? * interval '1 millisecond'",
+        claims,
+        lease.toMillis());
+  }
+
+  /**
+   * Puts claimed items back unattempted (the worker is stopping, or the endpoint's circuit is
+   * open): the attempt is given back and the item is due again after {@code delay}.
+   */
+  public Set<Long> release(List<Claim> claims, Duration delay) throws SQLException {
+    return fenced(
+        "UPDATE automation_items i SET state = 'pending', attempts = i.attempts - 1,"
+            + " next_attempt_at = now() + ? * interval '1 millisecond', updated_at = now(),"
+            + " lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL",
+        claims,
+        delay.toMillis());
   }
 
   /** Records success once; false when fenced (another claim owns the item now). */
   public boolean succeed(Claim claim) throws SQLException {
-    return fenced(
-        "UPDATE automation_items SET state = 'succeeded', finished_at = now(), updated_at = now(),"
-            + " lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL, last_error = NULL"
-            + " WHERE item_id = ? AND claim_token = ? AND state = 'running'",
-        null,
-        claim);
+    return !finish(List.of(claim), "succeeded", null).isEmpty();
   }
 
   /**
    * Records the success of several claims in one statement and one commit (one fsync for the lot);
    * returns the ids recorded. A fenced claim is simply not among them.
    */
-  public java.util.Set<Long> succeedAll(List<Claim> claims) throws SQLException {
-    try (var c = dataSource.getConnection();
-        var update =
-            c.prepareStatement(
-                "UPDATE automation_items i SET state = 'succeeded', finished_at = now(),"
-                    + " updated_at = now(), lease_owner = NULL, lease_expires_at = NULL,"
-                    + " claim_token = NULL, last_error = NULL"
-                    + " FROM unnest(?::bigint[], ?::uuid[]) AS done(item_id, token)"
-                    + " WHERE i.item_id = done.item_id AND i.claim_token = done.token"
-                    + " AND i.state = 'running' RETURNING i.item_id")) {
-      update.setArray(1, c.createArrayOf("bigint", claims.stream().map(Claim::itemId).toArray()));
-      update.setArray(2, c.createArrayOf("uuid", claims.stream().map(Claim::token).toArray()));
-      var recorded = new java.util.HashSet<Long>();
-      try (var rs = update.executeQuery()) {
-        while (rs.next()) {
-          recorded.add(rs.getLong(1));
-        }
-      }
-      return recorded;
-    }
+  public Set<Long> succeedAll(List<Claim> claims) throws SQLException {
+    return finish(claims, "succeeded", null);
   }
 
-  /** Records a failed attempt: retried after a backoff, or dead-lettered after the last one. */
+  /**
+   * Records a failed attempt: a permanent one fails the item for good; otherwise it is retried
+   * after a backoff, or dead-lettered after the batch's last attempt, with the error kept.
+   */
   public FailureOutcome fail(Claim claim, String error, boolean permanent, Retry retry)
       throws SQLException {
-    var deadLetter = permanent || claim.attempts() >= retry.maxAttempts();
+    if (permanent || claim.attempts() >= retry.maxAttempts()) {
+      var state = permanent ? "failed" : "dead_lettered";
+      if (finish(List.of(claim), state, error).isEmpty()) {
+        return FailureOutcome.FENCED;
+      }
+      return permanent ? FailureOutcome.FAILED : FailureOutcome.DEAD_LETTERED;
+    }
     try (var c = dataSource.getConnection();
         var update =
             c.prepareStatement(
-                deadLetter
-                    ? "UPDATE automation_items SET state = 'dead_lettered', finished_at = now(),"
-                        + " updated_at = now(), last_error = ?, lease_owner = NULL,"
-                        + " lease_expires_at = NULL, claim_token = NULL"
-                        + " WHERE item_id = ? AND claim_token = ? AND state = 'running'"
-                    : "UPDATE automation_items SET state = 'pending', updated_at = now(), last_error = ?,"
-                        + " next_attempt_at = now() + ? * interval '1 millisecond', lease_owner = NULL,"
-                        + " lease_expires_at = NULL, claim_token = NULL"
-                        + " WHERE item_id = ? AND claim_token = ? AND state = 'running'")) {
-      var i = 1;
-      update.setString(i++, error);
-      if (!deadLetter) {
-        update.setLong(i++, retry.delayAfter(claim.attempts()).toMillis());
-      }
-      update.setLong(i++, claim.itemId());
-      update.setObject(i, claim.token());
-      if (update.executeUpdate() == 0) {
-        return FailureOutcome.FENCED;
-      }
-      return deadLetter ? FailureOutcome.DEAD_LETTERED : FailureOutcome.RETRY_SCHEDULED;
+                "UPDATE automation_items SET state = 'pending', updated_at = now(), last_error = ?,"
+                    + " next_attempt_at = now() + ? * interval '1 millisecond', lease_owner = NULL,"
+                    + " lease_expires_at = NULL, claim_token = NULL"
+                    + " WHERE item_id = ? AND claim_token = ? AND state = 'running'")) {
+      update.setString(1, error);
+      update.setLong(2, retry.delayAfter(claim.attempts()).toMillis());
+      update.setLong(3, claim.itemId());
+      update.setObject(4, claim.token());
+      return update.executeUpdate() == 0 ? FailureOutcome.FENCED : FailureOutcome.RETRY_SCHEDULED;
     }
   }
 
   /**
-   * Returns items whose lease expired (their worker died or hung) to the queue, or dead-letters
-   * those that used their last attempt. Returns how many were rescued.
+   * Returns a batch's items whose lease expired (their worker died or hung) to the queue, or
+   * dead-letters those that used the batch's last attempt. Returns how many were rescued.
    */
-  public int rescueExpired(int maxAttempts) throws SQLException {
+  public int rescueExpired(UUID batchId) throws SQLException {
     try (var c = dataSource.getConnection();
         var rescue =
             c.prepareStatement(
-                "UPDATE automation_items SET updated_at = now(), lease_owner = NULL,"
-                    + " lease_expires_at = NULL, claim_token = NULL,"
-                    + " last_error = coalesce(last_error, 'lease expired'),"
-                    + " state = CASE WHEN attempts >= ? THEN 'dead_lettered' ELSE 'pending' END,"
-                    + " finished_at = CASE WHEN attempts >= ? THEN now() END"
-                    + " WHERE state = 'running' AND lease_expires_at < now()")) {
-      rescue.setInt(1, maxAttempts);
-      rescue.setInt(2, maxAttempts);
-      return rescue.executeUpdate();
+                "WITH expired AS (SELECT i.item_id, i.attempts >= b.max_attempts AS last"
+                    + " FROM automation_items i JOIN automation_batches b USING (batch_id)"
+                    + " WHERE i.batch_id = ? AND i.state = 'running' AND i.lease_expires_at < now()"
+                    + " FOR UPDATE OF i SKIP LOCKED),"
+                    + " dead AS (DELETE FROM automation_items i USING expired e"
+                    + " WHERE i.item_id = e.item_id AND e.last RETURNING i.*),"
+                    + " buried AS (INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id,"
+                    + " idempotency_key, payload, state, attempts, last_error, created_at)"
+                    + " SELECT item_id, batch_id, tenant_id, idempotency_key, payload, 'dead_lettered',"
+                    + " attempts, "
+                    + LEASE_EXPIRED
+                    + ", created_at FROM dead RETURNING 1),"
+                    + " back AS (UPDATE automation_items i SET state = 'pending', updated_at = now(),"
+                    + " lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL,"
+                    + " last_error = "
+                    + LEASE_EXPIRED
+                    + " FROM expired e WHERE i.item_id = e.item_id AND NOT e.last RETURNING 1)"
+                    + " SELECT (SELECT count(*) FROM buried) + (SELECT count(*) FROM back)")) {
+      rescue.setObject(1, batchId);
+      try (var rs = rescue.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
+      }
     }
   }
 
-  private boolean fenced(String sql, Long leaseMillis, Claim claim) throws SQLException {
+  /** How a batch's items stand, live and finished. */
+  public Counts counts(UUID batchId) throws SQLException {
     try (var c = dataSource.getConnection();
-        var update = c.prepareStatement(sql)) {
-      var i = 1;
-      if (leaseMillis != null) {
-        update.setLong(i++, leaseMillis);
+        var query =
+            c.prepareStatement(
+                "SELECT state, count(*) FROM automation_items WHERE batch_id = ? GROUP BY state"
+                    + " UNION ALL SELECT state, count(*) FROM automation_item_outcomes"
+                    + " WHERE batch_id = ? GROUP BY state")) {
+      query.setObject(1, batchId);
+      query.setObject(2, batchId);
+      var byState = new java.util.HashMap<String, Long>();
+      try (var rs = query.executeQuery()) {
+        while (rs.next()) {
+          byState.put(rs.getString(1), rs.getLong(2));
+        }
       }
-      update.setLong(i++, claim.itemId());
-      update.setObject(i, claim.token());
-      return update.executeUpdate() == 1;
+      return Counts.of(byState);
+    }
+  }
+
+  /** Moves fenced claims out of the queue with their final state; returns the ids moved. */
+  private Set<Long> finish(List<Claim> claims, String state, String error) throws SQLException {
+    try (var c = dataSource.getConnection();
+        var move =
+            c.prepareStatement(
+                "WITH done AS (DELETE FROM automation_items i"
+                    + " USING unnest(?::bigint[], ?::uuid[]) AS d(item_id, token)"
+                    + " WHERE i.item_id = d.item_id AND i.claim_token = d.token"
+                    + " AND i.state = 'running' RETURNING i.*)"
+                    + " INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id,"
+                    + " idempotency_key, payload, state, attempts, last_error, created_at)"
+                    + " SELECT item_id, batch_id, tenant_id, idempotency_key, payload, ?, attempts, ?,"
+                    + " created_at FROM done RETURNING item_id")) {
+      move.setArray(1, c.createArrayOf("bigint", claims.stream().map(Claim::itemId).toArray()));
+      move.setArray(2, c.createArrayOf("uuid", claims.stream().map(Claim::token).toArray()));
+      move.setString(3, state);
+      move.setString(4, error);
+      var moved = new HashSet<Long>();
+      try (var rs = move.executeQuery()) {
+        while (rs.next()) {
+          moved.add(rs.getLong(1));
+        }
+      }
+      return moved;
+    }
+  }
+
+  /** Runs an update on the claims still held with their token; returns the ids updated. */
+  private Set<Long> fenced(String update, List<Claim> claims, long millis) throws SQLException {
+    try (var c = dataSource.getConnection();
+        var statement =
+            c.prepareStatement(
+                update
+                    + " FROM unnest(?::bigint[], ?::uuid[]) AS d(item_id, token)"
+                    + " WHERE i.item_id = d.item_id AND i.claim_token = d.token"
+                    + " AND i.state = 'running' RETURNING i.item_id")) {
+      statement.setLong(1, millis);
+      statement.setArray(
+          2, c.createArrayOf("bigint", claims.stream().map(Claim::itemId).toArray()));
+      statement.setArray(3, c.createArrayOf("uuid", claims.stream().map(Claim::token).toArray()));
+      var updated = new HashSet<Long>();
+      try (var rs = statement.executeQuery()) {
+        while (rs.next()) {
+          updated.add(rs.getLong(1));
+        }
+      }
+      return updated;
     }
   }
 }

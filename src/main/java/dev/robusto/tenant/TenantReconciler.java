@@ -1,8 +1,7 @@
 package dev.robusto.tenant;
 
+import dev.robusto.operator.StatusWrites;
 import dev.robusto.store.AuditLog;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -10,7 +9,6 @@ import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
-import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
@@ -20,11 +18,8 @@ import jakarta.inject.Inject;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
-import java.util.function.UnaryOperator;
 
 /**
  * Makes a Tenant's namespace, quota, limits, isolation and owner access match its spec. The
@@ -185,51 +180,11 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
     return ErrorStatusUpdateControl.noStatusUpdate();
   }
 
-  /**
-   * Writes the status {@code compute} gives, only when it differs from the current one. Uses
-   * optimistic locking; on a conflict the status is recomputed from the fresher Tenant, so a
-   * reconcile that ran on a stale cache never overwrites newer status nor reports a transition
-   * twice. The written Tenant is cached for the next reconcile. Events follow a successful write.
-   */
+  /** Writes the status {@code compute} gives when it changed; Events follow a successful write. */
   private static void writeStatus(
       Tenant tenant, Context<Tenant> context, Function<Tenant, TenantStatus> compute) {
-    if (Objects.equals(compute.apply(tenant), tenant.getStatus())) {
-      return;
-    }
-    var replaced = new AtomicReference<TenantStatus>();
-    var written = new AtomicReference<TenantStatus>();
-    PrimaryUpdateAndCacheUtils.updateAndCacheResource(
-        tenant,
-        context,
-        current -> {
-          var next = compute.apply(current);
-          replaced.set(current.getStatus());
-          written.set(next);
-          return statusOnly(current, next);
-        },
-        statusPatch(context));
-    recordTransitions(tenant, replaced.get(), written.get(), context);
-  }
-
-  /** Server-side apply of the status, or a merge patch where the operator is set not to use SSA. */
-  private static UnaryOperator<Tenant> statusPatch(Context<Tenant> context) {
-    var configuration = context.getControllerConfiguration();
-    var patch =
-        configuration.getConfigurationService().useSSAToPatchPrimaryResource()
-            ? new PatchContext.Builder()
-                .withPatchType(PatchType.SERVER_SIDE_APPLY)
-                .withFieldManager(configuration.fieldManager())
-                .withForce(true)
-                .build()
-            : PatchContext.of(PatchType.JSON_MERGE);
-    return t -> context.getClient().resource(t).subresource("status").patch(patch);
-  }
-
-  private static Tenant statusOnly(Tenant current, TenantStatus status) {
-    var patch = new Tenant();
-    patch.getMetadata().setName(current.getMetadata().getName());
-    patch.setStatus(status);
-    return patch;
+    StatusWrites.write(tenant, context, compute, Tenant::new)
+        .ifPresent(w -> recordTransitions(tenant, w.before(), w.after(), context));
   }
 
   /** An Event for each condition whose status or reason changed. */

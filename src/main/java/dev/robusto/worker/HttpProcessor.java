@@ -16,30 +16,23 @@ import java.util.concurrent.ConcurrentHashMap;
  * succeeds; 4xx is permanent (the request itself is wrong) except 408 and 429; 5xx, timeouts and
  * connection errors are retried. Each endpoint has a circuit breaker.
  */
-public final class HttpProcessor {
+public final class HttpProcessor implements ItemProcessor {
 
-  /** What to do with the item after this attempt. */
-  public enum Verdict {
-    SUCCEEDED,
-    RETRY,
-    PERMANENT_FAILURE
-  }
-
-  /** The verdict and, for failures, what happened in words (recorded as the item's last error). */
-  public record Result(Verdict verdict, String detail) {}
-
+  private final URI endpoint;
   private final HttpClient client;
   private final Duration timeout;
   private final Clock clock;
   private final Map<String, CircuitBreaker> breakers = new ConcurrentHashMap<>();
 
-  public HttpProcessor(Duration timeout, Clock clock) {
+  public HttpProcessor(URI endpoint, Duration timeout, Clock clock) {
+    this.endpoint = endpoint;
     this.client = HttpClient.newBuilder().connectTimeout(timeout).build();
     this.timeout = timeout;
     this.clock = clock;
   }
 
-  public Result process(URI endpoint, String idempotencyKey, String payloadJson) {
+  @Override
+  public Result process(String idempotencyKey, String payloadJson, int attempt) {
     var breaker =
         breakers.computeIfAbsent(
             endpoint.getHost() + ":" + endpoint.getPort(),
@@ -48,7 +41,7 @@ public final class HttpProcessor {
                     CircuitBreaker.DEFAULT_FAILURES, CircuitBreaker.DEFAULT_COOL_DOWN, clock));
     if (!breaker.allow()) {
       return new Result(
-          Verdict.RETRY, "circuit open for " + endpoint.getHost() + " after repeated failures");
+          Verdict.DEFERRED, "circuit open for " + endpoint.getHost() + " after repeated failures");
     }
     var request =
         HttpRequest.newBuilder(endpoint)
@@ -77,7 +70,7 @@ public final class HttpProcessor {
 
   static Result classify(int status) {
     if (status >= 200 && status < 300) {
-      return new Result(Verdict.SUCCEEDED, null);
+      return Result.SUCCESS;
     }
     if (status == 408 || status == 429 || status >= 500) {
       return new Result(Verdict.RETRY, "HTTP " + status);

@@ -1,5 +1,6 @@
 package dev.robusto.bench;
 
+import dev.robusto.store.DailyLedger;
 import dev.robusto.store.WorkQueue;
 import dev.robusto.testing.Postgres;
 import java.time.Duration;
@@ -56,6 +57,7 @@ public final class WorkQueueBenchmark {
           "normal",
           IntStream.range(from, end).mapToObj(i -> new WorkQueue.NewItem("t-" + i, "{}")).toList());
     }
+    new DailyLedger(db).admit(batch, "bench", java.time.LocalDate.now(), items);
     var completed = new AtomicLong();
     var claimNanos = new ConcurrentLinkedQueue<Long>();
     var started = System.nanoTime();

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.robusto.testing.Postgres;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
+import java.util.stream.IntStream;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -33,24 +35,30 @@ class DailyLedgerIT {
 
   @Test
   void concurrentBatchesNeverAdmitMoreThanTheDailyLimitBetweenThem() throws Exception {
+    var batches = new ArrayList<UUID>();
+    for (int b = 0; b < 15; b++) {
+      batches.add(batchWithHeldItems("acme", "lote-" + b, 9));
+    }
     var pool = Executors.newFixedThreadPool(12);
     try {
       var requests = new ArrayList<Callable<Integer>>();
-      for (int i = 0; i < 60; i++) {
-        var wanted = 1 + (i * 7) % 9;
-        requests.add(() -> ledger.admit("acme", DAY, wanted, 100));
+      for (var batch : batches) {
+        requests.add(() -> ledger.admit(batch, "acme", DAY, 100));
       }
       var granted = 0;
       for (var f : pool.invokeAll(requests)) {
-        var g = f.get();
-        assertThat(g).isBetween(0, 9);
-        granted += g;
+        granted += f.get();
       }
       assertThat(granted)
-          .as("60 requests want more than 100; exactly the limit is granted")
+          .as("15 batches of 9 want 135; exactly the limit is granted")
           .isEqualTo(100);
       assertThat(ledger.admitted("acme", DAY)).isEqualTo(100);
-      assertThat(ledger.admit("acme", DAY, 5, 100)).as("the rest waits for tomorrow").isZero();
+      assertThat(count("SELECT count(*) FROM automation_items WHERE state = 'pending'"))
+          .as("every grant released exactly its items")
+          .isEqualTo(100);
+      assertThat(ledger.admit(batches.get(0), "acme", DAY, 100))
+          .as("the rest waits for tomorrow")
+          .isZero();
     } finally {
       pool.shutdown();
     }
@@ -58,9 +66,48 @@ class DailyLedgerIT {
 
   @Test
   void eachTenantAndEachDayHasItsOwnCount() throws Exception {
-    assertThat(ledger.admit("acme", DAY, 80, 100)).isEqualTo(80);
-    assertThat(ledger.admit("acme", DAY, 80, 100)).isEqualTo(20);
-    assertThat(ledger.admit("otra", DAY, 80, 100)).isEqualTo(80);
-    assertThat(ledger.admit("acme", DAY.plusDays(1), 80, 100)).isEqualTo(80);
+    var acme = batchWithHeldItems("acme", "fin-de-mes", 80);
+    var more = batchWithHeldItems("acme", "extra", 80);
+    var otra = batchWithHeldItems("otra", "fin-de-mes", 80);
+    assertThat(ledger.admit(acme, "acme", DAY, 100)).isEqualTo(80);
+    assertThat(ledger.admit(more, "acme", DAY, 100)).isEqualTo(20);
+    assertThat(ledger.admit(otra, "otra", DAY, 100)).isEqualTo(80);
+    assertThat(ledger.admit(more, "acme", DAY.plusDays(1), 100))
+        .as("the next day admits the 60 still held")
+        .isEqualTo(60);
+  }
+
+  private UUID batchWithHeldItems(String tenant, String name, int items) throws Exception {
+    var batch = UUID.randomUUID();
+    try (var c = db.getConnection();
+        var s = c.createStatement()) {
+      s.execute(
+          "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name) VALUES ('"
+              + batch
+              + "', '"
+              + tenant
+              + "', 'tenant-"
+              + tenant
+              + "', '"
+              + name
+              + "')");
+    }
+    new WorkQueue(db)
+        .enqueue(
+            batch,
+            tenant,
+            "normal",
+            IntStream.range(0, items)
+                .mapToObj(i -> new WorkQueue.NewItem(name + "-" + i, "{}"))
+                .toList());
+    return batch;
+  }
+
+  private long count(String sql) throws Exception {
+    try (var c = db.getConnection();
+        var rs = c.createStatement().executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
   }
 }

@@ -18,7 +18,11 @@ import org.junit.jupiter.api.Test;
 class SchemaIT {
 
   private static final List<String> MIGRATIONS =
-      List.of("V1__platform_schema.sql", "V2__tenant_isolation.sql", "V3__audit_log.sql");
+      List.of(
+          "V1__platform_schema.sql",
+          "V2__tenant_isolation.sql",
+          "V3__audit_log.sql",
+          "V4__batch_queue.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {
@@ -66,10 +70,20 @@ class SchemaIT {
                           + " VALUES (gen_random_uuid(), 'acme', 'tenant-acme', 'x', 'high')"))
           .hasMessageContaining("automation_batches_priority_check");
       s.execute(
-          "INSERT INTO automation_items (batch_id, tenant_id, idempotency_key, priority, state, finished_at)"
-              + " VALUES ('00000000-0000-0000-0000-000000000001', 'acme', 'ticket-1', 'alta', 'succeeded',"
-              + " now() - interval '40 days'),"
-              + " ('00000000-0000-0000-0000-000000000001', 'acme', 'ticket-2', 'urgente', 'pending', NULL)");
+          "INSERT INTO automation_items (batch_id, tenant_id, idempotency_key, priority, state)"
+              + " VALUES ('00000000-0000-0000-0000-000000000001', 'acme', 'ticket-1', 'alta', 'pending'),"
+              + " ('00000000-0000-0000-0000-000000000001', 'acme', 'ticket-2', 'urgente', 'pending')");
+      s.execute(
+          "INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,"
+              + " payload, state, attempts, created_at, finished_at) VALUES (1000,"
+              + " '00000000-0000-0000-0000-000000000001', 'acme', 'ticket-0', '{}', 'succeeded', 1,"
+              + " now() - interval '41 days', now() - interval '40 days')");
+      assertThatThrownBy(
+              () ->
+                  s.execute(
+                      "UPDATE automation_items SET state = 'succeeded' WHERE idempotency_key = 'ticket-1'"))
+          .as("finished items leave the queue table")
+          .hasMessageContaining("automation_items_state_check");
       assertThatThrownBy(
               () ->
                   s.execute(
@@ -98,7 +112,8 @@ class SchemaIT {
       s.execute("DELETE FROM tenant_config WHERE tenant_id = 'acme'");
       var left =
           s.executeQuery(
-              "SELECT (SELECT count(*) FROM automation_items) + (SELECT count(*) FROM automation_batches)");
+              "SELECT (SELECT count(*) FROM automation_items) + (SELECT count(*) FROM automation_batches)"
+                  + " + (SELECT count(*) FROM automation_item_outcomes)");
       left.next();
       assertThat(left.getLong(1)).as("a tenant's rows go with it").isZero();
     }

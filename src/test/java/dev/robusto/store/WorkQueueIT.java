@@ -36,12 +36,8 @@ class WorkQueueIT {
       s.execute(
           "INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs,"
               + " max_daily_jobs, requests_per_minute) VALUES ('acme', 'startup', 'tenant-acme', 3, 100, 600)");
-      s.execute(
-          "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name)"
-              + " VALUES ('"
-              + BATCH
-              + "', 'acme', 'tenant-acme', 'fin-de-mes')");
     }
+    newBatch(BATCH, "fin-de-mes");
   }
 
   @Test
@@ -49,12 +45,45 @@ class WorkQueueIT {
     assertThat(queue.enqueue(BATCH, "acme", "normal", items(0, 100))).isEqualTo(100);
     assertThat(queue.enqueue(BATCH, "acme", "normal", items(50, 150))).isEqualTo(50);
     assertThat(count("SELECT count(*) FROM automation_items")).isEqualTo(150);
+    assertThat(queue.counts(BATCH).held()).as("nothing runs before admission").isEqualTo(150);
+  }
+
+  @Test
+  void aTicketThatSucceededIsNeverQueuedAgainEvenAfterItsRowLeftTheQueue() throws Exception {
+    enqueueAndAdmit("normal", items(0, 2));
+    var claims = queue.claim(BATCH, "w", 2, Duration.ofSeconds(30));
+    assertThat(queue.succeedAll(claims)).hasSize(2);
+    assertThat(count("SELECT count(*) FROM automation_items"))
+        .as("finished rows leave the hot queue")
+        .isZero();
+
+    assertThat(queue.enqueue(BATCH, "acme", "normal", items(0, 3))).isEqualTo(1);
+    var other = UUID.randomUUID();
+    newBatch(other, "otro-lote");
+    assertThat(queue.enqueue(other, "acme", "normal", items(0, 2)))
+        .as("the key is the tenant's, across batches")
+        .isZero();
+    assertThat(queue.counts(BATCH)).isEqualTo(new WorkQueue.Counts(1, 0, 0, 2, 0, 0));
+  }
+
+  @Test
+  void deletingABatchForgetsTheKeysOfTicketsThatDidNotSucceed() throws Exception {
+    enqueueAndAdmit("normal", items(0, 3));
+    var claims = queue.claim(BATCH, "w", 3, Duration.ofSeconds(30));
+    queue.succeed(claims.get(0));
+    queue.fail(claims.get(1), "HTTP 422: RFC inválido", true, RETRY);
+    execute("DELETE FROM automation_batches WHERE batch_id = '" + BATCH + "'");
+    newBatch(BATCH, "fin-de-mes");
+    assertThat(queue.enqueue(BATCH, "acme", "normal", items(0, 3)))
+        .as("the failed and the unfinished ticket may come again; the invoiced one may not")
+        .isEqualTo(2);
+    assertThat(count("SELECT count(*) FROM automation_item_outcomes")).isZero();
   }
 
   @Test
   void theMostUrgentItemsAreClaimedFirst() throws SQLException {
-    queue.enqueue(BATCH, "acme", "baja", items(0, 3));
-    queue.enqueue(BATCH, "acme", "urgente", items(3, 5));
+    enqueueAndAdmit("baja", items(0, 3));
+    enqueueAndAdmit("urgente", items(3, 5));
     var claimed = queue.claim(BATCH, "w1", 2, Duration.ofSeconds(30));
     assertThat(claimed)
         .extracting(WorkQueue.Claim::key)
@@ -63,10 +92,10 @@ class WorkQueueIT {
 
   @Test
   void aWorkerWhoseLeaseExpiredCannotRecordAnOutcome() throws Exception {
-    queue.enqueue(BATCH, "acme", "normal", items(0, 1));
+    enqueueAndAdmit("normal", items(0, 1));
     var slow = queue.claim(BATCH, "slow", 1, Duration.ofMillis(100)).get(0);
     Thread.sleep(300);
-    assertThat(queue.rescueExpired(RETRY.maxAttempts())).isEqualTo(1);
+    assertThat(queue.rescueExpired(BATCH)).isEqualTo(1);
     var fast = queue.claim(BATCH, "fast", 1, Duration.ofSeconds(30)).get(0);
     assertThat(fast.token()).isNotEqualTo(slow.token());
 
@@ -81,13 +110,13 @@ class WorkQueueIT {
         .isFalse();
     assertThat(
             count(
-                "SELECT count(*) FROM automation_items WHERE state = 'succeeded' AND attempts = 2"))
+                "SELECT count(*) FROM automation_item_outcomes WHERE state = 'succeeded' AND attempts = 2"))
         .isEqualTo(1);
   }
 
   @Test
   void failuresAreRetriedWithBackoffThenDeadLetteredWithTheLastError() throws Exception {
-    queue.enqueue(BATCH, "acme", "normal", items(0, 1));
+    enqueueAndAdmit("normal", items(0, 1));
     var retry = new WorkQueue.Retry(3, Duration.ofMillis(50), Duration.ofMillis(50), 1);
     var outcomes = new ArrayList<WorkQueue.FailureOutcome>();
     for (int attempt = 1; attempt <= 3; attempt++) {
@@ -108,7 +137,7 @@ class WorkQueueIT {
     try (var c = db.getConnection();
         var rs =
             c.createStatement()
-                .executeQuery("SELECT state, attempts, last_error FROM automation_items")) {
+                .executeQuery("SELECT state, attempts, last_error FROM automation_item_outcomes")) {
       rs.next();
       assertThat(rs.getString(1)).isEqualTo("dead_lettered");
       assertThat(rs.getInt(2)).isEqualTo(3);
@@ -119,7 +148,7 @@ class WorkQueueIT {
   @Test
   void underRandomWorkerDeathsEveryTicketEndsExactlyOnce() throws Exception {
     var total = 3_000;
-    queue.enqueue(BATCH, "acme", "normal", items(0, total));
+    enqueueAndAdmit("normal", items(0, total));
     var recordedSuccesses = new ConcurrentHashMap<String, AtomicInteger>();
     var abandoned = new AtomicInteger();
     var done = new AtomicBoolean();
@@ -163,7 +192,7 @@ class WorkQueueIT {
             () -> {
               while (!done.get()) {
                 try {
-                  queue.rescueExpired(RETRY.maxAttempts());
+                  queue.rescueExpired(BATCH);
                   Thread.sleep(100);
                 } catch (Exception e) {
                   throw new IllegalStateException(e);
@@ -171,9 +200,7 @@ class WorkQueueIT {
               }
             });
     var deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    while (count(
-            "SELECT count(*) FROM automation_items WHERE state IN ('succeeded', 'dead_lettered')")
-        < total) {
+    while (count("SELECT count(*) FROM automation_item_outcomes") < total) {
       assertThat(System.nanoTime()).as("all items finished within 90 s").isLessThan(deadline);
       Thread.sleep(200);
     }
@@ -183,8 +210,10 @@ class WorkQueueIT {
     }
     rescuer.join();
 
-    var succeeded = count("SELECT count(*) FROM automation_items WHERE state = 'succeeded'");
-    var deadLettered = count("SELECT count(*) FROM automation_items WHERE state = 'dead_lettered'");
+    var succeeded =
+        count("SELECT count(*) FROM automation_item_outcomes WHERE state = 'succeeded'");
+    var deadLettered =
+        count("SELECT count(*) FROM automation_item_outcomes WHERE state = 'dead_lettered'");
     assertThat(succeeded + deadLettered).isEqualTo(total);
     assertThat(abandoned.get()).as("workers really died").isPositive();
     assertThat(recordedSuccesses.values()).allSatisfy(n -> assertThat(n.get()).isEqualTo(1));
@@ -193,8 +222,29 @@ class WorkQueueIT {
         .isEqualTo(succeeded);
     assertThat(
             count(
-                "SELECT count(*) FROM automation_items WHERE state = 'dead_lettered' AND last_error IS NULL"))
+                "SELECT count(*) FROM automation_item_outcomes WHERE state = 'dead_lettered' AND last_error IS NULL"))
         .isZero();
+  }
+
+  private void newBatch(UUID id, String name) throws SQLException {
+    execute(
+        "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name) VALUES ('"
+            + id
+            + "', 'acme', 'tenant-acme', '"
+            + name
+            + "')");
+  }
+
+  private void enqueueAndAdmit(String priority, List<WorkQueue.NewItem> items) throws SQLException {
+    queue.enqueue(BATCH, "acme", priority, items);
+    new DailyLedger(db).admit(BATCH, "acme", java.time.LocalDate.now(), 1_000_000);
+  }
+
+  private void execute(String sql) throws SQLException {
+    try (var c = db.getConnection();
+        var s = c.createStatement()) {
+      s.execute(sql);
+    }
   }
 
   private static Thread startThread(Runnable body) {

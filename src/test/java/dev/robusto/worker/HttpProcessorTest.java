@@ -64,10 +64,9 @@ class HttpProcessorTest {
     "500, RETRY",
     "503, RETRY"
   })
-  void statusesAreClassifiedAsTheIssueSays(int code, HttpProcessor.Verdict verdict) {
+  void statusesAreClassifiedAsTheIssueSays(int code, ItemProcessor.Verdict verdict) {
     status.set(code);
-    var result =
-        processor(Clock.systemUTC()).process(endpoint(), "ticket-7", "{\"rfc\":\"XAXX010101000\"}");
+    var result = processor(Clock.systemUTC()).process("ticket-7", "{\"rfc\":\"XAXX010101000\"}", 1);
     assertThat(result.verdict()).isEqualTo(verdict);
     assertThat(keys).containsExactly("ticket-7");
   }
@@ -75,8 +74,8 @@ class HttpProcessorTest {
   @Test
   void aTimeoutIsRetried() {
     delayMillis = 1_500;
-    var result = processor(Clock.systemUTC()).process(endpoint(), "ticket-8", "{}");
-    assertThat(result.verdict()).isEqualTo(HttpProcessor.Verdict.RETRY);
+    var result = processor(Clock.systemUTC()).process("ticket-8", "{}", 1);
+    assertThat(result.verdict()).isEqualTo(ItemProcessor.Verdict.RETRY);
     assertThat(result.detail()).contains("Timeout");
   }
 
@@ -86,31 +85,34 @@ class HttpProcessorTest {
     var processor = processor(clock);
     status.set(503);
     for (int i = 0; i < 5; i++) {
-      assertThat(processor.process(endpoint(), "k" + i, "{}").verdict())
-          .isEqualTo(HttpProcessor.Verdict.RETRY);
+      assertThat(processor.process("k" + i, "{}", 1).verdict())
+          .isEqualTo(ItemProcessor.Verdict.RETRY);
     }
-    var refused = processor.process(endpoint(), "k5", "{}");
+    var refused = processor.process("k5", "{}", 1);
+    assertThat(refused.verdict())
+        .as("not attempted while open, so no attempt is used up")
+        .isEqualTo(ItemProcessor.Verdict.DEFERRED);
     assertThat(refused.detail()).contains("circuit open");
     assertThat(keys).as("no request while open").hasSize(5);
 
     clock.advance(Duration.ofSeconds(61));
-    var trial = processor.process(endpoint(), "trial", "{}");
+    var trial = processor.process("trial", "{}", 1);
     assertThat(trial.detail()).as("one trial goes out and fails").isEqualTo("HTTP 503");
-    assertThat(processor.process(endpoint(), "k5b", "{}").detail())
+    assertThat(processor.process("k5b", "{}", 1).detail())
         .as("a failed trial opens the circuit again")
         .contains("circuit open");
 
     clock.advance(Duration.ofSeconds(61));
     status.set(200);
-    assertThat(processor.process(endpoint(), "k6", "{}").verdict())
-        .isEqualTo(HttpProcessor.Verdict.SUCCEEDED);
-    assertThat(processor.process(endpoint(), "k7", "{}").verdict())
-        .isEqualTo(HttpProcessor.Verdict.SUCCEEDED);
+    assertThat(processor.process("k6", "{}", 1).verdict())
+        .isEqualTo(ItemProcessor.Verdict.SUCCEEDED);
+    assertThat(processor.process("k7", "{}", 1).verdict())
+        .isEqualTo(ItemProcessor.Verdict.SUCCEEDED);
     assertThat(keys).hasSize(8);
   }
 
   private HttpProcessor processor(Clock clock) {
-    return new HttpProcessor(Duration.ofMillis(500), clock);
+    return new HttpProcessor(endpoint(), Duration.ofMillis(500), clock);
   }
 
   private URI endpoint() {

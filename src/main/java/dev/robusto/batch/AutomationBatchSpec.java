@@ -1,0 +1,165 @@
+package dev.robusto.batch;
+
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.crd.generator.annotation.PreserveUnknownFields;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
+import java.util.List;
+
+@ValidationRule(
+    value = "has(self.items) != has(self.itemsFrom)",
+    message = "give the tickets either inline in items or by reference in itemsFrom, not both")
+public class AutomationBatchSpec {
+
+  /** Go-style durations, as Kubernetes users write them: 500ms, 30s, 5m, 1h30m. */
+  static final String DURATION = "^([0-9]+(ms|s|m|h))+$";
+
+  @Size(min = 1, max = 5_000)
+  @JsonPropertyDescription(
+      "The tickets, inline. Each key is the ticket's idempotency key within the tenant: a key"
+          + " already submitted is not processed again. For more than a few thousand, use"
+          + " itemsFrom.")
+  public List<Item> items;
+
+  @JsonPropertyDescription("The tickets, from a key of a ConfigMap or Secret in this namespace.")
+  public ItemsSource itemsFrom;
+
+  @Default("normal")
+  @JsonPropertyDescription("baja, normal, alta or urgente: who gets the tenant's workers first.")
+  public Priority priority = Priority.NORMAL;
+
+  @Required
+  @JsonPropertyDescription("How each ticket is processed: exactly one of http, command, simulated.")
+  public Processor processor;
+
+  @Min(1)
+  @Max(1_000)
+  @Default("5")
+  @JsonPropertyDescription(
+      "Workers wanted at once; the tenant's maxConcurrentJobs, shared by its batches, caps it.")
+  public Integer parallelism = 5;
+
+  @Min(1)
+  @Max(100)
+  @Default("5")
+  @JsonPropertyDescription("Attempts per ticket before it is dead-lettered with its last error.")
+  public Integer maxAttempts = 5;
+
+  @JsonPropertyDescription("Delay between attempts: exponential with full jitter.")
+  public Backoff backoff = new Backoff();
+
+  @Pattern(DURATION)
+  @Default("30s")
+  @JsonPropertyDescription("How long one attempt may take (http and command processors).")
+  public String itemTimeout = "30s";
+
+  /** One ticket. */
+  public static class Item {
+
+    @Required
+    @Size(min = 1, max = 255)
+    @JsonPropertyDescription("Idempotency key, unique within the tenant (for example the folio).")
+    public String key;
+
+    @PreserveUnknownFields
+    @JsonPropertyDescription("The ticket's data, sent to the processor as JSON.")
+    public JsonNode payload;
+  }
+
+  /** Where the tickets are when not inline: a JSON array of {key, payload}. */
+  @ValidationRule(
+      value = "has(self.configMapName) != has(self.secretName)",
+      message = "itemsFrom takes exactly one of configMapName and secretName")
+  public static class ItemsSource {
+
+    @JsonPropertyDescription("A ConfigMap in the batch's namespace.")
+    public String configMapName;
+
+    @JsonPropertyDescription("A Secret in the batch's namespace (payloads with personal data).")
+    public String secretName;
+
+    @Default("items.json")
+    @JsonPropertyDescription("The key holding the JSON array. Default: items.json.")
+    public String key = "items.json";
+  }
+
+  @ValidationRule(
+      value =
+          "(has(self.http) ? 1 : 0) + (has(self.command) ? 1 : 0) + (has(self.simulated) ? 1 : 0) == 1",
+      message = "processor takes exactly one of http, command and simulated")
+  public static class Processor {
+
+    public Http http;
+    public Command command;
+    public Simulated simulated;
+  }
+
+  /** POST each ticket with Idempotency-Key: its key. */
+  public static class Http {
+
+    @Required
+    @Pattern("^https?://[^/@\\s]+(/\\S*)?$")
+    @JsonPropertyDescription(
+        "The tenant's automation service endpoint; no credentials in it (user:password@ is refused).")
+    public String url;
+  }
+
+  /** Run a program per ticket: payload on stdin, key in ROBUSTO_ITEM_KEY. */
+  public static class Command {
+
+    @Required
+    @Size(min = 1, max = 64)
+    @JsonPropertyDescription("Program and arguments, run in the worker container.")
+    public List<String> command;
+  }
+
+  /** For drills and benchmarks: latency and failures, replayable from a seed. */
+  public static class Simulated {
+
+    @Default("fixed")
+    @Pattern("^(fixed|uniform|exponential)$")
+    @JsonPropertyDescription("fixed, uniform (0 to twice the mean) or exponential.")
+    public String distribution = "fixed";
+
+    @Pattern(DURATION)
+    @Default("0s")
+    public String meanLatency = "0s";
+
+    @Min(0)
+    @Max(1)
+    @Default("0")
+    @JsonPropertyDescription("Share of attempts that fail and are retried.")
+    public Double failureRate = 0.0;
+
+    @Min(0)
+    @Max(1)
+    @Default("0")
+    @JsonPropertyDescription("Share of attempts that fail for good (like an HTTP 4xx).")
+    public Double permanentFailureRate = 0.0;
+
+    @Default("0")
+    public Long seed = 0L;
+  }
+
+  public static class Backoff {
+
+    @Pattern(DURATION)
+    @Default("1s")
+    public String initial = "1s";
+
+    @Pattern(DURATION)
+    @Default("5m")
+    public String max = "5m";
+
+    @Min(1)
+    @Max(10)
+    @Default("2")
+    public Double multiplier = 2.0;
+  }
+}

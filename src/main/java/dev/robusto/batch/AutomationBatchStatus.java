@@ -1,0 +1,67 @@
+package dev.robusto.batch;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+
+/** What a person running the batch wants to see: where it stands, in numbers and in words. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class AutomationBatchStatus {
+
+  /** Pending, Queued, Running, Throttled, Succeeded, PartiallyFailed or Failed. */
+  public String phase;
+
+  public Long observedGeneration;
+
+  /** The Tenant whose namespace this is. */
+  public String tenant;
+
+  public Counts counts;
+
+  /** Workers this batch holds of the tenant's maxConcurrentJobs. */
+  public Integer workers;
+
+  /** The worker Jobs, newest last. */
+  public List<WorkerJob> jobs = new ArrayList<>();
+
+  public String startTime;
+  public String completionTime;
+
+  /** When throttled: the time (next UTC midnight) the daily quota admits more. */
+  public String resumesAt;
+
+  public List<Condition> conditions = new ArrayList<>();
+
+  /** Tickets by state; total is their sum. */
+  public static class Counts {
+    public long total;
+
+    /** Waiting for the tenant's daily quota. */
+    public long throttled;
+
+    /** Admitted, waiting for a worker (or for their next attempt). */
+    public long pending;
+
+    public long running;
+    public long succeeded;
+
+    /** Failed for good (the processor refused them, like an HTTP 4xx). */
+    public long failed;
+
+    /** Used every attempt; the last error is kept with the item. */
+    public long deadLettered;
+  }
+
+  /** One worker Job of the batch. */
+  public static class WorkerJob {
+    public String name;
+    public int parallelism;
+    public int active;
+    public int succeeded;
+    public int failed;
+
+    /** Running, Complete or Failed. */
+    public String state;
+  }
+}

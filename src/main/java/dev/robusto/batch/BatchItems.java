@@ -1,0 +1,127 @@
+package dev.robusto.batch;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.store.WorkQueue;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+
+/**
+ * A batch's tickets, inline or from a ConfigMap or Secret key holding a JSON array of {key,
+ * payload}. Never logs or reports a payload: they may carry personal data.
+ */
+final class BatchItems {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Why the tickets could not be read; reason and message go to the Ready condition. */
+  static final class UnreadableItems extends Exception {
+    final String reason;
+
+    UnreadableItems(String reason, String message) {
+      super(message);
+      this.reason = reason;
+    }
+  }
+
+  private BatchItems() {}
+
+  static List<WorkQueue.NewItem> resolve(AutomationBatch batch, KubernetesClient client)
+      throws UnreadableItems {
+    var spec = batch.getSpec();
+    if (spec.items != null) {
+      return toNewItems(spec.items);
+    }
+    var source = spec.itemsFrom;
+    var namespace = batch.getMetadata().getNamespace();
+    String json;
+    String where;
+    if (source.configMapName != null) {
+      where = "ConfigMap " + source.configMapName;
+      ConfigMap map =
+          client.configMaps().inNamespace(namespace).withName(source.configMapName).get();
+      if (map == null) {
+        throw missing(where);
+      }
+      json = map.getData() == null ? null : map.getData().get(source.key);
+    } else {
+      where = "Secret " + source.secretName;
+      Secret secret;
+      try {
+        secret = client.secrets().inNamespace(namespace).withName(source.secretName).get();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 403) {
+          throw e;
+        }
+        throw new UnreadableItems(
+            "ItemsSourceForbidden",
+            "This installation does not let the operator read Secrets (Helm value"
+                + " batch.readItemSecrets is false); use itemsFrom.configMapName, or ask the"
+                + " platform team to enable it.");
+      }
+      if (secret == null) {
+        throw missing(where);
+      }
+      var encoded = secret.getData() == null ? null : secret.getData().get(source.key);
+      json =
+          encoded == null
+              ? null
+              : new String(Base64.getDecoder().decode(encoded), StandardCharsets.UTF_8);
+    }
+    if (json == null) {
+      throw new UnreadableItems(
+          "ItemsSourceKeyMissing",
+          where + " has no key '" + source.key + "'; put the JSON array of tickets there");
+    }
+    try {
+      List<AutomationBatchSpec.Item> items =
+          JSON.readValue(json, new TypeReference<List<AutomationBatchSpec.Item>>() {});
+      for (var i = 0; i < items.size(); i++) {
+        var key = items.get(i).key;
+        if (key == null || key.isEmpty() || key.length() > 255) {
+          throw new UnreadableItems(
+              "InvalidItems",
+              where
+                  + " key '"
+                  + source.key
+                  + "': item "
+                  + i
+                  + " needs a key of 1 to 255 characters");
+        }
+      }
+      return toNewItems(items);
+    } catch (JsonProcessingException e) {
+      throw new UnreadableItems(
+          "InvalidItems",
+          where
+              + " key '"
+              + source.key
+              + "' is not a JSON array of {\"key\": ..., \"payload\": {...}} (line "
+              + e.getLocation().getLineNr()
+              + ", column "
+              + e.getLocation().getColumnNr()
+              + ")");
+    }
+  }
+
+  private static UnreadableItems missing(String where) {
+    return new UnreadableItems(
+        "ItemsSourceNotFound", where + " not found in the batch's namespace; create it");
+  }
+
+  private static List<WorkQueue.NewItem> toNewItems(List<AutomationBatchSpec.Item> items) {
+    var result = new ArrayList<WorkQueue.NewItem>(items.size());
+    for (var item : items) {
+      result.add(
+          new WorkQueue.NewItem(item.key, item.payload == null ? "{}" : item.payload.toString()));
+    }
+    return result;
+  }
+}

@@ -1,0 +1,214 @@
+package dev.robusto.batch;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.store.BatchStore;
+import dev.robusto.tenant.Tenant;
+import dev.robusto.tenant.TenantDatabaseSync;
+import dev.robusto.worker.SimulatedProcessor;
+import dev.robusto.worker.WorkerConfig;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * A batch's worker Job: {@code workers} pods of the operator's image in the worker role, with the
+ * tenant's database Secret (so row-level security confines them to the tenant) and the batch id. A
+ * work-queue Job (no completions): each pod exits 0 once the batch has nothing left, and the Job
+ * completes. Failed pods are replaced only once fully terminated, so the pods never outnumber the
+ * workers the batch holds of its tenant's cap.
+ */
+final class BatchWorkerJob {
+
+  static final String CONTAINER = "worker";
+  private static final int BACKOFF_LIMIT = 6;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private BatchWorkerJob() {}
+
+  /** Job names: the batch's, with the round; shortened with a hash to Kubernetes' 63. */
+  static String name(AutomationBatch batch, int round) {
+    var suffix = "-" + round;
+    var base = batch.getMetadata().getName();
+    if (base.length() + suffix.length() <= 63) {
+      return base + suffix;
+    }
+    return base.substring(0, 63 - suffix.length() - 9) + "-" + hash(base) + suffix;
+  }
+
+  static Map<String, String> labels(AutomationBatch batch) {
+    return Map.of(
+        Tenant.MANAGED_BY_LABEL,
+        Tenant.MANAGED_BY,
+        AutomationBatch.COMPONENT_LABEL,
+        AutomationBatch.WORKER_COMPONENT,
+        AutomationBatch.BATCH_LABEL,
+        batch.getMetadata().getName());
+  }
+
+  static Job desired(
+      AutomationBatch batch,
+      int round,
+      int workers,
+      BatchStore.TenantLimits tenant,
+      BatchSettings settings) {
+    var labels = labels(batch);
+    return new JobBuilder()
+        .withNewMetadata()
+        .withName(name(batch, round))
+        .withNamespace(batch.getMetadata().getNamespace())
+        .withLabels(labels)
+        .addNewOwnerReference()
+        .withApiVersion(batch.getApiVersion())
+        .withKind(batch.getKind())
+        .withName(batch.getMetadata().getName())
+        .withUid(batch.getMetadata().getUid())
+        .withController(true)
+        .withBlockOwnerDeletion(true)
+        .endOwnerReference()
+        .endMetadata()
+        .withNewSpec()
+        .withParallelism(workers)
+        .withBackoffLimit(BACKOFF_LIMIT)
+        .withPodReplacementPolicy("Failed")
+        .withNewTemplate()
+        .withNewMetadata()
+        .withLabels(labels)
+        .endMetadata()
+        .withNewSpec()
+        .withRestartPolicy("Never")
+        .withAutomountServiceAccountToken(false)
+        .withTerminationGracePeriodSeconds(30L)
+        .withNewSecurityContext()
+        .withRunAsNonRoot(true)
+        .withNewSeccompProfile()
+        .withType("RuntimeDefault")
+        .endSeccompProfile()
+        .endSecurityContext()
+        .addNewContainer()
+        .withName(CONTAINER)
+        .withImage(settings.workerImage())
+        .withImagePullPolicy(settings.workerImagePullPolicy())
+        .withCommand(
+            "java",
+            "-Djava.util.logging.manager=org.jboss.logmanager.LogManager",
+            "-cp",
+            "/deployments/app/*:/deployments/lib/main/*",
+            "dev.robusto.worker.WorkerMain")
+        .withEnv(env(batch, tenant, settings))
+        .withNewResources()
+        .withRequests(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("160Mi")))
+        .withLimits(Map.of("cpu", new Quantity("500m"), "memory", new Quantity("256Mi")))
+        .endResources()
+        .withNewSecurityContext()
+        .withAllowPrivilegeEscalation(false)
+        .withNewCapabilities()
+        .withDrop("ALL")
+        .endCapabilities()
+        .endSecurityContext()
+        .endContainer()
+        .endSpec()
+        .endTemplate()
+        .endSpec()
+        .build();
+  }
+
+  /** What the worker is told; nothing secret (the URL pattern refuses credentials in it). */
+  static WorkerConfig workerConfig(
+      AutomationBatch batch, BatchStore.TenantLimits tenant, BatchSettings settings) {
+    var spec = batch.getSpec();
+    var processor = spec.processor;
+    var itemTimeout = Durations.parse(spec.itemTimeout).toMillis();
+    String type;
+    WorkerConfig.Simulated simulated = null;
+    var claimSize = 1;
+    if (processor.http != null) {
+      type = "http";
+    } else if (processor.command != null) {
+      type = "command";
+    } else {
+      type = "simulated";
+      var s = processor.simulated;
+      var mean = Durations.parse(s.meanLatency).toMillis();
+      simulated =
+          new WorkerConfig.Simulated(
+              SimulatedProcessor.Distribution.valueOf(s.distribution.toUpperCase(Locale.ROOT)),
+              mean,
+              s.failureRate,
+              s.permanentFailureRate,
+              s.seed);
+      // Instant items are claimed a hundred at a time; anything slower one by one, so a claimed
+      // item never waits behind others while another worker sits idle.
+      claimSize = mean == 0 ? 100 : 1;
+    }
+    return new WorkerConfig(
+        UUID.fromString(batch.getMetadata().getUid()),
+        type,
+        processor.http == null ? null : processor.http.url,
+        processor.command == null ? null : processor.command.command,
+        simulated,
+        itemTimeout,
+        spec.maxAttempts,
+        Durations.parse(spec.backoff.initial).toMillis(),
+        Durations.parse(spec.backoff.max).toMillis(),
+        spec.backoff.multiplier,
+        Math.max(1, tenant.requestsPerMinute() / tenant.maxConcurrentJobs()),
+        claimSize,
+        settings.lease().toMillis());
+  }
+
+  private static List<EnvVar> env(
+      AutomationBatch batch, BatchStore.TenantLimits tenant, BatchSettings settings) {
+    String config;
+    try {
+      config = JSON.writeValueAsString(workerConfig(batch, tenant, settings));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+    return List.of(
+        new EnvVarBuilder().withName("ROBUSTO_WORKER_CONFIG").withValue(config).build(),
+        new EnvVarBuilder()
+            .withName("ROBUSTO_WORKER_NAME")
+            .withNewValueFrom()
+            .withNewFieldRef()
+            .withFieldPath("metadata.name")
+            .endFieldRef()
+            .endValueFrom()
+            .build(),
+        secretEnv("ROBUSTO_DATABASE_URL", "jdbc-url"),
+        secretEnv("ROBUSTO_DATABASE_USERNAME", "username"),
+        secretEnv("ROBUSTO_DATABASE_PASSWORD", "password"));
+  }
+
+  private static EnvVar secretEnv(String name, String key) {
+    return new EnvVarBuilder()
+        .withName(name)
+        .withNewValueFrom()
+        .withNewSecretKeyRef()
+        .withName(TenantDatabaseSync.SECRET)
+        .withKey(key)
+        .endSecretKeyRef()
+        .endValueFrom()
+        .build();
+  }
+
+  private static String hash(String text) {
+    try {
+      var digest =
+          MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest).substring(0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

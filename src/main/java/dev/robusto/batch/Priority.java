@@ -1,0 +1,21 @@
+package dev.robusto.batch;
+
+import com.fasterxml.jackson.annotation.JsonValue;
+
+/** Who goes first for the tenant's workers, in the seed's words. */
+public enum Priority {
+  BAJA,
+  NORMAL,
+  ALTA,
+  URGENTE;
+
+  @JsonValue
+  public String value() {
+    return name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /** Lower runs first: urgente 0 ... baja 3, as automation_items.priority_rank. */
+  public int rank() {
+    return URGENTE.ordinal() - ordinal();
+  }
+}

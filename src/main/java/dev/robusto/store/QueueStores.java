@@ -1,0 +1,35 @@
+package dev.robusto.store;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import javax.sql.DataSource;
+
+/** The queue, the daily ledger and the batch rows, on the operator's PostgreSQL datasource. */
+@ApplicationScoped
+public class QueueStores {
+
+  private final DataSource dataSource;
+
+  public QueueStores(DataSource dataSource) {
+    this.dataSource = dataSource;
+  }
+
+  @Produces
+  @Singleton
+  WorkQueue workQueue() {
+    return new WorkQueue(dataSource);
+  }
+
+  @Produces
+  @Singleton
+  DailyLedger dailyLedger() {
+    return new DailyLedger(dataSource);
+  }
+
+  @Produces
+  @Singleton
+  BatchStore batchStore() {
+    return new BatchStore(dataSource);
+  }
+}

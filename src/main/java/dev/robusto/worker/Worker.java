@@ -1,0 +1,155 @@
+package dev.robusto.worker;
+
+import dev.robusto.store.WorkQueue;
+import dev.robusto.store.WorkQueue.Claim;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * One worker of a batch: claims items, processes them, records each outcome with the claim's token,
+ * and heartbeats its leases meanwhile. While nothing is due it rescues expired leases of its batch
+ * (a dead peer's items) and it exits once the batch has nothing pending or running, which is when
+ * the Job may complete. {@link #stop()} (SIGTERM) finishes the item in hand, gives the rest of the
+ * claim back unattempted, records what is done and returns.
+ */
+public final class Worker {
+
+  private static final Logger LOG = Logger.getLogger(Worker.class);
+  private static final Duration IDLE_POLL = Duration.ofMillis(250);
+  private static final Duration DEFERRAL = Duration.ofSeconds(5);
+
+  /** What this worker did, for its last log line. */
+  public record Summary(long succeeded, long failed, long retried, long fenced, long released) {}
+
+  private final WorkQueue queue;
+  private final ItemProcessor processor;
+  private final WorkerConfig config;
+  private final String name;
+  private final RateLimiter limiter;
+  private final Set<Claim> held = ConcurrentHashMap.newKeySet();
+  private final Set<Long> lost = ConcurrentHashMap.newKeySet();
+  private final CountDownLatch finished = new CountDownLatch(1);
+  private volatile boolean stopping;
+  private long succeeded;
+  private long failed;
+  private long retried;
+  private long fenced;
+  private long released;
+
+  public Worker(WorkQueue queue, ItemProcessor processor, WorkerConfig config, String name) {
+    this.queue = queue;
+    this.processor = processor;
+    this.config = config;
+    this.name = name;
+    this.limiter = new RateLimiter(config.requestsPerMinute());
+  }
+
+  /** Works until the batch has no live items left, or until stopped. */
+  public Summary run() throws SQLException, InterruptedException {
+    var lease = Duration.ofMillis(config.leaseMillis());
+    ScheduledExecutorService heartbeats =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              var t = new Thread(r, "heartbeat");
+              t.setDaemon(true);
+              return t;
+            });
+    var every = Math.max(1, config.leaseMillis() / 3);
+    heartbeats.scheduleWithFixedDelay(() -> heartbeat(lease), every, every, TimeUnit.MILLISECONDS);
+    try {
+      while (!stopping) {
+        var claims = queue.claim(config.batchId(), name, config.claimSize(), lease);
+        if (claims.isEmpty()) {
+          queue.rescueExpired(config.batchId());
+          if (queue.counts(config.batchId()).live() == 0) {
+            break;
+          }
+          Thread.sleep(IDLE_POLL.toMillis());
+          continue;
+        }
+        held.addAll(claims);
+        work(claims);
+      }
+      return new Summary(succeeded, failed, retried, fenced, released);
+    } finally {
+      heartbeats.shutdownNow();
+      finished.countDown();
+    }
+  }
+
+  /** Asks the worker to stop and waits (up to {@code grace}) until it has. */
+  public boolean stop(Duration grace) throws InterruptedException {
+    stopping = true;
+    return finished.await(grace.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void work(List<Claim> claims) throws SQLException, InterruptedException {
+    var done = new ArrayList<Claim>();
+    var deferred = new ArrayList<Claim>();
+    for (var i = 0; i < claims.size(); i++) {
+      var claim = claims.get(i);
+      if (stopping) {
+        released += queue.release(claims.subList(i, claims.size()), Duration.ZERO).size();
+        break;
+      }
+      if (lost.contains(claim.itemId())) {
+        continue;
+      }
+      limiter.acquire();
+      var result = processor.process(claim.key(), claim.payloadJson(), claim.attempts());
+      switch (result.verdict()) {
+        case SUCCEEDED -> done.add(claim);
+        case DEFERRED -> deferred.add(claim);
+        case RETRY, PERMANENT_FAILURE -> {
+          var outcome =
+              queue.fail(
+                  claim,
+                  result.detail(),
+                  result.verdict() == ItemProcessor.Verdict.PERMANENT_FAILURE,
+                  config.retry());
+          switch (outcome) {
+            case RETRY_SCHEDULED -> retried++;
+            case FENCED -> fenced++;
+            default -> failed++;
+          }
+          held.remove(claim);
+        }
+      }
+    }
+    if (!done.isEmpty()) {
+      var recorded = queue.succeedAll(done);
+      succeeded += recorded.size();
+      fenced += done.size() - recorded.size();
+    }
+    if (!deferred.isEmpty()) {
+      released += queue.release(deferred, DEFERRAL).size();
+    }
+    held.removeAll(claims);
+  }
+
+  private void heartbeat(Duration lease) {
+    var claims = List.copyOf(held);
+    if (claims.isEmpty()) {
+      return;
+    }
+    try {
+      var kept = queue.heartbeatAll(claims, lease);
+      for (var claim : claims) {
+        if (!kept.contains(claim.itemId()) && held.contains(claim)) {
+          lost.add(claim.itemId());
+        }
+      }
+    } catch (SQLException e) {
+      LOG.warnf("heartbeat failed (%s); the leases run on until the next one", e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,100 @@
+package dev.robusto.worker;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.store.WorkQueue;
+import io.agroal.api.AgroalDataSource;
+import io.agroal.api.configuration.supplier.AgroalDataSourceConfigurationSupplier;
+import io.agroal.api.security.NamePrincipal;
+import io.agroal.api.security.SimplePassword;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * The worker role: what a batch's Job pods run (the operator's image, with this class as the entry
+ * point). Configuration from the environment: ROBUSTO_WORKER_CONFIG (JSON, see {@link
+ * WorkerConfig}), ROBUSTO_DATABASE_URL, _USERNAME and _PASSWORD (the tenant's Secret, so row-level
+ * security confines the worker to its tenant) and ROBUSTO_WORKER_NAME (the pod's name). Exit code:
+ * 0 when the batch has nothing left to process, 1 on an error, 2 on bad configuration.
+ */
+public final class WorkerMain {
+
+  /** Under the pod's default 30 s termination grace, with room for the JVM to exit. */
+  private static final Duration STOP_GRACE = Duration.ofSeconds(25);
+
+  private WorkerMain() {}
+
+  public static void main(String[] args) throws Exception {
+    System.exit(run(System.getenv()));
+  }
+
+  static int run(Map<String, String> env) throws InterruptedException {
+    WorkerConfig config;
+    AgroalDataSource dataSource;
+    try {
+      config =
+          new ObjectMapper().readValue(required(env, "ROBUSTO_WORKER_CONFIG"), WorkerConfig.class);
+      dataSource = pool(env);
+    } catch (Exception e) {
+      System.err.println("worker: bad configuration: " + e.getMessage());
+      return 2;
+    }
+    var name = env.getOrDefault("ROBUSTO_WORKER_NAME", "worker-" + ProcessHandle.current().pid());
+    var worker = new Worker(new WorkQueue(dataSource), config.newProcessor(), config, name);
+    var main = Thread.currentThread();
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    if (!worker.stop(STOP_GRACE)) {
+                      main.interrupt();
+                    }
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                }));
+    try {
+      var summary = worker.run();
+      System.out.printf(
+          "worker %s done with batch %s: %d succeeded, %d failed, %d retries scheduled,"
+              + " %d outcomes fenced, %d items given back%n",
+          name,
+          config.batchId(),
+          summary.succeeded(),
+          summary.failed(),
+          summary.retried(),
+          summary.fenced(),
+          summary.released());
+      return 0;
+    } catch (java.sql.SQLException e) {
+      System.err.println("worker " + name + ": database error: " + e.getMessage());
+      return 1;
+    }
+  }
+
+  /** Two connections (the work loop and the heartbeat), opened once: SCRAM logins are slow. */
+  private static AgroalDataSource pool(Map<String, String> env) throws java.sql.SQLException {
+    var url = required(env, "ROBUSTO_DATABASE_URL");
+    var user = required(env, "ROBUSTO_DATABASE_USERNAME");
+    var password = required(env, "ROBUSTO_DATABASE_PASSWORD");
+    return AgroalDataSource.from(
+        new AgroalDataSourceConfigurationSupplier()
+            .connectionPoolConfiguration(
+                pool ->
+                    pool.maxSize(2)
+                        .connectionFactoryConfiguration(
+                            factory ->
+                                factory
+                                    .jdbcUrl(url)
+                                    .principal(new NamePrincipal(user))
+                                    .credential(new SimplePassword(password)))));
+  }
+
+  private static String required(Map<String, String> env, String name) {
+    var value = env.get(name);
+    if (value == null || value.isBlank()) {
+      throw new IllegalArgumentException(name + " is not set");
+    }
+    return value;
+  }
+}
