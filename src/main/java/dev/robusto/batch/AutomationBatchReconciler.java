@@ -231,7 +231,7 @@ public class AutomationBatchReconciler
                       : ", %d skipped: their keys were already submitted by this tenant"
                           .formatted(skipped));
       event(client, batch, KubeEvents.NORMAL, "Ingested", message);
-      record("ingest", resourceName(batch), limits.tenantId(), "queued=" + added);
+      record("create", resourceName(batch) + "/items", limits.tenantId(), "queued=" + added);
     }
   }
 

@@ -1,7 +1,6 @@
 package dev.robusto.batch;
 
 import dev.robusto.store.BatchStore;
-import dev.robusto.store.WorkQueue;
 import io.javaoperatorsdk.operator.processing.ResourceIDMapper;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.polling.PollingConfigurationBuilder;
@@ -11,15 +10,12 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
-import org.jboss.logging.Logger;
 
 /**
  * The progress of every active batch, polled from PostgreSQL in one query: a batch is reconciled
- * when its counts changed since the last poll, and not otherwise.
+ * when its counts, or the workers it holds, changed since the last poll, and not otherwise.
  */
-record BatchProgress(WorkQueue.Counts counts) {
-
-  private static final Logger LOG = Logger.getLogger(BatchProgress.class);
+record BatchProgress(BatchStore.Progress progress) {
 
   static PollingEventSource<BatchProgress, AutomationBatch, String> source(
       BatchStore store, Duration interval) {
@@ -37,16 +33,15 @@ record BatchProgress(WorkQueue.Counts counts) {
       store
           .activeProgress()
           .forEach(
-              (key, counts) -> {
+              (key, progress) -> {
                 var slash = key.indexOf('/');
                 result.put(
                     new ResourceID(key.substring(slash + 1), key.substring(0, slash)),
-                    Set.of(new BatchProgress(counts)));
+                    Set.of(new BatchProgress(progress)));
               });
     } catch (SQLException e) {
-      // Keep the last known progress; the next poll tries again.
-      LOG.warnf("Could not poll batch progress: %s", e.getMessage());
-      throw new IllegalStateException(e);
+      // The source logs it, keeps the last progress and reports unhealthy until a poll succeeds.
+      throw new IllegalStateException("Could not poll batch progress: " + e.getMessage(), e);
     }
     return result;
   }

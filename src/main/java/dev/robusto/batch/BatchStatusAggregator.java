@@ -63,8 +63,8 @@ final class BatchStatusAggregator {
       }
     }
     var conditions = new ArrayList<Condition>();
-    var finished = c.held() == 0 && c.live() == 0;
-    if (finished) {
+    var jobRunning = facts.job() != null && "Running".equals(facts.job().state);
+    if (c.held() == 0 && c.live() == 0 && !jobRunning) {
       status.phase =
           c.failed() + c.deadLettered() == 0
               ? "Succeeded"
@@ -86,16 +86,19 @@ final class BatchStatusAggregator {
     } else {
       String reason;
       String message;
-      if (c.live() == 0) {
+      if (c.live() == 0 && !jobRunning) {
         status.phase = "Throttled";
         reason = "DailyQuotaExhausted";
         message = "Waiting for the daily quota.";
-      } else if (facts.job() != null && facts.job().active > 0) {
+      } else if (jobRunning && facts.job().active > 0) {
         status.phase = "Running";
         reason = "Running";
         message =
-            "%d workers processing; %d tickets pending, %d running."
-                .formatted(facts.job().active, c.pending(), c.running());
+            c.live() == 0
+                ? "Every admitted ticket is finished; %d workers are exiting."
+                    .formatted(facts.job().active)
+                : "%d workers processing; %d tickets pending, %d running."
+                    .formatted(facts.job().active, c.pending(), c.running());
       } else {
         status.phase = "Queued";
         if (facts.suspended()) {

@@ -162,32 +162,40 @@ public final class BatchStore {
     update("DELETE FROM automation_batches WHERE batch_id = ?", batchId);
   }
 
-  /** Counts of every active batch, by namespace and name: what the operator polls. */
-  public Map<String, WorkQueue.Counts> activeProgress() throws SQLException {
+  /**
+   * What the operator polls for each active batch, by namespace and name: its counts and the
+   * workers it holds (which change when another batch of its tenant gives workers back).
+   */
+  public record Progress(WorkQueue.Counts counts, int workers) {}
+
+  public Map<String, Progress> activeProgress() throws SQLException {
     try (var c = dataSource.getConnection();
         var query =
             c.prepareStatement(
-                "WITH active AS (SELECT batch_id, namespace, name FROM automation_batches"
-                    + " WHERE completed_at IS NULL),"
+                "WITH active AS (SELECT batch_id, namespace, name, workers"
+                    + " FROM automation_batches WHERE completed_at IS NULL),"
                     + " states AS (SELECT batch_id, state, count(*) AS n FROM automation_items"
                     + " WHERE batch_id IN (SELECT batch_id FROM active) GROUP BY 1, 2"
                     + " UNION ALL SELECT batch_id, state, count(*) FROM automation_item_outcomes"
                     + " WHERE batch_id IN (SELECT batch_id FROM active) GROUP BY 1, 2)"
-                    + " SELECT a.namespace, a.name, s.state, s.n FROM active a"
+                    + " SELECT a.namespace, a.name, s.state, s.n, a.workers FROM active a"
                     + " LEFT JOIN states s USING (batch_id)")) {
       var byBatch = new HashMap<String, Map<String, Long>>();
+      var workers = new HashMap<String, Integer>();
       try (var rs = query.executeQuery()) {
         while (rs.next()) {
-          var states =
-              byBatch.computeIfAbsent(
-                  rs.getString(1) + "/" + rs.getString(2), k -> new HashMap<>());
+          var key = rs.getString(1) + "/" + rs.getString(2);
+          var states = byBatch.computeIfAbsent(key, k -> new HashMap<>());
           if (rs.getString(3) != null) {
             states.put(rs.getString(3), rs.getLong(4));
           }
+          workers.put(key, rs.getInt(5));
         }
       }
-      var result = new HashMap<String, WorkQueue.Counts>();
-      byBatch.forEach((key, states) -> result.put(key, WorkQueue.Counts.of(states)));
+      var result = new HashMap<String, Progress>();
+      byBatch.forEach(
+          (key, states) ->
+              result.put(key, new Progress(WorkQueue.Counts.of(states), workers.get(key))));
       return result;
     }
   }

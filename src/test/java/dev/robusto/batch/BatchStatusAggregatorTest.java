@@ -1,0 +1,74 @@
+package dev.robusto.batch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.robusto.store.WorkQueue.Counts;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+
+class BatchStatusAggregatorTest {
+
+  private static final Instant NOW = Instant.parse("2026-11-30T23:10:00Z");
+  private static final Instant MIDNIGHT = Instant.parse("2026-12-01T00:00:00Z");
+
+  @Test
+  void theSeedsMonthEndCaseIsPartiallyFailed() {
+    var status = BatchStatusAggregator.of(batch(), facts(new Counts(0, 0, 0, 450, 50, 0), null));
+    assertThat(status.phase).isEqualTo("PartiallyFailed");
+    assertThat(status.counts.total).isEqualTo(500);
+    assertThat(ready(status).getMessage())
+        .isEqualTo("450 of 500 tickets succeeded, 50 failed, 0 dead-lettered.");
+    assertThat(status.completionTime).isEqualTo(NOW.toString());
+  }
+
+  @Test
+  void theBatchIsNotFinishedWhileItsWorkersAreStillExiting() {
+    var job = new AutomationBatchStatus.WorkerJob();
+    job.name = "fin-de-mes-1";
+    job.state = "Running";
+    job.active = 2;
+    var status = BatchStatusAggregator.of(batch(), facts(new Counts(0, 0, 0, 10, 0, 0), job));
+    assertThat(status.phase).isEqualTo("Running");
+    assertThat(ready(status).getMessage())
+        .isEqualTo("Every admitted ticket is finished; 2 workers are exiting.");
+  }
+
+  @Test
+  void heldTicketsSayWhenTheyResume() {
+    var status = BatchStatusAggregator.of(batch(), facts(new Counts(50, 0, 0, 100, 0, 0), null));
+    assertThat(status.phase).isEqualTo("Throttled");
+    assertThat(status.resumesAt).isEqualTo(MIDNIGHT.toString());
+    assertThat(status.conditions)
+        .filteredOn(c -> c.getType().equals("Throttled"))
+        .singleElement()
+        .extracting(Condition::getMessage)
+        .isEqualTo(
+            "50 tickets wait for tenant acme's daily quota (maxDailyJobs 150, all admitted"
+                + " today); they resume at 2026-12-01T00:00:00Z.");
+  }
+
+  @Test
+  void aBatchWithoutWorkersSaysWhoHasThem() {
+    var status = BatchStatusAggregator.of(batch(), facts(new Counts(0, 100, 0, 0, 0, 0), null));
+    assertThat(status.phase).isEqualTo("Queued");
+    assertThat(ready(status).getReason()).isEqualTo("ConcurrencyLimit");
+  }
+
+  private static BatchStatusAggregator.Facts facts(
+      Counts counts, AutomationBatchStatus.WorkerJob job) {
+    return new BatchStatusAggregator.Facts(
+        "acme", counts, 0, 2, 150, false, job, null, MIDNIGHT, NOW);
+  }
+
+  private static AutomationBatch batch() {
+    var batch = new AutomationBatch();
+    batch.setMetadata(new ObjectMetaBuilder().withName("fin-de-mes").withGeneration(1L).build());
+    return batch;
+  }
+
+  private static Condition ready(AutomationBatchStatus status) {
+    return status.conditions.stream().filter(c -> c.getType().equals("Ready")).findFirst().get();
+  }
+}

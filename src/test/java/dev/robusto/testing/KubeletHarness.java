@@ -1,0 +1,222 @@
+package dev.robusto.testing;
+
+import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodConditionBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
+
+/**
+ * Plays the kubelet for batch worker pods, and for nothing else: KWOK leaves those pods Pending on
+ * their fake node (hack/kwok-stages.yaml), and this harness starts each as a real worker process
+ * with the pod's environment (Secret references resolved, as the kubelet does), reports it Running,
+ * then Succeeded or Failed with the process's exit code. A deleted pod's process gets SIGTERM.
+ */
+public final class KubeletHarness implements AutoCloseable {
+
+  private final KubernetesClient client;
+  private final String image;
+  private final Map<String, Process> processes = new ConcurrentHashMap<>();
+  private final SharedIndexInformer<Pod> informer;
+
+  /** Runs the pods of {@code image} in {@code namespace} that the scheduler placed on a node. */
+  public KubeletHarness(KubernetesClient client, String namespace, String image) {
+    this.client = client;
+    this.image = image;
+    this.informer =
+        client
+            .pods()
+            .inNamespace(namespace)
+            .withLabel("app.kubernetes.io/component", "batch-worker")
+            .inform(
+                new ResourceEventHandler<>() {
+                  @Override
+                  public void onAdd(Pod pod) {
+                    maybeStart(pod);
+                  }
+
+                  @Override
+                  public void onUpdate(Pod old, Pod pod) {
+                    if (pod.getMetadata().getDeletionTimestamp() != null) {
+                      stop(pod);
+                    } else {
+                      maybeStart(pod);
+                    }
+                  }
+
+                  @Override
+                  public void onDelete(Pod pod, boolean unknownState) {
+                    stop(pod);
+                  }
+                });
+  }
+
+  /** How many worker processes are alive now. */
+  public int running() {
+    return (int) processes.values().stream().filter(Process::isAlive).count();
+  }
+
+  private synchronized void maybeStart(Pod pod) {
+    var name = pod.getMetadata().getName();
+    var container = pod.getSpec().getContainers().get(0);
+    if (pod.getSpec().getNodeName() == null
+        || !"Pending".equals(pod.getStatus().getPhase())
+        || !image.equals(container.getImage())
+        || processes.containsKey(name)) {
+      return;
+    }
+    Process process;
+    try {
+      process = WorkerProcesses.start(environment(pod), name);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    processes.put(name, process);
+    var started = Instant.now().toString();
+    patchStatus(
+        pod,
+        p -> {
+          p.getStatus().setPhase("Running");
+          p.getStatus().setStartTime(started);
+          p.getStatus().setPodIP("10.244.0." + (1 + Math.abs(name.hashCode() % 250)));
+          p.getStatus()
+              .setConditions(
+                  java.util.List.of(
+                      new PodConditionBuilder()
+                          .withType("Ready")
+                          .withStatus("True")
+                          .withLastTransitionTime(started)
+                          .build()));
+          p.getStatus()
+              .setContainerStatuses(
+                  java.util.List.of(
+                      new ContainerStatusBuilder()
+                          .withName(container.getName())
+                          .withImage(image)
+                          .withImageID(image)
+                          .withReady(true)
+                          .withStarted(true)
+                          .withRestartCount(0)
+                          .withState(
+                              new ContainerStateBuilder()
+                                  .withNewRunning()
+                                  .withStartedAt(started)
+                                  .endRunning()
+                                  .build())
+                          .build()));
+          return p;
+        });
+    process.onExit().thenAccept(exited -> reportExit(pod, container.getName(), exited.exitValue()));
+  }
+
+  private void reportExit(Pod pod, String container, int exitCode) {
+    var finished = Instant.now().toString();
+    patchStatus(
+        pod,
+        p -> {
+          p.getStatus().setPhase(exitCode == 0 ? "Succeeded" : "Failed");
+          p.getStatus()
+              .setConditions(
+                  java.util.List.of(
+                      new PodConditionBuilder()
+                          .withType("Ready")
+                          .withStatus("False")
+                          .withReason(exitCode == 0 ? "PodCompleted" : "PodFailed")
+                          .withLastTransitionTime(finished)
+                          .build()));
+          p.getStatus()
+              .setContainerStatuses(
+                  java.util.List.of(
+                      new ContainerStatusBuilder()
+                          .withName(container)
+                          .withImage(image)
+                          .withImageID(image)
+                          .withReady(false)
+                          .withStarted(false)
+                          .withRestartCount(0)
+                          .withState(
+                              new ContainerStateBuilder()
+                                  .withNewTerminated()
+                                  .withExitCode(exitCode)
+                                  .withReason(exitCode == 0 ? "Completed" : "Error")
+                                  .withFinishedAt(finished)
+                                  .endTerminated()
+                                  .build())
+                          .build()));
+          return p;
+        });
+  }
+
+  private void stop(Pod pod) {
+    var process = processes.get(pod.getMetadata().getName());
+    if (process != null && process.isAlive()) {
+      process.destroy(); // SIGTERM, as the kubelet does on deletion
+    }
+  }
+
+  /** The container's environment, resolved as the kubelet resolves it. */
+  private Map<String, String> environment(Pod pod) {
+    var env = new HashMap<String, String>();
+    for (EnvVar var : pod.getSpec().getContainers().get(0).getEnv()) {
+      if (var.getValue() != null) {
+        env.put(var.getName(), var.getValue());
+      } else if (var.getValueFrom().getFieldRef() != null) {
+        env.put(var.getName(), pod.getMetadata().getName());
+      } else {
+        var ref = var.getValueFrom().getSecretKeyRef();
+        var secret =
+            client
+                .secrets()
+                .inNamespace(pod.getMetadata().getNamespace())
+                .withName(ref.getName())
+                .get();
+        env.put(
+            var.getName(),
+            new String(
+                Base64.getDecoder().decode(secret.getData().get(ref.getKey())),
+                StandardCharsets.UTF_8));
+      }
+    }
+    return env;
+  }
+
+  private void patchStatus(Pod pod, UnaryOperator<Pod> change) {
+    for (int attempt = 0; attempt < 10; attempt++) {
+      try {
+        var current =
+            client
+                .pods()
+                .inNamespace(pod.getMetadata().getNamespace())
+                .withName(pod.getMetadata().getName())
+                .get();
+        if (current == null) {
+          return;
+        }
+        client.resource(change.apply(current)).updateStatus();
+        return;
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409) {
+          return; // the pod is gone
+        }
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    informer.close();
+    processes.values().forEach(Process::destroyForcibly);
+  }
+}
