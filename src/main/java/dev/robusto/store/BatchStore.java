@@ -157,6 +157,25 @@ public final class BatchStore {
     }
   }
 
+  /** A batch's row as the API reports it. */
+  public record Row(UUID batchId, String phase, boolean completed) {}
+
+  public Optional<Row> find(String namespace, String name) throws SQLException {
+    try (var c = dataSource.getConnection();
+        var query =
+            c.prepareStatement(
+                "SELECT batch_id, phase, completed_at IS NOT NULL FROM automation_batches"
+                    + " WHERE namespace = ? AND name = ?")) {
+      query.setString(1, namespace);
+      query.setString(2, name);
+      try (var rs = query.executeQuery()) {
+        return rs.next()
+            ? Optional.of(new Row(rs.getObject(1, UUID.class), rs.getString(2), rs.getBoolean(3)))
+            : Optional.empty();
+      }
+    }
+  }
+
   /** Deletes the batch's row; its queued items go with it (see V4 for what its keys do). */
   public void delete(UUID batchId) throws SQLException {
     update("DELETE FROM automation_batches WHERE batch_id = ?", batchId);

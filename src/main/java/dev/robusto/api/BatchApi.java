@@ -1,0 +1,264 @@
+package dev.robusto.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.batch.AutomationBatch;
+import dev.robusto.batch.AutomationBatchSpec;
+import dev.robusto.store.AuditCanonical;
+import dev.robusto.store.AuditEntry;
+import dev.robusto.store.AuditLog;
+import dev.robusto.store.BatchStore;
+import dev.robusto.store.WorkQueue;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import jakarta.annotation.PreDestroy;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.sse.Sse;
+import jakarta.ws.rs.sse.SseEventSink;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Batches over HTTP, for systems that submit tickets without kubectl. Callers authenticate with a
+ * Kubernetes bearer token and get what their RBAC on automationbatches allows (see {@link
+ * KubeAuth}).
+ *
+ * <ul>
+ *   <li>{@code POST .../batches} with an {@code Idempotency-Key} header and an AutomationBatch spec
+ *       as the body creates the batch. The batch's name comes from the key, so a retried request
+ *       returns the same batch (200, {@code Idempotent-Replayed: true}) and creates nothing; the
+ *       same key with a different body is refused (422).
+ *   <li>{@code GET .../batches/{name}/events}: Server-Sent Events with the batch's progress. The
+ *       event id is the number of finished tickets; a client reconnecting with {@code
+ *       Last-Event-ID} gets only newer progress. The stream ends with a {@code done} event when the
+ *       batch finishes, or after {@link #STREAM_LIMIT} (reconnect to go on).
+ * </ul>
+ */
+@Path("/api/v1/namespaces/{namespace}/batches")
+public class BatchApi {
+
+  static final String KEY_ANNOTATION = "robusto.dev/idempotency-key-sha256";
+  static final String REQUEST_ANNOTATION = "robusto.dev/request-sha256";
+  static final Duration STREAM_LIMIT = Duration.ofMinutes(10);
+  private static final Duration POLL = Duration.ofMillis(500);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final KubeAuth auth;
+  private final KubernetesClient client;
+  private final BatchStore store;
+  private final WorkQueue queue;
+  private final AuditLog audit;
+  private final ScheduledExecutorService streams =
+      Executors.newScheduledThreadPool(
+          2,
+          r -> {
+            var t = new Thread(r, "batch-events");
+            t.setDaemon(true);
+            return t;
+          });
+
+  BatchApi(
+      KubeAuth auth, KubernetesClient client, BatchStore store, WorkQueue queue, AuditLog audit) {
+    this.auth = auth;
+    this.client = client;
+    this.store = store;
+    this.queue = queue;
+    this.audit = audit;
+  }
+
+  /** What a submission answers: the batch, and where to follow it. */
+  public record Submitted(String namespace, String name, String events) {}
+
+  @POST
+  @Consumes(MediaType.APPLICATION_JSON)
+  @Produces(MediaType.APPLICATION_JSON)
+  public Response submit(
+      @PathParam("namespace") String namespace,
+      @HeaderParam("Authorization") String authorization,
+      @HeaderParam("Idempotency-Key") String key,
+      AutomationBatchSpec spec)
+      throws JsonProcessingException {
+    var user = auth.authorize(authorization, "create", namespace);
+    if (key == null || key.isBlank() || key.length() > 255) {
+      throw KubeAuth.refuse(
+          400, "Send an Idempotency-Key header (1 to 255 characters) so a retry is not a copy.");
+    }
+    if (spec == null) {
+      throw KubeAuth.refuse(400, "Send an AutomationBatch spec as the JSON body.");
+    }
+    var keyHash = sha256(namespace + "\n" + key);
+    var requestHash = sha256(JSON.writeValueAsString(spec));
+    var name = "bulk-" + keyHash.substring(0, 20);
+    var batch = new AutomationBatch();
+    batch.setMetadata(
+        new ObjectMetaBuilder()
+            .withName(name)
+            .withNamespace(namespace)
+            .withAnnotations(Map.of(KEY_ANNOTATION, keyHash, REQUEST_ANNOTATION, requestHash))
+            .build());
+    batch.setSpec(spec);
+    var submitted = new Submitted(namespace, name, eventsPath(namespace, name));
+    try {
+      client.resource(batch).create();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 409) {
+        var existing =
+            client.resources(AutomationBatch.class).inNamespace(namespace).withName(name).get();
+        if (existing != null
+            && requestHash.equals(
+                existing.getMetadata().getAnnotations().get(REQUEST_ANNOTATION))) {
+          return Response.ok(submitted).header("Idempotent-Replayed", "true").build();
+        }
+        throw KubeAuth.refuse(
+            422, "This Idempotency-Key was used for a different request; use a new key.");
+      }
+      if (e.getCode() == 422 || e.getCode() == 400) {
+        throw KubeAuth.refuse(
+            422, e.getStatus() == null ? e.getMessage() : e.getStatus().getMessage());
+      }
+      throw e;
+    }
+    audit.append(
+        new AuditEntry(
+            "api:" + user,
+            "create",
+            "AutomationBatch/" + namespace + "/" + name,
+            null,
+            null,
+            AuditCanonical.stateHash(requestHash)));
+    return Response.status(201).entity(submitted).build();
+  }
+
+  @GET
+  @Path("/{name}/events")
+  @Produces(MediaType.SERVER_SENT_EVENTS)
+  public void events(
+      @PathParam("namespace") String namespace,
+      @PathParam("name") String name,
+      @HeaderParam("Authorization") String authorization,
+      @HeaderParam("Last-Event-ID") String lastEventId,
+      @Context SseEventSink sink,
+      @Context Sse sse)
+      throws SQLException {
+    auth.authorize(authorization, "get", namespace);
+    if (store.find(namespace, name).isEmpty()) {
+      throw KubeAuth.refuse(
+          404,
+          "No batch %s in namespace %s (or it has not been queued yet)."
+              .formatted(name, namespace));
+    }
+    var stream = new EventStream(namespace, name, parseId(lastEventId), sink, sse);
+    stream.future =
+        streams.scheduleWithFixedDelay(stream, 0, POLL.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** One client's stream: polls the batch and sends each new snapshot newer than its resume id. */
+  private final class EventStream implements Runnable {
+    private final String namespace;
+    private final String name;
+    private final long resumeAfter;
+    private final SseEventSink sink;
+    private final Sse sse;
+    private final long deadline = System.nanoTime() + STREAM_LIMIT.toNanos();
+    private String lastSnapshot;
+    private volatile ScheduledFuture<?> future;
+
+    EventStream(String namespace, String name, long resumeAfter, SseEventSink sink, Sse sse) {
+      this.namespace = namespace;
+      this.name = name;
+      this.resumeAfter = resumeAfter;
+      this.sink = sink;
+      this.sse = sse;
+    }
+
+    @Override
+    public void run() {
+      try {
+        var row = store.find(namespace, name);
+        if (sink.isClosed() || row.isEmpty() || System.nanoTime() > deadline) {
+          end();
+          return;
+        }
+        var counts = queue.counts(row.get().batchId());
+        var snapshot = JSON.writeValueAsString(new Progress(row.get().phase(), counts));
+        var id = Long.toString(counts.finished());
+        if (counts.finished() > resumeAfter && !snapshot.equals(lastSnapshot)) {
+          sink.send(event("progress", id, snapshot));
+          lastSnapshot = snapshot;
+        }
+        if (row.get().completed()) {
+          sink.send(event("done", id, snapshot));
+          end();
+        }
+      } catch (SQLException | JsonProcessingException | RuntimeException e) {
+        end(); // the client reconnects with Last-Event-ID
+      }
+    }
+
+    private jakarta.ws.rs.sse.OutboundSseEvent event(String type, String id, String data) {
+      return sse.newEventBuilder()
+          .name(type)
+          .id(id)
+          .mediaType(MediaType.APPLICATION_JSON_TYPE)
+          .data(data)
+          .build();
+    }
+
+    private void end() {
+      sink.close();
+      var f = future;
+      if (f != null) {
+        f.cancel(false);
+      }
+    }
+  }
+
+  /** One progress event: the phase and the counts. */
+  public record Progress(String phase, WorkQueue.Counts counts) {}
+
+  @PreDestroy
+  void stop() {
+    streams.shutdownNow();
+  }
+
+  private static long parseId(String lastEventId) {
+    try {
+      return lastEventId == null ? -1 : Long.parseLong(lastEventId.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static String eventsPath(String namespace, String name) {
+    return "/api/v1/namespaces/" + namespace + "/batches/" + name + "/events";
+  }
+
+  private static String sha256(String text) {
+    try {
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

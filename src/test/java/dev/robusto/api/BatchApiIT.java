@@ -1,0 +1,194 @@
+package dev.robusto.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.batch.AutomationBatch;
+import dev.robusto.tenant.Tenant;
+import dev.robusto.tenant.TenantOwner;
+import dev.robusto.tenant.TenantSpec;
+import dev.robusto.tenant.Tier;
+import dev.robusto.testing.KubeletHarness;
+import dev.robusto.testing.LocalCluster;
+import dev.robusto.testing.LocalClusterResource;
+import dev.robusto.testing.PostgresResource;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.URL;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The batch API against the local cluster: callers authenticate with their Kubernetes token and get
+ * what their RBAC allows; submissions are idempotent; progress streams as Server-Sent Events and
+ * resumes from Last-Event-ID.
+ */
+@QuarkusTest
+@QuarkusTestResource(LocalClusterResource.class)
+@QuarkusTestResource(PostgresResource.class)
+class BatchApiIT {
+
+  private static final String NAMESPACE = "tenant-api";
+
+  @TestHTTPResource("/api/v1/namespaces/tenant-api/batches")
+  URL batches;
+
+  private final KubernetesClient client = LocalCluster.get().client();
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  @Test
+  void aSubmissionIsIdempotentAuthorizedAndItsProgressStreamsToTheEnd() throws Exception {
+    var tenant = new Tenant();
+    tenant.setMetadata(new ObjectMetaBuilder().withName("api").build());
+    var spec = new TenantSpec();
+    spec.setTier(Tier.STARTUP);
+    spec.setOwners(List.of(new TenantOwner(TenantOwner.Kind.ServiceAccount, "ci", NAMESPACE)));
+    tenant.setSpec(spec);
+    client.resource(tenant).create();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () -> {
+              var t = client.resources(Tenant.class).withName("api").get();
+              return t.getStatus() != null
+                  && t.getStatus().getConditions().stream()
+                      .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
+            });
+    var cluster = LocalCluster.get();
+    cluster.kubectl("create", "serviceaccount", "ci", "-n", NAMESPACE);
+    cluster.kubectl("create", "serviceaccount", "otro", "-n", NAMESPACE);
+    var owner = cluster.kubectl("create", "token", "ci", "-n", NAMESPACE).strip();
+    var outsider = cluster.kubectl("create", "token", "otro", "-n", NAMESPACE).strip();
+    var body = spec(30);
+
+    assertThat(submit(null, "lote-1", body).statusCode()).isEqualTo(401);
+    var forbidden = submit(outsider, "lote-1", body);
+    assertThat(forbidden.statusCode()).isEqualTo(403);
+    assertThat(forbidden.body())
+        .contains("system:serviceaccount:tenant-api:otro may not create automationbatches");
+    assertThat(submit(owner, null, body).statusCode()).isEqualTo(400);
+
+    var created = submit(owner, "lote-1", body);
+    assertThat(created.statusCode()).isEqualTo(201);
+    var name = new ObjectMapper().readTree(created.body()).get("name").asText();
+    var retried = submit(owner, "lote-1", body);
+    assertThat(retried.statusCode()).as("a retried request creates nothing").isEqualTo(200);
+    assertThat(retried.headers().firstValue("Idempotent-Replayed")).contains("true");
+    assertThat(new ObjectMapper().readTree(retried.body()).get("name").asText()).isEqualTo(name);
+    assertThat(client.resources(AutomationBatch.class).inNamespace(NAMESPACE).list().getItems())
+        .hasSize(1);
+    var reused = submit(owner, "lote-1", spec(31));
+    assertThat(reused.statusCode()).isEqualTo(422);
+    assertThat(reused.body()).contains("This Idempotency-Key was used for a different request");
+    var invalid = submit(owner, "lote-2", "{\"parallelism\": 0, \"items\": [{\"key\": \"a\"}]}");
+    assertThat(invalid.statusCode()).isEqualTo(422);
+    assertThat(invalid.body()).contains("processor");
+
+    try (var kubelet = new KubeletHarness(client, NAMESPACE, "robusto-operator:dev")) {
+      var first = events(owner, name, null, 3);
+      assertThat(first).as("the first events of the stream").hasSizeGreaterThanOrEqualTo(1);
+      var resumeFrom = first.get(first.size() - 1).id();
+      var rest = events(owner, name, resumeFrom, Integer.MAX_VALUE);
+      assertThat(rest).isNotEmpty();
+      assertThat(rest.get(0).id())
+          .as("a resumed stream starts after the last event seen")
+          .isGreaterThan(resumeFrom);
+      var last = rest.get(rest.size() - 1);
+      assertThat(last.type()).isEqualTo("done");
+      assertThat(last.id()).isEqualTo(30);
+      assertThat(last.data()).contains("\"succeeded\":30").contains("\"phase\":\"Succeeded\"");
+      var ids = rest.stream().map(Event::id).toList();
+      assertThat(ids).isSorted();
+      assertThat(kubelet.running()).isZero();
+    }
+    var denied =
+        http.send(
+            HttpRequest.newBuilder(URI.create(batches + "/" + name + "/events"))
+                .header("Authorization", "Bearer " + outsider)
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(denied.statusCode()).isEqualTo(403);
+  }
+
+  /** One Server-Sent Event. */
+  record Event(String type, long id, String data) {}
+
+  /** Reads up to {@code max} events, or until the server ends the stream. */
+  private List<Event> events(String token, String name, Long lastEventId, int max)
+      throws Exception {
+    var request =
+        HttpRequest.newBuilder(URI.create(batches + "/" + name + "/events"))
+            .header("Authorization", "Bearer " + token)
+            .header("Accept", "text/event-stream")
+            .timeout(Duration.ofSeconds(120));
+    if (lastEventId != null) {
+      request.header("Last-Event-ID", Long.toString(lastEventId));
+    }
+    var response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(response.statusCode()).isEqualTo(200);
+    var events = new ArrayList<Event>();
+    try (var reader =
+        new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+      String type = "message";
+      long id = -1;
+      var data = new StringBuilder();
+      String line;
+      while (events.size() < max && (line = reader.readLine()) != null) {
+        if (line.isEmpty()) {
+          if (data.length() > 0) {
+            events.add(new Event(type, id, data.toString()));
+          }
+          type = "message";
+          data.setLength(0);
+        } else if (line.startsWith("event:")) {
+          type = line.substring(6).strip();
+        } else if (line.startsWith("id:")) {
+          id = Long.parseLong(line.substring(3).strip());
+        } else if (line.startsWith("data:")) {
+          data.append(line.substring(5).strip());
+        }
+      }
+    }
+    return events;
+  }
+
+  private HttpResponse<String> submit(String token, String key, String body) throws Exception {
+    var request =
+        HttpRequest.newBuilder(batches.toURI())
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (token != null) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    if (key != null) {
+      request.header("Idempotency-Key", key);
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static String spec(int tickets) {
+    var items =
+        IntStream.range(0, tickets)
+            .mapToObj(i -> "{\"key\": \"api-" + i + "\", \"payload\": {\"folio\": " + i + "}}")
+            .collect(Collectors.joining(","));
+    return "{\"parallelism\": 1, \"processor\": {\"simulated\": {\"meanLatency\": \"150ms\"}},"
+        + " \"items\": ["
+        + items
+        + "]}";
+  }
+}
