@@ -3,6 +3,7 @@ package dev.robusto.tenant;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.robusto.testing.KubeletHarness;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.PostgresResource;
@@ -64,6 +65,33 @@ class ExamplesIT {
                 "-o",
                 "jsonpath={.spec.hard.cpu}"))
         .isEqualTo("48");
+  }
+
+  @Test
+  void theExampleBatchRunsToTheEndWithItsWorkersRun() {
+    theExampleTenantsAreAcceptedAndBecomeReady();
+    var cluster = LocalCluster.get();
+    var batches = LocalCluster.projectDir().resolve("examples/batches").toString();
+    assertThat(cluster.kubectl("apply", "-f", batches))
+        .contains("automationbatch.robusto.dev/fin-de-mes-noviembre");
+    try (var kubelet =
+        new KubeletHarness(
+            cluster.client(), "tenant-comercializadora-norte", "robusto-operator:dev")) {
+      await()
+          .atMost(Duration.ofSeconds(120))
+          .untilAsserted(
+              () ->
+                  assertThat(
+                          cluster.kubectl(
+                              "get",
+                              "automationbatch",
+                              "fin-de-mes-noviembre",
+                              "-n",
+                              "tenant-comercializadora-norte",
+                              "-o",
+                              "jsonpath={.status.phase} {.status.counts.total}"))
+                      .matches("(Succeeded|PartiallyFailed) 10"));
+    }
   }
 
   @Test
