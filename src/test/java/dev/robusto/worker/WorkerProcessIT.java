@@ -1,6 +1,7 @@
 package dev.robusto.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
@@ -30,14 +31,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Worker processes (the real worker role, separate JVMs, logged in as the tenant's own database
- * role) work a batch through the http processor while the test SIGKILLs them at random and starts
- * replacements, as a Job would. The test server implements the Idempotency-Key contract (a repeated
- * key after a success is replayed, not executed again) and counts executions per key, so it sees
- * what the merchant portal would: an item re-processed after its worker died must arrive with the
- * same key. Every item must end exactly once, succeeded or dead-lettered.
+ * Worker processes: the real worker role, in separate JVMs, logged in as the tenant's own database
+ * role. In the chaos test they work a batch through the http processor while the test SIGKILLs them
+ * at random and starts replacements, as a Job would. The test server implements the Idempotency-Key
+ * contract (a repeated key after a success is replayed, not executed again) and counts executions
+ * per key, so it sees what the merchant portal would: an item re-processed after its worker died
+ * must arrive with the same key. Every item must end exactly once, succeeded or dead-lettered.
  */
-class WorkerChaosIT {
+class WorkerProcessIT {
 
   private static final int ITEMS = 2_000;
   private static final int WORKERS = 6;
@@ -58,54 +59,28 @@ class WorkerChaosIT {
 
   @Test
   void everyTicketEndsExactlyOnceAndNoKeyIsExecutedTwiceWhileWorkersAreKilled() throws Exception {
-    var db = Postgres.get().migratedDatabase("worker_chaos_it");
     var batch = UUID.randomUUID();
-    var password = ScramVerifier.newPassword();
-    var role = TenantDatabase.roleName(TENANT, "a");
-    try (var c = db.getConnection();
-        var s = c.createStatement()) {
-      s.execute(
-          "INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs,"
-              + " max_daily_jobs, requests_per_minute) VALUES ('chaos', 'custom', 'tenant-chaos', 20,"
-              + " 10000, 600000)");
-      s.execute(
-          "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name, max_attempts)"
-              + " VALUES ('"
-              + batch
-              + "', 'chaos', 'tenant-chaos', 'fin-de-mes', 5)");
-    }
-    new TenantDatabase(db).login(TENANT, role, ScramVerifier.of(password), 50);
-    var queue = new WorkQueue(db);
-    queue.enqueue(
-        batch,
-        TENANT,
-        "normal",
-        IntStream.range(0, ITEMS)
-            .mapToObj(i -> new WorkQueue.NewItem("ticket-" + i, "{\"folio\": " + i + "}"))
-            .toList());
-    assertThat(new DailyLedger(db).admit(batch, TENANT, LocalDate.now(), ITEMS)).isEqualTo(ITEMS);
+    var db = Postgres.get().migratedDatabase("worker_chaos_it");
     startPortal();
-
-    var config =
-        new WorkerConfig(
-            batch,
-            "http",
-            "http://127.0.0.1:" + portal.getAddress().getPort() + "/facturas",
-            null,
-            null,
-            2_000,
-            5,
-            20,
-            200,
-            2,
-            0,
-            1,
-            1_500);
-    var env = new HashMap<String, String>();
-    env.put("ROBUSTO_WORKER_CONFIG", new ObjectMapper().writeValueAsString(config));
-    env.put("ROBUSTO_DATABASE_URL", Postgres.get().jdbcUrl("worker_chaos_it"));
-    env.put("ROBUSTO_DATABASE_USERNAME", role);
-    env.put("ROBUSTO_DATABASE_PASSWORD", password);
+    var env =
+        queueAndConfigure(
+            db,
+            "worker_chaos_it",
+            ITEMS,
+            new WorkerConfig(
+                batch,
+                "http",
+                "http://127.0.0.1:" + portal.getAddress().getPort() + "/facturas",
+                null,
+                null,
+                2_000,
+                5,
+                20,
+                200,
+                2,
+                0,
+                1,
+                1_500));
 
     var started = 0;
     for (; started < WORKERS; started++) {
@@ -157,6 +132,85 @@ class WorkerChaosIT {
     assertThat(replays.get())
         .as("killed workers' items were really sent again, with their key")
         .isPositive();
+  }
+
+  @Test
+  void sigtermFinishesTheTicketInHandAndGivesTheRestOfTheClaimBack() throws Exception {
+    var db = Postgres.get().migratedDatabase("worker_sigterm_it");
+    var batch = UUID.randomUUID();
+    var simulated =
+        new WorkerConfig.Simulated(SimulatedProcessor.Distribution.FIXED, 1_500, 0, 0, 1);
+    var env =
+        queueAndConfigure(
+            db,
+            "worker_sigterm_it",
+            10,
+            new WorkerConfig(
+                batch, "simulated", null, null, simulated, 5_000, 5, 20, 200, 2, 0, 10, 30_000));
+    var worker = WorkerProcesses.start(env, "sigterm-0");
+    processes.add(worker);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> count(db, "SELECT count(*) FROM automation_items WHERE state = 'running'") == 10);
+    Thread.sleep(500); // the first ticket is in hand
+    worker.destroy(); // SIGTERM, as the kubelet sends it
+    assertThat(worker.waitFor(10, java.util.concurrent.TimeUnit.SECONDS))
+        .as("the worker stops within the termination grace")
+        .isTrue();
+    assertThat(count(db, "SELECT count(*) FROM automation_item_outcomes WHERE state = 'succeeded'"))
+        .as("the ticket in hand was finished and recorded")
+        .isEqualTo(1);
+    assertThat(count(db, "SELECT count(*) FROM automation_items WHERE state = 'running'"))
+        .as("nothing is left under a dead worker's lease")
+        .isZero();
+    assertThat(
+            count(
+                db,
+                "SELECT count(*) FROM automation_items WHERE state = 'pending' AND attempts = 0"))
+        .as("the rest went back unattempted, at once")
+        .isEqualTo(9);
+  }
+
+  /**
+   * Queues {@code items} tickets of a new batch (config's batchId) for tenant chaos and returns the
+   * environment of a worker logged in as the tenant's own role.
+   */
+  private static Map<String, String> queueAndConfigure(
+      DataSource db, String database, int items, WorkerConfig config) throws Exception {
+    var password = ScramVerifier.newPassword();
+    var role = TenantDatabase.roleName(TENANT, "a");
+    try (var c = db.getConnection();
+        var s = c.createStatement()) {
+      s.execute(
+          "INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs,"
+              + " max_daily_jobs, requests_per_minute) VALUES ('chaos', 'custom', 'tenant-chaos', 20,"
+              + " 10000, 600000)");
+      s.execute(
+          "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name, max_attempts)"
+              + " VALUES ('"
+              + config.batchId()
+              + "', 'chaos', 'tenant-chaos', 'fin-de-mes', "
+              + config.maxAttempts()
+              + ")");
+    }
+    new TenantDatabase(db).login(TENANT, role, ScramVerifier.of(password), 50);
+    new WorkQueue(db)
+        .enqueue(
+            config.batchId(),
+            TENANT,
+            "normal",
+            IntStream.range(0, items)
+                .mapToObj(i -> new WorkQueue.NewItem("ticket-" + i, "{\"folio\": " + i + "}"))
+                .toList());
+    assertThat(new DailyLedger(db).admit(config.batchId(), TENANT, LocalDate.now(), items))
+        .isEqualTo(items);
+    var env = new HashMap<String, String>();
+    env.put("ROBUSTO_WORKER_CONFIG", new ObjectMapper().writeValueAsString(config));
+    env.put("ROBUSTO_DATABASE_URL", Postgres.get().jdbcUrl(database));
+    env.put("ROBUSTO_DATABASE_USERNAME", role);
+    env.put("ROBUSTO_DATABASE_PASSWORD", password);
+    return env;
   }
 
   /** The merchant portal: 10% transient 503s, otherwise executes the key once and replays after. */
