@@ -1,0 +1,109 @@
+package dev.robusto.flag;
+
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import com.fasterxml.jackson.annotation.JsonValue;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What a flag gives each tenant. That every variant named (default, overrides, rollout) exists and
+ * that values have the flag's type is checked by the reconciler ({@link
+ * FlagEvaluation#specErrors}): CEL cannot see into {@code variants}, whose values are schemaless.
+ */
+public class FeatureFlagSpec {
+
+  @Required
+  @JsonPropertyDescription("boolean, string, number or object: the type of every variant's value.")
+  public Type type;
+
+  @Required
+  @Size(min = 1, max = 64)
+  @JsonPropertyDescription("Variant name to value, e.g. {on: true, off: false}.")
+  public Map<String, JsonNode> variants = new LinkedHashMap<>();
+
+  @Required
+  @JsonPropertyDescription("The variant of a tenant with no override and no rollout share.")
+  public String defaultVariant;
+
+  @Default("ENABLED")
+  @JsonPropertyDescription(
+      "ENABLED, or DISABLED: the kill switch. A disabled flag evaluates to no value, so every"
+          + " caller falls back to its code default (OFREP reason DISABLED).")
+  public State state = State.ENABLED;
+
+  @Size(max = 5_000)
+  @JsonPropertyDescription("Tenant name to variant, overriding rollout and default.")
+  public Map<String, String> tenants = new LinkedHashMap<>();
+
+  @Size(max = 64)
+  @JsonPropertyDescription(
+      "Weights across variants by tenant, assigned as flagd's fractional does (stable per tenant:"
+          + " raising a share only adds tenants). Tenants without an override get their bucket's"
+          + " variant.")
+  public List<Weight> rollout;
+
+  @JsonPropertyDescription("Turn the flag off when a platform metric breaches its threshold.")
+  public AutoDisable autoDisable;
+
+  /** The type of the values. */
+  public enum Type {
+    BOOLEAN,
+    STRING,
+    NUMBER,
+    OBJECT;
+
+    @JsonValue
+    public String value() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** The kill switch. */
+  public enum State {
+    ENABLED,
+    DISABLED
+  }
+
+  /** One variant's share of the rollout. */
+  public static class Weight {
+    @Required public String variant;
+
+    @Required
+    @Min(0)
+    @Max(100_000)
+    public Integer weight;
+  }
+
+  /** When to turn the flag off on its own; turning it back on is a person's decision. */
+  public static class AutoDisable {
+    @Required
+    @Pattern("^(batchFailureRate|deadLetterRate)$")
+    @JsonPropertyDescription(
+        "batchFailureRate: failed and dead-lettered tickets over finished ones; deadLetterRate:"
+            + " dead-lettered over finished; both over the window, across tenants on the flag.")
+    public String metric;
+
+    @Required
+    @Min(0)
+    @JsonPropertyDescription("The flag is disabled when the metric exceeds this (0.05 = 5 %).")
+    public Double threshold;
+
+    @Pattern("^([0-9]+(s|m|h))+$")
+    @Default("5m")
+    public String window = "5m";
+
+    @Min(1)
+    @Default("20")
+    @JsonPropertyDescription("Finished tickets needed in the window before the metric counts.")
+    public Integer minSamples = 20;
+  }
+}
