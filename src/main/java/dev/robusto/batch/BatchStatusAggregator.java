@@ -2,9 +2,9 @@ package dev.robusto.batch;
 
 import dev.robusto.batch.AutomationBatchStatus.Counts;
 import dev.robusto.batch.AutomationBatchStatus.WorkerJob;
+import dev.robusto.operator.Conditions;
 import dev.robusto.store.WorkQueue;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -174,25 +174,14 @@ final class BatchStatusAggregator {
     return counts;
   }
 
-  /** A condition keeping its last transition time while its status holds. */
   private static Condition condition(
       AutomationBatch batch, String type, boolean status, String reason, String message) {
-    var value = status ? "True" : "False";
-    var since =
-        batch.getStatus() == null
-            ? null
-            : batch.getStatus().conditions.stream()
-                .filter(c -> c.getType().equals(type) && c.getStatus().equals(value))
-                .map(Condition::getLastTransitionTime)
-                .findFirst()
-                .orElse(null);
-    return new ConditionBuilder()
-        .withType(type)
-        .withStatus(value)
-        .withReason(reason)
-        .withMessage(message)
-        .withObservedGeneration(batch.getMetadata().getGeneration())
-        .withLastTransitionTime(since != null ? since : Instant.now().toString())
-        .build();
+    return Conditions.of(
+        batch.getStatus() == null ? null : batch.getStatus().conditions,
+        batch.getMetadata().getGeneration(),
+        type,
+        status,
+        reason,
+        message);
   }
 }

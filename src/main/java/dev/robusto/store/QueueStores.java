@@ -5,7 +5,9 @@ import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import javax.sql.DataSource;
 
-/** The queue, the daily ledger and the batch rows, on the operator's PostgreSQL datasource. */
+/**
+ * The queue, the daily ledger, batch rows and flag rows, on the operator's PostgreSQL datasource.
+ */
 @ApplicationScoped
 public class QueueStores {
 
@@ -25,6 +27,12 @@ public class QueueStores {
   @Singleton
   DailyLedger dailyLedger() {
     return new DailyLedger(dataSource);
+  }
+
+  @Produces
+  @Singleton
+  FlagStore flagStore() {
+    return new FlagStore(dataSource);
   }
 
   @Produces

@@ -1,0 +1,177 @@
+package dev.robusto.flag;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.tenant.Tenant;
+import dev.robusto.tenant.TenantSpec;
+import dev.robusto.tenant.Tier;
+import dev.robusto.testing.LocalCluster;
+import dev.robusto.testing.LocalClusterResource;
+import dev.robusto.testing.Postgres;
+import dev.robusto.testing.PostgresResource;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * FeatureFlags projected into every tenant on the local cluster and PostgreSQL: the tenant's
+ * robusto-flags ConfigMap (flagd's format) and feature_flags rows, and the flag's status.
+ */
+@QuarkusTest
+@QuarkusTestResource(LocalClusterResource.class)
+@QuarkusTestResource(PostgresResource.class)
+class FeatureFlagIT {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final KubernetesClient client = LocalCluster.get().client();
+
+  @Test
+  void overridesRolloutAndKillSwitchReachEveryTenantsConfigMapAndRows() throws Exception {
+    for (var name : List.of("flag-uno", "flag-dos", "cliente-dificil")) {
+      tenant(name);
+    }
+    var flag =
+        flag(
+            "captcha-solving",
+            """
+            {"type": "boolean", "variants": {"on": true, "off": false}, "defaultVariant": "on",
+             "tenants": {"cliente-dificil": "off"}}
+            """);
+    client.resource(flag).create();
+
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              assertThat(flagd("cliente-dificil", "captcha-solving"))
+                  .containsEntry("defaultVariant", "off")
+                  .containsEntry("state", "ENABLED");
+              assertThat(flagd("flag-uno", "captcha-solving"))
+                  .containsEntry("defaultVariant", "on");
+              assertThat(row("cliente-dificil", "captcha-solving")).isEqualTo("false off false");
+              assertThat(row("flag-uno", "captcha-solving")).isEqualTo("true on true");
+            });
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              var status = get("captcha-solving").getStatus();
+              assertThat(status.tenantsPerVariant.get("off")).isEqualTo(1);
+              assertThat(status.tenantsPerVariant.get("on")).isGreaterThanOrEqualTo(2);
+              assertThat(status.conditions)
+                  .anySatisfy(c -> assertThat(c.getReason()).isEqualTo("Served"));
+            });
+
+    // The kill switch: every tenant's answer goes, so callers fall back to their code default.
+    client
+        .resources(FeatureFlag.class)
+        .withName("captcha-solving")
+        .edit(
+            f -> {
+              f.getSpec().state = FeatureFlagSpec.State.DISABLED;
+              return f;
+            });
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              assertThat(flagd("flag-uno", "captcha-solving")).containsEntry("state", "DISABLED");
+              assertThat(row("flag-dos", "captcha-solving")).isEqualTo("false null null");
+              var status = get("captcha-solving").getStatus();
+              assertThat(status.disabledReason).contains("spec.state: DISABLED");
+            });
+  }
+
+  @Test
+  void aFlagNamingUnknownVariantsIsNotServedAndSaysWhy() throws Exception {
+    tenant("flag-tres");
+    client
+        .resource(
+            flag(
+                "modelo-ia",
+                """
+                {"type": "object", "variants": {"basico": {"model": "small"}},
+                 "defaultVariant": "basico", "tenants": {"flag-tres": "premium"}}
+                """))
+        .create();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () ->
+                assertThat(get("modelo-ia").getStatus().conditions)
+                    .anySatisfy(
+                        c -> {
+                          assertThat(c.getReason()).isEqualTo("InvalidSpec");
+                          assertThat(c.getMessage())
+                              .isEqualTo(
+                                  "Not served until fixed: tenant 'flag-tres' is given 'premium',"
+                                      + " not one of the variants.");
+                        }));
+    assertThat(flagd("flag-tres", "modelo-ia")).isEmpty();
+  }
+
+  private void tenant(String name) {
+    var tenant = new Tenant();
+    tenant.setMetadata(new ObjectMetaBuilder().withName(name).build());
+    var spec = new TenantSpec();
+    spec.setTier(Tier.STARTUP);
+    tenant.setSpec(spec);
+    client.resource(tenant).create();
+  }
+
+  private static FeatureFlag flag(String name, String spec) throws Exception {
+    var flag = new FeatureFlag();
+    flag.setMetadata(new ObjectMetaBuilder().withName(name).build());
+    flag.setSpec(JSON.readValue(spec, FeatureFlagSpec.class));
+    return flag;
+  }
+
+  private FeatureFlag get(String name) {
+    return client.resources(FeatureFlag.class).withName(name).get();
+  }
+
+  /** The flag as the tenant's ConfigMap gives it to flagd; empty when absent. */
+  @SuppressWarnings("unchecked")
+  private Map<String, Object> flagd(String tenant, String flag) throws Exception {
+    var map =
+        client
+            .configMaps()
+            .inNamespace("tenant-" + tenant)
+            .withName(TenantFlagsConfigMap.NAME)
+            .get();
+    if (map == null) {
+      return Map.of();
+    }
+    Map<String, Object> root =
+        JSON.readValue(map.getData().get(TenantFlagsConfigMap.KEY), Map.class);
+    var flags = (Map<String, Object>) root.get("flags");
+    return (Map<String, Object>) flags.getOrDefault(flag, new HashMap<>());
+  }
+
+  /** The feature_flags row as "enabled variant value", or "none". */
+  private static String row(String tenant, String flag) throws Exception {
+    try (var c =
+            Postgres.get()
+                .dataSource("robusto", Postgres.OPERATOR_ROLE, Postgres.OPERATOR_PASSWORD)
+                .getConnection();
+        var q =
+            c.prepareStatement(
+                "SELECT enabled, variant, value::text FROM feature_flags WHERE tenant_id = ? AND flag_key = ?")) {
+      q.setString(1, tenant);
+      q.setString(2, flag);
+      try (var rs = q.executeQuery()) {
+        return rs.next()
+            ? rs.getBoolean(1) + " " + rs.getString(2) + " " + rs.getString(3)
+            : "none";
+      }
+    }
+  }
+}
