@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.batch.AutomationBatch;
 import dev.robusto.batch.AutomationBatchSpec;
+import dev.robusto.operator.Hashes;
 import dev.robusto.store.AuditCanonical;
 import dev.robusto.store.AuditEntry;
 import dev.robusto.store.AuditLog;
@@ -25,12 +26,8 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.sse.Sse;
 import jakarta.ws.rs.sse.SseEventSink;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -105,8 +102,8 @@ public class BatchApi {
     if (spec == null) {
       throw KubeAuth.refuse(400, "Send an AutomationBatch spec as the JSON body.");
     }
-    var keyHash = sha256(namespace + "\n" + key);
-    var requestHash = sha256(JSON.writeValueAsString(spec));
+    var keyHash = Hashes.sha256Hex(namespace + "\n" + key);
+    var requestHash = Hashes.sha256Hex(JSON.writeValueAsString(spec));
     var name = "bulk-" + keyHash.substring(0, 20);
     var batch = new AutomationBatch();
     batch.setMetadata(
@@ -250,15 +247,5 @@ public class BatchApi {
 
   private static String eventsPath(String namespace, String name) {
     return "/api/v1/namespaces/" + namespace + "/batches/" + name + "/events";
-  }
-
-  private static String sha256(String text) {
-    try {
-      return HexFormat.of()
-          .formatHex(
-              MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

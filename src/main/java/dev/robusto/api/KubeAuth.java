@@ -1,6 +1,7 @@
 package dev.robusto.api;
 
 import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
+import io.fabric8.kubernetes.api.model.authentication.UserInfo;
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -24,24 +25,7 @@ public class KubeAuth {
 
   /** Returns the caller's user name, or throws 401 or 403 with a message saying why. */
   public String authorize(String authorization, String verb, String namespace) {
-    if (authorization == null || !authorization.startsWith("Bearer ")) {
-      throw refuse(401, "Send a Kubernetes bearer token: Authorization: Bearer <token>.");
-    }
-    var review =
-        client
-            .authentication()
-            .v1()
-            .tokenReviews()
-            .create(
-                new TokenReviewBuilder()
-                    .withNewSpec()
-                    .withToken(authorization.substring("Bearer ".length()))
-                    .endSpec()
-                    .build());
-    if (review.getStatus() == null || !Boolean.TRUE.equals(review.getStatus().getAuthenticated())) {
-      throw refuse(401, "The bearer token is not valid in this cluster.");
-    }
-    var user = review.getStatus().getUser();
+    var user = authenticate(authorization);
     var access =
         client
             .authorization()
@@ -68,6 +52,28 @@ public class KubeAuth {
               .formatted(user.getUsername(), verb, namespace));
     }
     return user.getUsername();
+  }
+
+  /** Who the bearer token belongs to, or 401. */
+  public UserInfo authenticate(String authorization) {
+    if (authorization == null || !authorization.startsWith("Bearer ")) {
+      throw refuse(401, "Send a Kubernetes bearer token: Authorization: Bearer <token>.");
+    }
+    var review =
+        client
+            .authentication()
+            .v1()
+            .tokenReviews()
+            .create(
+                new TokenReviewBuilder()
+                    .withNewSpec()
+                    .withToken(authorization.substring("Bearer ".length()))
+                    .endSpec()
+                    .build());
+    if (review.getStatus() == null || !Boolean.TRUE.equals(review.getStatus().getAuthenticated())) {
+      throw refuse(401, "The bearer token is not valid in this cluster.");
+    }
+    return review.getStatus().getUser();
   }
 
   static WebApplicationException refuse(int status, String message) {

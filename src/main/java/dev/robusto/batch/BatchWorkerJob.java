@@ -2,6 +2,7 @@ package dev.robusto.batch;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.operator.Hashes;
 import dev.robusto.store.BatchStore;
 import dev.robusto.tenant.Tenant;
 import dev.robusto.tenant.TenantDatabaseSync;
@@ -12,10 +13,6 @@ import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -43,7 +40,10 @@ final class BatchWorkerJob {
     if (base.length() + suffix.length() <= 63) {
       return base + suffix;
     }
-    return base.substring(0, 63 - suffix.length() - 9) + "-" + hash(base) + suffix;
+    return base.substring(0, 63 - suffix.length() - 9)
+        + "-"
+        + Hashes.sha256Hex(base).substring(0, 8)
+        + suffix;
   }
 
   static Map<String, String> labels(AutomationBatch batch) {
@@ -200,15 +200,5 @@ final class BatchWorkerJob {
         .endSecretKeyRef()
         .endValueFrom()
         .build();
-  }
-
-  private static String hash(String text) {
-    try {
-      var digest =
-          MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(digest).substring(0, 8);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

@@ -39,7 +39,7 @@ public record FlagEvaluation(String key, String variant, JsonNode value, String 
   }
 
   /** What is wrong with a spec the schema accepted: unknown variants named, mistyped values. */
-  static List<String> specErrors(FeatureFlagSpec spec) {
+  public static List<String> specErrors(FeatureFlagSpec spec) {
     var errors = new ArrayList<String>();
     if (!spec.variants.containsKey(spec.defaultVariant)) {
       errors.add("defaultVariant '" + spec.defaultVariant + "' is not one of the variants");
