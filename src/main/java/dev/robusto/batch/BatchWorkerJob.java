@@ -2,6 +2,7 @@ package dev.robusto.batch;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.operator.Durations;
 import dev.robusto.operator.Hashes;
 import dev.robusto.store.BatchStore;
 import dev.robusto.tenant.Tenant;

@@ -1,11 +1,20 @@
 package dev.robusto.flag;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.operator.Conditions;
+import dev.robusto.operator.Durations;
 import dev.robusto.operator.KubeEvents;
 import dev.robusto.operator.StatusWrites;
+import dev.robusto.store.AuditCanonical;
+import dev.robusto.store.AuditEntry;
+import dev.robusto.store.AuditLog;
+import dev.robusto.store.PlatformMetrics;
 import dev.robusto.tenant.Tenant;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -15,10 +24,13 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * A FeatureFlag's status: how many tenants get each variant, whether its spec is usable (and what
@@ -29,7 +41,21 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
 
   static final String READY = "Ready";
   static final String DISABLED = "Disabled";
+  static final String AUTO_DISABLED_REASON = "robusto.dev/auto-disabled-reason";
+  static final String AUTO_DISABLED_GENERATION = "robusto.dev/auto-disabled-generation";
+  private final PlatformMetrics metrics;
+  private final AuditLog audit;
+  private final Duration checkInterval;
   private InformerEventSource<Tenant, FeatureFlag> tenants;
+
+  public FeatureFlagReconciler(
+      PlatformMetrics metrics,
+      AuditLog audit,
+      @ConfigProperty(name = "robusto.flag.auto-disable-check") Duration checkInterval) {
+    this.metrics = metrics;
+    this.audit = audit;
+    this.checkInterval = checkInterval;
+  }
 
   @Override
   public List<EventSource<?, FeatureFlag>> prepareEventSources(
@@ -45,7 +71,8 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
   }
 
   @Override
-  public UpdateControl<FeatureFlag> reconcile(FeatureFlag flag, Context<FeatureFlag> context) {
+  public UpdateControl<FeatureFlag> reconcile(FeatureFlag flag, Context<FeatureFlag> context)
+      throws SQLException {
     var errors = FlagEvaluation.specErrors(flag.getSpec());
     var perVariant = new TreeMap<String, Integer>();
     if (errors.isEmpty()) {
@@ -63,21 +90,86 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
               var ready = condition(w.after(), READY);
               var before = w.before() == null ? null : condition(w.before(), READY);
               if (before == null || !before.getReason().equals(ready.getReason())) {
-                KubeEvents.record(
-                    context.getClient(),
-                    "default",
-                    new ObjectReferenceBuilder()
-                        .withApiVersion(flag.getApiVersion())
-                        .withKind(flag.getKind())
-                        .withName(flag.getMetadata().getName())
-                        .withUid(flag.getMetadata().getUid())
-                        .build(),
+                event(
+                    context,
+                    flag,
                     "True".equals(ready.getStatus()) ? KubeEvents.NORMAL : KubeEvents.WARNING,
                     ready.getReason(),
                     ready.getMessage());
               }
             });
-    return UpdateControl.noUpdate();
+    var watch = flag.getSpec().autoDisable;
+    if (watch == null
+        || !errors.isEmpty()
+        || flag.getSpec().state != FeatureFlagSpec.State.ENABLED) {
+      return UpdateControl.noUpdate();
+    }
+    var breach = breach(flag, watch);
+    if (breach != null) {
+      disable(flag, breach, context);
+      return UpdateControl.noUpdate();
+    }
+    return UpdateControl.<FeatureFlag>noUpdate().rescheduleAfter(checkInterval);
+  }
+
+  /** The breach of the flag's metric over its window among the tenants it is on for, or null. */
+  private String breach(FeatureFlag flag, FeatureFlagSpec.AutoDisable watch) throws SQLException {
+    var on =
+        tenants
+            .list(t -> true)
+            .map(t -> t.getMetadata().getName())
+            .filter(
+                t -> {
+                  var value = FlagEvaluation.of(flag, t).value();
+                  return value != null && !(value.isBoolean() && !value.asBoolean());
+                })
+            .toList();
+    var window = Durations.parse(watch.window);
+    var outcomes = metrics.outcomes(on, window);
+    var value =
+        "deadLetterRate".equals(watch.metric) ? outcomes.deadLetterRate() : outcomes.failureRate();
+    if (outcomes.finished() < watch.minSamples || value <= watch.threshold) {
+      return null;
+    }
+    return "Auto-disabled: %s %.3f exceeded %.3f over the last %s (%d tickets of %d tenants)."
+            .formatted(
+                watch.metric, value, watch.threshold, watch.window, outcomes.finished(), on.size())
+        + " Set spec.state to ENABLED to turn it back on.";
+  }
+
+  /** Turns the flag off (spec.state), says why, and leaves turning it back on to a person. */
+  private void disable(FeatureFlag flag, String reason, Context<FeatureFlag> context) {
+    var name = flag.getMetadata().getName();
+    var patch =
+        "{\"metadata\": {\"annotations\": {\"%s\": %s, \"%s\": \"%d\"}},"
+                .formatted(
+                    AUTO_DISABLED_REASON,
+                    quote(reason),
+                    AUTO_DISABLED_GENERATION,
+                    flag.getMetadata().getGeneration() + 1)
+            + " \"spec\": {\"state\": \"DISABLED\"}}";
+    context
+        .getClient()
+        .resources(FeatureFlag.class)
+        .withName(name)
+        .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+    audit.append(
+        new AuditEntry(
+            TenantFlagsReconciler.ACTOR,
+            "update",
+            "FeatureFlag/" + name,
+            null,
+            AuditCanonical.stateHash("state=ENABLED"),
+            AuditCanonical.stateHash("state=DISABLED")));
+    event(context, flag, KubeEvents.WARNING, "AutoDisabled", reason);
+  }
+
+  private static String quote(String text) {
+    try {
+      return new ObjectMapper().writeValueAsString(text);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   static FeatureFlagStatus status(
@@ -89,12 +181,18 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
     var changed = old == null || !perVariant.equals(old.tenantsPerVariant);
     status.lastChange = changed ? Instant.now().toString() : old.lastChange;
     var disabled = flag.getSpec().state == FeatureFlagSpec.State.DISABLED;
-    status.disabledReason =
+    var annotations = flag.getMetadata().getAnnotations();
+    var auto =
         disabled
-            ? old != null && old.disabledReason != null
-                ? old.disabledReason
-                : "Turned off by hand (spec.state: DISABLED); every tenant gets its code default."
-            : null;
+            && annotations != null
+            && String.valueOf(flag.getMetadata().getGeneration())
+                .equals(annotations.get(AUTO_DISABLED_GENERATION));
+    status.disabledReason =
+        !disabled
+            ? null
+            : auto
+                ? annotations.get(AUTO_DISABLED_REASON)
+                : "Turned off by hand (spec.state: DISABLED); every tenant gets its code default.";
     status.conditions =
         List.of(
             errors.isEmpty()
@@ -112,9 +210,31 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
                     "InvalidSpec",
                     "Not served until fixed: " + String.join("; ", errors) + "."),
             disabled
-                ? condition(flag, DISABLED, true, "KillSwitch", status.disabledReason)
+                ? condition(
+                    flag,
+                    DISABLED,
+                    true,
+                    auto ? "AutoDisabled" : "KillSwitch",
+                    status.disabledReason)
                 : condition(flag, DISABLED, false, "Enabled", "The flag is on."));
     return status;
+  }
+
+  /** Events about a cluster-scoped flag go to the default namespace, as Kubernetes does. */
+  private static void event(
+      Context<FeatureFlag> context, FeatureFlag flag, String type, String reason, String message) {
+    KubeEvents.record(
+        context.getClient(),
+        "default",
+        new ObjectReferenceBuilder()
+            .withApiVersion(flag.getApiVersion())
+            .withKind(flag.getKind())
+            .withName(flag.getMetadata().getName())
+            .withUid(flag.getMetadata().getUid())
+            .build(),
+        type,
+        reason,
+        message);
   }
 
   private static Condition condition(FeatureFlagStatus status, String type) {

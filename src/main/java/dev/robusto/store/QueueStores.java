@@ -37,6 +37,12 @@ public class QueueStores {
 
   @Produces
   @Singleton
+  PlatformMetrics platformMetrics() {
+    return new PlatformMetrics(dataSource);
+  }
+
+  @Produces
+  @Singleton
   BatchStore batchStore() {
     return new BatchStore(dataSource);
   }

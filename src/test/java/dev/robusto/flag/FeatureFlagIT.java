@@ -118,6 +118,80 @@ class FeatureFlagIT {
     assertThat(flagd("flag-tres", "modelo-ia")).isEmpty();
   }
 
+  @Test
+  void aFlagWhoseTenantsFailTooMuchTurnsItselfOffAndSaysWhy() throws Exception {
+    tenant("flag-cuatro");
+    await("tenant_config row of flag-cuatro")
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              try (var c = database().getConnection();
+                  var rs =
+                      c.createStatement()
+                          .executeQuery(
+                              "SELECT 1 FROM tenant_config WHERE tenant_id = 'flag-cuatro'")) {
+                return rs.next();
+              }
+            });
+    // The platform's own figures: 40 tickets of flag-cuatro finished in the last minutes, 8 failed.
+    try (var c = database().getConnection();
+        var s = c.createStatement()) {
+      s.execute(
+          "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name)"
+              + " VALUES ('00000000-0000-0000-0000-0000000000f4', 'flag-cuatro', 'tenant-flag-cuatro',"
+              + " 'lote')");
+      s.execute(
+          "INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,"
+              + " payload, state, attempts, created_at, finished_at)"
+              + " SELECT 900000 + i, '00000000-0000-0000-0000-0000000000f4', 'flag-cuatro', 'k-' || i,"
+              + " '{}', CASE WHEN i % 5 = 0 THEN 'failed' ELSE 'succeeded' END, 1, now(),"
+              + " now() - interval '1 minute' FROM generate_series(1, 40) AS i");
+    }
+    client
+        .resource(
+            flag(
+                "portal-nuevo",
+                """
+                {"type": "boolean", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+                 "tenants": {"flag-cuatro": "on"},
+                 "autoDisable": {"metric": "batchFailureRate", "threshold": 0.1, "window": "5m"}}
+                """))
+        .create();
+
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              var flag = get("portal-nuevo");
+              assertThat(flag.getSpec().state).isEqualTo(FeatureFlagSpec.State.DISABLED);
+              assertThat(flag.getStatus().disabledReason)
+                  .isEqualTo(
+                      "Auto-disabled: batchFailureRate 0.200 exceeded 0.100 over the last 5m (40"
+                          + " tickets of 1 tenants). Set spec.state to ENABLED to turn it back on.");
+              assertThat(flag.getStatus().conditions)
+                  .anySatisfy(c -> assertThat(c.getReason()).isEqualTo("AutoDisabled"));
+              assertThat(flagd("flag-cuatro", "portal-nuevo")).containsEntry("state", "DISABLED");
+            });
+    assertThat(
+            client.v1().events().inNamespace("default").list().getItems().stream()
+                .filter(e -> "AutoDisabled".equals(e.getReason()))
+                .filter(e -> "portal-nuevo".equals(e.getInvolvedObject().getName())))
+        .hasSize(1);
+    try (var c = database().getConnection();
+        var rs =
+            c.createStatement()
+                .executeQuery(
+                    "SELECT count(*) FROM audit_log WHERE resource = 'FeatureFlag/portal-nuevo'"
+                        + " AND action = 'update'")) {
+      rs.next();
+      assertThat(rs.getInt(1)).as("the auto-disable is in the audit log").isEqualTo(1);
+    }
+  }
+
+  private static javax.sql.DataSource database() {
+    return Postgres.get().dataSource("robusto", Postgres.OPERATOR_ROLE, Postgres.OPERATOR_PASSWORD);
+  }
+
   private void tenant(String name) {
     var tenant = new Tenant();
     tenant.setMetadata(new ObjectMetaBuilder().withName(name).build());
@@ -158,10 +232,7 @@ class FeatureFlagIT {
 
   /** The feature_flags row as "enabled variant value", or "none". */
   private static String row(String tenant, String flag) throws Exception {
-    try (var c =
-            Postgres.get()
-                .dataSource("robusto", Postgres.OPERATOR_ROLE, Postgres.OPERATOR_PASSWORD)
-                .getConnection();
+    try (var c = database().getConnection();
         var q =
             c.prepareStatement(
                 "SELECT enabled, variant, value::text FROM feature_flags WHERE tenant_id = ? AND flag_key = ?")) {

@@ -1,16 +1,16 @@
-package dev.robusto.batch;
+package dev.robusto.operator;
 
 import java.time.Duration;
 import java.util.regex.Pattern;
 
 /** Go-style durations as the CRD accepts them (500ms, 30s, 5m, 1h30m). */
-final class Durations {
+public final class Durations {
 
   private static final Pattern PART = Pattern.compile("([0-9]+)(ms|s|m|h)");
 
   private Durations() {}
 
-  static Duration parse(String text) {
+  public static Duration parse(String text) {
     var matcher = PART.matcher(text);
     var total = Duration.ZERO;
     var end = 0;
