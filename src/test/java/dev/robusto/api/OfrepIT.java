@@ -61,13 +61,13 @@ class OfrepIT {
     cluster.kubectl("create", "serviceaccount", "app", "-n", "tenant-ofrep-a");
     var token = cluster.kubectl("create", "token", "app", "-n", "tenant-ofrep-a").strip();
     flag(
-        "captcha-solving",
+        "ofrep-captcha",
         """
         {"type": "boolean", "variants": {"on": true, "off": false}, "defaultVariant": "on",
          "tenants": {"ofrep-a": "off"}}
         """);
     flag(
-        "modelo-ia",
+        "ofrep-modelo",
         """
         {"type": "object", "defaultVariant": "basico",
          "variants": {"basico": {"model": "small", "maxTokens": 512},
@@ -75,13 +75,13 @@ class OfrepIT {
          "tenants": {"ofrep-a": "premium"}}
         """);
     flag(
-        "nuevo-portal",
+        "ofrep-portal",
         """
         {"type": "string", "variants": {"v1": "clasico", "v2": "nuevo"}, "defaultVariant": "v1",
          "rollout": [{"variant": "v2", "weight": 30}, {"variant": "v1", "weight": 70}]}
         """);
     flag(
-        "apagado",
+        "ofrep-apagado",
         """
         {"type": "boolean", "variants": {"on": true, "off": false}, "defaultVariant": "on",
          "state": "DISABLED"}
@@ -100,57 +100,56 @@ class OfrepIT {
 
     await()
         .atMost(Duration.ofSeconds(20))
-        .until(() -> !features.getBooleanValue("captcha-solving", true, mine));
-    var captcha = features.getBooleanDetails("captcha-solving", true, mine);
+        .until(() -> !features.getBooleanValue("ofrep-captcha", true, mine));
+    var captcha = features.getBooleanDetails("ofrep-captcha", true, mine);
     assertThat(captcha.getValue()).isFalse();
     assertThat(captcha.getReason()).isEqualTo("TARGETING_MATCH");
     assertThat(captcha.getVariant()).isEqualTo("off");
 
-    var model = features.getObjectDetails("modelo-ia", new Value("none"), mine);
+    var model = features.getObjectDetails("ofrep-modelo", new Value("none"), mine);
     assertThat(model.getValue().asStructure().getValue("model").asString()).isEqualTo("large");
 
-    var portal = features.getStringDetails("nuevo-portal", "fallback", mine);
+    var portal = features.getStringDetails("ofrep-portal", "fallback", mine);
     var expected =
         Fractional.variant(
-            "nuevo-portal",
+            "ofrep-portal",
             "ofrep-a",
             List.of(new Fractional.Weight("v2", 30), new Fractional.Weight("v1", 70)));
     assertThat(portal.getReason()).isEqualTo("SPLIT");
     assertThat(portal.getVariant()).isEqualTo(expected);
     assertThat(portal.getValue()).isEqualTo(expected.equals("v2") ? "nuevo" : "clasico");
 
-    var mismatch = features.getStringDetails("captcha-solving", "x", mine);
+    var mismatch = features.getStringDetails("ofrep-captcha", "x", mine);
     assertThat(mismatch.getValue()).isEqualTo("x");
     assertThat(mismatch.getErrorCode()).isEqualTo(ErrorCode.TYPE_MISMATCH);
 
-    var killed = features.getBooleanDetails("apagado", false, mine);
+    var killed = features.getBooleanDetails("ofrep-apagado", false, mine);
     assertThat(killed.getValue()).as("the kill switch leaves the code default").isFalse();
 
-    var missing = features.getBooleanDetails("no-existe", true, mine);
+    var missing = features.getBooleanDetails("ofrep-no-existe", true, mine);
     assertThat(missing.getValue()).isTrue();
     assertThat(missing.getErrorCode()).isEqualTo(ErrorCode.FLAG_NOT_FOUND);
 
-    var other =
-        features.getBooleanDetails("captcha-solving", true, new ImmutableContext("ofrep-b"));
+    var other = features.getBooleanDetails("ofrep-captcha", true, new ImmutableContext("ofrep-b"));
     assertThat(other.getValue()).as("another tenant's answers are not given out").isTrue();
     assertThat(other.getErrorCode()).isNotNull();
 
     // Raw OFREP: status codes, error codes, bulk with ETag.
     var http = HttpClient.newHttpClient();
     var noKey =
-        post(http, token, "ofrep/v1/evaluate/flags/captcha-solving", "{\"context\": {}}", null);
+        post(http, token, "ofrep/v1/evaluate/flags/ofrep-captcha", "{\"context\": {}}", null);
     assertThat(noKey.statusCode()).isEqualTo(400);
     assertThat(noKey.body()).contains("TARGETING_KEY_MISSING");
-    var garbage = post(http, token, "ofrep/v1/evaluate/flags/captcha-solving", "{", null);
+    var garbage = post(http, token, "ofrep/v1/evaluate/flags/ofrep-captcha", "{", null);
     assertThat(garbage.statusCode()).isEqualTo(400);
     assertThat(garbage.body()).contains("PARSE_ERROR");
-    assertThat(post(http, null, "ofrep/v1/evaluate/flags/captcha-solving", "{}", null).statusCode())
+    assertThat(post(http, null, "ofrep/v1/evaluate/flags/ofrep-captcha", "{}", null).statusCode())
         .isEqualTo(401);
     var forbidden =
         post(
             http,
             token,
-            "ofrep/v1/evaluate/flags/captcha-solving",
+            "ofrep/v1/evaluate/flags/ofrep-captcha",
             "{\"context\": {\"targetingKey\": \"ofrep-b\"}}",
             null);
     assertThat(forbidden.statusCode()).isEqualTo(403);
@@ -166,10 +165,10 @@ class OfrepIT {
     var etag = bulk.headers().firstValue("ETag").orElseThrow();
     var flags = JSON.readTree(bulk.body()).get("flags");
     assertThat(flags.findValuesAsText("key"))
-        .contains("captcha-solving", "modelo-ia", "nuevo-portal", "apagado");
+        .contains("ofrep-captcha", "ofrep-modelo", "ofrep-portal", "ofrep-apagado");
     var apagado =
         java.util.stream.StreamSupport.stream(flags.spliterator(), false)
-            .filter(f -> f.get("key").asText().equals("apagado"))
+            .filter(f -> f.get("key").asText().equals("ofrep-apagado"))
             .findFirst()
             .orElseThrow();
     assertThat(apagado.get("reason").asText()).isEqualTo("DISABLED");

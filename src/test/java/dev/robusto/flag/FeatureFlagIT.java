@@ -40,7 +40,7 @@ class FeatureFlagIT {
     }
     var flag =
         flag(
-            "captcha-solving",
+            "ff-captcha",
             """
             {"type": "boolean", "variants": {"on": true, "off": false}, "defaultVariant": "on",
              "tenants": {"cliente-dificil": "off"}}
@@ -51,19 +51,18 @@ class FeatureFlagIT {
         .atMost(Duration.ofSeconds(30))
         .untilAsserted(
             () -> {
-              assertThat(flagd("cliente-dificil", "captcha-solving"))
+              assertThat(flagd("cliente-dificil", "ff-captcha"))
                   .containsEntry("defaultVariant", "off")
                   .containsEntry("state", "ENABLED");
-              assertThat(flagd("flag-uno", "captcha-solving"))
-                  .containsEntry("defaultVariant", "on");
-              assertThat(row("cliente-dificil", "captcha-solving")).isEqualTo("false off false");
-              assertThat(row("flag-uno", "captcha-solving")).isEqualTo("true on true");
+              assertThat(flagd("flag-uno", "ff-captcha")).containsEntry("defaultVariant", "on");
+              assertThat(row("cliente-dificil", "ff-captcha")).isEqualTo("false off false");
+              assertThat(row("flag-uno", "ff-captcha")).isEqualTo("true on true");
             });
     await()
         .atMost(Duration.ofSeconds(30))
         .untilAsserted(
             () -> {
-              var status = get("captcha-solving").getStatus();
+              var status = get("ff-captcha").getStatus();
               assertThat(status.tenantsPerVariant.get("off")).isEqualTo(1);
               assertThat(status.tenantsPerVariant.get("on")).isGreaterThanOrEqualTo(2);
               assertThat(status.conditions)
@@ -73,7 +72,7 @@ class FeatureFlagIT {
     // The kill switch: every tenant's answer goes, so callers fall back to their code default.
     client
         .resources(FeatureFlag.class)
-        .withName("captcha-solving")
+        .withName("ff-captcha")
         .edit(
             f -> {
               f.getSpec().state = FeatureFlagSpec.State.DISABLED;
@@ -83,9 +82,9 @@ class FeatureFlagIT {
         .atMost(Duration.ofSeconds(30))
         .untilAsserted(
             () -> {
-              assertThat(flagd("flag-uno", "captcha-solving")).containsEntry("state", "DISABLED");
-              assertThat(row("flag-dos", "captcha-solving")).isEqualTo("false null null");
-              var status = get("captcha-solving").getStatus();
+              assertThat(flagd("flag-uno", "ff-captcha")).containsEntry("state", "DISABLED");
+              assertThat(row("flag-dos", "ff-captcha")).isEqualTo("false null null");
+              var status = get("ff-captcha").getStatus();
               assertThat(status.disabledReason).contains("spec.state: DISABLED");
             });
   }
@@ -96,7 +95,7 @@ class FeatureFlagIT {
     client
         .resource(
             flag(
-                "modelo-ia",
+                "ff-modelo",
                 """
                 {"type": "object", "variants": {"basico": {"model": "small"}},
                  "defaultVariant": "basico", "tenants": {"flag-tres": "premium"}}
@@ -106,7 +105,7 @@ class FeatureFlagIT {
         .atMost(Duration.ofSeconds(30))
         .untilAsserted(
             () ->
-                assertThat(get("modelo-ia").getStatus().conditions)
+                assertThat(get("ff-modelo").getStatus().conditions)
                     .anySatisfy(
                         c -> {
                           assertThat(c.getReason()).isEqualTo("InvalidSpec");
@@ -115,7 +114,7 @@ class FeatureFlagIT {
                                   "Not served until fixed: tenant 'flag-tres' is given 'premium',"
                                       + " not one of the variants.");
                         }));
-    assertThat(flagd("flag-tres", "modelo-ia")).isEmpty();
+    assertThat(flagd("flag-tres", "ff-modelo")).isEmpty();
   }
 
   @Test
@@ -150,7 +149,7 @@ class FeatureFlagIT {
     client
         .resource(
             flag(
-                "portal-nuevo",
+                "ff-portal",
                 """
                 {"type": "boolean", "variants": {"on": true, "off": false}, "defaultVariant": "off",
                  "tenants": {"flag-cuatro": "on"},
@@ -162,7 +161,7 @@ class FeatureFlagIT {
         .atMost(Duration.ofSeconds(30))
         .untilAsserted(
             () -> {
-              var flag = get("portal-nuevo");
+              var flag = get("ff-portal");
               assertThat(flag.getSpec().state).isEqualTo(FeatureFlagSpec.State.DISABLED);
               assertThat(flag.getStatus().disabledReason)
                   .isEqualTo(
@@ -170,18 +169,18 @@ class FeatureFlagIT {
                           + " tickets of 1 tenants). Set spec.state to ENABLED to turn it back on.");
               assertThat(flag.getStatus().conditions)
                   .anySatisfy(c -> assertThat(c.getReason()).isEqualTo("AutoDisabled"));
-              assertThat(flagd("flag-cuatro", "portal-nuevo")).containsEntry("state", "DISABLED");
+              assertThat(flagd("flag-cuatro", "ff-portal")).containsEntry("state", "DISABLED");
             });
     assertThat(
             client.v1().events().inNamespace("default").list().getItems().stream()
                 .filter(e -> "AutoDisabled".equals(e.getReason()))
-                .filter(e -> "portal-nuevo".equals(e.getInvolvedObject().getName())))
+                .filter(e -> "ff-portal".equals(e.getInvolvedObject().getName())))
         .hasSize(1);
     try (var c = database().getConnection();
         var rs =
             c.createStatement()
                 .executeQuery(
-                    "SELECT count(*) FROM audit_log WHERE resource = 'FeatureFlag/portal-nuevo'"
+                    "SELECT count(*) FROM audit_log WHERE resource = 'FeatureFlag/ff-portal'"
                         + " AND action = 'update'")) {
       rs.next();
       assertThat(rs.getInt(1)).as("the auto-disable is in the audit log").isEqualTo(1);

@@ -19,7 +19,7 @@ class FeatureFlagValidationIT {
             """
             apiVersion: robusto.dev/v1alpha1
             kind: FeatureFlag
-            metadata: {name: captcha-solving}
+            metadata: {name: validated-flag}
             spec:
               type: boolean
               variants: {"on": true, "off": false}

@@ -34,7 +34,8 @@ class ExamplesIT {
     var examples = LocalCluster.projectDir().resolve("examples").toString();
     assertThat(cluster.kubectl("apply", "-f", examples))
         .contains("tenant.robusto.dev/comercializadora-norte")
-        .contains("tenant.robusto.dev/tacos-el-guero");
+        .contains("tenant.robusto.dev/tacos-el-guero")
+        .contains("featureflag.robusto.dev/captcha-solving");
 
     await()
         .atMost(Duration.ofSeconds(60))
@@ -65,6 +66,33 @@ class ExamplesIT {
                 "-o",
                 "jsonpath={.spec.hard.cpu}"))
         .isEqualTo("48");
+  }
+
+  @Test
+  void theExampleFlagsReachTheExampleTenants() {
+    theExampleTenantsAreAcceptedAndBecomeReady();
+    var cluster = LocalCluster.get();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .untilAsserted(
+            () -> {
+              var flags =
+                  new com.fasterxml.jackson.databind.ObjectMapper()
+                      .readTree(
+                          cluster.kubectl(
+                              "get",
+                              "configmap",
+                              "robusto-flags",
+                              "-n",
+                              "tacos-el-guero",
+                              "-o",
+                              "jsonpath={.data.flags\\.json}"))
+                      .get("flags");
+              assertThat(flags.get("captcha-solving").get("defaultVariant").asText())
+                  .as("the example's override for tacos-el-guero")
+                  .isEqualTo("off");
+              assertThat(flags.has("nuevo-flujo-portal")).isTrue();
+            });
   }
 
   @Test
