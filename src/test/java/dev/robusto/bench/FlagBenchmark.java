@@ -1,6 +1,8 @@
 package dev.robusto.bench;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.flag.FeatureFlag;
+import dev.robusto.flag.FeatureFlagSpec;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.net.URI;
@@ -69,6 +71,7 @@ public final class FlagBenchmark {
     var latencies = new ConcurrentLinkedQueue<long[]>();
     var count = new AtomicLong();
     var failures = new AtomicLong();
+    var firstFailure = new java.util.concurrent.atomic.AtomicReference<String>();
     var end = System.nanoTime() + seconds * 1_000_000_000L;
     var threads = new ArrayList<Thread>();
     var start = System.nanoTime();
@@ -84,9 +87,12 @@ public final class FlagBenchmark {
                     var response = http.send(request, HttpResponse.BodyHandlers.ofString());
                     if (response.statusCode() != 200) {
                       failures.incrementAndGet();
+                      firstFailure.compareAndSet(
+                          null, "HTTP " + response.statusCode() + " " + response.body());
                     }
                   } catch (Exception e) {
                     failures.incrementAndGet();
+                    firstFailure.compareAndSet(null, e.toString());
                   }
                   mine[n++] = System.nanoTime() - t0;
                 }
@@ -100,20 +106,29 @@ public final class FlagBenchmark {
       t.join();
     }
     if (failures.get() > 0) {
-      throw new IllegalStateException(failures.get() + " evaluations failed");
+      System.out.printf(
+          "  (%d of %d evaluations failed; first: %s)%n",
+          failures.get(), count.get(), firstFailure.get());
     }
     var all = latencies.stream().flatMapToLong(Arrays::stream).toArray();
     return new Result(count.get(), (System.nanoTime() - start) / 1e9, all);
   }
 
-  /** Flips bench-flag-0's default and waits until every tenant's ConfigMap and OFREP show it. */
+  /**
+   * Flips bench-flag-0's kill switch (a change every tenant's answer shows) and waits until every
+   * tenant's ConfigMap and the OFREP answer show it.
+   */
   private static void propagation(
       HttpClient http, String base, String token, Path kubeconfig, int tenants) throws Exception {
+    var json = new ObjectMapper();
     var config = Config.fromKubeconfig(Files.readString(kubeconfig));
     try (var client = new KubernetesClientBuilder().withConfig(config).build()) {
       for (var round = 0; round < 3; round++) {
         var flags = client.resources(FeatureFlag.class).withName("bench-flag-0");
-        var next = "on".equals(flags.get().getSpec().defaultVariant) ? "off" : "on";
+        var next =
+            flags.get().getSpec().state == FeatureFlagSpec.State.ENABLED
+                ? FeatureFlagSpec.State.DISABLED
+                : FeatureFlagSpec.State.ENABLED;
         var pending = new HashSet<String>();
         for (int i = 0; i < tenants; i++) {
           pending.add("tenant-bench-" + i);
@@ -121,17 +136,18 @@ public final class FlagBenchmark {
         var t0 = System.nanoTime();
         flags.edit(
             f -> {
-              f.getSpec().defaultVariant = next;
+              f.getSpec().state = next;
               return f;
             });
         long ofrepNanos = -1;
-        var needle = "\"defaultVariant\" : \"" + next + "\"";
+        var disabled = next == FeatureFlagSpec.State.DISABLED;
         var deadline = t0 + 30_000_000_000L;
         while (!pending.isEmpty() || ofrepNanos < 0) {
           if (System.nanoTime() > deadline) {
-            throw new IllegalStateException(pending.size() + " tenants never saw the change");
+            throw new IllegalStateException(pending + " never saw the change");
           }
-          if (ofrepNanos < 0 && ofrep(http, base, token).contains("\"variant\":\"" + next + "\"")) {
+          if (ofrepNanos < 0
+              && ofrep(http, base, token).contains("\"reason\":\"DISABLED\"") == disabled) {
             ofrepNanos = System.nanoTime() - t0;
           }
           for (var map :
@@ -141,17 +157,21 @@ public final class FlagBenchmark {
                   .withLabel("app.kubernetes.io/component", "feature-flags")
                   .list()
                   .getItems()) {
-            var json = map.getData().get("flags.json");
-            var at = json.indexOf("\"bench-flag-0\"");
-            if (at >= 0 && json.substring(at, Math.min(json.length(), at + 400)).contains(needle)) {
+            var state =
+                json.readTree(map.getData().get("flags.json"))
+                    .path("flags")
+                    .path("bench-flag-0")
+                    .path("state")
+                    .asText();
+            if (state.equals(next.name())) {
               pending.remove(map.getMetadata().getNamespace());
             }
           }
           Thread.sleep(20);
         }
         System.out.printf(
-            "  change %d: every tenant's ConfigMap in %d ms, OFREP answer in %d ms%n",
-            round + 1, (System.nanoTime() - t0) / 1_000_000, ofrepNanos / 1_000_000);
+            "  change %d (%s): every tenant's ConfigMap in %d ms, OFREP answer in %d ms%n",
+            round + 1, next, (System.nanoTime() - t0) / 1_000_000, ofrepNanos / 1_000_000);
       }
     }
   }
