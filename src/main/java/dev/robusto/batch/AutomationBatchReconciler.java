@@ -96,6 +96,11 @@ public class AutomationBatchReconciler
       AutomationBatch batch, Context<AutomationBatch> context) throws SQLException {
     var namespace = batch.getMetadata().getNamespace();
     var id = UUID.fromString(batch.getMetadata().getUid());
+    if (finished(batch)) {
+      // Terminal and its spec unchanged: nothing to read or share out, only Jobs left to remove.
+      deleteJobs(batch, context);
+      return UpdateControl.noUpdate();
+    }
     var tenant = store.tenantOfNamespace(namespace);
     if (tenant.isEmpty()) {
       writeStatus(
@@ -196,6 +201,10 @@ public class AutomationBatchReconciler
         + batch.getMetadata().getNamespace()
         + "/"
         + batch.getMetadata().getName();
+  }
+
+  private static boolean finished(AutomationBatch batch) {
+    return ingested(batch) && BatchStatusAggregator.FINISHED.contains(batch.getStatus().phase);
   }
 
   private static boolean ingested(AutomationBatch batch) {

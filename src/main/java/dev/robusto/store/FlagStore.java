@@ -41,7 +41,11 @@ public final class FlagStore {
           upsert.setBoolean(3, row.enabled());
           upsert.setString(4, row.variant());
           upsert.setString(5, row.valueJson());
-          written += upsert.executeUpdate();
+          upsert.addBatch();
+        }
+        // One round trip for all the tenant's flags: every flag change reconciles every tenant.
+        for (var count : upsert.executeBatch()) {
+          written += Math.max(count, 0);
         }
         prune.setString(1, tenantId);
         prune.setArray(2, c.createArrayOf("text", rows.stream().map(Row::flagKey).toArray()));
