@@ -4,10 +4,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.robusto.flag.FeatureFlag;
-import dev.robusto.flag.FlagCatalog;
-import dev.robusto.flag.FlagEvaluation;
-import dev.robusto.operator.Hashes;
+import dev.robusto.flag.FlagAnswers;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
@@ -16,6 +15,7 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.util.function.Function;
 
 /**
  * OpenFeature Remote Evaluation Protocol: single and bulk flag evaluation. The targeting key is the
@@ -30,101 +30,74 @@ public class OfrepApi {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final FlagCatalog catalog;
+  private final FlagAnswers answers;
   private final TenantCallers callers;
 
-  OfrepApi(FlagCatalog catalog, TenantCallers callers) {
-    this.catalog = catalog;
+  OfrepApi(FlagAnswers answers, TenantCallers callers) {
+    this.answers = answers;
     this.callers = callers;
   }
 
   @POST
   @Path("/{key}")
-  public Response evaluate(
+  public Uni<Response> evaluate(
       @PathParam("key") String key,
       @HeaderParam("Authorization") String authorization,
       String body) {
-    var caller = callers.tenantOf(authorization);
-    String tenant;
-    try {
-      tenant = targetingKey(body);
-    } catch (BadContext e) {
-      return Response.status(400).entity(error(key, e.code, e.getMessage())).build();
-    }
-    if (!tenant.equals(caller)) {
-      return forbidden(caller, tenant);
-    }
-    var flag = catalog.flag(key);
-    if (flag.isEmpty()) {
-      return Response.status(404)
-          .entity(error(key, "FLAG_NOT_FOUND", "No flag " + key + "."))
-          .build();
-    }
-    var problems = FlagEvaluation.specErrors(flag.get().getSpec());
-    if (!problems.isEmpty()) {
-      return Response.status(404)
-          .entity(
-              error(
-                  key, "FLAG_NOT_FOUND", "Flag " + key + " is not served until its spec is fixed."))
-          .build();
-    }
-    return Response.ok(success(flag.get(), tenant)).build();
+    return asCaller(
+        authorization,
+        caller -> {
+          String tenant;
+          try {
+            tenant = targetingKey(body);
+          } catch (BadContext e) {
+            return Response.status(400).entity(e.problem().put("key", key)).build();
+          }
+          if (!tenant.equals(caller)) {
+            return forbidden(caller, tenant);
+          }
+          var answer = answers.single(tenant, key);
+          return Response.status(answer.status()).entity(answer.body()).build();
+        });
   }
 
   @POST
-  public Response evaluateAll(
+  public Uni<Response> evaluateAll(
       @HeaderParam("Authorization") String authorization,
       @HeaderParam("If-None-Match") String ifNoneMatch,
-      String body)
-      throws JsonProcessingException {
-    var caller = callers.tenantOf(authorization);
-    String tenant;
-    try {
-      tenant = targetingKey(body);
-    } catch (BadContext e) {
-      var problem =
-          JSON.createObjectNode().put("errorCode", e.code).put("errorDetails", e.getMessage());
-      return Response.status(400).entity(problem).build();
-    }
-    if (!tenant.equals(caller)) {
-      return forbidden(caller, tenant);
-    }
-    var flags = JSON.createArrayNode();
-    for (var flag : catalog.all()) {
-      if (FlagEvaluation.specErrors(flag.getSpec()).isEmpty()) {
-        flags.add(success(flag, tenant));
-      }
-    }
-    var answer = JSON.createObjectNode();
-    answer.set("flags", flags);
-    var json = JSON.writeValueAsString(answer);
-    var etag = "\"" + Hashes.sha256Hex(json).substring(0, 32) + "\"";
-    if (etag.equals(ifNoneMatch)) {
-      return Response.notModified().header("ETag", etag).build();
-    }
-    return Response.ok(json).header("ETag", etag).build();
+      String body) {
+    return asCaller(
+        authorization,
+        caller -> {
+          String tenant;
+          try {
+            tenant = targetingKey(body);
+          } catch (BadContext e) {
+            return Response.status(400).entity(e.problem()).build();
+          }
+          if (!tenant.equals(caller)) {
+            return forbidden(caller, tenant);
+          }
+          var bulk = answers.bulk(tenant);
+          if (bulk.etag().equals(ifNoneMatch)) {
+            return Response.notModified().header("ETag", bulk.etag()).build();
+          }
+          return Response.ok(bulk.body()).header("ETag", bulk.etag()).build();
+        });
   }
 
-  private static ObjectNode success(FeatureFlag flag, String tenant) {
-    var evaluation = FlagEvaluation.of(flag, tenant);
-    var node = JSON.createObjectNode();
-    node.put("key", evaluation.key());
-    node.put("reason", evaluation.reason());
-    if (evaluation.variant() != null) {
-      node.put("variant", evaluation.variant());
+  /**
+   * Answers on the event loop when the caller is known; otherwise establishes who it is (a
+   * TokenReview and a database read) on a worker thread first.
+   */
+  private Uni<Response> asCaller(String authorization, Function<String, Response> answer) {
+    var known = callers.cachedTenantOf(authorization);
+    if (known != null) {
+      return Uni.createFrom().item(answer.apply(known));
     }
-    if (evaluation.value() != null) {
-      node.set("value", evaluation.value());
-    }
-    node.putObject("metadata").put("generation", flag.getMetadata().getGeneration());
-    return node;
-  }
-
-  private static ObjectNode error(String key, String code, String details) {
-    return JSON.createObjectNode()
-        .put("key", key)
-        .put("errorCode", code)
-        .put("errorDetails", details);
+    return Uni.createFrom()
+        .item(() -> answer.apply(callers.tenantOf(authorization)))
+        .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
   }
 
   private static Response forbidden(String caller, String tenant) {
@@ -171,6 +144,10 @@ public class OfrepApi {
     BadContext(String code, String message) {
       super(message);
       this.code = code;
+    }
+
+    ObjectNode problem() {
+      return JSON.createObjectNode().put("errorCode", code).put("errorDetails", getMessage());
     }
   }
 }

@@ -31,12 +31,17 @@ public class TenantCallers {
     this.store = store;
   }
 
-  /** The caller's tenant, or 401/403 saying why. */
+  /** The caller's tenant if it was established within the last minute, else null. */
+  public String cachedTenantOf(String authorization) {
+    var cached = cache.get(cacheKey(authorization));
+    return cached != null && cached.expiresAt() > System.nanoTime() ? cached.tenant() : null;
+  }
+
+  /** The caller's tenant, or 401/403 saying why; may ask the API server and the database. */
   public String tenantOf(String authorization) {
-    var key = Hashes.sha256Hex(authorization == null ? "" : authorization);
-    var cached = cache.get(key);
-    if (cached != null && cached.expiresAt() > System.nanoTime()) {
-      return cached.tenant();
+    var cached = cachedTenantOf(authorization);
+    if (cached != null) {
+      return cached;
     }
     var user = auth.authenticate(authorization).getUsername();
     String tenant = null;
@@ -55,7 +60,11 @@ public class TenantCallers {
     if (cache.size() > MAX_ENTRIES) {
       cache.clear();
     }
-    cache.put(key, new Entry(tenant, System.nanoTime() + TTL.toNanos()));
+    cache.put(cacheKey(authorization), new Entry(tenant, System.nanoTime() + TTL.toNanos()));
     return tenant;
+  }
+
+  private static String cacheKey(String authorization) {
+    return Hashes.sha256Hex(authorization == null ? "" : authorization);
   }
 }
