@@ -2,6 +2,8 @@ package dev.robusto.flag;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.metrics.MetricUnavailableException;
+import dev.robusto.metrics.PrometheusQueries;
 import dev.robusto.operator.Conditions;
 import dev.robusto.operator.Durations;
 import dev.robusto.operator.KubeEvents;
@@ -27,6 +29,7 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
@@ -41,18 +44,22 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
 
   static final String READY = "Ready";
   static final String DISABLED = "Disabled";
+  static final String AUTO_DISABLE = "AutoDisable";
   static final String AUTO_DISABLED_REASON = "robusto.dev/auto-disabled-reason";
   static final String AUTO_DISABLED_GENERATION = "robusto.dev/auto-disabled-generation";
   private final PlatformMetrics metrics;
+  private final PrometheusQueries prometheus;
   private final AuditLog audit;
   private final Duration checkInterval;
   private InformerEventSource<Tenant, FeatureFlag> tenants;
 
   public FeatureFlagReconciler(
       PlatformMetrics metrics,
+      PrometheusQueries prometheus,
       AuditLog audit,
       @ConfigProperty(name = "robusto.flag.auto-disable-check") Duration checkInterval) {
     this.metrics = metrics;
+    this.prometheus = prometheus;
     this.audit = audit;
     this.checkInterval = checkInterval;
   }
@@ -84,36 +91,66 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
                   perVariant.merge(
                       e.variant() == null ? "(disabled)" : e.variant(), 1, Integer::sum));
     }
-    StatusWrites.write(flag, context, f -> status(f, errors, perVariant), FeatureFlag::new)
+    var watch = flag.getSpec().autoDisable;
+    var watching =
+        watch != null && errors.isEmpty() && flag.getSpec().state == FeatureFlagSpec.State.ENABLED;
+    String breach = null;
+    String unavailable = null;
+    if (watching) {
+      try {
+        breach = breach(flag, watch);
+      } catch (MetricUnavailableException e) {
+        unavailable = e.getMessage();
+      }
+    }
+    var metricProblem = unavailable;
+    StatusWrites.write(
+            flag,
+            context,
+            f -> status(f, errors, perVariant, metricProblem, checkInterval),
+            FeatureFlag::new)
         .ifPresent(
             w -> {
-              var ready = condition(w.after(), READY);
-              var before = w.before() == null ? null : condition(w.before(), READY);
-              if (before == null || !before.getReason().equals(ready.getReason())) {
-                event(
-                    context,
-                    flag,
-                    "True".equals(ready.getStatus()) ? KubeEvents.NORMAL : KubeEvents.WARNING,
-                    ready.getReason(),
-                    ready.getMessage());
+              for (var type : List.of(READY, AUTO_DISABLE)) {
+                var now = condition(w.after(), type);
+                var before = w.before() == null ? null : condition(w.before(), type);
+                if (now != null
+                    && (before == null || !before.getReason().equals(now.getReason()))
+                    && !(type.equals(AUTO_DISABLE) && before == null && isTrue(now))) {
+                  event(
+                      context,
+                      flag,
+                      isTrue(now) ? KubeEvents.NORMAL : KubeEvents.WARNING,
+                      now.getReason(),
+                      now.getMessage());
+                }
               }
             });
-    var watch = flag.getSpec().autoDisable;
-    if (watch == null
-        || !errors.isEmpty()
-        || flag.getSpec().state != FeatureFlagSpec.State.ENABLED) {
-      return UpdateControl.noUpdate();
-    }
-    var breach = breach(flag, watch);
     if (breach != null) {
       disable(flag, breach, context);
       return UpdateControl.noUpdate();
     }
-    return UpdateControl.<FeatureFlag>noUpdate().rescheduleAfter(checkInterval);
+    return watching
+        ? UpdateControl.<FeatureFlag>noUpdate().rescheduleAfter(checkInterval)
+        : UpdateControl.noUpdate();
+  }
+
+  private static boolean isTrue(Condition condition) {
+    return "True".equals(condition.getStatus());
   }
 
   /** The breach of the flag's metric over its window among the tenants it is on for, or null. */
-  private String breach(FeatureFlag flag, FeatureFlagSpec.AutoDisable watch) throws SQLException {
+  private String breach(FeatureFlag flag, FeatureFlagSpec.AutoDisable watch)
+      throws SQLException, MetricUnavailableException {
+    if ("prometheus".equals(watch.metric)) {
+      var value = prometheus.query(watch.query);
+      if (value.isEmpty() || value.getAsDouble() <= watch.threshold) {
+        return null;
+      }
+      return "Auto-disabled: the Prometheus query %s returned %.3f, over %.3f."
+              .formatted(watch.query, value.getAsDouble(), watch.threshold)
+          + " Set spec.state to ENABLED to turn it back on.";
+    }
     var on =
         tenants
             .list(t -> true)
@@ -173,7 +210,11 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
   }
 
   static FeatureFlagStatus status(
-      FeatureFlag flag, List<String> errors, TreeMap<String, Integer> perVariant) {
+      FeatureFlag flag,
+      List<String> errors,
+      TreeMap<String, Integer> perVariant,
+      String metricProblem,
+      Duration checkInterval) {
     var status = new FeatureFlagStatus();
     var old = flag.getStatus();
     status.observedGeneration = flag.getMetadata().getGeneration();
@@ -193,30 +234,46 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
             : auto
                 ? annotations.get(AUTO_DISABLED_REASON)
                 : "Turned off by hand (spec.state: DISABLED); every tenant gets its code default.";
-    status.conditions =
-        List.of(
-            errors.isEmpty()
-                ? condition(
-                    flag,
-                    READY,
-                    true,
-                    "Served",
-                    "Served to %d tenants."
-                        .formatted(perVariant.values().stream().mapToInt(Integer::intValue).sum()))
-                : condition(
-                    flag,
-                    READY,
-                    false,
-                    "InvalidSpec",
-                    "Not served until fixed: " + String.join("; ", errors) + "."),
-            disabled
-                ? condition(
-                    flag,
-                    DISABLED,
-                    true,
-                    auto ? "AutoDisabled" : "KillSwitch",
-                    status.disabledReason)
-                : condition(flag, DISABLED, false, "Enabled", "The flag is on."));
+    var conditions = new ArrayList<Condition>();
+    conditions.add(
+        errors.isEmpty()
+            ? condition(
+                flag,
+                READY,
+                true,
+                "Served",
+                "Served to %d tenants."
+                    .formatted(perVariant.values().stream().mapToInt(Integer::intValue).sum()))
+            : condition(
+                flag,
+                READY,
+                false,
+                "InvalidSpec",
+                "Not served until fixed: " + String.join("; ", errors) + "."));
+    conditions.add(
+        disabled
+            ? condition(
+                flag, DISABLED, true, auto ? "AutoDisabled" : "KillSwitch", status.disabledReason)
+            : condition(flag, DISABLED, false, "Enabled", "The flag is on."));
+    var watch = flag.getSpec().autoDisable;
+    if (watch != null) {
+      conditions.add(
+          metricProblem != null
+              ? condition(flag, AUTO_DISABLE, false, "MetricUnavailable", metricProblem)
+              : condition(
+                  flag,
+                  AUTO_DISABLE,
+                  !disabled,
+                  disabled ? "Off" : "Watching",
+                  disabled
+                      ? "The flag is off; its metric is not checked."
+                      : "Checks %s every %s against %s."
+                          .formatted(
+                              "prometheus".equals(watch.metric) ? watch.query : watch.metric,
+                              checkInterval.toSeconds() + " s",
+                              watch.threshold)));
+    }
+    status.conditions = List.copyOf(conditions);
     return status;
   }
 

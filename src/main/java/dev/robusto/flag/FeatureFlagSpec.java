@@ -9,6 +9,7 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -84,13 +85,24 @@ public class FeatureFlagSpec {
   }
 
   /** When to turn the flag off on its own; turning it back on is a person's decision. */
+  @ValidationRule(
+      value = "self.metric == 'prometheus' ? has(self.query) : !has(self.query)",
+      message = "query is required with metric prometheus, and only with it")
   public static class AutoDisable {
     @Required
-    @Pattern("^(batchFailureRate|deadLetterRate)$")
+    @Pattern("^(batchFailureRate|deadLetterRate|prometheus)$")
     @JsonPropertyDescription(
         "batchFailureRate: failed and dead-lettered tickets over finished ones; deadLetterRate:"
-            + " dead-lettered over finished; both over the window, across tenants on the flag.")
+            + " dead-lettered over finished; both over the window, across tenants on the flag."
+            + " prometheus: the value of query, from the Prometheus the operator is given.")
     public String metric;
+
+    @Size(min = 1, max = 4_096)
+    @JsonPropertyDescription(
+        "PromQL returning one number (a scalar or a single series), e.g."
+            + " sum(rate(portal_errors_total[5m])) / sum(rate(portal_requests_total[5m])). The"
+            + " window and minSamples are the query's business.")
+    public String query;
 
     @Required
     @Min(0)

@@ -11,6 +11,8 @@ import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.Postgres;
 import dev.robusto.testing.PostgresResource;
+import dev.robusto.testing.Prometheus;
+import dev.robusto.testing.PrometheusResource;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -28,6 +30,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @QuarkusTestResource(LocalClusterResource.class)
 @QuarkusTestResource(PostgresResource.class)
+@QuarkusTestResource(PrometheusResource.class)
 class FeatureFlagIT {
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -185,6 +188,77 @@ class FeatureFlagIT {
       rs.next();
       assertThat(rs.getInt(1)).as("the auto-disable is in the audit log").isEqualTo(1);
     }
+  }
+
+  @Test
+  void aFlagWatchingPrometheusWaitsOutNoDataExplainsABadQueryAndTurnsOffOnBreach()
+      throws Exception {
+    var prometheus = Prometheus.get();
+    client
+        .resource(
+            flag(
+                "ff-prom",
+                """
+                {"type": "boolean", "variants": {"on": true, "off": false}, "defaultVariant": "on",
+                 "autoDisable": {"metric": "prometheus", "threshold": 0.2,
+                                 "query": "max(portal_error_ratio{job=\\"tests\\"})"}}
+                """))
+        .create();
+    client
+        .resource(
+            flag(
+                "ff-prom-bad",
+                """
+                {"type": "boolean", "variants": {"on": true, "off": false}, "defaultVariant": "on",
+                 "autoDisable": {"metric": "prometheus", "threshold": 0.2, "query": "portal_error_ratio{"}}
+                """))
+        .create();
+
+    // No series yet: no data is not a breach, the flag stays on and says it is watching.
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () ->
+                assertThat(get("ff-prom").getStatus().conditions)
+                    .anySatisfy(
+                        c -> {
+                          assertThat(c.getType()).isEqualTo("AutoDisable");
+                          assertThat(c.getReason()).isEqualTo("Watching");
+                        }));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () ->
+                assertThat(get("ff-prom-bad").getStatus().conditions)
+                    .anySatisfy(
+                        c -> {
+                          assertThat(c.getType()).isEqualTo("AutoDisable");
+                          assertThat(c.getStatus()).isEqualTo("False");
+                          assertThat(c.getReason()).isEqualTo("MetricUnavailable");
+                          assertThat(c.getMessage())
+                              .startsWith(
+                                  "Prometheus refused the query portal_error_ratio{ (HTTP 400):");
+                        }));
+    prometheus.set("portal_error_ratio", 0.05);
+    Thread.sleep(3_000); // a few checks (1 s apart in tests) see 0.05, under the threshold
+    assertThat(get("ff-prom").getSpec().state).isEqualTo(FeatureFlagSpec.State.ENABLED);
+
+    prometheus.set("portal_error_ratio", 0.35);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              var flag = get("ff-prom");
+              assertThat(flag.getSpec().state).isEqualTo(FeatureFlagSpec.State.DISABLED);
+              assertThat(flag.getStatus().disabledReason)
+                  .isEqualTo(
+                      "Auto-disabled: the Prometheus query max(portal_error_ratio{job=\"tests\"})"
+                          + " returned 0.350, over 0.200. Set spec.state to ENABLED to turn it back"
+                          + " on.");
+            });
+    assertThat(get("ff-prom-bad").getSpec().state)
+        .as("a query Prometheus refuses never turns a flag off")
+        .isEqualTo(FeatureFlagSpec.State.ENABLED);
   }
 
   private static javax.sql.DataSource database() {

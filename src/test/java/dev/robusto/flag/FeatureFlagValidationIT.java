@@ -57,6 +57,40 @@ class FeatureFlagValidationIT {
         .contains("spec.autoDisable.metric: Invalid value: \"cpu\"");
   }
 
+  @Test
+  void aPrometheusMetricNeedsItsQueryAndOnlyItHasOne() throws IOException {
+    var result =
+        apply(
+            """
+            apiVersion: robusto.dev/v1alpha1
+            kind: FeatureFlag
+            metadata: {name: prometheus-without-query}
+            spec:
+              type: boolean
+              variants: {"on": true, "off": false}
+              defaultVariant: "on"
+              autoDisable: {metric: prometheus, threshold: 0.2}
+            ---
+            apiVersion: robusto.dev/v1alpha1
+            kind: FeatureFlag
+            metadata: {name: query-without-prometheus}
+            spec:
+              type: boolean
+              variants: {"on": true, "off": false}
+              defaultVariant: "on"
+              autoDisable: {metric: batchFailureRate, threshold: 0.2, query: "up"}
+            """);
+    assertThat(result.exitCode()).isNotZero();
+    assertThat(result.output())
+        .contains("prometheus-without-query")
+        .contains("query-without-prometheus")
+        .containsSubsequence(
+            "spec.autoDisable: Invalid value",
+            "query is required with metric prometheus, and only with it",
+            "spec.autoDisable: Invalid value",
+            "query is required with metric prometheus, and only with it");
+  }
+
   private LocalCluster.Result apply(String yaml) throws IOException {
     var file = Files.createTempFile("featureflag", ".yaml");
     Files.writeString(file, yaml);

@@ -1,0 +1,164 @@
+package dev.robusto.testing;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real Prometheus server (Debian's package, /usr/bin/prometheus) scraping, every second, an
+ * exporter the tests feed: gauges they set by name, served in Prometheus's text format. One per
+ * test JVM, on loopback.
+ */
+public final class Prometheus {
+
+  private static final Path BINARY = Path.of("/usr/bin/prometheus");
+  private static Prometheus instance;
+
+  private final Process server;
+  private final HttpServer exporter;
+  private final URI url;
+  private final Map<String, Double> gauges = new TreeMap<>();
+
+  private Prometheus(Process server, HttpServer exporter, URI url) {
+    this.server = server;
+    this.exporter = exporter;
+    this.url = url;
+  }
+
+  public static synchronized Prometheus get() {
+    if (instance == null) {
+      if (!Files.isExecutable(BINARY)) {
+        throw new IllegalStateException(
+            "Tests need a real Prometheus: apt-get install prometheus (.ci/run does).");
+      }
+      try {
+        instance = start();
+        Runtime.getRuntime().addShutdownHook(new Thread(instance::stop));
+      } catch (IOException e) {
+        throw new IllegalStateException("Cannot start Prometheus", e);
+      }
+    }
+    return instance;
+  }
+
+  public URI url() {
+    return url;
+  }
+
+  /** Sets a gauge the exporter serves; Prometheus sees it at its next scrape (≤ 1 s). */
+  public synchronized void set(String name, double value) {
+    gauges.put(name, value);
+  }
+
+  /** Stops serving a gauge: queries for it find no data once Prometheus marks it stale. */
+  public synchronized void remove(String name) {
+    gauges.remove(name);
+  }
+
+  private synchronized String exposition() {
+    var text = new StringBuilder();
+    gauges.forEach(
+        (name, value) ->
+            text.append("# TYPE ")
+                .append(name)
+                .append(" gauge\n")
+                .append(name)
+                .append(' ')
+                .append(value)
+                .append('\n'));
+    return text.toString();
+  }
+
+  private static Prometheus start() throws IOException {
+    var dir = Files.createTempDirectory("robusto-prometheus");
+    var exporter = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    var holder = new Prometheus[1];
+    exporter.createContext(
+        "/metrics",
+        exchange -> {
+          var body = holder[0].exposition().getBytes(StandardCharsets.UTF_8);
+          exchange.getResponseHeaders().add("Content-Type", "text/plain; version=0.0.4");
+          exchange.sendResponseHeaders(200, body.length);
+          try (var out = exchange.getResponseBody()) {
+            out.write(body);
+          }
+        });
+    exporter.start();
+    int port;
+    try (var probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = probe.getLocalPort();
+    }
+    Files.writeString(
+        dir.resolve("prometheus.yml"),
+        """
+        global: {scrape_interval: 1s, evaluation_interval: 1s}
+        scrape_configs:
+          - job_name: tests
+            static_configs: [{targets: ["127.0.0.1:%d"]}]
+        """
+            .formatted(exporter.getAddress().getPort()));
+    var server =
+        new ProcessBuilder(
+                BINARY.toString(),
+                "--config.file=" + dir.resolve("prometheus.yml"),
+                "--storage.tsdb.path=" + dir.resolve("data"),
+                "--web.listen-address=127.0.0.1:" + port)
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("prometheus.log").toFile())
+            .start();
+    var prometheus = new Prometheus(server, exporter, URI.create("http://127.0.0.1:" + port));
+    holder[0] = prometheus;
+    prometheus.awaitReady(dir);
+    return prometheus;
+  }
+
+  private void awaitReady(Path dir) throws IOException {
+    var http = HttpClient.newHttpClient();
+    var deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!server.isAlive()) {
+        throw new IOException(
+            "Prometheus exited: " + Files.readString(dir.resolve("prometheus.log")));
+      }
+      try {
+        var ready =
+            http.send(
+                HttpRequest.newBuilder(url.resolve("/-/ready")).build(),
+                HttpResponse.BodyHandlers.discarding());
+        if (ready.statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException(e);
+      }
+      try {
+        TimeUnit.MILLISECONDS.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException(e);
+      }
+    }
+    throw new IOException("Prometheus not ready in 30 s: " + dir.resolve("prometheus.log"));
+  }
+
+  private void stop() {
+    server.destroy();
+    exporter.stop(0);
+  }
+}
