@@ -140,12 +140,17 @@ public class AutomationBatchReconciler
     if (job != null && !"Running".equals(jobState)) {
       store.releaseWorkers(id);
     }
+    var fleet = batch.getSpec().deployment;
     var workers =
-        store
-            .allocate(limits.tenantId(), limits.suspended() ? 0 : limits.maxConcurrentJobs())
-            .getOrDefault(id, 0);
+        fleet != null
+            ? 0
+            : store
+                .allocate(limits.tenantId(), limits.suspended() ? 0 : limits.maxConcurrentJobs())
+                .getOrDefault(id, 0);
     String jobFailure = null;
-    if ("Failed".equals(jobState)) {
+    if (fleet != null) {
+      // The deployment's fleet claims the admitted tickets; nothing to start here.
+    } else if ("Failed".equals(jobState)) {
       jobFailure = "Worker Job " + job.getMetadata().getName() + " failed: " + failure(job) + ".";
     } else if (counts.live() > 0 && workers > 0) {
       job = ensureJob(batch, job, jobState, workers, limits, context.getClient());
@@ -159,6 +164,7 @@ public class AutomationBatchReconciler
             limits.maxConcurrentJobs(),
             limits.maxDailyJobs(),
             limits.suspended(),
+            fleet,
             job == null ? null : view(job),
             jobFailure,
             resumesAt,
@@ -227,7 +233,9 @@ public class AutomationBatchReconciler
             batch.getMetadata().getName(),
             spec.priority.value(),
             spec.maxAttempts,
-            spec.parallelism));
+            // A fleet's batch wants none of the tenant's workers.
+            spec.deployment == null ? spec.parallelism : 0,
+            spec.deployment));
     var added = queue.enqueue(id, limits.tenantId(), spec.priority.value(), items);
     if (added > 0 || batch.getStatus() == null || batch.getStatus().counts == null) {
       var skipped = items.size() - added;

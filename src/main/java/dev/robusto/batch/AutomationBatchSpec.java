@@ -15,6 +15,11 @@ import java.util.List;
 @ValidationRule(
     value = "has(self.items) != has(self.itemsFrom)",
     message = "give the tickets either inline in items or by reference in itemsFrom, not both")
+@ValidationRule(
+    value = "has(self.processor) != has(self.deployment)",
+    message =
+        "give exactly one of processor (the batch starts its own worker Jobs) or deployment (an"
+            + " AutomationDeployment's fleet processes the tickets)")
 public class AutomationBatchSpec {
 
   /** Go-style durations, as Kubernetes users write them: 500ms, 30s, 5m, 1h30m. */
@@ -34,9 +39,18 @@ public class AutomationBatchSpec {
   @JsonPropertyDescription("baja, normal, alta or urgente: who gets the tenant's workers first.")
   public Priority priority = Priority.NORMAL;
 
-  @Required
-  @JsonPropertyDescription("How each ticket is processed: exactly one of http, command, simulated.")
+  @JsonPropertyDescription(
+      "How each ticket is processed by the batch's own worker Jobs: exactly one of http, command,"
+          + " simulated.")
   public Processor processor;
+
+  @Pattern("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+  @Size(max = 63)
+  @JsonPropertyDescription(
+      "Instead of a processor: the AutomationDeployment (same namespace) whose worker fleet"
+          + " processes the tickets, with its own processor. The batch then starts no Jobs and"
+          + " takes none of the tenant's concurrent workers; the daily quota still applies.")
+  public String deployment;
 
   @Min(1)
   @Max(1_000)

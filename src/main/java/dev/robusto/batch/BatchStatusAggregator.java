@@ -29,6 +29,7 @@ final class BatchStatusAggregator {
       int maxConcurrentJobs,
       int maxDailyJobs,
       boolean suspended,
+      String deployment,
       WorkerJob job,
       String jobFailure,
       Instant resumesAt,
@@ -90,6 +91,12 @@ final class BatchStatusAggregator {
         status.phase = "Throttled";
         reason = "DailyQuotaExhausted";
         message = "Waiting for the daily quota.";
+      } else if (facts.deployment() != null) {
+        status.phase = "Running";
+        reason = "HandedToFleet";
+        message =
+            "The fleet of AutomationDeployment %s processes the tickets; %d pending, %d running."
+                .formatted(facts.deployment(), c.pending(), c.running());
       } else if (jobRunning && facts.job().active > 0) {
         status.phase = "Running";
         reason = "Running";

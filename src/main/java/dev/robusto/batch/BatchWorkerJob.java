@@ -159,13 +159,13 @@ final class BatchWorkerJob {
         processor.command == null ? null : processor.command.command,
         simulated,
         itemTimeout,
-        spec.maxAttempts,
         Durations.parse(spec.backoff.initial).toMillis(),
         Durations.parse(spec.backoff.max).toMillis(),
         spec.backoff.multiplier,
         Math.max(1, tenant.requestsPerMinute() / tenant.maxConcurrentJobs()),
         claimSize,
-        settings.lease().toMillis());
+        settings.lease().toMillis(),
+        null);
   }
 
   private static List<EnvVar> env(

@@ -30,7 +30,8 @@ public final class BatchStore {
       String name,
       String priority,
       int maxAttempts,
-      int parallelism) {}
+      int parallelism,
+      String deployment) {}
 
   private final DataSource dataSource;
 
@@ -62,13 +63,14 @@ public final class BatchStore {
         var upsert =
             c.prepareStatement(
                 "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name, priority,"
-                    + " max_attempts, parallelism) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    + " max_attempts, parallelism, deployment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                     + " ON CONFLICT (batch_id) DO UPDATE SET priority = excluded.priority,"
                     + " max_attempts = excluded.max_attempts, parallelism = excluded.parallelism,"
-                    + " updated_at = now() WHERE (automation_batches.priority,"
-                    + " automation_batches.max_attempts, automation_batches.parallelism)"
+                    + " deployment = excluded.deployment, updated_at = now()"
+                    + " WHERE (automation_batches.priority, automation_batches.max_attempts,"
+                    + " automation_batches.parallelism, automation_batches.deployment)"
                     + " IS DISTINCT FROM (excluded.priority, excluded.max_attempts,"
-                    + " excluded.parallelism)")) {
+                    + " excluded.parallelism, excluded.deployment)")) {
       upsert.setObject(1, batch.batchId());
       upsert.setString(2, batch.tenantId());
       upsert.setString(3, batch.namespace());
@@ -76,6 +78,7 @@ public final class BatchStore {
       upsert.setString(5, batch.priority());
       upsert.setInt(6, batch.maxAttempts());
       upsert.setInt(7, batch.parallelism());
+      upsert.setString(8, batch.deployment());
       upsert.executeUpdate();
     }
   }

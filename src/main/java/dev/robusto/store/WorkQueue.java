@@ -26,8 +26,15 @@ public final class WorkQueue {
   /** An item to enqueue: its idempotency key and JSON payload. */
   public record NewItem(String key, String payloadJson) {}
 
-  /** A claimed item; {@code token} fences every write about this claim. */
-  public record Claim(long itemId, String key, String payloadJson, UUID token, int attempts) {}
+  /**
+   * A claimed item; {@code token} fences every write about this claim. {@code maxAttempts} is its
+   * batch's, so a fleet worker serving several batches retries each as its batch says.
+   */
+  public record Claim(
+      long itemId, String key, String payloadJson, UUID token, int attempts, int maxAttempts) {}
+
+  /** One attempt of a fleet worker, for its revision's error rate and latency. */
+  public record Attempt(boolean failed, long durationMillis) {}
 
   /** How a failed attempt is retried: exponential backoff with full jitter, then dead letter. */
   public record Retry(int maxAttempts, Duration initial, Duration max, double multiplier) {
@@ -117,21 +124,42 @@ public final class WorkQueue {
   /** Claims up to {@code limit} due items of a batch, most urgent and oldest first. */
   public List<Claim> claim(UUID batchId, String worker, int limit, Duration lease)
       throws SQLException {
+    return claim("batch_id = ?", batchId, worker, limit, lease);
+  }
+
+  /**
+   * Claims up to {@code limit} due items of the batches handed to a deployment's fleet (of the
+   * caller's tenant: row-level security sees to that), most urgent and oldest first.
+   */
+  public List<Claim> claimForDeployment(String deployment, String worker, int limit, Duration lease)
+      throws SQLException {
+    return claim(OF_DEPLOYMENT, deployment, worker, limit, lease);
+  }
+
+  private static final String OF_DEPLOYMENT =
+      "batch_id IN (SELECT batch_id FROM automation_batches WHERE deployment = ?)";
+
+  private List<Claim> claim(
+      String whichBatches, Object batches, String worker, int limit, Duration lease)
+      throws SQLException {
     try (var c = dataSource.getConnection();
         var relaxed = c.createStatement();
         var claim =
             c.prepareStatement(
-                "WITH next AS (SELECT item_id FROM automation_items"
-                    + " WHERE batch_id = ? AND state = 'pending' AND next_attempt_at <= now()"
+                "WITH next AS (SELECT item_id FROM automation_items WHERE "
+                    + whichBatches
+                    + " AND state = 'pending' AND next_attempt_at <= now()"
                     + " ORDER BY priority_rank, next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED)"
                     + " UPDATE automation_items i SET state = 'running', lease_owner = ?,"
                     + " lease_expires_at = now() + ? * interval '1 millisecond',"
                     + " claim_token = gen_random_uuid(), attempts = attempts + 1, updated_at = now()"
                     + " FROM next WHERE i.item_id = next.item_id"
-                    + " RETURNING i.item_id, i.idempotency_key, i.payload::text, i.claim_token, i.attempts")) {
+                    + " RETURNING i.item_id, i.idempotency_key, i.payload::text, i.claim_token,"
+                    + " i.attempts, (SELECT b.max_attempts FROM automation_batches b"
+                    + " WHERE b.batch_id = i.batch_id)")) {
       c.setAutoCommit(false);
       relaxed.execute("SET LOCAL synchronous_commit = off");
-      claim.setObject(1, batchId);
+      claim.setObject(1, batches);
       claim.setInt(2, limit);
       claim.setString(3, worker);
       claim.setLong(4, lease.toMillis());
@@ -144,7 +172,8 @@ public final class WorkQueue {
                   rs.getString(2),
                   rs.getString(3),
                   rs.getObject(4, UUID.class),
-                  rs.getInt(5)));
+                  rs.getInt(5),
+                  rs.getInt(6)));
         }
       }
       c.commit();
@@ -224,12 +253,59 @@ public final class WorkQueue {
    * dead-letters those that used the batch's last attempt. Returns how many were rescued.
    */
   public int rescueExpired(UUID batchId) throws SQLException {
+    return rescueExpired("i.batch_id = ?", batchId);
+  }
+
+  /** {@link #rescueExpired(UUID)} for the batches handed to a deployment's fleet. */
+  public int rescueExpiredForDeployment(String deployment) throws SQLException {
+    return rescueExpired("i." + OF_DEPLOYMENT, deployment);
+  }
+
+  /**
+   * Records a fleet worker's attempts (one statement, committed without waiting for the WAL flush:
+   * these are figures, and a crash losing the last few changes no verdict).
+   */
+  public void recordAttempts(
+      String tenantId, String deployment, int revision, List<Attempt> attempts)
+      throws SQLException {
+    if (attempts.isEmpty()) {
+      return;
+    }
+    try (var c = dataSource.getConnection();
+        var relaxed = c.createStatement();
+        var insert =
+            c.prepareStatement(
+                "INSERT INTO automation_attempts (tenant_id, deployment, revision, failed,"
+                    + " duration_ms) SELECT ?, ?, ?, f, d FROM unnest(?::boolean[], ?::integer[])"
+                    + " AS a(f, d)")) {
+      c.setAutoCommit(false);
+      relaxed.execute("SET LOCAL synchronous_commit = off");
+      insert.setString(1, tenantId);
+      insert.setString(2, deployment);
+      insert.setInt(3, revision);
+      insert.setArray(
+          4, c.createArrayOf("boolean", attempts.stream().map(Attempt::failed).toArray()));
+      insert.setArray(
+          5,
+          c.createArrayOf(
+              "integer",
+              attempts.stream()
+                  .map(a -> (int) Math.min(Integer.MAX_VALUE, a.durationMillis()))
+                  .toArray()));
+      insert.executeUpdate();
+      c.commit();
+    }
+  }
+
+  private int rescueExpired(String whichItems, Object batches) throws SQLException {
     try (var c = dataSource.getConnection();
         var rescue =
             c.prepareStatement(
                 "WITH expired AS (SELECT i.item_id, i.attempts >= b.max_attempts AS last"
                     + " FROM automation_items i JOIN automation_batches b USING (batch_id)"
-                    + " WHERE i.batch_id = ? AND i.state = 'running' AND i.lease_expires_at < now()"
+                    + " WHERE "
+                    + whichItems
+                    + " AND i.state = 'running' AND i.lease_expires_at < now()"
                     + " FOR UPDATE OF i SKIP LOCKED),"
                     + " dead AS (DELETE FROM automation_items i USING expired e"
                     + " WHERE i.item_id = e.item_id AND e.last RETURNING i.*),"
@@ -245,7 +321,7 @@ public final class WorkQueue {
                     + LEASE_EXPIRED
                     + " FROM expired e WHERE i.item_id = e.item_id AND NOT e.last RETURNING 1)"
                     + " SELECT (SELECT count(*) FROM buried) + (SELECT count(*) FROM back)")) {
-      rescue.setObject(1, batchId);
+      rescue.setObject(1, batches);
       try (var rs = rescue.executeQuery()) {
         rs.next();
         return rs.getInt(1);

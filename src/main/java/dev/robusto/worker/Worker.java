@@ -18,8 +18,10 @@ import org.jboss.logging.Logger;
  * One worker of a batch: claims items, processes them, records each outcome with the claim's token,
  * and heartbeats its leases meanwhile. While nothing is due it rescues expired leases of its batch
  * (a dead peer's items) and it exits once the batch has nothing pending or running, which is when
- * the Job may complete. {@link #stop()} (SIGTERM) finishes the item in hand, gives the rest of the
- * claim back unattempted, records what is done and returns.
+ * the Job may complete. A fleet worker (of an AutomationDeployment) serves every batch handed to
+ * its deployment, records every attempt with its revision and duration, and runs until stopped.
+ * {@link #stop()} (SIGTERM) finishes the item in hand, gives the rest of the claim back
+ * unattempted, records what is done and returns.
  */
 public final class Worker {
 
@@ -66,12 +68,20 @@ public final class Worker {
     var every = Math.max(1, config.leaseMillis() / 3);
     heartbeats.scheduleWithFixedDelay(() -> heartbeat(lease), every, every, TimeUnit.MILLISECONDS);
     try {
+      var fleet = config.fleet();
       while (!stopping) {
-        var claims = queue.claim(config.batchId(), name, config.claimSize(), lease);
+        var claims =
+            fleet == null
+                ? queue.claim(config.batchId(), name, config.claimSize(), lease)
+                : queue.claimForDeployment(fleet.deployment(), name, config.claimSize(), lease);
         if (claims.isEmpty()) {
-          queue.rescueExpired(config.batchId());
-          if (queue.counts(config.batchId()).live() == 0) {
-            break;
+          if (fleet != null) {
+            queue.rescueExpiredForDeployment(fleet.deployment());
+          } else {
+            queue.rescueExpired(config.batchId());
+            if (queue.counts(config.batchId()).live() == 0) {
+              break;
+            }
           }
           Thread.sleep(IDLE_POLL.toMillis());
           continue;
@@ -95,6 +105,7 @@ public final class Worker {
   private void work(List<Claim> claims) throws SQLException, InterruptedException {
     var done = new ArrayList<Claim>();
     var deferred = new ArrayList<Claim>();
+    var attempts = new ArrayList<WorkQueue.Attempt>();
     for (var i = 0; i < claims.size(); i++) {
       var claim = claims.get(i);
       if (stopping) {
@@ -105,7 +116,14 @@ public final class Worker {
         continue;
       }
       limiter.acquire();
+      var started = System.nanoTime();
       var result = processor.process(claim.key(), claim.payloadJson(), claim.attempts());
+      if (result.verdict() != ItemProcessor.Verdict.DEFERRED) {
+        attempts.add(
+            new WorkQueue.Attempt(
+                result.verdict() != ItemProcessor.Verdict.SUCCEEDED,
+                (System.nanoTime() - started) / 1_000_000));
+      }
       switch (result.verdict()) {
         case SUCCEEDED -> done.add(claim);
         case DEFERRED -> deferred.add(claim);
@@ -115,7 +133,7 @@ public final class Worker {
                   claim,
                   result.detail(),
                   result.verdict() == ItemProcessor.Verdict.PERMANENT_FAILURE,
-                  config.retry());
+                  config.retry(claim.maxAttempts()));
           switch (outcome) {
             case RETRY_SCHEDULED -> retried++;
             case FENCED -> fenced++;
@@ -132,6 +150,10 @@ public final class Worker {
     }
     if (!deferred.isEmpty()) {
       released += queue.release(deferred, DEFERRAL).size();
+    }
+    var fleet = config.fleet();
+    if (fleet != null) {
+      queue.recordAttempts(fleet.tenant(), fleet.deployment(), fleet.revision(), attempts);
     }
     held.removeAll(claims);
   }

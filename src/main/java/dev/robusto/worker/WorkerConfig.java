@@ -15,6 +15,9 @@ import java.util.UUID;
  * @param processor {@code http}, {@code command} or {@code simulated}
  * @param requestsPerMinute this worker's share of the tenant's limit; 0 is unlimited
  * @param claimSize items claimed at once (1 for anything slow: a claimed item waits under lease)
+ * @param fleet set for a worker of an AutomationDeployment's fleet (then batchId is null): it
+ *     serves every batch handed to the deployment, never exits on its own, and records each attempt
+ *     with its revision
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record WorkerConfig(
@@ -24,13 +27,16 @@ public record WorkerConfig(
     List<String> command,
     Simulated simulated,
     long itemTimeoutMillis,
-    int maxAttempts,
     long backoffInitialMillis,
     long backoffMaxMillis,
     double backoffMultiplier,
     int requestsPerMinute,
     int claimSize,
-    long leaseMillis) {
+    long leaseMillis,
+    Fleet fleet) {
+
+  /** Which fleet, and which revision of it, this worker belongs to. */
+  public record Fleet(String tenant, String deployment, int revision) {}
 
   /** The simulated processor's draw. */
   public record Simulated(
@@ -40,7 +46,8 @@ public record WorkerConfig(
       double permanentFailureRate,
       long seed) {}
 
-  public WorkQueue.Retry retry() {
+  /** The backoff, with the attempts of the claimed item's batch. */
+  public WorkQueue.Retry retry(int maxAttempts) {
     return new WorkQueue.Retry(
         maxAttempts,
         Duration.ofMillis(backoffInitialMillis),

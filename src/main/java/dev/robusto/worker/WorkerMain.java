@@ -10,11 +10,12 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * The worker role: what a batch's Job pods run (the operator's image, with this class as the entry
- * point). Configuration from the environment: ROBUSTO_WORKER_CONFIG (JSON, see {@link
- * WorkerConfig}), ROBUSTO_DATABASE_URL, _USERNAME and _PASSWORD (the tenant's Secret, so row-level
- * security confines the worker to its tenant) and ROBUSTO_WORKER_NAME (the pod's name). Exit code:
- * 0 when the batch has nothing left to process, 1 on an error, 2 on bad configuration.
+ * The worker role: what a batch's Job pods and an AutomationDeployment's fleet pods run (the
+ * operator's image, with this class as the entry point). Configuration from the environment:
+ * ROBUSTO_WORKER_CONFIG (JSON, see {@link WorkerConfig}), ROBUSTO_DATABASE_URL, _USERNAME and
+ * _PASSWORD (the tenant's Secret, so row-level security confines the worker to its tenant) and
+ * ROBUSTO_WORKER_NAME (the pod's name). Exit code: 0 when the batch has nothing left to process
+ * (or, for a fleet worker, when stopped), 1 on an error, 2 on bad configuration.
  */
 public final class WorkerMain {
 
@@ -56,10 +57,13 @@ public final class WorkerMain {
     try {
       var summary = worker.run();
       System.out.printf(
-          "worker %s done with batch %s: %d succeeded, %d failed, %d retries scheduled,"
+          "worker %s done with %s: %d succeeded, %d failed, %d retries scheduled,"
               + " %d outcomes fenced, %d items given back%n",
           name,
-          config.batchId(),
+          config.fleet() == null
+              ? "batch " + config.batchId()
+              : "deployment %s revision %d"
+                  .formatted(config.fleet().deployment(), config.fleet().revision()),
           summary.succeeded(),
           summary.failed(),
           summary.retried(),

@@ -56,10 +56,34 @@ class BatchStatusAggregatorTest {
     assertThat(ready(status).getReason()).isEqualTo("ConcurrencyLimit");
   }
 
+  @Test
+  void aBatchHandedToAFleetRunsWithoutWorkersOfItsOwn() {
+    var facts =
+        new BatchStatusAggregator.Facts(
+            "acme",
+            new Counts(0, 40, 2, 8, 0, 0),
+            0,
+            2,
+            150,
+            false,
+            "portal-workers",
+            null,
+            null,
+            MIDNIGHT,
+            NOW);
+    var status = BatchStatusAggregator.of(batch(), facts);
+    assertThat(status.phase).isEqualTo("Running");
+    assertThat(ready(status).getReason()).isEqualTo("HandedToFleet");
+    assertThat(ready(status).getMessage())
+        .isEqualTo(
+            "The fleet of AutomationDeployment portal-workers processes the tickets; 40 pending,"
+                + " 2 running.");
+  }
+
   private static BatchStatusAggregator.Facts facts(
       Counts counts, AutomationBatchStatus.WorkerJob job) {
     return new BatchStatusAggregator.Facts(
-        "acme", counts, 0, 2, 150, false, job, null, MIDNIGHT, NOW);
+        "acme", counts, 0, 2, 150, false, null, job, null, MIDNIGHT, NOW);
   }
 
   private static AutomationBatch batch() {

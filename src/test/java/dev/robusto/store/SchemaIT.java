@@ -22,7 +22,8 @@ class SchemaIT {
           "V1__platform_schema.sql",
           "V2__tenant_isolation.sql",
           "V3__audit_log.sql",
-          "V4__batch_queue.sql");
+          "V4__batch_queue.sql",
+          "V5__deployment_fleet.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {

@@ -74,13 +74,13 @@ class WorkerProcessIT {
                 null,
                 null,
                 2_000,
-                5,
                 20,
                 200,
                 2,
                 0,
                 1,
-                1_500));
+                1_500,
+                null));
 
     var started = 0;
     for (; started < WORKERS; started++) {
@@ -146,7 +146,7 @@ class WorkerProcessIT {
             "worker_sigterm_it",
             10,
             new WorkerConfig(
-                batch, "simulated", null, null, simulated, 5_000, 5, 20, 200, 2, 0, 10, 30_000));
+                batch, "simulated", null, null, simulated, 5_000, 20, 200, 2, 0, 10, 30_000, null));
     var worker = WorkerProcesses.start(env, "sigterm-0");
     processes.add(worker);
     await()
@@ -190,9 +190,7 @@ class WorkerProcessIT {
           "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name, max_attempts)"
               + " VALUES ('"
               + config.batchId()
-              + "', 'chaos', 'tenant-chaos', 'fin-de-mes', "
-              + config.maxAttempts()
-              + ")");
+              + "', 'chaos', 'tenant-chaos', 'fin-de-mes', 5)");
     }
     new TenantDatabase(db).login(TENANT, role, ScramVerifier.of(password), 50);
     new WorkQueue(db)
