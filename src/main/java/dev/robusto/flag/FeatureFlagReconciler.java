@@ -1,22 +1,16 @@
 package dev.robusto.flag;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.metrics.MetricUnavailableException;
 import dev.robusto.metrics.PrometheusQueries;
 import dev.robusto.operator.Conditions;
 import dev.robusto.operator.Durations;
 import dev.robusto.operator.KubeEvents;
 import dev.robusto.operator.StatusWrites;
-import dev.robusto.store.AuditCanonical;
-import dev.robusto.store.AuditEntry;
 import dev.robusto.store.AuditLog;
 import dev.robusto.store.PlatformMetrics;
 import dev.robusto.tenant.Tenant;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -45,8 +39,6 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
   static final String READY = "Ready";
   static final String DISABLED = "Disabled";
   static final String AUTO_DISABLE = "AutoDisable";
-  static final String AUTO_DISABLED_REASON = "robusto.dev/auto-disabled-reason";
-  static final String AUTO_DISABLED_GENERATION = "robusto.dev/auto-disabled-generation";
   private final PlatformMetrics metrics;
   private final PrometheusQueries prometheus;
   private final AuditLog audit;
@@ -176,36 +168,13 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
 
   /** Turns the flag off (spec.state), says why, and leaves turning it back on to a person. */
   private void disable(FeatureFlag flag, String reason, Context<FeatureFlag> context) {
-    var name = flag.getMetadata().getName();
-    var patch =
-        "{\"metadata\": {\"annotations\": {\"%s\": %s, \"%s\": \"%d\"}},"
-                .formatted(
-                    AUTO_DISABLED_REASON,
-                    quote(reason),
-                    AUTO_DISABLED_GENERATION,
-                    flag.getMetadata().getGeneration() + 1)
-            + " \"spec\": {\"state\": \"DISABLED\"}}";
-    context
-        .getClient()
-        .resources(FeatureFlag.class)
-        .withName(name)
-        .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
-    audit.append(
-        new AuditEntry(
-            TenantFlagsReconciler.ACTOR,
-            "update",
-            "FeatureFlag/" + name,
-            null,
-            AuditCanonical.stateHash("state=ENABLED"),
-            AuditCanonical.stateHash("state=DISABLED")));
-    event(context, flag, KubeEvents.WARNING, "AutoDisabled", reason);
-  }
-
-  private static String quote(String text) {
-    try {
-      return new ObjectMapper().writeValueAsString(text);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
+    if (FlagSwitch.turnOff(
+        context.getClient(),
+        audit,
+        TenantFlagsReconciler.ACTOR,
+        flag.getMetadata().getName(),
+        reason)) {
+      event(context, flag, KubeEvents.WARNING, "AutoDisabled", reason);
     }
   }
 
@@ -227,12 +196,12 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
         disabled
             && annotations != null
             && String.valueOf(flag.getMetadata().getGeneration())
-                .equals(annotations.get(AUTO_DISABLED_GENERATION));
+                .equals(annotations.get(FlagSwitch.AUTO_DISABLED_GENERATION));
     status.disabledReason =
         !disabled
             ? null
             : auto
-                ? annotations.get(AUTO_DISABLED_REASON)
+                ? annotations.get(FlagSwitch.AUTO_DISABLED_REASON)
                 : "Turned off by hand (spec.state: DISABLED); every tenant gets its code default.";
     var conditions = new ArrayList<Condition>();
     conditions.add(
