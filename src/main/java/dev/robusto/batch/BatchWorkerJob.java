@@ -1,20 +1,16 @@
 package dev.robusto.batch;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.operator.Durations;
 import dev.robusto.operator.Hashes;
 import dev.robusto.store.BatchStore;
 import dev.robusto.tenant.Tenant;
-import dev.robusto.tenant.TenantDatabaseSync;
 import dev.robusto.worker.SimulatedProcessor;
 import dev.robusto.worker.WorkerConfig;
-import io.fabric8.kubernetes.api.model.EnvVar;
-import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import dev.robusto.worker.WorkerEnvironment;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
-import java.util.List;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
@@ -26,11 +22,10 @@ import java.util.UUID;
  * completes. Failed pods are replaced only once fully terminated, so the pods never outnumber the
  * workers the batch holds of its tenant's cap.
  */
-final class BatchWorkerJob {
+public final class BatchWorkerJob {
 
   static final String CONTAINER = "worker";
   private static final int BACKOFF_LIMIT = 6;
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private BatchWorkerJob() {}
 
@@ -100,13 +95,8 @@ final class BatchWorkerJob {
         .withName(CONTAINER)
         .withImage(settings.workerImage())
         .withImagePullPolicy(settings.workerImagePullPolicy())
-        .withCommand(
-            "java",
-            "-Djava.util.logging.manager=org.jboss.logmanager.LogManager",
-            "-cp",
-            "/deployments/app/*:/deployments/lib/main/*",
-            "dev.robusto.worker.WorkerMain")
-        .withEnv(env(batch, tenant, settings))
+        .withCommand(WorkerEnvironment.COMMAND)
+        .withEnv(WorkerEnvironment.of(workerConfig(batch, tenant, settings)))
         .withNewResources()
         .withRequests(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("160Mi")))
         .withLimits(Map.of("cpu", new Quantity("500m"), "memory", new Quantity("256Mi")))
@@ -124,12 +114,32 @@ final class BatchWorkerJob {
         .build();
   }
 
-  /** What the worker is told; nothing secret (the URL pattern refuses credentials in it). */
+  /** What a batch's worker is told. */
   static WorkerConfig workerConfig(
       AutomationBatch batch, BatchStore.TenantLimits tenant, BatchSettings settings) {
     var spec = batch.getSpec();
-    var processor = spec.processor;
-    var itemTimeout = Durations.parse(spec.itemTimeout).toMillis();
+    return workerConfig(
+        UUID.fromString(batch.getMetadata().getUid()),
+        spec.processor,
+        spec.itemTimeout,
+        spec.backoff,
+        Math.max(1, tenant.requestsPerMinute() / tenant.maxConcurrentJobs()),
+        settings.lease(),
+        null);
+  }
+
+  /**
+   * What a worker is told, for a batch's Job ({@code batchId}) or a deployment's fleet ({@code
+   * fleet}): its processor, timeouts, backoff, rate share and lease.
+   */
+  public static WorkerConfig workerConfig(
+      UUID batchId,
+      AutomationBatchSpec.Processor processor,
+      String itemTimeout,
+      AutomationBatchSpec.Backoff backoff,
+      int requestsPerMinute,
+      Duration lease,
+      WorkerConfig.Fleet fleet) {
     String type;
     WorkerConfig.Simulated simulated = null;
     var claimSize = 1;
@@ -153,53 +163,18 @@ final class BatchWorkerJob {
       claimSize = mean == 0 ? 100 : 1;
     }
     return new WorkerConfig(
-        UUID.fromString(batch.getMetadata().getUid()),
+        batchId,
         type,
         processor.http == null ? null : processor.http.url,
         processor.command == null ? null : processor.command.command,
         simulated,
-        itemTimeout,
-        Durations.parse(spec.backoff.initial).toMillis(),
-        Durations.parse(spec.backoff.max).toMillis(),
-        spec.backoff.multiplier,
-        Math.max(1, tenant.requestsPerMinute() / tenant.maxConcurrentJobs()),
+        Durations.parse(itemTimeout).toMillis(),
+        Durations.parse(backoff.initial).toMillis(),
+        Durations.parse(backoff.max).toMillis(),
+        backoff.multiplier,
+        requestsPerMinute,
         claimSize,
-        settings.lease().toMillis(),
-        null);
-  }
-
-  private static List<EnvVar> env(
-      AutomationBatch batch, BatchStore.TenantLimits tenant, BatchSettings settings) {
-    String config;
-    try {
-      config = JSON.writeValueAsString(workerConfig(batch, tenant, settings));
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
-    return List.of(
-        new EnvVarBuilder().withName("ROBUSTO_WORKER_CONFIG").withValue(config).build(),
-        new EnvVarBuilder()
-            .withName("ROBUSTO_WORKER_NAME")
-            .withNewValueFrom()
-            .withNewFieldRef()
-            .withFieldPath("metadata.name")
-            .endFieldRef()
-            .endValueFrom()
-            .build(),
-        secretEnv("ROBUSTO_DATABASE_URL", "jdbc-url"),
-        secretEnv("ROBUSTO_DATABASE_USERNAME", "username"),
-        secretEnv("ROBUSTO_DATABASE_PASSWORD", "password"));
-  }
-
-  private static EnvVar secretEnv(String name, String key) {
-    return new EnvVarBuilder()
-        .withName(name)
-        .withNewValueFrom()
-        .withNewSecretKeyRef()
-        .withName(TenantDatabaseSync.SECRET)
-        .withKey(key)
-        .endSecretKeyRef()
-        .endValueFrom()
-        .build();
+        lease.toMillis(),
+        fleet);
   }
 }

@@ -6,7 +6,8 @@ import jakarta.inject.Singleton;
 import javax.sql.DataSource;
 
 /**
- * The queue, the daily ledger, batch rows and flag rows, on the operator's PostgreSQL datasource.
+ * The queue, the daily ledger, batch rows, flag rows and fleet figures, on the operator's
+ * PostgreSQL datasource.
  */
 @ApplicationScoped
 public class QueueStores {
@@ -45,5 +46,11 @@ public class QueueStores {
   @Singleton
   BatchStore batchStore() {
     return new BatchStore(dataSource);
+  }
+
+  @Produces
+  @Singleton
+  FleetMetrics fleetMetrics() {
+    return new FleetMetrics(dataSource);
   }
 }

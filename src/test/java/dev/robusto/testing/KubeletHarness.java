@@ -19,10 +19,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 
 /**
- * Plays the kubelet for batch worker pods, and for nothing else: KWOK leaves those pods Pending on
- * their fake node (hack/kwok-stages.yaml), and this harness starts each as a real worker process
- * with the pod's environment (Secret references resolved, as the kubelet does), reports it Running,
- * then Succeeded or Failed with the process's exit code. A deleted pod's process gets SIGTERM.
+ * Plays the kubelet for worker pods (batch Jobs' and fleets'), and for nothing else: KWOK leaves
+ * those pods Pending on their fake node (hack/kwok-stages.yaml), and this harness starts each as a
+ * real worker process with the pod's environment (Secret references resolved, as the kubelet does),
+ * reports it Running, then Succeeded or Failed with the process's exit code. A deleted pod's
+ * process gets SIGTERM.
  */
 public final class KubeletHarness implements AutoCloseable {
 
@@ -39,7 +40,7 @@ public final class KubeletHarness implements AutoCloseable {
         client
             .pods()
             .inNamespace(namespace)
-            .withLabel("app.kubernetes.io/component", "batch-worker")
+            .withLabelIn("app.kubernetes.io/component", "batch-worker", "fleet-worker")
             .inform(
                 new ResourceEventHandler<>() {
                   @Override

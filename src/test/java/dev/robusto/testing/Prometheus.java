@@ -58,7 +58,10 @@ public final class Prometheus {
     return url;
   }
 
-  /** Sets a gauge the exporter serves; Prometheus sees it at its next scrape (≤ 1 s). */
+  /**
+   * Sets a gauge the exporter serves, by series ({@code name} or {@code name{label="value"}});
+   * Prometheus sees it at its next scrape (≤ 1 s).
+   */
   public synchronized void set(String name, double value) {
     gauges.put(name, value);
   }
@@ -70,15 +73,15 @@ public final class Prometheus {
 
   private synchronized String exposition() {
     var text = new StringBuilder();
+    var typed = new java.util.HashSet<String>();
     gauges.forEach(
-        (name, value) ->
-            text.append("# TYPE ")
-                .append(name)
-                .append(" gauge\n")
-                .append(name)
-                .append(' ')
-                .append(value)
-                .append('\n'));
+        (series, value) -> {
+          var name = series.contains("{") ? series.substring(0, series.indexOf('{')) : series;
+          if (typed.add(name)) {
+            text.append("# TYPE ").append(name).append(" gauge\n");
+          }
+          text.append(series).append(' ').append(value).append('\n');
+        });
     return text.toString();
   }
 

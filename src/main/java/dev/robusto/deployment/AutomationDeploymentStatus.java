@@ -1,0 +1,113 @@
+package dev.robusto.deployment;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Where a rollout stands, what the last analysis measured, and what it did about it. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class AutomationDeploymentStatus {
+
+  public Long observedGeneration;
+
+  /** Progressing, Paused, Healthy or Degraded. */
+  public String phase;
+
+  public String message;
+
+  /** The revision the spec asks for (template and processor). */
+  public Integer specRevision;
+
+  public Integer stableRevision;
+  public Integer canaryRevision;
+
+  /** Share of replicas, in percent, each revision runs. */
+  public Integer stableWeight;
+
+  public Integer canaryWeight;
+
+  public Integer currentStepIndex;
+  public Integer steps;
+  public String stepStartedAt;
+
+  /** When the canary first had its weight's pods ready: measurements count from there. */
+  public String weightSince;
+
+  /** Passing measurements in a row at the current analysis step. */
+  public Integer passedMeasurements;
+
+  public Replicas replicas;
+  public AnalysisRun lastAnalysis;
+
+  /** Why the spec's revision is not rolled out, in plain words. */
+  public String abortReason;
+
+  /**
+   * The spec revision that was aborted or rolled back: not tried again until changed or retried.
+   */
+  public Integer abortedRevision;
+
+  public List<Revision> history = new ArrayList<>();
+  public List<Rollback> rollbacks = new ArrayList<>();
+  public String lastAction;
+  public List<Condition> conditions = new ArrayList<>();
+
+  public static class Replicas {
+    public int stable;
+    public int stableReady;
+    public int canary;
+    public int canaryReady;
+  }
+
+  /** One measurement of every metric. */
+  public static class AnalysisRun {
+    public String time;
+    public Integer revision;
+    public List<MetricResult> metrics = new ArrayList<>();
+  }
+
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class MetricResult {
+    public String name;
+
+    /** Null when there was no data. */
+    public Double value;
+
+    public Double threshold;
+
+    /** Pass, Breach, NoData or Error. */
+    public String verdict;
+
+    /** Breaches in a row so far. */
+    public int breaches;
+
+    public String message;
+  }
+
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Revision {
+    public int revision;
+    public String image;
+    public String createdAt;
+
+    /** Stable, Canary, Promoted, RolledBack, Aborted or Superseded. */
+    public String outcome;
+  }
+
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Rollback {
+    public String time;
+    public Integer from;
+    public Integer to;
+    public String reason;
+
+    /** When the canary had no pods left and the stable revision all its replicas ready. */
+    public String completedAt;
+
+    /** Pending, Healthy, Unhealthy or NoData: the stable revision measured after the rollback. */
+    public String stableCheck;
+
+    public String stableCheckMessage;
+  }
+}

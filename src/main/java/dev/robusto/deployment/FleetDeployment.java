@@ -1,0 +1,103 @@
+package dev.robusto.deployment;
+
+import dev.robusto.batch.BatchSettings;
+import dev.robusto.batch.BatchWorkerJob;
+import dev.robusto.store.BatchStore;
+import dev.robusto.tenant.Tenant;
+import dev.robusto.worker.WorkerConfig;
+import dev.robusto.worker.WorkerEnvironment;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * One revision's apps/v1 Deployment: {@code <fleet>-r<revision>}, the revision's pod template with
+ * the worker's configuration (its fleet and revision, so every attempt is counted for it) and the
+ * tenant's database Secret. Its template never changes; weight moves by its replica count.
+ */
+final class FleetDeployment {
+
+  private FleetDeployment() {}
+
+  static String name(AutomationDeployment fleet, int revision) {
+    return FleetRevisions.truncate(fleet.getMetadata().getName()) + "-r" + revision;
+  }
+
+  static Map<String, String> selector(AutomationDeployment fleet, int revision) {
+    return Map.of(
+        AutomationDeployment.NAME_LABEL,
+        fleet.getMetadata().getName(),
+        AutomationDeployment.REVISION_LABEL,
+        Integer.toString(revision));
+  }
+
+  static Deployment desired(
+      AutomationDeployment fleet,
+      int revision,
+      FleetRevisions.Content content,
+      int replicas,
+      BatchStore.TenantLimits tenant,
+      BatchSettings settings) {
+    var labels = new HashMap<>(selector(fleet, revision));
+    labels.put(Tenant.MANAGED_BY_LABEL, Tenant.MANAGED_BY);
+    labels.put(AutomationDeployment.COMPONENT_LABEL, AutomationDeployment.FLEET_COMPONENT);
+
+    var template = new io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder(content.template);
+    var podLabels = new HashMap<String, String>();
+    if (content.template.getMetadata() != null
+        && content.template.getMetadata().getLabels() != null) {
+      podLabels.putAll(content.template.getMetadata().getLabels());
+    }
+    podLabels.putAll(labels);
+    var pod = template.editOrNewMetadata().withLabels(podLabels).endMetadata().build();
+    if (pod.getSpec().getAutomountServiceAccountToken() == null) {
+      pod.getSpec().setAutomountServiceAccountToken(false); // workers never call the API server
+    }
+    var worker = pod.getSpec().getContainers().get(0);
+    if (worker.getCommand() == null || worker.getCommand().isEmpty()) {
+      worker.setCommand(WorkerEnvironment.COMMAND);
+    }
+    var perPod = Math.max(1, tenant.requestsPerMinute() / Math.max(1, fleet.getSpec().replicas));
+    var config =
+        BatchWorkerJob.workerConfig(
+            null,
+            content.processor,
+            content.itemTimeout,
+            content.backoff,
+            perPod,
+            settings.lease(),
+            new WorkerConfig.Fleet(tenant.tenantId(), fleet.getMetadata().getName(), revision));
+    var env = new ArrayList<EnvVar>();
+    if (worker.getEnv() != null) {
+      env.addAll(worker.getEnv());
+    }
+    env.addAll(WorkerEnvironment.of(config));
+    worker.setEnv(env);
+
+    return new DeploymentBuilder()
+        .withNewMetadata()
+        .withName(name(fleet, revision))
+        .withNamespace(fleet.getMetadata().getNamespace())
+        .withLabels(labels)
+        .addNewOwnerReference()
+        .withApiVersion(fleet.getApiVersion())
+        .withKind(fleet.getKind())
+        .withName(fleet.getMetadata().getName())
+        .withUid(fleet.getMetadata().getUid())
+        .withController(true)
+        .withBlockOwnerDeletion(true)
+        .endOwnerReference()
+        .endMetadata()
+        .withNewSpec()
+        .withReplicas(replicas)
+        .withNewSelector()
+        .withMatchLabels(selector(fleet, revision))
+        .endSelector()
+        .withTemplate(pod)
+        .endSpec()
+        .build();
+  }
+}

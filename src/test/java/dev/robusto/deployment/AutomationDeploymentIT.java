@@ -1,0 +1,494 @@
+package dev.robusto.deployment;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.batch.AutomationBatch;
+import dev.robusto.batch.AutomationBatchSpec;
+import dev.robusto.flag.FeatureFlag;
+import dev.robusto.flag.FeatureFlagSpec;
+import dev.robusto.tenant.Tenant;
+import dev.robusto.tenant.TenantLimits;
+import dev.robusto.tenant.TenantSpec;
+import dev.robusto.tenant.Tier;
+import dev.robusto.testing.KubeletHarness;
+import dev.robusto.testing.LocalCluster;
+import dev.robusto.testing.LocalClusterResource;
+import dev.robusto.testing.Postgres;
+import dev.robusto.testing.PostgresResource;
+import dev.robusto.testing.Prometheus;
+import dev.robusto.testing.PrometheusResource;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.net.URL;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * AutomationDeployment end to end on the local cluster: the operator runs each revision as an
+ * apps/v1 Deployment, the controller-manager and scheduler make and place the pods, {@link
+ * KubeletHarness} runs them as real fleet workers processing a batch's tickets against the real
+ * PostgreSQL, and the canary is judged on the attempts those workers record (or by a real
+ * Prometheus).
+ */
+@QuarkusTest
+@QuarkusTestResource(LocalClusterResource.class)
+@QuarkusTestResource(PostgresResource.class)
+@QuarkusTestResource(PrometheusResource.class)
+class AutomationDeploymentIT {
+
+  private static final String WORKER_IMAGE = "robusto-operator:dev";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final KubernetesClient client = LocalCluster.get().client();
+
+  @TestHTTPResource("/q/metrics")
+  URL metrics;
+
+  @Test
+  void aCanaryFailingFortyPercentIsRolledBackWithTheReasonAndTheFlagTurnedOff() throws Exception {
+    var namespace = readyTenant("flota-mala");
+    client.resource(flag("ff-portal-nuevo")).create();
+    try (var kubelet = new KubeletHarness(client, namespace, WORKER_IMAGE)) {
+      client
+          .resource(
+              fleet(
+                  namespace,
+                  "portal",
+                  spec -> {
+                    spec.strategy.canary.steps =
+                        List.of(
+                            AutomationDeploymentSpec.Step.weight(50),
+                            AutomationDeploymentSpec.Step.analysis());
+                    spec.onRollback = new AutomationDeploymentSpec.OnRollback();
+                    spec.onRollback.disableFlags = List.of("ff-portal-nuevo");
+                  }))
+          .create();
+      feed(namespace, "portal", 3_000);
+      awaitPhase(namespace, "portal", "Healthy");
+
+      var edited = Instant.now();
+      edit(namespace, "portal", spec -> spec.processor.simulated.failureRate = 0.4);
+      var degraded = awaitPhase(namespace, "portal", "Degraded");
+      var status = degraded.getStatus();
+      assertThat(status.stableRevision).isEqualTo(1);
+      assertThat(status.canaryRevision).isNull();
+      assertThat(status.abortedRevision).isEqualTo(2);
+      assertThat(status.abortReason)
+          .matches("error-rate of revision 2 was 0\\.[2-6][0-9]{2}, over its threshold 0\\.200\\.");
+      assertThat(status.lastAnalysis.metrics)
+          .anySatisfy(
+              m -> {
+                assertThat(m.name).isEqualTo("error-rate");
+                assertThat(m.verdict).isEqualTo("Breach");
+                assertThat(m.threshold).isEqualTo(0.2);
+              });
+      assertThat(status.history)
+          .extracting(r -> r.revision + " " + r.outcome)
+          .containsExactly("1 Stable", "2 RolledBack");
+      await("the rollback completes and the stable revision is checked")
+          .atMost(Duration.ofSeconds(60))
+          .untilAsserted(
+              () -> {
+                var rollback = get(namespace, "portal").getStatus().rollbacks.get(0);
+                assertThat(rollback.from).isEqualTo(2);
+                assertThat(rollback.to).isEqualTo(1);
+                assertThat(rollback.completedAt).isNotNull();
+                assertThat(rollback.stableCheck).isEqualTo("Healthy");
+                assertThat(rollback.stableCheckMessage)
+                    .startsWith("Revision 1 passed every metric after the rollback: error-rate 0");
+              });
+      await("the canary's Deployment goes")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> deployment(namespace, "portal-r2") == null);
+      assertThat(deployment(namespace, "portal-r1").getSpec().getReplicas()).isEqualTo(2);
+      var rollback = get(namespace, "portal").getStatus().rollbacks.get(0);
+      assertThat(Duration.between(edited, Instant.parse(rollback.completedAt)))
+          .as("a bad release undone well within a minute at a 2 s interval")
+          .isLessThan(Duration.ofSeconds(60));
+
+      var flag = client.resources(FeatureFlag.class).withName("ff-portal-nuevo").get();
+      assertThat(flag.getSpec().state).isEqualTo(FeatureFlagSpec.State.DISABLED);
+      assertThat(flag.getStatus().disabledReason)
+          .startsWith(
+              "Turned off by the rollback of AutomationDeployment " + namespace + "/portal:");
+      assertThat(reasons(namespace, "portal"))
+          .contains(
+              "CanaryStarted", "RolledBack", "FlagDisabled", "RollbackComplete", "StableHealthy");
+      assertThat(auditRows("AutomationDeployment/" + namespace + "/portal"))
+          .as("the rollback is in the audit log")
+          .isPositive();
+      assertThat(scrape())
+          .as("robusto_rollbacks_total counts it")
+          .containsPattern("robusto_rollbacks_total\\{trigger=\"metric\"} [1-9]");
+      await("the canary's worker process stopped, the stable ones run")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> kubelet.running() == 2);
+    }
+  }
+
+  @Test
+  void aHealthyCanaryIsPromotedStepByStep() throws Exception {
+    var namespace = readyTenant("flota-sana");
+    try (var kubelet = new KubeletHarness(client, namespace, WORKER_IMAGE)) {
+      client
+          .resource(
+              fleet(
+                  namespace,
+                  "sano",
+                  spec ->
+                      spec.strategy.canary.steps =
+                          List.of(
+                              AutomationDeploymentSpec.Step.weight(50),
+                              AutomationDeploymentSpec.Step.analysis(),
+                              AutomationDeploymentSpec.Step.weight(100),
+                              AutomationDeploymentSpec.Step.analysis())))
+          .create();
+      feed(namespace, "sano", 3_000);
+      awaitPhase(namespace, "sano", "Healthy");
+
+      edit(namespace, "sano", spec -> spec.processor.simulated.meanLatency = "40ms");
+      var seen = new ArrayList<String>();
+      await("promoted")
+          .atMost(Duration.ofSeconds(90))
+          .conditionEvaluationListener(
+              c -> {
+                if (c.getRemainingTimeInMS() <= 0) {
+                  System.out.println(
+                      "steps seen: " + seen + "; status: " + statusJson(namespace, "sano"));
+                }
+              })
+          .pollInterval(Duration.ofMillis(200))
+          .until(
+              () -> {
+                var s = get(namespace, "sano").getStatus();
+                var view =
+                    s.canaryRevision == null
+                        ? "stable " + s.stableRevision
+                        : "step " + s.currentStepIndex + " weight " + s.canaryWeight;
+                if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(view)) {
+                  seen.add(view);
+                }
+                return Integer.valueOf(2).equals(s.stableRevision) && "Healthy".equals(s.phase);
+              });
+      assertThat(seen)
+          .as("every step in order, then revision 2 stable")
+          .containsSubsequence("step 1 weight 50", "step 3 weight 100", "stable 2");
+      var status = get(namespace, "sano").getStatus();
+      assertThat(status.history)
+          .extracting(r -> r.revision + " " + r.outcome)
+          .containsExactly("1 Superseded", "2 Promoted");
+      assertThat(status.rollbacks).isEmpty();
+      await("the old revision's Deployment goes")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> deployment(namespace, "sano-r1") == null);
+      assertThat(reasons(namespace, "sano")).contains("CanaryStarted", "Promoted");
+    }
+  }
+
+  @Test
+  void noDataPausesAndAPersonsAbortRetryPromoteAndRollbackActAtOnce() throws Exception {
+    var namespace = readyTenant("flota-quieta");
+    try (var kubelet = new KubeletHarness(client, namespace, WORKER_IMAGE)) {
+      client.resource(fleet(namespace, "quieto", spec -> {})).create();
+      awaitPhase(namespace, "quieto", "Healthy");
+      edit(namespace, "quieto", spec -> spec.processor.simulated.meanLatency = "30ms");
+
+      // No batch feeds this fleet: no attempts, no verdict. It waits; it does not roll back.
+      await("paused for data")
+          .atMost(Duration.ofSeconds(60))
+          .untilAsserted(
+              () -> {
+                var s = get(namespace, "quieto").getStatus();
+                assertThat(s.phase).isEqualTo("Paused");
+                assertThat(s.canaryRevision).isEqualTo(2);
+                assertThat(s.message)
+                    .startsWith(
+                        "Waiting for data before going on. error-rate: 0 attempts of revision 2");
+              });
+      Thread.sleep(5_000);
+      assertThat(get(namespace, "quieto").getStatus().rollbacks)
+          .as("no data is no breach")
+          .isEmpty();
+
+      act(namespace, "quieto", "abort");
+      var aborted = awaitPhase(namespace, "quieto", "Degraded");
+      assertThat(aborted.getStatus().abortReason).isEqualTo("Aborted by request at step 2.");
+      assertThat(aborted.getStatus().lastAction).startsWith("abort at ");
+      assertThat(aborted.getMetadata().getAnnotations())
+          .doesNotContainKey(AutomationDeployment.ACTION_ANNOTATION);
+
+      act(namespace, "quieto", "retry");
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> get(namespace, "quieto").getStatus().canaryRevision != null);
+
+      act(namespace, "quieto", "promote");
+      await("promoted at once, skipping analysis")
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                var s = get(namespace, "quieto").getStatus();
+                assertThat(s.stableRevision).isEqualTo(2);
+                assertThat(s.phase).isEqualTo("Healthy");
+              });
+
+      act(namespace, "quieto", "rollback:1");
+      var rolledBack = awaitPhase(namespace, "quieto", "Degraded");
+      assertThat(rolledBack.getStatus().stableRevision).isEqualTo(1);
+      assertThat(rolledBack.getStatus().abortReason)
+          .isEqualTo(
+              "Rolled back to revision 1 by request. Revision 2 (the spec) waits until"
+                  + " spec.template or processor changes, or robusto.dev/action=retry.");
+      await("revision 1 runs every replica again")
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> {
+                var d = deployment(namespace, "quieto-r1");
+                return d != null
+                    && d.getStatus() != null
+                    && Integer.valueOf(2).equals(d.getStatus().getReadyReplicas());
+              });
+
+      act(namespace, "quieto", "rollback:7");
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () ->
+                  assertThat(get(namespace, "quieto").getStatus().lastAction)
+                      .startsWith("rollback:7 at ")
+                      .endsWith(": refused: no revision 7 is kept (kept: [1, 2])."));
+    }
+  }
+
+  @Test
+  void aPrometheusMetricOverItsThresholdRollsTheCanaryBack() throws Exception {
+    var namespace = readyTenant("flota-prom");
+    var prometheus = Prometheus.get();
+    try (var kubelet = new KubeletHarness(client, namespace, WORKER_IMAGE)) {
+      client
+          .resource(
+              fleet(
+                  namespace,
+                  "medido",
+                  spec -> {
+                    var metric = new AutomationDeploymentSpec.Metric();
+                    metric.name = "portal-errors";
+                    metric.provider = "prometheus";
+                    metric.query = "max(portal_canary_errors{revision=\"$revision\"})";
+                    metric.threshold = 0.1;
+                    spec.analysis.metrics = List.of(metric);
+                  }))
+          .create();
+      awaitPhase(namespace, "medido", "Healthy");
+      prometheus.set("portal_canary_errors{revision=\"2\"}", 0.35);
+      edit(namespace, "medido", spec -> spec.processor.simulated.meanLatency = "30ms");
+      var degraded = awaitPhase(namespace, "medido", "Degraded");
+      assertThat(degraded.getStatus().abortReason)
+          .isEqualTo("portal-errors of revision 2 was 0.350, over its threshold 0.100.");
+    }
+  }
+
+  // --- helpers
+
+  private String readyTenant(String name) {
+    var tenant = new Tenant();
+    tenant.setMetadata(new ObjectMetaBuilder().withName(name).build());
+    var spec = new TenantSpec();
+    spec.setTier(Tier.ENTERPRISE);
+    // A daily quota the tests' ticket volumes cannot exhaust.
+    spec.setLimits(new TenantLimits(20, 100_000, 600_000));
+    tenant.setSpec(spec);
+    client.resource(tenant).create();
+    await("tenant " + name + " ready")
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () -> {
+              var t = client.resources(Tenant.class).withName(name).get();
+              return t.getStatus() != null
+                  && t.getStatus().getConditions().stream()
+                      .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
+            });
+    return "tenant-" + name;
+  }
+
+  private static AutomationDeployment fleet(
+      String namespace, String name, Consumer<AutomationDeploymentSpec> customize) {
+    var fleet = new AutomationDeployment();
+    fleet.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+    var spec = new AutomationDeploymentSpec();
+    spec.replicas = 2;
+    spec.template =
+        new PodTemplateSpecBuilder()
+            .withNewSpec()
+            .addNewContainer()
+            .withName("worker")
+            .withImage(WORKER_IMAGE)
+            .endContainer()
+            .endSpec()
+            .build();
+    spec.processor = new AutomationBatchSpec.Processor();
+    spec.processor.simulated = new AutomationBatchSpec.Simulated();
+    spec.processor.simulated.meanLatency = "50ms";
+    spec.backoff.initial = "100ms";
+    spec.backoff.max = "1s";
+    spec.analysis.interval = "2s";
+    customize.accept(spec);
+    fleet.setSpec(spec);
+    return fleet;
+  }
+
+  /** A batch handed to the fleet, with enough tickets to keep it busy through the test. */
+  private void feed(String namespace, String fleet, int tickets) throws Exception {
+    var items = new ArrayList<Map<String, Object>>();
+    IntStream.range(0, tickets)
+        .forEach(i -> items.add(Map.of("key", fleet + "-" + i, "payload", Map.of("folio", i))));
+    client
+        .resource(
+            new ConfigMapBuilder()
+                .withNewMetadata()
+                .withName(fleet + "-tickets")
+                .withNamespace(namespace)
+                .endMetadata()
+                .withData(Map.of("items.json", JSON.writeValueAsString(items)))
+                .build())
+        .create();
+    var batch = new AutomationBatch();
+    batch.setMetadata(
+        new ObjectMetaBuilder().withName(fleet + "-lote").withNamespace(namespace).build());
+    var spec = new AutomationBatchSpec();
+    spec.itemsFrom = new AutomationBatchSpec.ItemsSource();
+    spec.itemsFrom.configMapName = fleet + "-tickets";
+    spec.deployment = fleet;
+    spec.maxAttempts = 20;
+    batch.setSpec(spec);
+    client.resource(batch).create();
+  }
+
+  private void edit(String namespace, String name, Consumer<AutomationDeploymentSpec> change) {
+    update(
+        namespace,
+        name,
+        f -> {
+          change.accept(f.getSpec());
+          return f;
+        });
+  }
+
+  /** As a person runs kubectl annotate ... robusto.dev/action=... */
+  private void act(String namespace, String name, String action) {
+    update(
+        namespace,
+        name,
+        f -> {
+          if (f.getMetadata().getAnnotations() == null) {
+            f.getMetadata().setAnnotations(new java.util.HashMap<>());
+          }
+          f.getMetadata().getAnnotations().put(AutomationDeployment.ACTION_ANNOTATION, action);
+          return f;
+        });
+  }
+
+  /** An edit, retried when the operator's status write got in first (409), as kubectl does. */
+  private void update(
+      String namespace, String name, java.util.function.UnaryOperator<AutomationDeployment> edit) {
+    for (var attempt = 1; ; attempt++) {
+      try {
+        client
+            .resources(AutomationDeployment.class)
+            .inNamespace(namespace)
+            .withName(name)
+            .edit(edit);
+        return;
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt == 10) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private AutomationDeployment awaitPhase(String namespace, String name, String phase) {
+    await(name + " " + phase)
+        .atMost(Duration.ofSeconds(120))
+        .pollInterval(Duration.ofMillis(200))
+        .until(
+            () -> {
+              var f = get(namespace, name);
+              return f.getStatus() != null && phase.equals(f.getStatus().phase);
+            });
+    return get(namespace, name);
+  }
+
+  private AutomationDeployment get(String namespace, String name) {
+    return client.resources(AutomationDeployment.class).inNamespace(namespace).withName(name).get();
+  }
+
+  private String statusJson(String namespace, String name) {
+    try {
+      return JSON.writeValueAsString(get(namespace, name).getStatus());
+    } catch (Exception e) {
+      return e.toString();
+    }
+  }
+
+  private Deployment deployment(String namespace, String name) {
+    return client.apps().deployments().inNamespace(namespace).withName(name).get();
+  }
+
+  private List<String> reasons(String namespace, String name) {
+    return client.v1().events().inNamespace(namespace).list().getItems().stream()
+        .filter(e -> name.equals(e.getInvolvedObject().getName()))
+        .map(e -> e.getReason())
+        .toList();
+  }
+
+  private static FeatureFlag flag(String name) throws Exception {
+    var flag = new FeatureFlag();
+    flag.setMetadata(new ObjectMetaBuilder().withName(name).build());
+    flag.setSpec(
+        JSON.readValue(
+            "{\"type\": \"boolean\", \"variants\": {\"on\": true, \"off\": false},"
+                + " \"defaultVariant\": \"on\"}",
+            FeatureFlagSpec.class));
+    return flag;
+  }
+
+  private static int auditRows(String resource) throws Exception {
+    try (var c =
+            Postgres.get()
+                .dataSource("robusto", Postgres.OPERATOR_ROLE, Postgres.OPERATOR_PASSWORD)
+                .getConnection();
+        var q =
+            c.prepareStatement(
+                "SELECT count(*) FROM audit_log WHERE resource = ? AND action = 'update'")) {
+      q.setString(1, resource);
+      try (var rs = q.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
+      }
+    }
+  }
+
+  private String scrape() throws Exception {
+    return HttpClient.newHttpClient()
+        .send(HttpRequest.newBuilder(metrics.toURI()).build(), HttpResponse.BodyHandlers.ofString())
+        .body();
+  }
+}
