@@ -123,6 +123,45 @@ class ExamplesIT {
   }
 
   @Test
+  void theExampleFleetBecomesHealthyAndWorksThroughTheTicketsHandedToIt() {
+    theExampleTenantsAreAcceptedAndBecomeReady();
+    var cluster = LocalCluster.get();
+    var fleets = LocalCluster.projectDir().resolve("examples/fleets").toString();
+    assertThat(cluster.kubectl("apply", "-f", fleets))
+        .contains("automationdeployment.robusto.dev/portal-workers")
+        .contains("automationbatch.robusto.dev/reenvios-noviembre");
+    try (var kubelet =
+        new KubeletHarness(
+            cluster.client(), "tenant-comercializadora-norte", "robusto-operator:dev")) {
+      await()
+          .atMost(Duration.ofSeconds(120))
+          .untilAsserted(
+              () -> {
+                assertThat(
+                        cluster.kubectl(
+                            "get",
+                            "automationdeployment",
+                            "portal-workers",
+                            "-n",
+                            "tenant-comercializadora-norte",
+                            "-o",
+                            "jsonpath={.status.phase} {.status.stableRevision}"))
+                    .isEqualTo("Healthy 1");
+                assertThat(
+                        cluster.kubectl(
+                            "get",
+                            "automationbatch",
+                            "reenvios-noviembre",
+                            "-n",
+                            "tenant-comercializadora-norte",
+                            "-o",
+                            "jsonpath={.status.phase} {.status.counts.total}"))
+                    .matches("(Succeeded|PartiallyFailed) 5");
+              });
+    }
+  }
+
+  @Test
   void operatorMetricsDoNotGrowWithTheNumberOfTenants() throws Exception {
     theExampleTenantsAreAcceptedAndBecomeReady();
     var metrics =

@@ -54,6 +54,7 @@ public final class KubeletHarness implements AutoCloseable {
                       stop(pod);
                     } else {
                       maybeStart(pod);
+                      keepReady(pod);
                     }
                   }
 
@@ -120,6 +121,39 @@ public final class KubeletHarness implements AutoCloseable {
           return p;
         });
     process.onExit().thenAccept(exited -> reportExit(pod, container.getName(), exited.exitValue()));
+  }
+
+  /**
+   * When a node misses its heartbeats (KWOK's, on a loaded machine), the node controller marks its
+   * pods not Ready; a kubelet sets them Ready again while their containers run, and so does this.
+   */
+  private void keepReady(Pod pod) {
+    var process = processes.get(pod.getMetadata().getName());
+    var conditions = pod.getStatus().getConditions();
+    var ready =
+        conditions != null
+            && conditions.stream()
+                .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+    if (process == null
+        || !process.isAlive()
+        || ready
+        || !"Running".equals(pod.getStatus().getPhase())) {
+      return;
+    }
+    var now = Instant.now().toString();
+    patchStatus(
+        pod,
+        p -> {
+          p.getStatus()
+              .setConditions(
+                  java.util.List.of(
+                      new PodConditionBuilder()
+                          .withType("Ready")
+                          .withStatus("True")
+                          .withLastTransitionTime(now)
+                          .build()));
+          return p;
+        });
   }
 
   private void reportExit(Pod pod, String container, int exitCode) {

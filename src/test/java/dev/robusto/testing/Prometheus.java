@@ -30,12 +30,14 @@ public final class Prometheus {
   private final Process server;
   private final HttpServer exporter;
   private final URI url;
+  private final Path dir;
   private final Map<String, Double> gauges = new TreeMap<>();
 
-  private Prometheus(Process server, HttpServer exporter, URI url) {
+  private Prometheus(Process server, HttpServer exporter, URI url, Path dir) {
     this.server = server;
     this.exporter = exporter;
     this.url = url;
+    this.dir = dir;
   }
 
   public static synchronized Prometheus get() {
@@ -122,13 +124,13 @@ public final class Prometheus {
             .redirectErrorStream(true)
             .redirectOutput(dir.resolve("prometheus.log").toFile())
             .start();
-    var prometheus = new Prometheus(server, exporter, URI.create("http://127.0.0.1:" + port));
+    var prometheus = new Prometheus(server, exporter, URI.create("http://127.0.0.1:" + port), dir);
     holder[0] = prometheus;
-    prometheus.awaitReady(dir);
+    prometheus.awaitReady();
     return prometheus;
   }
 
-  private void awaitReady(Path dir) throws IOException {
+  private void awaitReady() throws IOException {
     var http = HttpClient.newHttpClient();
     var deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (System.nanoTime() < deadline) {
@@ -163,5 +165,13 @@ public final class Prometheus {
   private void stop() {
     server.destroy();
     exporter.stop(0);
+    try {
+      server.waitFor(10, TimeUnit.SECONDS);
+      try (var files = Files.walk(dir)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      }
+    } catch (IOException | InterruptedException e) {
+      // a leftover temporary directory is harmless
+    }
   }
 }
