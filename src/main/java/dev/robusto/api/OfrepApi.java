@@ -46,16 +46,9 @@ public class OfrepApi {
       String body) {
     return asCaller(
         authorization,
-        caller -> {
-          String tenant;
-          try {
-            tenant = targetingKey(body);
-          } catch (BadContext e) {
-            return Response.status(400).entity(e.problem().put("key", key)).build();
-          }
-          if (!tenant.equals(caller)) {
-            return forbidden(caller, tenant);
-          }
+        body,
+        key,
+        tenant -> {
           var answer = answers.single(tenant, key);
           return Response.status(answer.status()).entity(answer.body()).build();
         });
@@ -68,16 +61,9 @@ public class OfrepApi {
       String body) {
     return asCaller(
         authorization,
-        caller -> {
-          String tenant;
-          try {
-            tenant = targetingKey(body);
-          } catch (BadContext e) {
-            return Response.status(400).entity(e.problem()).build();
-          }
-          if (!tenant.equals(caller)) {
-            return forbidden(caller, tenant);
-          }
+        body,
+        null,
+        tenant -> {
           var bulk = answers.bulk(tenant);
           if (bulk.etag().equals(ifNoneMatch)) {
             return Response.notModified().header("ETag", bulk.etag()).build();
@@ -87,16 +73,32 @@ public class OfrepApi {
   }
 
   /**
-   * Answers on the event loop when the caller is known; otherwise establishes who it is (a
-   * TokenReview and a database read) on a worker thread first.
+   * Answers for the request's tenant if the caller speaks for it (400 without a usable context, 403
+   * for another tenant): on the event loop when the caller is known, otherwise after establishing
+   * who it is (a TokenReview and a database read) on a worker thread.
    */
-  private Uni<Response> asCaller(String authorization, Function<String, Response> answer) {
+  private Uni<Response> asCaller(
+      String authorization, String body, String key, Function<String, Response> answer) {
+    Function<String, Response> checked =
+        caller -> {
+          String tenant;
+          try {
+            tenant = targetingKey(body);
+          } catch (BadContext e) {
+            var problem = e.problem();
+            if (key != null) {
+              problem.put("key", key);
+            }
+            return Response.status(400).entity(problem).build();
+          }
+          return tenant.equals(caller) ? answer.apply(tenant) : forbidden(caller, tenant);
+        };
     var known = callers.cachedTenantOf(authorization);
     if (known != null) {
-      return Uni.createFrom().item(answer.apply(known));
+      return Uni.createFrom().item(checked.apply(known));
     }
     return Uni.createFrom()
-        .item(() -> answer.apply(callers.tenantOf(authorization)))
+        .item(() -> checked.apply(callers.tenantOf(authorization)))
         .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
   }
 

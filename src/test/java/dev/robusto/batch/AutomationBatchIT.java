@@ -5,14 +5,13 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
-import dev.robusto.tenant.Tenant;
 import dev.robusto.tenant.TenantLimits;
-import dev.robusto.tenant.TenantSpec;
 import dev.robusto.tenant.Tier;
 import dev.robusto.testing.KubeletHarness;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.PostgresResource;
+import dev.robusto.testing.TestTenants;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -391,23 +390,7 @@ class AutomationBatchIT {
   }
 
   private String readyTenant(String name, Tier tier, TenantLimits limits) {
-    var tenant = new Tenant();
-    tenant.setMetadata(new ObjectMetaBuilder().withName(name).build());
-    var spec = new TenantSpec();
-    spec.setTier(tier);
-    spec.setLimits(limits);
-    tenant.setSpec(spec);
-    client.resource(tenant).create();
-    await("tenant " + name + " ready")
-        .atMost(Duration.ofSeconds(60))
-        .until(
-            () -> {
-              var t = client.resources(Tenant.class).withName(name).get();
-              return t.getStatus() != null
-                  && t.getStatus().getConditions().stream()
-                      .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
-            });
-    return "tenant-" + name;
+    return TestTenants.ready(client, name, tier, limits);
   }
 
   private static AutomationBatch batch(

@@ -1,14 +1,9 @@
 package dev.robusto.bench;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.robusto.batch.AutomationBatch;
-import dev.robusto.batch.AutomationBatchSpec;
 import dev.robusto.deployment.AutomationDeployment;
 import dev.robusto.deployment.AutomationDeploymentSpec;
 import dev.robusto.testing.KubeletHarness;
-import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
+import dev.robusto.testing.TestFleets;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -17,9 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Map;
-import java.util.stream.IntStream;
 
 /**
  * Bad releases undone, timed (run by hack/bench/rollback, which starts the local cluster,
@@ -33,7 +25,6 @@ import java.util.stream.IntStream;
  */
 public final class RollbackDrill {
 
-  private static final String IMAGE = "robusto-operator:dev";
   private static final String NAME = "drill";
 
   public static void main(String[] args) throws Exception {
@@ -41,9 +32,9 @@ public final class RollbackDrill {
     var namespace = args[1];
     var rounds = Integer.parseInt(args[2]);
     try (var client = new KubernetesClientBuilder().withConfig(config).build();
-        var kubelet = new KubeletHarness(client, namespace, IMAGE)) {
-      client.resource(fleet(namespace)).create();
-      feed(client, namespace, 15_000);
+        var kubelet = new KubeletHarness(client, namespace, TestFleets.IMAGE)) {
+      client.resource(TestFleets.fleet(namespace, NAME, 4, "50ms", "10s")).create();
+      TestFleets.feed(client, namespace, NAME, 15_000);
       awaitPhase(client, namespace, "Healthy", Duration.ofMinutes(2));
       System.out.printf(
           "Rollback drill: %d cores, 4 worker processes, analysis every 10 s, canary at 25 %%%n",
@@ -81,56 +72,6 @@ public final class RollbackDrill {
         awaitPhase(client, namespace, "Healthy", Duration.ofMinutes(1));
       }
     }
-  }
-
-  private static AutomationDeployment fleet(String namespace) {
-    var fleet = new AutomationDeployment();
-    fleet.setMetadata(new ObjectMetaBuilder().withName(NAME).withNamespace(namespace).build());
-    var spec = new AutomationDeploymentSpec();
-    spec.replicas = 4;
-    spec.template =
-        new PodTemplateSpecBuilder()
-            .withNewSpec()
-            .addNewContainer()
-            .withName("worker")
-            .withImage(IMAGE)
-            .endContainer()
-            .endSpec()
-            .build();
-    spec.processor = new AutomationBatchSpec.Processor();
-    spec.processor.simulated = new AutomationBatchSpec.Simulated();
-    spec.processor.simulated.meanLatency = "50ms";
-    spec.backoff.initial = "100ms";
-    spec.backoff.max = "1s";
-    spec.analysis.interval = "10s";
-    fleet.setSpec(spec);
-    return fleet;
-  }
-
-  private static void feed(KubernetesClient client, String namespace, int tickets)
-      throws Exception {
-    var items = new ArrayList<Map<String, Object>>();
-    IntStream.range(0, tickets)
-        .forEach(i -> items.add(Map.of("key", "drill-" + i, "payload", Map.of("folio", i))));
-    client
-        .resource(
-            new ConfigMapBuilder()
-                .withNewMetadata()
-                .withName("drill-tickets")
-                .withNamespace(namespace)
-                .endMetadata()
-                .withData(Map.of("items.json", new ObjectMapper().writeValueAsString(items)))
-                .build())
-        .create();
-    var batch = new AutomationBatch();
-    batch.setMetadata(new ObjectMetaBuilder().withName("drill").withNamespace(namespace).build());
-    var spec = new AutomationBatchSpec();
-    spec.itemsFrom = new AutomationBatchSpec.ItemsSource();
-    spec.itemsFrom.configMapName = "drill-tickets";
-    spec.deployment = NAME;
-    spec.maxAttempts = 50;
-    batch.setSpec(spec);
-    client.resource(batch).create();
   }
 
   private static AutomationDeployment awaitRollbackComplete(

@@ -4,13 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.robusto.batch.AutomationBatch;
-import dev.robusto.batch.AutomationBatchSpec;
 import dev.robusto.flag.FeatureFlag;
 import dev.robusto.flag.FeatureFlagSpec;
-import dev.robusto.tenant.Tenant;
 import dev.robusto.tenant.TenantLimits;
-import dev.robusto.tenant.TenantSpec;
 import dev.robusto.tenant.Tier;
 import dev.robusto.testing.KubeletHarness;
 import dev.robusto.testing.LocalCluster;
@@ -19,9 +15,9 @@ import dev.robusto.testing.Postgres;
 import dev.robusto.testing.PostgresResource;
 import dev.robusto.testing.Prometheus;
 import dev.robusto.testing.PrometheusResource;
-import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import dev.robusto.testing.TestFleets;
+import dev.robusto.testing.TestTenants;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -35,9 +31,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -53,7 +47,6 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(PrometheusResource.class)
 class AutomationDeploymentIT {
 
-  private static final String WORKER_IMAGE = "robusto-operator:dev";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final KubernetesClient client = LocalCluster.get().client();
@@ -65,7 +58,7 @@ class AutomationDeploymentIT {
   void aCanaryFailingFortyPercentIsRolledBackWithTheReasonAndTheFlagTurnedOff() throws Exception {
     var namespace = readyTenant("flota-mala");
     client.resource(flag("ff-portal-nuevo")).create();
-    try (var kubelet = new KubeletHarness(client, namespace, WORKER_IMAGE)) {
+    try (var kubelet = new KubeletHarness(client, namespace, TestFleets.IMAGE)) {
       client
           .resource(
               fleet(
@@ -154,7 +147,7 @@ class AutomationDeploymentIT {
   @Test
   void aHealthyCanaryIsPromotedStepByStep() throws Exception {
     var namespace = readyTenant("flota-sana");
-    try (var kubelet = new KubeletHarness(client, namespace, WORKER_IMAGE)) {
+    try (var kubelet = new KubeletHarness(client, namespace, TestFleets.IMAGE)) {
       client
           .resource(
               fleet(
@@ -212,7 +205,7 @@ class AutomationDeploymentIT {
   @Test
   void noDataPausesAndAPersonsAbortRetryPromoteAndRollbackActAtOnce() throws Exception {
     var namespace = readyTenant("flota-quieta");
-    try (var kubelet = new KubeletHarness(client, namespace, WORKER_IMAGE)) {
+    try (var kubelet = new KubeletHarness(client, namespace, TestFleets.IMAGE)) {
       client.resource(fleet(namespace, "quieto", spec -> {})).create();
       awaitPhase(namespace, "quieto", "Healthy");
       edit(namespace, "quieto", spec -> spec.processor.simulated.meanLatency = "30ms");
@@ -288,7 +281,7 @@ class AutomationDeploymentIT {
   void aPrometheusMetricOverItsThresholdRollsTheCanaryBack() throws Exception {
     var namespace = readyTenant("flota-prom");
     var prometheus = Prometheus.get();
-    try (var kubelet = new KubeletHarness(client, namespace, WORKER_IMAGE)) {
+    try (var kubelet = new KubeletHarness(client, namespace, TestFleets.IMAGE)) {
       client
           .resource(
               fleet(
@@ -314,78 +307,20 @@ class AutomationDeploymentIT {
 
   // --- helpers
 
+  /** An enterprise tenant with a daily quota the tests' ticket volumes cannot exhaust. */
   private String readyTenant(String name) {
-    var tenant = new Tenant();
-    tenant.setMetadata(new ObjectMetaBuilder().withName(name).build());
-    var spec = new TenantSpec();
-    spec.setTier(Tier.ENTERPRISE);
-    // A daily quota the tests' ticket volumes cannot exhaust.
-    spec.setLimits(new TenantLimits(20, 100_000, 600_000));
-    tenant.setSpec(spec);
-    client.resource(tenant).create();
-    await("tenant " + name + " ready")
-        .atMost(Duration.ofSeconds(60))
-        .until(
-            () -> {
-              var t = client.resources(Tenant.class).withName(name).get();
-              return t.getStatus() != null
-                  && t.getStatus().getConditions().stream()
-                      .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
-            });
-    return "tenant-" + name;
+    return TestTenants.ready(client, name, Tier.ENTERPRISE, new TenantLimits(20, 100_000, 600_000));
   }
 
   private static AutomationDeployment fleet(
       String namespace, String name, Consumer<AutomationDeploymentSpec> customize) {
-    var fleet = new AutomationDeployment();
-    fleet.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
-    var spec = new AutomationDeploymentSpec();
-    spec.replicas = 2;
-    spec.template =
-        new PodTemplateSpecBuilder()
-            .withNewSpec()
-            .addNewContainer()
-            .withName("worker")
-            .withImage(WORKER_IMAGE)
-            .endContainer()
-            .endSpec()
-            .build();
-    spec.processor = new AutomationBatchSpec.Processor();
-    spec.processor.simulated = new AutomationBatchSpec.Simulated();
-    spec.processor.simulated.meanLatency = "50ms";
-    spec.backoff.initial = "100ms";
-    spec.backoff.max = "1s";
-    spec.analysis.interval = "2s";
-    customize.accept(spec);
-    fleet.setSpec(spec);
+    var fleet = TestFleets.fleet(namespace, name, 2, "50ms", "2s");
+    customize.accept(fleet.getSpec());
     return fleet;
   }
 
-  /** A batch handed to the fleet, with enough tickets to keep it busy through the test. */
   private void feed(String namespace, String fleet, int tickets) throws Exception {
-    var items = new ArrayList<Map<String, Object>>();
-    IntStream.range(0, tickets)
-        .forEach(i -> items.add(Map.of("key", fleet + "-" + i, "payload", Map.of("folio", i))));
-    client
-        .resource(
-            new ConfigMapBuilder()
-                .withNewMetadata()
-                .withName(fleet + "-tickets")
-                .withNamespace(namespace)
-                .endMetadata()
-                .withData(Map.of("items.json", JSON.writeValueAsString(items)))
-                .build())
-        .create();
-    var batch = new AutomationBatch();
-    batch.setMetadata(
-        new ObjectMetaBuilder().withName(fleet + "-lote").withNamespace(namespace).build());
-    var spec = new AutomationBatchSpec();
-    spec.itemsFrom = new AutomationBatchSpec.ItemsSource();
-    spec.itemsFrom.configMapName = fleet + "-tickets";
-    spec.deployment = fleet;
-    spec.maxAttempts = 20;
-    batch.setSpec(spec);
-    client.resource(batch).create();
+    TestFleets.feed(client, namespace, fleet, tickets);
   }
 
   private void edit(String namespace, String name, Consumer<AutomationDeploymentSpec> change) {

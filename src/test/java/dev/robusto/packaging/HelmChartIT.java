@@ -76,7 +76,13 @@ class HelmChartIT {
             "--wait",
             "--timeout",
             "120s");
-    assertThat(install.exitCode()).as(install.output()).isZero();
+    assertThat(install.exitCode())
+        .as(
+            () ->
+                install.output()
+                    + cluster.kubectlResult("get", "nodes,pods", "-A", "-o", "wide").output()
+                    + cluster.kubectlResult("get", "events", "-n", "robusto-demo").output())
+        .isZero();
     // KWOK's fake nodes run the pod, so the Deployment becomes available as on a real cluster.
     assertThat(
             cluster.kubectl(

@@ -124,8 +124,9 @@ public final class KubeletHarness implements AutoCloseable {
   }
 
   /**
-   * When a node misses its heartbeats (KWOK's, on a loaded machine), the node controller marks its
-   * pods not Ready; a kubelet sets them Ready again while their containers run, and so does this.
+   * When a node's lease lapses (KWOK renews it, but a loaded machine can delay that), the node
+   * controller marks its pods not Ready; a kubelet sets them Ready again while their containers
+   * run, and so does this.
    */
   private void keepReady(Pod pod) {
     var process = processes.get(pod.getMetadata().getName());

@@ -1,0 +1,38 @@
+package dev.robusto.testing;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.robusto.tenant.Tenant;
+import dev.robusto.tenant.TenantLimits;
+import dev.robusto.tenant.TenantSpec;
+import dev.robusto.tenant.Tier;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+
+/** Tenants for tests that work inside one: created, then awaited until Ready. */
+public final class TestTenants {
+
+  private TestTenants() {}
+
+  /** Creates the Tenant and returns its namespace once it is Ready. */
+  public static String ready(KubernetesClient client, String name, Tier tier, TenantLimits limits) {
+    var tenant = new Tenant();
+    tenant.setMetadata(new ObjectMetaBuilder().withName(name).build());
+    var spec = new TenantSpec();
+    spec.setTier(tier);
+    spec.setLimits(limits);
+    tenant.setSpec(spec);
+    client.resource(tenant).create();
+    await("tenant " + name + " ready")
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () -> {
+              var t = client.resources(Tenant.class).withName(name).get();
+              return t.getStatus() != null
+                  && t.getStatus().getConditions().stream()
+                      .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
+            });
+    return "tenant-" + name;
+  }
+}
