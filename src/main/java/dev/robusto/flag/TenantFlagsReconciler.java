@@ -6,6 +6,7 @@ import dev.robusto.store.AuditEntry;
 import dev.robusto.store.AuditLog;
 import dev.robusto.store.FlagStore;
 import dev.robusto.tenant.Tenant;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -19,6 +20,7 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -78,16 +80,13 @@ public class TenantFlagsReconciler implements Reconciler<Tenant> {
     return resolved;
   }
 
-  /** The ConfigMap's writes go to the audit log, its content as a hash. */
-  static void recordWrite(
-      Context<Tenant> context,
-      String action,
-      Tenant tenant,
-      io.fabric8.kubernetes.api.model.ConfigMap map) {
-    context
-        .managedWorkflowAndDependentResourceContext()
-        .getMandatory(AuditLog.class, AuditLog.class)
-        .append(
+  /**
+   * The ConfigMap's writes go to the audit log, its content as a hash; recorded with the rows'
+   * change at the end of the reconcile, so the tenant waits for one audit commit, not two.
+   */
+  static void recordWrite(Context<Tenant> context, String action, Tenant tenant, ConfigMap map) {
+    auditEntries(context)
+        .add(
             new AuditEntry(
                 ACTOR,
                 action,
@@ -95,6 +94,15 @@ public class TenantFlagsReconciler implements Reconciler<Tenant> {
                 tenant.getMetadata().getName(),
                 null,
                 AuditCanonical.stateHash(map.getData().get(TenantFlagsConfigMap.KEY))));
+  }
+
+  private static List<AuditEntry> auditEntries(Context<Tenant> context) {
+    @SuppressWarnings("unchecked")
+    List<AuditEntry> entries =
+        context
+            .managedWorkflowAndDependentResourceContext()
+            .getMandatory(AuditEntry.class, List.class);
+    return entries;
   }
 
   @Override
@@ -118,7 +126,8 @@ public class TenantFlagsReconciler implements Reconciler<Tenant> {
                         flag.getSpec().defaultVariant))
             .toList();
     context.managedWorkflowAndDependentResourceContext().put(Resolved.class, resolved);
-    context.managedWorkflowAndDependentResourceContext().put(AuditLog.class, audit);
+    var entries = new ArrayList<AuditEntry>();
+    context.managedWorkflowAndDependentResourceContext().put(AuditEntry.class, entries);
     context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
     var rows =
         resolved.stream()
@@ -131,15 +140,22 @@ public class TenantFlagsReconciler implements Reconciler<Tenant> {
                         e.variant(),
                         e.value() == null ? null : e.value().toString()))
             .toList();
-    if (store.replaceTenant(name, rows) > 0) {
-      audit.append(
-          new AuditEntry(
-              ACTOR,
-              "update",
-              "feature_flags/" + name,
-              name,
-              null,
-              AuditCanonical.stateHash(rows.toString())));
+    try {
+      if (store.replaceTenant(name, rows) > 0) {
+        entries.add(
+            new AuditEntry(
+                ACTOR,
+                "update",
+                "feature_flags/" + name,
+                name,
+                null,
+                AuditCanonical.stateHash(rows.toString())));
+      }
+    } finally {
+      // The ConfigMap's write is recorded even when the rows could not be.
+      if (!entries.isEmpty()) {
+        audit.append(entries);
+      }
     }
     return UpdateControl.noUpdate();
   }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.store.AuditCanonical;
 import dev.robusto.tenant.Tenant;
 import dev.robusto.tenant.TenantSpec;
 import dev.robusto.tenant.Tier;
@@ -18,6 +19,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -90,6 +92,40 @@ class FeatureFlagIT {
               var status = get("ff-captcha").getStatus();
               assertThat(status.disabledReason).contains("spec.state: DISABLED");
             });
+    // Both of the tenant's writes are in the audit log, the ConfigMap's content as its hash.
+    var flagsJson =
+        client
+            .configMaps()
+            .inNamespace("tenant-flag-dos")
+            .withName(TenantFlagsConfigMap.NAME)
+            .get()
+            .getData()
+            .get(TenantFlagsConfigMap.KEY);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              assertThat(auditedHashes("ConfigMap/tenant-flag-dos/robusto-flags"))
+                  .contains(AuditCanonical.stateHash(flagsJson));
+              assertThat(auditedHashes("feature_flags/flag-dos")).hasSizeGreaterThanOrEqualTo(2);
+            });
+  }
+
+  /** The after-state hashes the audit log holds for a resource, oldest first. */
+  private static List<String> auditedHashes(String resource) throws Exception {
+    try (var c = database().getConnection();
+        var q =
+            c.prepareStatement(
+                "SELECT after_hash FROM audit_log WHERE resource = ? ORDER BY seq")) {
+      q.setString(1, resource);
+      try (var rs = q.executeQuery()) {
+        var hashes = new ArrayList<String>();
+        while (rs.next()) {
+          hashes.add(rs.getString(1));
+        }
+        return hashes;
+      }
+    }
   }
 
   @Test
