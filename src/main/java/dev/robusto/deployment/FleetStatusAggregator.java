@@ -1,0 +1,117 @@
+package dev.robusto.deployment;
+
+import dev.robusto.operator.Conditions;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A fleet's phase, message and conditions (Ready, Progressing, MetricWarning), from where the
+ * reconcile left its rollout in the status: the one place that decides what a person reads.
+ */
+final class FleetStatusAggregator {
+
+  static final String HEALTHY = "Healthy";
+  static final String PROGRESSING = "Progressing";
+  static final String PAUSED = "Paused";
+  static final String DEGRADED = "Degraded";
+
+  /** Why a rollout waits at its step: a condition reason, and a message that says what to do. */
+  record Wait(String reason, String message) {}
+
+  private FleetStatusAggregator() {}
+
+  /**
+   * Sets phase, message and conditions. {@code stableReady}: the stable revision runs all the
+   * replicas it should, all ready; {@code wait}: why the canary is held, or null.
+   */
+  static void aggregate(
+      AutomationDeployment fleet,
+      AutomationDeploymentStatus status,
+      boolean stableReady,
+      Wait wait) {
+    status.observedGeneration = fleet.getMetadata().getGeneration();
+    String progressingReason;
+    if (status.canaryRevision != null && wait != null) {
+      status.phase = PAUSED;
+      status.message = wait.message();
+      progressingReason = wait.reason();
+    } else if (status.canaryRevision != null) {
+      status.phase = PROGRESSING;
+      status.message =
+          "Revision %d at step %d of %d, weight %d%%; revision %d stable."
+              .formatted(
+                  status.canaryRevision,
+                  Math.min(status.currentStepIndex + 1, status.steps),
+                  status.steps,
+                  status.canaryWeight,
+                  status.stableRevision);
+      progressingReason = "CanarySteps";
+    } else if (status.abortedRevision != null && status.abortReason != null) {
+      status.phase = DEGRADED;
+      status.message = status.abortReason;
+      progressingReason = "RolledBack";
+    } else {
+      status.phase = stableReady ? HEALTHY : PROGRESSING;
+      status.message =
+          stableReady
+              ? "Revision %d runs all %d replicas."
+                  .formatted(status.stableRevision, fleet.getSpec().replicas)
+              : "Revision %d: %d of %d replicas ready."
+                  .formatted(
+                      status.stableRevision, status.replicas.stableReady, fleet.getSpec().replicas);
+      progressingReason = "Idle";
+    }
+    status.conditions =
+        conditions(
+            fleet,
+            status,
+            stableReady,
+            stableReady ? "StableAvailable" : status.phase,
+            stableReady ? "The stable revision has all its replicas ready." : status.message,
+            status.canaryRevision != null && wait == null,
+            progressingReason);
+  }
+
+  /** A fleet that cannot run at all: Degraded and not Ready, the reason and what to do. */
+  static void blocked(
+      AutomationDeployment fleet,
+      AutomationDeploymentStatus status,
+      String reason,
+      String message) {
+    status.observedGeneration = fleet.getMetadata().getGeneration();
+    status.phase = DEGRADED;
+    status.message = message;
+    status.conditions = conditions(fleet, status, false, reason, message, false, reason);
+  }
+
+  private static List<Condition> conditions(
+      AutomationDeployment fleet,
+      AutomationDeploymentStatus status,
+      boolean ready,
+      String readyReason,
+      String readyMessage,
+      boolean progressing,
+      String progressingReason) {
+    var previous = fleet.getStatus() == null ? null : fleet.getStatus().conditions;
+    var generation = fleet.getMetadata().getGeneration();
+    var warning =
+        status.lastAnalysis == null
+            ? null
+            : CanaryAnalysis.warning(fleet.getSpec(), status.lastAnalysis);
+    var list = new ArrayList<Condition>();
+    list.add(Conditions.of(previous, generation, "Ready", ready, readyReason, readyMessage));
+    list.add(
+        Conditions.of(
+            previous, generation, "Progressing", progressing, progressingReason, status.message));
+    list.add(
+        Conditions.of(
+            previous,
+            generation,
+            "MetricWarning",
+            warning != null,
+            warning != null ? "Breached" : "WithinThresholds",
+            warning != null ? warning : "No metric that only warns is over its threshold."));
+    return list;
+  }
+}
