@@ -1,6 +1,7 @@
 package dev.robusto.deployment;
 
 import dev.robusto.batch.BatchSettings;
+import dev.robusto.operator.StatusWrites;
 import dev.robusto.store.AuditLog;
 import dev.robusto.store.BatchStore;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
@@ -8,6 +9,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -103,5 +105,18 @@ public class AutomationDeploymentReconciler implements Reconciler<AutomationDepl
                     + " belongs to no Tenant; create fleets in a tenant's namespace.")
             : rollout.run();
     return UpdateControl.<AutomationDeployment>noUpdate().rescheduleAfter(wakeUp);
+  }
+
+  /** A failed reconcile says why in the Ready condition; the framework retries it with backoff. */
+  @Override
+  public ErrorStatusUpdateControl<AutomationDeployment> updateErrorStatus(
+      AutomationDeployment fleet, Context<AutomationDeployment> context, Exception error) {
+    var message = error.getMessage() == null ? error.toString() : error.getMessage();
+    StatusWrites.write(
+        fleet,
+        context,
+        current -> FleetStatusAggregator.failed(current, message),
+        AutomationDeployment::new);
+    return ErrorStatusUpdateControl.noStatusUpdate();
   }
 }

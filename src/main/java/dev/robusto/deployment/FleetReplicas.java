@@ -5,8 +5,10 @@ import dev.robusto.store.BatchStore;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.net.HttpURLConnection;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -87,7 +89,7 @@ final class FleetReplicas {
         (revision, replicas) -> {
           var current = of(revision);
           if (current.isEmpty()) {
-            created.add(client.resource(desired(revision, replicas)).create());
+            create(revision, replicas).ifPresent(created::add);
           } else if (!Objects.equals(current.get().getSpec().getReplicas(), replicas)) {
             scale(current.get(), replicas);
           }
@@ -103,6 +105,34 @@ final class FleetReplicas {
       }
     }
     return created;
+  }
+
+  /**
+   * Creates the revision's Deployment; empty when it exists already because the previous reconcile
+   * made it and the informer has not shown it yet (its event brings another reconcile). One of that
+   * name that is not this fleet's is never taken over.
+   */
+  private Optional<Deployment> create(int revision, int replicas) {
+    var desired = desired(revision, replicas);
+    try {
+      return Optional.of(client.resource(desired).create());
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+        throw e;
+      }
+      var existing = client.resource(desired).get();
+      if (existing != null && !ownedByFleet(existing)) {
+        throw new IllegalStateException(
+            "Deployment %s already exists and is not this fleet's: rename or delete it, so that revision %d can run."
+                .formatted(desired.getMetadata().getName(), revision));
+      }
+      return Optional.empty();
+    }
+  }
+
+  private boolean ownedByFleet(Deployment deployment) {
+    return deployment.getMetadata().getOwnerReferences().stream()
+        .anyMatch(o -> fleet.getMetadata().getUid().equals(o.getUid()));
   }
 
   private Deployment desired(int revision, int replicas) {

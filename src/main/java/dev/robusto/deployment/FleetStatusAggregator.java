@@ -1,5 +1,6 @@
 package dev.robusto.deployment;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.operator.Conditions;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
@@ -15,6 +16,11 @@ final class FleetStatusAggregator {
   static final String PROGRESSING = "Progressing";
   static final String PAUSED = "Paused";
   static final String DEGRADED = "Degraded";
+
+  /** Condition messages are kept short enough for kubectl describe. */
+  private static final int MAX_MESSAGE = 1024;
+
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Why a rollout waits at its step: a condition reason, and a message that says what to do. */
   record Wait(String reason, String message) {}
@@ -83,6 +89,34 @@ final class FleetStatusAggregator {
     status.phase = DEGRADED;
     status.message = message;
     status.conditions = conditions(fleet, status, false, reason, message, false, reason);
+  }
+
+  /**
+   * The status after a reconcile that failed (API server, database, a name taken): everything as it
+   * was, but not Ready, with the error; the framework retries with backoff.
+   */
+  static AutomationDeploymentStatus failed(AutomationDeployment fleet, String error) {
+    var status =
+        fleet.getStatus() == null
+            ? new AutomationDeploymentStatus()
+            : JSON.convertValue(fleet.getStatus(), AutomationDeploymentStatus.class);
+    var message = "Cannot reconcile (retried with backoff): " + error;
+    if (message.length() > MAX_MESSAGE) {
+      message = message.substring(0, MAX_MESSAGE);
+    }
+    var conditions = new ArrayList<>(status.conditions);
+    conditions.removeIf(c -> c.getType().equals("Ready"));
+    conditions.add(
+        0,
+        Conditions.of(
+            status.conditions,
+            fleet.getMetadata().getGeneration(),
+            "Ready",
+            false,
+            "ReconcileError",
+            message));
+    status.conditions = conditions;
+    return status;
   }
 
   private static List<Condition> conditions(

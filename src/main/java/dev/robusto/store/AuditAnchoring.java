@@ -1,6 +1,7 @@
 package dev.robusto.store;
 
 import dev.robusto.operator.KubeEvents;
+import dev.robusto.operator.Leadership;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
@@ -29,14 +30,17 @@ public class AuditAnchoring {
 
   private final AuditStore store;
   private final KubernetesClient client;
+  private final Leadership leadership;
   private final String namespace;
 
   AuditAnchoring(
       AuditStore store,
       KubernetesClient client,
+      Leadership leadership,
       @ConfigProperty(name = "robusto.operator.namespace") String namespace) {
     this.store = store;
     this.client = client;
+    this.leadership = leadership;
     this.namespace = namespace;
   }
 
@@ -54,6 +58,9 @@ public class AuditAnchoring {
       every = "${robusto.audit.anchor-interval}",
       concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
   void scheduled() {
+    if (!leadership.leads()) {
+      return; // one anchor writer: the replica that leads
+    }
     try {
       anchor();
     } catch (RuntimeException | SQLException e) {

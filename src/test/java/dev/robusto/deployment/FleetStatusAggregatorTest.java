@@ -120,6 +120,26 @@ class FleetStatusAggregatorTest {
     assertThat(condition(status, "Progressing").getReason()).isEqualTo("TenantNotFound");
   }
 
+  @Test
+  void aFailedReconcileKeepsWhereTheRolloutStandsAndSaysWhyItIsNotReady() {
+    var healthy = canary(1, 2, 1, 4, 25);
+    FleetStatusAggregator.aggregate(fleet(4, null), healthy, true, null);
+    var failed =
+        FleetStatusAggregator.failed(fleet(4, healthy), "deployments.apps is forbidden: ...");
+    assertThat(failed.phase).isEqualTo("Progressing");
+    assertThat(failed.canaryRevision).isEqualTo(2);
+    assertThat(condition(failed, "Ready"))
+        .satisfies(c -> assertThat(c.getStatus()).isEqualTo("False"))
+        .satisfies(c -> assertThat(c.getReason()).isEqualTo("ReconcileError"))
+        .satisfies(
+            c ->
+                assertThat(c.getMessage())
+                    .isEqualTo(
+                        "Cannot reconcile (retried with backoff): deployments.apps is forbidden: ..."));
+    assertThat(condition(failed, "Progressing").getStatus()).isEqualTo("True");
+    assertThat(failed.conditions).hasSize(3);
+  }
+
   private static AutomationDeployment fleet(int replicas, AutomationDeploymentStatus current) {
     var fleet = new AutomationDeployment();
     fleet.setMetadata(

@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.robusto.testing.LocalCluster;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -44,7 +46,25 @@ class HelmChartIT {
     assertThat(rendered.exitCode()).as(rendered.output()).isZero();
     assertThat(rendered.output())
         .contains("robusto.tenant.tiers.enterprise.max-concurrent-jobs=20")
-        .contains("robusto.tenant.tiers.startup.max-daily-jobs=100");
+        .contains("robusto.tenant.tiers.startup.max-daily-jobs=100")
+        .contains("robusto.leader-election.enabled=true")
+        .contains("replicas: 2")
+        .contains("type: RollingUpdate");
+    var single =
+        cluster.helm(
+            "template",
+            "render-check",
+            CHART,
+            "--set",
+            "database.password=s3cret",
+            "--set",
+            "replicaCount=1",
+            "--set",
+            "leaderElection.enabled=false");
+    assertThat(single.output())
+        .as("without an election, an upgrade never runs two operators")
+        .contains("robusto.leader-election.enabled=false")
+        .contains("type: Recreate");
     var values =
         cluster.helm(
             "template",
@@ -93,7 +113,7 @@ class HelmChartIT {
                 "robusto-demo",
                 "-o",
                 "jsonpath={.status.availableReplicas}"))
-        .isEqualTo("1");
+        .isEqualTo("2");
     assertThat(cluster.kubectl("get", "crd", "tenants.robusto.dev", "-o", "name"))
         .contains("tenants.robusto.dev");
 
@@ -138,10 +158,16 @@ class HelmChartIT {
     assertThat(canI(sa, "list", "secrets")).isFalse();
     assertThat(canI(sa, "get", "secrets/robusto-database")).isTrue();
     assertThat(canI(sa, "delete", "tenants.robusto.dev")).isFalse();
+    // The leader election's Lease, in its own namespace only.
+    assertThat(canI(sa, "update", "leases.coordination.k8s.io", "-n", "rbac-check")).isTrue();
+    assertThat(canI(sa, "patch", "leases.coordination.k8s.io", "-n", "rbac-check")).isTrue();
+    assertThat(canI(sa, "update", "leases.coordination.k8s.io", "-n", "kube-system")).isFalse();
   }
 
-  private static boolean canI(String user, String verb, String resource) {
-    var result = cluster.kubectlResult("auth", "can-i", verb, resource, "--as", user);
+  private static boolean canI(String user, String verb, String resource, String... flags) {
+    var args = new ArrayList<>(List.of("auth", "can-i", verb, resource, "--as", user));
+    args.addAll(List.of(flags));
+    var result = cluster.kubectlResult(args.toArray(String[]::new));
     // kubectl may print a warning line too (e.g. "namespaces is not namespace scoped").
     return result.output().lines().anyMatch("yes"::equals);
   }

@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, KWOK nodes)
  * started by {@code hack/local-cluster} from the binaries {@code hack/build-control-plane} caches.
- * One per test JVM; stopped when the JVM exits.
+ * One shared per test JVM ({@link #get}), stopped when the JVM exits; a test whose operators must
+ * not meet the in-process one starts a cluster of its own ({@link #startSeparate}).
  */
 public final class LocalCluster {
 
@@ -37,16 +38,25 @@ public final class LocalCluster {
 
   public static synchronized LocalCluster get() {
     if (instance == null) {
-      var project = projectDir();
-      var state = project.resolve("target/local-cluster-" + ProcessHandle.current().pid());
-      var started = new LocalCluster(project, state, state.resolve("kubeconfig"));
-      started.run(List.of("hack/local-cluster", "up"), 600);
-      Runtime.getRuntime().addShutdownHook(new Thread(started::stop));
-      started.kubectl("apply", "--server-side", "-f", project.resolve("crds").toString());
-      started.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s");
-      instance = started;
+      instance = start("local-cluster-" + ProcessHandle.current().pid());
     }
     return instance;
+  }
+
+  /** A control plane of its own, with the CRDs; {@link #stop} it when done. */
+  public static LocalCluster startSeparate(String name) {
+    return start("local-cluster-" + ProcessHandle.current().pid() + "-" + name);
+  }
+
+  private static LocalCluster start(String stateName) {
+    var project = projectDir();
+    var state = project.resolve("target/" + stateName);
+    var started = new LocalCluster(project, state, state.resolve("kubeconfig"));
+    started.run(List.of("hack/local-cluster", "up"), 600);
+    Runtime.getRuntime().addShutdownHook(new Thread(started::stop));
+    started.kubectl("apply", "--server-side", "-f", project.resolve("crds").toString());
+    started.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s");
+    return started;
   }
 
   /**
@@ -126,8 +136,34 @@ public final class LocalCluster {
     checked(exec(projectDir, command, timeoutSeconds, stateDir));
   }
 
-  private void stop() {
+  /** Stops the control plane and deletes its state (idempotent). */
+  public void stop() {
     exec(projectDir, List.of("hack/local-cluster", "down"), 60, stateDir);
+  }
+
+  /**
+   * A kubeconfig file that authenticates with {@code token}, for operators run as processes (what
+   * hack/lib.sh's operator_kubeconfig writes for local runs).
+   */
+  public Path kubeconfigWithToken(String token) {
+    var file =
+        stateDir.resolve("operator-" + Integer.toHexString(token.hashCode()) + ".kubeconfig");
+    var text =
+        """
+        apiVersion: v1
+        kind: Config
+        clusters: [{name: local, cluster: {server: "%s", insecure-skip-tls-verify: true}}]
+        users: [{name: operator, user: {token: "%s"}}]
+        contexts: [{name: operator, context: {cluster: local, user: operator}}]
+        current-context: operator
+        """
+            .formatted(config().getMasterUrl(), token);
+    try {
+      Files.writeString(file, text);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    return file;
   }
 
   /** A command's exit code and its standard output and error, interleaved. */
