@@ -11,6 +11,8 @@ import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevisionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.net.HttpURLConnection;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
@@ -81,11 +83,14 @@ final class FleetRevisions {
     return CANONICAL.convertValue(revision.getData(), Content.class);
   }
 
+  /** A revision, and whether this call created it (else an earlier reconcile did). */
+  record Recorded(ControllerRevision revision, boolean created) {}
+
   /**
    * Creates the next revision. Numbers continue from the highest ever recorded (status history
    * too), so a number is never reused for other content after old revisions are pruned.
    */
-  static ControllerRevision create(
+  static Recorded create(
       KubernetesClient client,
       AutomationDeployment fleet,
       Collection<ControllerRevision> kept,
@@ -124,7 +129,25 @@ final class FleetRevisions {
             .withRevision(next)
             .withData(CANONICAL.convertValue(content, Object.class))
             .build();
-    return client.resource(revision).create();
+    try {
+      return new Recorded(client.resource(revision).create(), true);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+        throw e;
+      }
+      // The name is the content's hash: the previous reconcile recorded it and the informer has
+      // not shown it yet, unless someone else's object has the name.
+      var existing = client.resource(revision).get();
+      if (existing == null
+          || existing.getMetadata().getOwnerReferences().stream()
+              .noneMatch(o -> fleet.getMetadata().getUid().equals(o.getUid()))) {
+        throw new IllegalStateException(
+            "ControllerRevision %s already exists and is not this fleet's: delete it."
+                .formatted(revision.getMetadata().getName()),
+            e);
+      }
+      return new Recorded(existing, false);
+    }
   }
 
   /** Deletes the oldest revisions beyond the limit, never one in use. */

@@ -129,16 +129,19 @@ final class FleetRollout {
       revision = existing.get();
     } else {
       var highest = status.history.stream().mapToInt(r -> r.revision).max().orElse(0);
-      revision = FleetRevisions.create(client, fleet, revisions, highest, specContent);
+      var recorded = FleetRevisions.create(client, fleet, revisions, highest, specContent);
+      revision = recorded.revision();
       revisions.add(revision);
-      record(
-          "create",
-          "ControllerRevision/"
-              + fleet.getMetadata().getNamespace()
-              + "/"
-              + revision.getMetadata().getName(),
-          null,
-          "revision=" + revision.getRevision());
+      if (recorded.created()) {
+        record(
+            "create",
+            "ControllerRevision/"
+                + fleet.getMetadata().getNamespace()
+                + "/"
+                + revision.getMetadata().getName(),
+            null,
+            "revision=" + revision.getRevision());
+      }
     }
     specRevision = (int) (long) revision.getRevision();
     status.specRevision = specRevision;

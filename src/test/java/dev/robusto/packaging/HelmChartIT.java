@@ -49,7 +49,8 @@ class HelmChartIT {
         .contains("robusto.tenant.tiers.startup.max-daily-jobs=100")
         .contains("robusto.leader-election.enabled=true")
         .contains("replicas: 2")
-        .contains("type: RollingUpdate");
+        .contains("type: RollingUpdate")
+        .contains("kind: PodDisruptionBudget");
     var single =
         cluster.helm(
             "template",
@@ -64,7 +65,8 @@ class HelmChartIT {
     assertThat(single.output())
         .as("without an election, an upgrade never runs two operators")
         .contains("robusto.leader-election.enabled=false")
-        .contains("type: Recreate");
+        .contains("type: Recreate")
+        .doesNotContain("kind: PodDisruptionBudget");
     var values =
         cluster.helm(
             "template",
