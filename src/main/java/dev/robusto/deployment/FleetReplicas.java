@@ -5,49 +5,56 @@ import dev.robusto.store.BatchStore;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import java.net.HttpURLConnection;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.SSABasedGenericKubernetesResourceMatcher;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.function.Supplier;
+import java.util.Set;
 
 /**
  * A fleet's Deployments, one per revision that runs ({@link FleetDeployment}): which are ready, as
  * the informer last saw them, and their sizes. Weight moves between revisions by replica count
  * alone; a revision no longer wanted goes to zero first and is deleted once its pods are gone.
+ * Deployments are written by server-side apply, so a hand edit of what the fleet sets (image,
+ * environment, ...) is seen as drift and put back.
  */
 final class FleetReplicas {
 
+  /** A Deployment this call created, or put back after a hand edit. */
+  record Written(Deployment deployment, boolean created) {}
+
   private final AutomationDeployment fleet;
+  private final Context<AutomationDeployment> context;
   private final KubernetesClient client;
-  private final Supplier<? extends Collection<Deployment>> cached;
   private final List<ControllerRevision> revisions;
   private final BatchStore.TenantLimits tenant;
   private final BatchSettings settings;
 
   FleetReplicas(
       AutomationDeployment fleet,
-      KubernetesClient client,
-      Supplier<? extends Collection<Deployment>> cached,
+      Context<AutomationDeployment> context,
       List<ControllerRevision> revisions,
       BatchStore.TenantLimits tenant,
       BatchSettings settings) {
     this.fleet = fleet;
-    this.client = client;
-    this.cached = cached;
+    this.context = context;
+    this.client = context.getClient();
     this.revisions = revisions;
     this.tenant = tenant;
     this.settings = settings;
   }
 
   Optional<Deployment> of(int revision) {
-    return cached.get().stream().filter(d -> revisionOf(d) == revision).findFirst();
+    return cached().stream().filter(d -> revisionOf(d) == revision).findFirst();
+  }
+
+  private Set<Deployment> cached() {
+    return context.getSecondaryResources(Deployment.class);
   }
 
   /** The revision's Deployment runs exactly {@code replicas}, all ready (none: none wanted). */
@@ -80,54 +87,97 @@ final class FleetReplicas {
   }
 
   /**
-   * Gives each wanted revision its replicas (creating its Deployment if it has none) and scales
-   * every other revision down, deleting its Deployment once empty. Returns the Deployments created.
+   * Gives each wanted revision its replicas (creating its Deployment if it has none, putting back
+   * what was edited by hand) and scales every other revision down, deleting its Deployment once
+   * empty. Returns what it created or put back; a change of size alone is not reported.
    */
-  List<Deployment> apply(Map<Integer, Integer> wanted) {
-    var created = new ArrayList<Deployment>();
+  List<Written> apply(Map<Integer, Integer> wanted) {
+    var written = new ArrayList<Written>();
     wanted.forEach(
         (revision, replicas) -> {
           var current = of(revision);
           if (current.isEmpty()) {
-            create(revision, replicas).ifPresent(created::add);
-          } else if (!Objects.equals(current.get().getSpec().getReplicas(), replicas)) {
-            scale(current.get(), replicas);
+            create(revision, replicas).ifPresent(d -> written.add(new Written(d, true)));
+            return;
+          }
+          var desired = desired(revision, replicas);
+          if (matches(current.get(), desired)) {
+            return;
+          }
+          var drifted = !matches(current.get(), desired(revision, replicasOf(current.get())));
+          var applied = serverSideApply(desired);
+          if (drifted) {
+            written.add(new Written(applied, false));
           }
         });
-    for (var deployment : cached.get()) {
-      if (wanted.containsKey(revisionOf(deployment))) {
+    for (var deployment : cached()) {
+      var revision = revisionOf(deployment);
+      if (wanted.containsKey(revision)) {
         continue;
       }
-      if (deployment.getSpec().getReplicas() != 0) {
-        scale(deployment, 0);
+      if (replicasOf(deployment) != 0) {
+        scaleDown(deployment, revision);
       } else if (live(deployment) == 0) {
         client.resource(deployment).delete();
       }
     }
-    return created;
+    return written;
   }
 
   /**
    * Creates the revision's Deployment; empty when it exists already because the previous reconcile
    * made it and the informer has not shown it yet (its event brings another reconcile). One of that
-   * name that is not this fleet's is never taken over.
+   * name that is not this fleet's is never taken over: it is looked up first, since the informer
+   * sees only the fleet's own.
    */
   private Optional<Deployment> create(int revision, int replicas) {
     var desired = desired(revision, replicas);
-    try {
-      return Optional.of(client.resource(desired).create());
-    } catch (KubernetesClientException e) {
-      if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
-        throw e;
-      }
-      var existing = client.resource(desired).get();
-      if (existing != null && !ownedByFleet(existing)) {
-        throw new IllegalStateException(
-            "Deployment %s already exists and is not this fleet's: rename or delete it, so that revision %d can run."
-                .formatted(desired.getMetadata().getName(), revision));
-      }
-      return Optional.empty();
+    var existing = client.resource(desired).get();
+    if (existing == null) {
+      return Optional.of(serverSideApply(desired));
     }
+    if (!ownedByFleet(existing)) {
+      throw new IllegalStateException(
+          "Deployment %s already exists and is not this fleet's: rename or delete it, so that revision %d can run."
+              .formatted(desired.getMetadata().getName(), revision));
+    }
+    return Optional.empty();
+  }
+
+  /** What the fleet sets is what the Deployment has (fields others set, defaults, are not its). */
+  private boolean matches(Deployment actual, Deployment desired) {
+    return SSABasedGenericKubernetesResourceMatcher.<Deployment>getInstance()
+        .matches(actual, desired, context);
+  }
+
+  private Deployment serverSideApply(Deployment desired) {
+    return client
+        .resource(desired)
+        .patch(
+            new PatchContext.Builder()
+                .withPatchType(PatchType.SERVER_SIDE_APPLY)
+                .withFieldManager(context.getControllerConfiguration().fieldManager())
+                .withForce(true)
+                .build());
+  }
+
+  /** To zero replicas, by apply while its revision is kept, so the fleet keeps owning its size. */
+  private void scaleDown(Deployment deployment, int revision) {
+    if (FleetRevisions.number(revisions, revision).isPresent()) {
+      serverSideApply(desired(revision, 0));
+      return;
+    }
+    client
+        .apps()
+        .deployments()
+        .inNamespace(deployment.getMetadata().getNamespace())
+        .withName(deployment.getMetadata().getName())
+        .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\": {\"replicas\": 0}}");
+  }
+
+  private static int replicasOf(Deployment deployment) {
+    var replicas = deployment.getSpec().getReplicas();
+    return replicas == null ? 1 : replicas;
   }
 
   private boolean ownedByFleet(Deployment deployment) {
@@ -142,16 +192,6 @@ final class FleetReplicas {
                 () -> new IllegalStateException("Revision " + revision + " is no longer kept"));
     return FleetDeployment.desired(
         fleet, revision, FleetRevisions.content(kept), replicas, tenant, settings);
-  }
-
-  private void scale(Deployment deployment, int replicas) {
-    client
-        .apps()
-        .deployments()
-        .inNamespace(deployment.getMetadata().getNamespace())
-        .withName(deployment.getMetadata().getName())
-        .patch(
-            PatchContext.of(PatchType.JSON_MERGE), "{\"spec\": {\"replicas\": " + replicas + "}}");
   }
 
   private static int live(Deployment deployment) {

@@ -15,7 +15,6 @@ import dev.robusto.store.BatchStore;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
-import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -90,14 +89,7 @@ final class FleetRollout {
             : JSON.convertValue(fleet.getStatus(), AutomationDeploymentStatus.class);
     this.revisions = new ArrayList<>(context.getSecondaryResources(ControllerRevision.class));
     this.interval = Durations.parse(spec.analysis.interval);
-    this.replicas =
-        new FleetReplicas(
-            fleet,
-            client,
-            () -> context.getSecondaryResources(Deployment.class),
-            revisions,
-            tenant,
-            settings);
+    this.replicas = new FleetReplicas(fleet, context, revisions, tenant, settings);
   }
 
   /** The whole reconcile, in order; returns when to look again. */
@@ -444,15 +436,19 @@ final class FleetRollout {
     if (status.canaryRevision != null) {
       wanted.put(status.canaryRevision, canary);
     }
-    for (var created : replicas.apply(wanted)) {
+    for (var written : replicas.apply(wanted)) {
+      var name = written.deployment().getMetadata().getName();
       record(
-          "create",
-          "Deployment/"
-              + fleet.getMetadata().getNamespace()
-              + "/"
-              + created.getMetadata().getName(),
+          written.created() ? "create" : "update",
+          "Deployment/" + fleet.getMetadata().getNamespace() + "/" + name,
           null,
-          "replicas=" + created.getSpec().getReplicas());
+          "replicas=" + written.deployment().getSpec().getReplicas());
+      if (!written.created()) {
+        event(
+            KubeEvents.NORMAL,
+            "DriftRepaired",
+            "Deployment %s was edited by hand; the fleet's settings are back.".formatted(name));
+      }
     }
     var sizes = new AutomationDeploymentStatus.Replicas();
     sizes.stable = spec.replicas - canary;

@@ -40,6 +40,8 @@ public final class WorkerEnvironment {
             .withName("ROBUSTO_WORKER_NAME")
             .withNewValueFrom()
             .withNewFieldRef()
+            // Given as the API server defaults it, so an applied Deployment matches what it sent.
+            .withApiVersion("v1")
             .withFieldPath("metadata.name")
             .endFieldRef()
             .endValueFrom()

@@ -210,6 +210,36 @@ class AutomationDeploymentIT {
           .atMost(Duration.ofSeconds(30))
           .until(() -> deployment(namespace, "sano-r1") == null);
       assertThat(reasons(namespace, "sano")).contains("CanaryStarted", "Promoted");
+      assertThat(reasons(namespace, "sano"))
+          .as("a rollout alone is no drift")
+          .doesNotContain("DriftRepaired");
+
+      // A hand edit of what the fleet sets is put back.
+      client
+          .apps()
+          .deployments()
+          .inNamespace(namespace)
+          .withName("sano-r2")
+          .edit(
+              d -> {
+                d.getSpec().getTemplate().getSpec().getContainers().get(0).setImage("otro:2");
+                return d;
+              });
+      await("the fleet's image is back")
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                assertThat(
+                        deployment(namespace, "sano-r2")
+                            .getSpec()
+                            .getTemplate()
+                            .getSpec()
+                            .getContainers()
+                            .get(0)
+                            .getImage())
+                    .isEqualTo(TestFleets.IMAGE);
+                assertThat(reasons(namespace, "sano")).contains("DriftRepaired");
+              });
     }
   }
 
