@@ -38,21 +38,38 @@ build_operator() {
   fi
 }
 
-# start_operator KUBECONFIG PORT LOG: starts the operator in the background; prints its pid.
+# start_operator KUBECONFIG PORT LOG: starts the operator as a background child of the calling
+# shell (so the caller can wait for it) and sets operator_pid; fails when it does not get ready.
+# Call it directly, never in $(...): a command substitution's child is not the caller's to wait for.
 start_operator() {
   KUBECONFIG="$1" QUARKUS_HTTP_PORT="$2" java ${ROBUSTO_JAVA_OPTS:-} \
     -jar target/quarkus-app/quarkus-run.jar >"$3" 2>&1 &
-  local pid=$!
+  operator_pid=$!
   local deadline=$(( $(date +%s) + 60 ))
   until curl -sf "http://127.0.0.1:$2/q/health/ready" >/dev/null; do
-    if ! kill -0 "$pid" 2>/dev/null || [ "$(date +%s)" -ge "$deadline" ]; then
+    if ! kill -0 "$operator_pid" 2>/dev/null || [ "$(date +%s)" -ge "$deadline" ]; then
       echo "[robusto] ERROR: the operator did not become ready; its log:" >&2
       tail -n 40 "$3" >&2
       return 1
     fi
     sleep 0.5
   done
-  echo "$pid"
+}
+
+# stop_operator: SIGTERM, up to 15 s for a clean shutdown, then SIGKILL; returns once it is gone.
+# Called before the cluster and PostgreSQL go, so the operator never outlives them.
+stop_operator() {
+  [ -n "${operator_pid:-}" ] || return 0
+  if kill -TERM "$operator_pid" 2>/dev/null; then
+    local i
+    for i in $(seq 150); do kill -0 "$operator_pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$operator_pid" 2>/dev/null; then
+      echo "[robusto] the operator did not stop within 15 s of SIGTERM; killing it" >&2
+      kill -KILL "$operator_pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$operator_pid" 2>/dev/null || true
+  operator_pid=""
 }
 
 # run_benchmark_main CLASS ARGS...: runs a benchmark main from the test classes against a fresh

@@ -3,9 +3,13 @@ package dev.robusto.operator;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.context.Dependent;
+import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
+import jakarta.interceptor.Interceptor;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
@@ -28,12 +32,21 @@ public class Leadership {
   private final boolean elected;
   private final String namespace;
   private final AtomicBoolean leading = new AtomicBoolean();
+  private final AtomicBoolean stopping = new AtomicBoolean();
 
   Leadership(
       @ConfigProperty(name = "robusto.leader-election.enabled") boolean elected,
       @ConfigProperty(name = "robusto.operator.namespace") String namespace) {
     this.elected = elected;
     this.namespace = namespace;
+  }
+
+  /**
+   * Runs before the Operator SDK stops the operator (its observer has the default priority), so the
+   * leadership that stopping ends is not taken for a lost lease.
+   */
+  void onShutdown(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) ShutdownEvent event) {
+    stopping.set(true);
   }
 
   /** True on the leader, and on the only replica when leader election is off. */
@@ -63,10 +76,27 @@ public class Leadership {
         .withLeaderCallbacks(
             new LeaderCallbacks(
                 () -> leading.set(true),
-                () -> leading.set(false),
+                this::stoppedLeading,
                 leader -> LOG.infof("Replica %s leads", leader)))
-        .withExitOnStopLeading(true)
+        // Not the SDK's exit: JOSDK 5.2 calls System.exit on the thread that runs the shutdown
+        // hook when a leader is stopped, which deadlocks the JVM on SIGTERM (fixed in JOSDK 5.3.5).
+        .withExitOnStopLeading(false)
         .build();
+  }
+
+  /**
+   * A leader that lost its lease exits, so two replicas never reconcile at once; from another
+   * thread, as the callback runs under the elector's lock. Stopping on SIGTERM is not a loss.
+   */
+  private void stoppedLeading() {
+    leading.set(false);
+    if (stopping.get()) {
+      return;
+    }
+    LOG.error("Lost the leader lease: exiting so that another replica takes over");
+    var exit = new Thread(() -> System.exit(1), "lost-lease-exit");
+    exit.setDaemon(true);
+    exit.start();
   }
 
   /** The pod's name in a cluster; elsewhere host and process, so two local replicas differ. */

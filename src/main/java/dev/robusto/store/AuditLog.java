@@ -118,13 +118,25 @@ public final class AuditLog implements AutoCloseable {
     }
   }
 
+  /**
+   * Commits what is queued, for at most 2 s: with the database gone a shutdown must not wait on it.
+   * Entries still queued then fail, so no caller takes them for committed.
+   */
   @Override
   public void close() {
     open = false;
     try {
-      writer.join(TimeUnit.SECONDS.toMillis(10));
+      writer.join(TimeUnit.SECONDS.toMillis(2));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    if (writer.isAlive()) {
+      writer.interrupt();
+      var left = new ArrayList<Pending>();
+      queue.drainTo(left);
+      var closed =
+          new AuditException("The audit log closed before these entries were committed", null);
+      left.forEach(p -> p.durable().completeExceptionally(closed));
     }
   }
 

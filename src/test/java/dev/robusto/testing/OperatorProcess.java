@@ -114,6 +114,12 @@ public final class OperatorProcess implements AutoCloseable {
     process.destroyForcibly().waitFor();
   }
 
+  /** SIGTERM, as the kubelet sends it; true when the process exited within {@code timeout}. */
+  public boolean terminate(Duration timeout) throws InterruptedException {
+    process.destroy();
+    return process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
   public Path log() {
     return LocalCluster.projectDir().resolve("target/operator-logs/" + name + ".log");
   }
