@@ -177,7 +177,7 @@ public final class LocalCluster {
     return result.output();
   }
 
-  private static Result exec(Path dir, List<String> command, int timeoutSeconds, Path clusterDir) {
+  static Result exec(Path dir, List<String> command, int timeoutSeconds, Path clusterDir) {
     try {
       var builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
       if (clusterDir != null) {

@@ -18,13 +18,12 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real Prometheus server (Debian's package, /usr/bin/prometheus) scraping, every second, an
- * exporter the tests feed: gauges they set by name, served in Prometheus's text format. One per
- * test JVM, on loopback.
+ * A real Prometheus server (what {@code hack/prerequisites} finds or obtains: Debian's package, or
+ * one built from its Go module) scraping, every second, an exporter the tests feed: gauges they set
+ * by name, served in Prometheus's text format. One per test JVM, on loopback.
  */
 public final class Prometheus {
 
-  private static final Path BINARY = Path.of("/usr/bin/prometheus");
   private static Prometheus instance;
 
   private final Process server;
@@ -42,10 +41,6 @@ public final class Prometheus {
 
   public static synchronized Prometheus get() {
     if (instance == null) {
-      if (!Files.isExecutable(BINARY)) {
-        throw new IllegalStateException(
-            "Tests need a real Prometheus: apt-get install prometheus (.ci/run does).");
-      }
       try {
         instance = start();
         Runtime.getRuntime().addShutdownHook(new Thread(instance::stop));
@@ -117,7 +112,7 @@ public final class Prometheus {
             .formatted(exporter.getAddress().getPort()));
     var server =
         new ProcessBuilder(
-                BINARY.toString(),
+                Prerequisites.path("prometheus").toString(),
                 "--config.file=" + dir.resolve("prometheus.yml"),
                 "--storage.tsdb.path=" + dir.resolve("data"),
                 "--web.listen-address=127.0.0.1:" + port)
