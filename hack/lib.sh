@@ -61,11 +61,13 @@ start_operator() {
 stop_operator() {
   [ -n "${operator_pid:-}" ] || return 0
   if kill -TERM "$operator_pid" 2>/dev/null; then
-    local i
+    local i start=$SECONDS
     for i in $(seq 150); do kill -0 "$operator_pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$operator_pid" 2>/dev/null; then
       echo "[robusto] the operator did not stop within 15 s of SIGTERM; killing it" >&2
       kill -KILL "$operator_pid" 2>/dev/null || true
+    else
+      echo "[robusto] operator stopped ($(( SECONDS - start )) s after SIGTERM)" >&2
     fi
   fi
   wait "$operator_pid" 2>/dev/null || true

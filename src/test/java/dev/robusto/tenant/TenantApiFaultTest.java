@@ -31,9 +31,6 @@ import org.junit.jupiter.api.Test;
 @EnableKubernetesMockClient(crud = true)
 class TenantApiFaultTest {
 
-  /** A window long enough for four backed-off attempts: 0 s, 1 s, 3 s, 7 s. */
-  private static final Duration WINDOW = Duration.ofSeconds(8);
-
   private static final String NAMESPACE_APPLY =
       "/api/v1/namespaces/tenant-faulty?fieldManager=tenant&force=true";
 
@@ -140,22 +137,24 @@ class TenantApiFaultTest {
     return conditions.stream().filter(c -> c.getType().equals("Ready")).findFirst().orElseThrow();
   }
 
-  /** Retries continue, and the gaps between them grow: no hot loop, no giving up, no crash. */
+  /**
+   * Retries continue, and the gaps between them grow: no hot loop, no giving up, no crash. Judged
+   * on the first four attempts, whenever they come, not on how many fit a window of a busy machine.
+   */
   private void assertBackedOff() {
-    var start = attempts.get(0);
-    await().pollDelay(WINDOW).atMost(WINDOW.plusSeconds(2)).until(() -> true);
-    var inWindow =
-        attempts.stream()
-            .filter(t -> t - start <= WINDOW.toNanos())
-            .map(t -> TimeUnit.NANOSECONDS.toMillis(t - start))
-            .toList();
-    assertThat(inWindow.size())
-        .as("attempts (ms after the first) in %s: %s", WINDOW, inWindow)
-        .isBetween(3, 6);
+    await("four attempts: the operator keeps retrying")
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> attempts.size() >= 4);
+    var first = attempts.get(0);
+    var times =
+        attempts.subList(0, 4).stream().map(t -> TimeUnit.NANOSECONDS.toMillis(t - first)).toList();
     var gaps = new java.util.ArrayList<Long>();
-    for (int i = 1; i < inWindow.size(); i++) {
-      gaps.add(inWindow.get(i) - inWindow.get(i - 1));
+    for (int i = 1; i < times.size(); i++) {
+      gaps.add(times.get(i) - times.get(i - 1));
     }
+    assertThat(gaps)
+        .as("no hot loop: attempts (ms after the first) %s are a backoff apart", times)
+        .allSatisfy(gap -> assertThat(gap).isGreaterThanOrEqualTo(500));
     assertThat(gaps.get(gaps.size() - 1))
         .as("the last gap is longer than the first: %s", gaps)
         .isGreaterThan(gaps.get(0));

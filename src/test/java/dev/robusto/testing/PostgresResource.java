@@ -16,9 +16,9 @@ public class PostgresResource implements QuarkusTestResourceLifecycleManager {
         Postgres.OPERATOR_ROLE,
         "quarkus.datasource.password",
         Postgres.OPERATOR_PASSWORD,
-        // Short, so tests see a rotated credential expire.
+        // Short, so tests see a rotated credential expire; long enough to log in with it meanwhile.
         "robusto.tenant.database.rotation-grace",
-        "3s");
+        "10s");
   }
 
   @Override

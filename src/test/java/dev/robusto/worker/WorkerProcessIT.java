@@ -229,15 +229,28 @@ class WorkerProcessIT {
   void sigtermFinishesTheTicketInHandAndGivesTheRestOfTheClaimBack() throws Exception {
     var db = Postgres.get().migratedDatabase("worker_sigterm_it");
     var batch = UUID.randomUUID();
+    // A ticket takes 6 s, so SIGTERM lands while the first is in hand however slow this machine.
     var simulated =
-        new WorkerConfig.Simulated(SimulatedProcessor.Distribution.FIXED, 1_500, 0, 0, 1);
+        new WorkerConfig.Simulated(SimulatedProcessor.Distribution.FIXED, 6_000, 0, 0, 1);
     var env =
         queueAndConfigure(
             db,
             "worker_sigterm_it",
             10,
             new WorkerConfig(
-                batch, "simulated", null, null, simulated, 5_000, 20, 200, 2, 0, 10, 30_000, null));
+                batch,
+                "simulated",
+                null,
+                null,
+                simulated,
+                30_000,
+                20,
+                200,
+                2,
+                0,
+                10,
+                30_000,
+                null));
     var worker = WorkerProcesses.start(env, "sigterm-0");
     workers.put("sigterm-0", worker);
     await()
@@ -246,8 +259,8 @@ class WorkerProcessIT {
             () -> count(db, "SELECT count(*) FROM automation_items WHERE state = 'running'") == 10);
     Thread.sleep(500); // the first ticket is in hand
     worker.destroy(); // SIGTERM, as the kubelet sends it
-    assertThat(worker.waitFor(10, TimeUnit.SECONDS))
-        .as("the worker stops within the termination grace")
+    assertThat(worker.waitFor(20, TimeUnit.SECONDS))
+        .as("the worker stops within the termination grace (30 s)")
         .isTrue();
     assertThat(count(db, "SELECT count(*) FROM automation_item_outcomes WHERE state = 'succeeded'"))
         .as("the ticket in hand was finished and recorded")
