@@ -69,7 +69,7 @@ final class FleetDeployment {
             content.backoff,
             perPod,
             settings.lease(),
-            new WorkerConfig.Fleet(tenant.tenantId(), fleet.getMetadata().getName(), revision));
+            new WorkerConfig.Fleet(fleet.getMetadata().getName(), revision));
     var env = new ArrayList<EnvVar>();
     if (worker.getEnv() != null) {
       env.addAll(worker.getEnv());

@@ -3,6 +3,7 @@ package dev.robusto.store;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -38,6 +39,9 @@ public class TenantDatabase {
           Boolean.toString(suspended));
     }
   }
+
+  /** A tenant session the operator ended. */
+  public record EndedSession(String tenantId, String role) {}
 
   /** A login role as PostgreSQL has it. */
   public record Role(String name, boolean canLogin, int connectionLimit) {}
@@ -114,9 +118,14 @@ public class TenantDatabase {
     }
   }
 
+  /** What a tenant's session gets unless it sets otherwise; the watchdog bounds what it may. */
+  private static final String SESSION_DEFAULTS =
+      "statement_timeout = '30s'|lock_timeout = '5s'|idle_in_transaction_session_timeout = '30s'";
+
   /**
    * Creates the login role, or sets its password (as a SCRAM verifier, never in plain text), LOGIN
-   * and connection limit; maps it to the tenant so row-level security applies.
+   * and connection limit; maps it to the tenant (the worker functions take the tenant from it). The
+   * operator is made a member, so it can end the role's sessions and drop what it leaves.
    */
   public void login(String tenantId, String role, String scramVerifier, int connectionLimit)
       throws SQLException {
@@ -130,6 +139,10 @@ public class TenantDatabase {
           s.execute("ALTER ROLE " + quoted + options);
         } else {
           s.execute("CREATE ROLE " + quoted + options + " IN ROLE robusto_tenant");
+        }
+        s.execute("GRANT " + quoted + " TO CURRENT_USER");
+        for (var setting : SESSION_DEFAULTS.split("\\|")) {
+          s.execute("ALTER ROLE " + quoted + " SET " + setting);
         }
         try (var map =
             c.prepareStatement(
@@ -151,31 +164,94 @@ public class TenantDatabase {
     execute("ALTER ROLE " + quote(role) + " CONNECTION LIMIT " + connectionLimit);
   }
 
-  /** Ends a credential: the role stays (and owns nothing) but can no longer log in. */
+  /**
+   * Ends a credential: the role stays (and owns nothing) but can no longer log in, and its open
+   * sessions are ended, so a credential past its grace period is worth nothing.
+   */
   public void noLogin(String role) throws SQLException {
-    execute("ALTER ROLE " + quote(role) + " NOLOGIN PASSWORD NULL");
+    try (var c = dataSource.getConnection()) {
+      lockOut(c, role);
+    }
   }
 
-  /** Drops all the tenant's roles; returns their names. */
+  /**
+   * Ends tenant sessions that hold a transaction open longer than {@code open}, or sit idle in one
+   * longer than {@code idle}: a tenant may change its own session settings, so the bound on how
+   * long it holds locks and the vacuum horizon back is kept here. Returns the sessions ended.
+   */
+  public List<EndedSession> endLongTransactions(Duration open, Duration idle) throws SQLException {
+    var ended = new ArrayList<EndedSession>();
+    try (var c = dataSource.getConnection();
+        var s = c.createStatement()) {
+      // Sessions of roles we are not a member of show no state: roles from before V6 first.
+      var strangers = new ArrayList<String>();
+      try (var rs =
+          s.executeQuery(
+              "SELECT role_name FROM tenant_db_roles r JOIN pg_roles p ON p.rolname = r.role_name"
+                  + " WHERE NOT pg_has_role(current_user, p.oid, 'USAGE')")) {
+        while (rs.next()) {
+          strangers.add(rs.getString(1));
+        }
+      }
+      for (var role : strangers) {
+        s.execute("GRANT " + quote(role) + " TO CURRENT_USER");
+      }
+      try (var terminate =
+          c.prepareStatement(
+              "SELECT r.tenant_id, a.usename, pg_terminate_backend(a.pid) FROM pg_stat_activity a"
+                  + " JOIN tenant_db_roles r ON r.role_name = a.usename"
+                  + " WHERE a.xact_start < now() - ? * interval '1 millisecond'"
+                  + " OR (a.state LIKE 'idle in transaction%'"
+                  + " AND a.state_change < now() - ? * interval '1 millisecond')")) {
+        terminate.setLong(1, open.toMillis());
+        terminate.setLong(2, idle.toMillis());
+        try (var rs = terminate.executeQuery()) {
+          while (rs.next()) {
+            if (rs.getBoolean(3)) {
+              ended.add(new EndedSession(rs.getString(1), rs.getString(2)));
+            }
+          }
+        }
+      }
+    }
+    return ended;
+  }
+
+  /**
+   * Drops all the tenant's roles; returns their names. A tenant cannot hold this up: its roles are
+   * locked out and their sessions ended first, and whatever they left that would make DROP ROLE
+   * fail (default privileges they set, grants, objects) is dropped with them.
+   */
   public List<String> dropRoles(String tenantId) throws SQLException {
     var dropped = new ArrayList<String>();
     try (var c = dataSource.getConnection()) {
-      c.setAutoCommit(false);
       try (var query =
-              c.prepareStatement("SELECT role_name FROM tenant_db_roles WHERE tenant_id = ?");
-          var s = c.createStatement()) {
+          c.prepareStatement("SELECT role_name FROM tenant_db_roles WHERE tenant_id = ?")) {
         query.setString(1, tenantId);
         try (var rs = query.executeQuery()) {
           while (rs.next()) {
             dropped.add(rs.getString(1));
           }
         }
+      }
+      for (var role : dropped) {
+        if (role(c, role)) {
+          lockOut(c, role);
+        }
+      }
+      c.setAutoCommit(false);
+      try (var s = c.createStatement()) {
         try (var unmap = c.prepareStatement("DELETE FROM tenant_db_roles WHERE tenant_id = ?")) {
           unmap.setString(1, tenantId);
           unmap.executeUpdate();
         }
         for (var role : dropped) {
-          s.execute("DROP ROLE IF EXISTS " + quote(role));
+          if (!role(c, role)) {
+            continue;
+          }
+          var quoted = quote(role);
+          s.execute("DROP OWNED BY " + quoted);
+          s.execute("DROP ROLE " + quoted);
         }
         c.commit();
       } catch (SQLException e) {
@@ -184,6 +260,23 @@ public class TenantDatabase {
       }
     }
     return dropped;
+  }
+
+  /**
+   * NOLOGIN first, so the role cannot log back in, then its sessions end. Ending them (and DROP
+   * OWNED) needs the role's privileges: CREATEROLE's admin option on the roles we created lets us
+   * grant them to ourselves, and the tenant's role holds less than ours.
+   */
+  private static void lockOut(Connection c, String role) throws SQLException {
+    try (var s = c.createStatement();
+        var terminate =
+            c.prepareStatement(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = ?")) {
+      s.execute("ALTER ROLE " + quote(role) + " NOLOGIN PASSWORD NULL");
+      s.execute("GRANT " + quote(role) + " TO CURRENT_USER");
+      terminate.setString(1, role);
+      terminate.executeQuery().close();
+    }
   }
 
   /**

@@ -17,6 +17,11 @@ import javax.sql.DataSource;
  * another, can neither record a result nor cause a second one. Processing is at-least-once (hence
  * the Idempotency-Key the http processor sends); the recorded outcome is exactly-once.
  *
+ * <p>Two sides use it. The operator, with its own role, enqueues and reads progress. A worker, with
+ * its tenant's role, does everything else through the robusto_worker_* functions
+ * (V6__worker_functions.sql), the only thing a tenant's role may use: they take the tenant from the
+ * role, fence every write by claim token and bound every count, lease and delay.
+ *
  * <p>Claims and heartbeats commit without waiting for the WAL flush: one lost in a database crash
  * leaves its item pending, to be claimed again, which at-least-once processing already allows.
  * Outcomes (success, failure, dead letter) are always durable before they are reported.
@@ -26,18 +31,17 @@ public final class WorkQueue {
   /** An item to enqueue: its idempotency key and JSON payload. */
   public record NewItem(String key, String payloadJson) {}
 
-  /**
-   * A claimed item; {@code token} fences every write about this claim. {@code maxAttempts} is its
-   * batch's, so a fleet worker serving several batches retries each as its batch says.
-   */
-  public record Claim(
-      long itemId, String key, String payloadJson, UUID token, int attempts, int maxAttempts) {}
+  /** A claimed item; {@code token} fences every write about this claim. */
+  public record Claim(long itemId, String key, String payloadJson, UUID token, int attempts) {}
 
   /** One attempt of a fleet worker, for its revision's error rate and latency. */
   public record Attempt(boolean failed, long durationMillis) {}
 
-  /** How a failed attempt is retried: exponential backoff with full jitter, then dead letter. */
-  public record Retry(int maxAttempts, Duration initial, Duration max, double multiplier) {
+  /**
+   * How long a failed attempt waits before the next: exponential backoff with full jitter. When the
+   * attempts run out is the batch's to say (max_attempts), and the database's to count.
+   */
+  public record Retry(Duration initial, Duration max, double multiplier) {
 
     Duration delayAfter(int attempts) {
       var exponential = initial.toMillis() * Math.pow(multiplier, Math.max(0, attempts - 1));
@@ -82,9 +86,6 @@ public final class WorkQueue {
     }
   }
 
-  private static final String LEASE_EXPIRED =
-      "'lease of attempt ' || attempts || ' expired: the worker died or stopped heartbeating'";
-
   private final DataSource dataSource;
 
   public WorkQueue(DataSource dataSource) {
@@ -124,45 +125,31 @@ public final class WorkQueue {
   /** Claims up to {@code limit} due items of a batch, most urgent and oldest first. */
   public List<Claim> claim(UUID batchId, String worker, int limit, Duration lease)
       throws SQLException {
-    return claim("batch_id = ?", batchId, worker, limit, lease);
+    return claim(batchId, null, worker, limit, lease);
   }
 
   /**
    * Claims up to {@code limit} due items of the batches handed to a deployment's fleet (of the
-   * caller's tenant: row-level security sees to that), most urgent and oldest first.
+   * caller's tenant: the function sees to that), most urgent and oldest first.
    */
   public List<Claim> claimForDeployment(String deployment, String worker, int limit, Duration lease)
       throws SQLException {
-    return claim(OF_DEPLOYMENT, deployment, worker, limit, lease);
+    return claim(null, deployment, worker, limit, lease);
   }
 
-  private static final String OF_DEPLOYMENT =
-      "batch_id IN (SELECT batch_id FROM automation_batches WHERE deployment = ?)";
-
   private List<Claim> claim(
-      String whichBatches, Object batches, String worker, int limit, Duration lease)
+      UUID batchId, String deployment, String worker, int limit, Duration lease)
       throws SQLException {
     try (var c = dataSource.getConnection();
         var relaxed = c.createStatement();
-        var claim =
-            c.prepareStatement(
-                "WITH next AS (SELECT item_id FROM automation_items WHERE "
-                    + whichBatches
-                    + " AND state = 'pending' AND next_attempt_at <= now()"
-                    + " ORDER BY priority_rank, next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED)"
-                    + " UPDATE automation_items i SET state = 'running', lease_owner = ?,"
-                    + " lease_expires_at = now() + ? * interval '1 millisecond',"
-                    + " claim_token = gen_random_uuid(), attempts = attempts + 1, updated_at = now()"
-                    + " FROM next WHERE i.item_id = next.item_id"
-                    + " RETURNING i.item_id, i.idempotency_key, i.payload::text, i.claim_token,"
-                    + " i.attempts, (SELECT b.max_attempts FROM automation_batches b"
-                    + " WHERE b.batch_id = i.batch_id)")) {
+        var claim = c.prepareStatement("SELECT * FROM robusto_worker_claim(?, ?, ?, ?, ?)")) {
       c.setAutoCommit(false);
       relaxed.execute("SET LOCAL synchronous_commit = off");
-      claim.setObject(1, batches);
-      claim.setInt(2, limit);
+      claim.setObject(1, batchId);
+      claim.setString(2, deployment);
       claim.setString(3, worker);
-      claim.setLong(4, lease.toMillis());
+      claim.setInt(4, limit);
+      claim.setLong(5, lease.toMillis());
       var claims = new ArrayList<Claim>();
       try (var rs = claim.executeQuery()) {
         while (rs.next()) {
@@ -172,8 +159,7 @@ public final class WorkQueue {
                   rs.getString(2),
                   rs.getString(3),
                   rs.getObject(4, UUID.class),
-                  rs.getInt(5),
-                  rs.getInt(6)));
+                  rs.getInt(5)));
         }
       }
       c.commit();
@@ -188,10 +174,7 @@ public final class WorkQueue {
 
   /** Extends the leases of several claims at once; returns the ids still held. */
   public Set<Long> heartbeatAll(List<Claim> claims, Duration lease) throws SQLException {
-    return fenced(
-        "UPDATE automation_items i SET lease_expires_at = now() + ? * interval '1 millisecond'",
-        claims,
-        lease.toMillis());
+    return fenced("robusto_worker_heartbeat", claims, lease.toMillis());
   }
 
   /**
@@ -199,17 +182,12 @@ public final class WorkQueue {
    * open): the attempt is given back and the item is due again after {@code delay}.
    */
   public Set<Long> release(List<Claim> claims, Duration delay) throws SQLException {
-    return fenced(
-        "UPDATE automation_items i SET state = 'pending', attempts = i.attempts - 1,"
-            + " next_attempt_at = now() + ? * interval '1 millisecond', updated_at = now(),"
-            + " lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL",
-        claims,
-        delay.toMillis());
+    return fenced("robusto_worker_release", claims, delay.toMillis());
   }
 
   /** Records success once; false when fenced (another claim owns the item now). */
   public boolean succeed(Claim claim) throws SQLException {
-    return !finish(List.of(claim), "succeeded", null).isEmpty();
+    return !succeedAll(List.of(claim)).isEmpty();
   }
 
   /**
@@ -217,34 +195,32 @@ public final class WorkQueue {
    * returns the ids recorded. A fenced claim is simply not among them.
    */
   public Set<Long> succeedAll(List<Claim> claims) throws SQLException {
-    return finish(claims, "succeeded", null);
+    try (var c = dataSource.getConnection();
+        var succeed = c.prepareStatement("SELECT * FROM robusto_worker_succeed(?, ?)")) {
+      succeed.setArray(1, c.createArrayOf("bigint", ids(claims)));
+      succeed.setArray(2, c.createArrayOf("uuid", tokens(claims)));
+      return idsOf(succeed);
+    }
   }
 
   /**
    * Records a failed attempt: a permanent one fails the item for good; otherwise it is retried
-   * after a backoff, or dead-lettered after the batch's last attempt, with the error kept.
+   * after a backoff, or dead-lettered after its batch's last attempt (the database counts), with
+   * the error kept.
    */
   public FailureOutcome fail(Claim claim, String error, boolean permanent, Retry retry)
       throws SQLException {
-    if (permanent || claim.attempts() >= retry.maxAttempts()) {
-      var state = permanent ? "failed" : "dead_lettered";
-      if (finish(List.of(claim), state, error).isEmpty()) {
-        return FailureOutcome.FENCED;
-      }
-      return permanent ? FailureOutcome.FAILED : FailureOutcome.DEAD_LETTERED;
-    }
     try (var c = dataSource.getConnection();
-        var update =
-            c.prepareStatement(
-                "UPDATE automation_items SET state = 'pending', updated_at = now(), last_error = ?,"
-                    + " next_attempt_at = now() + ? * interval '1 millisecond', lease_owner = NULL,"
-                    + " lease_expires_at = NULL, claim_token = NULL"
-                    + " WHERE item_id = ? AND claim_token = ? AND state = 'running'")) {
-      update.setString(1, error);
-      update.setLong(2, retry.delayAfter(claim.attempts()).toMillis());
-      update.setLong(3, claim.itemId());
-      update.setObject(4, claim.token());
-      return update.executeUpdate() == 0 ? FailureOutcome.FENCED : FailureOutcome.RETRY_SCHEDULED;
+        var fail = c.prepareStatement("SELECT robusto_worker_fail(?, ?, ?, ?, ?)")) {
+      fail.setLong(1, claim.itemId());
+      fail.setObject(2, claim.token());
+      fail.setString(3, error);
+      fail.setBoolean(4, permanent);
+      fail.setLong(5, retry.delayAfter(claim.attempts()).toMillis());
+      try (var rs = fail.executeQuery()) {
+        rs.next();
+        return FailureOutcome.valueOf(rs.getString(1).toUpperCase(java.util.Locale.ROOT));
+      }
     }
   }
 
@@ -253,75 +229,49 @@ public final class WorkQueue {
    * dead-letters those that used the batch's last attempt. Returns how many were rescued.
    */
   public int rescueExpired(UUID batchId) throws SQLException {
-    return rescueExpired("i.batch_id = ?", batchId);
+    return rescueExpired(batchId, null);
   }
 
   /** {@link #rescueExpired(UUID)} for the batches handed to a deployment's fleet. */
   public int rescueExpiredForDeployment(String deployment) throws SQLException {
-    return rescueExpired("i." + OF_DEPLOYMENT, deployment);
+    return rescueExpired(null, deployment);
   }
 
   /**
    * Records a fleet worker's attempts (one statement, committed without waiting for the WAL flush:
    * these are figures, and a crash losing the last few changes no verdict).
    */
-  public void recordAttempts(
-      String tenantId, String deployment, int revision, List<Attempt> attempts)
+  public void recordAttempts(String deployment, int revision, List<Attempt> attempts)
       throws SQLException {
     if (attempts.isEmpty()) {
       return;
     }
     try (var c = dataSource.getConnection();
         var relaxed = c.createStatement();
-        var insert =
-            c.prepareStatement(
-                "INSERT INTO automation_attempts (tenant_id, deployment, revision, failed,"
-                    + " duration_ms) SELECT ?, ?, ?, f, d FROM unnest(?::boolean[], ?::integer[])"
-                    + " AS a(f, d)")) {
+        var record = c.prepareStatement("SELECT robusto_worker_record_attempts(?, ?, ?, ?)")) {
       c.setAutoCommit(false);
       relaxed.execute("SET LOCAL synchronous_commit = off");
-      insert.setString(1, tenantId);
-      insert.setString(2, deployment);
-      insert.setInt(3, revision);
-      insert.setArray(
-          4, c.createArrayOf("boolean", attempts.stream().map(Attempt::failed).toArray()));
-      insert.setArray(
-          5,
+      record.setString(1, deployment);
+      record.setInt(2, revision);
+      record.setArray(
+          3, c.createArrayOf("boolean", attempts.stream().map(Attempt::failed).toArray()));
+      record.setArray(
+          4,
           c.createArrayOf(
               "integer",
               attempts.stream()
                   .map(a -> (int) Math.min(Integer.MAX_VALUE, a.durationMillis()))
                   .toArray()));
-      insert.executeUpdate();
+      record.executeQuery().close();
       c.commit();
     }
   }
 
-  private int rescueExpired(String whichItems, Object batches) throws SQLException {
+  private int rescueExpired(UUID batchId, String deployment) throws SQLException {
     try (var c = dataSource.getConnection();
-        var rescue =
-            c.prepareStatement(
-                "WITH expired AS (SELECT i.item_id, i.attempts >= b.max_attempts AS last"
-                    + " FROM automation_items i JOIN automation_batches b USING (batch_id)"
-                    + " WHERE "
-                    + whichItems
-                    + " AND i.state = 'running' AND i.lease_expires_at < now()"
-                    + " FOR UPDATE OF i SKIP LOCKED),"
-                    + " dead AS (DELETE FROM automation_items i USING expired e"
-                    + " WHERE i.item_id = e.item_id AND e.last RETURNING i.*),"
-                    + " buried AS (INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id,"
-                    + " idempotency_key, payload, state, attempts, last_error, created_at)"
-                    + " SELECT item_id, batch_id, tenant_id, idempotency_key, payload, 'dead_lettered',"
-                    + " attempts, "
-                    + LEASE_EXPIRED
-                    + ", created_at FROM dead RETURNING 1),"
-                    + " back AS (UPDATE automation_items i SET state = 'pending', updated_at = now(),"
-                    + " lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL,"
-                    + " last_error = "
-                    + LEASE_EXPIRED
-                    + " FROM expired e WHERE i.item_id = e.item_id AND NOT e.last RETURNING 1)"
-                    + " SELECT (SELECT count(*) FROM buried) + (SELECT count(*) FROM back)")) {
-      rescue.setObject(1, batches);
+        var rescue = c.prepareStatement("SELECT robusto_worker_rescue(?, ?)")) {
+      rescue.setObject(1, batchId);
+      rescue.setString(2, deployment);
       try (var rs = rescue.executeQuery()) {
         rs.next();
         return rs.getInt(1);
@@ -349,53 +299,44 @@ public final class WorkQueue {
     }
   }
 
-  /** Moves fenced claims out of the queue with their final state; returns the ids moved. */
-  private Set<Long> finish(List<Claim> claims, String state, String error) throws SQLException {
+  /** How many of one of the caller's batches' items are still to be processed (the worker). */
+  public long liveItems(UUID batchId) throws SQLException {
     try (var c = dataSource.getConnection();
-        var move =
-            c.prepareStatement(
-                "WITH done AS (DELETE FROM automation_items i"
-                    + " USING unnest(?::bigint[], ?::uuid[]) AS d(item_id, token)"
-                    + " WHERE i.item_id = d.item_id AND i.claim_token = d.token"
-                    + " AND i.state = 'running' RETURNING i.*)"
-                    + " INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id,"
-                    + " idempotency_key, payload, state, attempts, last_error, created_at)"
-                    + " SELECT item_id, batch_id, tenant_id, idempotency_key, payload, ?, attempts, ?,"
-                    + " created_at FROM done RETURNING item_id")) {
-      move.setArray(1, c.createArrayOf("bigint", claims.stream().map(Claim::itemId).toArray()));
-      move.setArray(2, c.createArrayOf("uuid", claims.stream().map(Claim::token).toArray()));
-      move.setString(3, state);
-      move.setString(4, error);
-      var moved = new HashSet<Long>();
-      try (var rs = move.executeQuery()) {
-        while (rs.next()) {
-          moved.add(rs.getLong(1));
-        }
+        var live = c.prepareStatement("SELECT robusto_worker_live_items(?)")) {
+      live.setObject(1, batchId);
+      try (var rs = live.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
       }
-      return moved;
     }
   }
 
-  /** Runs an update on the claims still held with their token; returns the ids updated. */
-  private Set<Long> fenced(String update, List<Claim> claims, long millis) throws SQLException {
+  /** Calls a fenced worker function (claims, then a number); returns the ids it touched. */
+  private Set<Long> fenced(String function, List<Claim> claims, long millis) throws SQLException {
     try (var c = dataSource.getConnection();
-        var statement =
-            c.prepareStatement(
-                update
-                    + " FROM unnest(?::bigint[], ?::uuid[]) AS d(item_id, token)"
-                    + " WHERE i.item_id = d.item_id AND i.claim_token = d.token"
-                    + " AND i.state = 'running' RETURNING i.item_id")) {
-      statement.setLong(1, millis);
-      statement.setArray(
-          2, c.createArrayOf("bigint", claims.stream().map(Claim::itemId).toArray()));
-      statement.setArray(3, c.createArrayOf("uuid", claims.stream().map(Claim::token).toArray()));
-      var updated = new HashSet<Long>();
-      try (var rs = statement.executeQuery()) {
-        while (rs.next()) {
-          updated.add(rs.getLong(1));
-        }
-      }
-      return updated;
+        var call = c.prepareStatement("SELECT * FROM " + function + "(?, ?, ?)")) {
+      call.setArray(1, c.createArrayOf("bigint", ids(claims)));
+      call.setArray(2, c.createArrayOf("uuid", tokens(claims)));
+      call.setLong(3, millis);
+      return idsOf(call);
     }
+  }
+
+  private static Object[] ids(List<Claim> claims) {
+    return claims.stream().map(Claim::itemId).toArray();
+  }
+
+  private static Object[] tokens(List<Claim> claims) {
+    return claims.stream().map(Claim::token).toArray();
+  }
+
+  private static Set<Long> idsOf(java.sql.PreparedStatement call) throws SQLException {
+    var ids = new HashSet<Long>();
+    try (var rs = call.executeQuery()) {
+      while (rs.next()) {
+        ids.add(rs.getLong(1));
+      }
+    }
+    return ids;
   }
 }

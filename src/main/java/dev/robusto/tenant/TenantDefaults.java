@@ -29,6 +29,18 @@ public interface TenantDefaults {
 
     /** The JDBC URL tenants' workers use, written into their Secret. */
     String jdbcUrl();
+
+    /** A tenant session with a transaction open longer than this is ended. */
+    @WithDefault("PT60S")
+    java.time.Duration maxTransaction();
+
+    /** A tenant session idle inside a transaction longer than this is ended. */
+    @WithDefault("PT30S")
+    java.time.Duration maxIdleInTransaction();
+
+    /** How often the leader looks for such sessions. */
+    @WithDefault("PT15S")
+    java.time.Duration watchdogInterval();
   }
 
   interface TierDefaults {

@@ -79,7 +79,7 @@ public final class Worker {
             queue.rescueExpiredForDeployment(fleet.deployment());
           } else {
             queue.rescueExpired(config.batchId());
-            if (queue.counts(config.batchId()).live() == 0) {
+            if (queue.liveItems(config.batchId()) == 0) {
               break;
             }
           }
@@ -133,7 +133,7 @@ public final class Worker {
                   claim,
                   result.detail(),
                   result.verdict() == ItemProcessor.Verdict.PERMANENT_FAILURE,
-                  config.retry(claim.maxAttempts()));
+                  config.retry());
           switch (outcome) {
             case RETRY_SCHEDULED -> retried++;
             case FENCED -> fenced++;
@@ -153,7 +153,7 @@ public final class Worker {
     }
     var fleet = config.fleet();
     if (fleet != null) {
-      queue.recordAttempts(fleet.tenant(), fleet.deployment(), fleet.revision(), attempts);
+      queue.recordAttempts(fleet.deployment(), fleet.revision(), attempts);
     }
     held.removeAll(claims);
   }

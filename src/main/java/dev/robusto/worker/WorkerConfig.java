@@ -35,8 +35,11 @@ public record WorkerConfig(
     long leaseMillis,
     Fleet fleet) {
 
-  /** Which fleet, and which revision of it, this worker belongs to. */
-  public record Fleet(String tenant, String deployment, int revision) {}
+  /**
+   * Which fleet, and which revision of it, this worker belongs to; its tenant is the one its
+   * database role belongs to.
+   */
+  public record Fleet(String deployment, int revision) {}
 
   /** The simulated processor's draw. */
   public record Simulated(
@@ -46,10 +49,9 @@ public record WorkerConfig(
       double permanentFailureRate,
       long seed) {}
 
-  /** The backoff, with the attempts of the claimed item's batch. */
-  public WorkQueue.Retry retry(int maxAttempts) {
+  /** The backoff between attempts; how many there may be is the batch's (max_attempts). */
+  public WorkQueue.Retry retry() {
     return new WorkQueue.Retry(
-        maxAttempts,
         Duration.ofMillis(backoffInitialMillis),
         Duration.ofMillis(backoffMaxMillis),
         backoffMultiplier);

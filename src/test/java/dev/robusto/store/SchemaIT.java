@@ -23,7 +23,8 @@ class SchemaIT {
           "V2__tenant_isolation.sql",
           "V3__audit_log.sql",
           "V4__batch_queue.sql",
-          "V5__deployment_fleet.sql");
+          "V5__deployment_fleet.sql",
+          "V6__worker_functions.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {
@@ -152,6 +153,11 @@ class SchemaIT {
           FROM pg_constraint WHERE connamespace = 'public'::regnamespace
         UNION ALL SELECT 'grant ' || table_name || ' ' || grantee || ' ' || privilege_type
           FROM information_schema.role_table_grants WHERE table_schema = 'public' AND grantee LIKE 'robusto_%'
+        UNION ALL SELECT 'execute ' || p.proname || ' ' || coalesce(r.rolname, 'PUBLIC')
+          FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+          LEFT JOIN pg_roles r ON r.oid = a.grantee
+          WHERE p.pronamespace = 'public'::regnamespace AND a.privilege_type = 'EXECUTE'
+            AND (a.grantee = 0 OR r.rolname LIKE 'robusto_%')
         """;
     var result = new TreeSet<String>();
     try (var c = db.getConnection();

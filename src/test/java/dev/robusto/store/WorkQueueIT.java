@@ -17,35 +17,44 @@ import javax.sql.DataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The ticket queue against a real PostgreSQL: idempotent, fenced, retried, never lost. */
+/**
+ * The ticket queue against a real PostgreSQL: idempotent, fenced, retried, never lost. The operator
+ * enqueues and counts with its role; workers claim and record with the tenant's own role, through
+ * the worker functions, as in a cluster.
+ */
 class WorkQueueIT {
 
   private static final UUID BATCH = UUID.fromString("00000000-0000-0000-0000-0000000000b1");
   private static final WorkQueue.Retry RETRY =
-      new WorkQueue.Retry(5, Duration.ofMillis(10), Duration.ofMillis(100), 2);
+      new WorkQueue.Retry(Duration.ofMillis(10), Duration.ofMillis(100), 2);
 
   private DataSource db;
+  private WorkQueue operator;
   private WorkQueue queue;
 
   @BeforeEach
   void freshQueue() throws SQLException {
     db = Postgres.get().migratedDatabase("queue_it");
-    queue = new WorkQueue(db);
+    operator = new WorkQueue(db);
     try (var c = db.getConnection();
         var s = c.createStatement()) {
       s.execute(
           "INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs,"
               + " max_daily_jobs, requests_per_minute) VALUES ('acme', 'startup', 'tenant-acme', 3, 100, 600)");
     }
+    var role = TenantDatabase.roleName("acme", "a");
+    var password = ScramVerifier.newPassword();
+    new TenantDatabase(db).login("acme", role, ScramVerifier.of(password), 50);
+    queue = new WorkQueue(Postgres.get().pooled("queue_it", role, password, 17));
     newBatch(BATCH, "fin-de-mes");
   }
 
   @Test
   void reEnqueuingTheSameTicketsAddsNothing() throws SQLException {
-    assertThat(queue.enqueue(BATCH, "acme", "normal", items(0, 100))).isEqualTo(100);
-    assertThat(queue.enqueue(BATCH, "acme", "normal", items(50, 150))).isEqualTo(50);
+    assertThat(operator.enqueue(BATCH, "acme", "normal", items(0, 100))).isEqualTo(100);
+    assertThat(operator.enqueue(BATCH, "acme", "normal", items(50, 150))).isEqualTo(50);
     assertThat(count("SELECT count(*) FROM automation_items")).isEqualTo(150);
-    assertThat(queue.counts(BATCH).held()).as("nothing runs before admission").isEqualTo(150);
+    assertThat(operator.counts(BATCH).held()).as("nothing runs before admission").isEqualTo(150);
   }
 
   @Test
@@ -57,13 +66,13 @@ class WorkQueueIT {
         .as("finished rows leave the hot queue")
         .isZero();
 
-    assertThat(queue.enqueue(BATCH, "acme", "normal", items(0, 3))).isEqualTo(1);
+    assertThat(operator.enqueue(BATCH, "acme", "normal", items(0, 3))).isEqualTo(1);
     var other = UUID.randomUUID();
     newBatch(other, "otro-lote");
-    assertThat(queue.enqueue(other, "acme", "normal", items(0, 2)))
+    assertThat(operator.enqueue(other, "acme", "normal", items(0, 2)))
         .as("the key is the tenant's, across batches")
         .isZero();
-    assertThat(queue.counts(BATCH)).isEqualTo(new WorkQueue.Counts(1, 0, 0, 2, 0, 0));
+    assertThat(operator.counts(BATCH)).isEqualTo(new WorkQueue.Counts(1, 0, 0, 2, 0, 0));
   }
 
   @Test
@@ -74,7 +83,7 @@ class WorkQueueIT {
     queue.fail(claims.get(1), "HTTP 422: RFC inválido", true, RETRY);
     execute("DELETE FROM automation_batches WHERE batch_id = '" + BATCH + "'");
     newBatch(BATCH, "fin-de-mes");
-    assertThat(queue.enqueue(BATCH, "acme", "normal", items(0, 3)))
+    assertThat(operator.enqueue(BATCH, "acme", "normal", items(0, 3)))
         .as("the failed and the unfinished ticket may come again; the invoiced one may not")
         .isEqualTo(2);
     assertThat(count("SELECT count(*) FROM automation_item_outcomes")).isZero();
@@ -93,8 +102,9 @@ class WorkQueueIT {
   @Test
   void aWorkerWhoseLeaseExpiredCannotRecordAnOutcome() throws Exception {
     enqueueAndAdmit("normal", items(0, 1));
+    // The shortest lease the queue grants is 1 s.
     var slow = queue.claim(BATCH, "slow", 1, Duration.ofMillis(100)).get(0);
-    Thread.sleep(300);
+    Thread.sleep(1_300);
     assertThat(queue.rescueExpired(BATCH)).isEqualTo(1);
     var fast = queue.claim(BATCH, "fast", 1, Duration.ofSeconds(30)).get(0);
     assertThat(fast.token()).isNotEqualTo(slow.token());
@@ -117,7 +127,8 @@ class WorkQueueIT {
   @Test
   void failuresAreRetriedWithBackoffThenDeadLetteredWithTheLastError() throws Exception {
     enqueueAndAdmit("normal", items(0, 1));
-    var retry = new WorkQueue.Retry(3, Duration.ofMillis(50), Duration.ofMillis(50), 1);
+    execute("UPDATE automation_batches SET max_attempts = 3");
+    var retry = new WorkQueue.Retry(Duration.ofMillis(50), Duration.ofMillis(50), 1);
     var outcomes = new ArrayList<WorkQueue.FailureOutcome>();
     for (int attempt = 1; attempt <= 3; attempt++) {
       List<WorkQueue.Claim> claimed;
@@ -152,7 +163,7 @@ class WorkQueueIT {
     var recordedSuccesses = new ConcurrentHashMap<String, AtomicInteger>();
     var abandoned = new AtomicInteger();
     var done = new AtomicBoolean();
-    var lease = Duration.ofMillis(300);
+    var lease = Duration.ofSeconds(1);
     var workers = new ArrayList<Thread>();
     for (int w = 0; w < 16; w++) {
       var name = "worker-" + w;
@@ -236,7 +247,7 @@ class WorkQueueIT {
   }
 
   private void enqueueAndAdmit(String priority, List<WorkQueue.NewItem> items) throws SQLException {
-    queue.enqueue(BATCH, "acme", priority, items);
+    operator.enqueue(BATCH, "acme", priority, items);
     new DailyLedger(db).admit(BATCH, "acme", java.time.LocalDate.now(), 1_000_000);
   }
 

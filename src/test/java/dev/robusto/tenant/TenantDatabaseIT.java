@@ -31,7 +31,7 @@ class TenantDatabaseIT {
   private final KubernetesClient client = LocalCluster.get().client();
 
   @Test
-  void aTenantsRoleSeesAndWritesOnlyItsOwnRows() throws Exception {
+  void aTenantsRoleLogsInWithItsTiersLimitsAndReachesNoTable() throws Exception {
     create("db-uno", Tier.STARTUP);
     create("db-dos", Tier.ENTERPRISE);
     var uno = awaitDatabaseReady("db-uno");
@@ -40,26 +40,20 @@ class TenantDatabaseIT {
     assertThat(connectionLimit("t_db_uno_a")).as("startup tier").isEqualTo(5);
     assertThat(connectionLimit("t_db_dos_a")).as("enterprise tier").isEqualTo(20);
 
-    try (var a = connect("db-uno");
-        var b = connect("db-dos")) {
-      insertBatch(a, "db-uno", "cierre-uno");
-      insertBatch(b, "db-dos", "cierre-dos");
-      assertThat(names(a, "SELECT name FROM automation_batches")).containsExactly("cierre-uno");
-      assertThat(names(b, "SELECT name FROM automation_batches")).containsExactly("cierre-dos");
-      assertThat(names(a, "SELECT tenant_id FROM tenant_config")).containsExactly("db-uno");
-      assertThatThrownBy(() -> insertBatch(a, "db-dos", "intruso"))
-          .hasMessageContaining("row-level security");
-      assertThat(
-              a.createStatement()
-                  .executeUpdate(
-                      "UPDATE automation_batches SET priority = 'baja' WHERE tenant_id = 'db-dos'"))
-          .as("another tenant's rows are invisible, so nothing is updated")
-          .isZero();
-      assertThatThrownBy(() -> a.createStatement().executeQuery("SELECT * FROM audit_log"))
-          .hasMessageContaining("permission denied");
-      assertThatThrownBy(
-              () -> a.createStatement().execute("UPDATE tenant_config SET max_daily_jobs = 100000"))
-          .hasMessageContaining("permission denied");
+    // Only the worker functions (TenantIsolationIT attacks them): no table, not even its own rows.
+    try (var a = connect("db-uno")) {
+      assertThat(names(a, "SHOW statement_timeout")).containsExactly("30s");
+      assertThat(names(a, "SHOW idle_in_transaction_session_timeout")).containsExactly("30s");
+      for (var sql :
+          List.of(
+              "SELECT name FROM automation_batches",
+              "SELECT tenant_id FROM tenant_config",
+              "SELECT * FROM audit_log",
+              "UPDATE tenant_config SET max_daily_jobs = 100000")) {
+        assertThatThrownBy(() -> a.createStatement().execute(sql))
+            .as(sql)
+            .hasMessageContaining("permission denied");
+      }
     }
     assertThat(dos.getStatus().getConditions())
         .anySatisfy(
@@ -95,7 +89,7 @@ class TenantDatabaseIT {
       assertThat(after[1]).isNotEqualTo(before[1]);
       // Both work during the switch: the open session, a new one with the old password, the new
       // one.
-      assertThat(names(old, "SELECT tenant_id FROM tenant_config")).containsExactly("db-rota");
+      assertThat(names(old, "SELECT current_user")).containsExactly("t_db_rota_a");
       connect(before).close();
       connect(after).close();
       // After the grace period (10 s in the tests) the old role can no longer log in.
@@ -106,6 +100,9 @@ class TenantDatabaseIT {
                   assertThatThrownBy(() -> connect(before).close())
                       .isInstanceOf(SQLException.class));
       connect(after).close();
+      assertThatThrownBy(() -> names(old, "SELECT current_user"))
+          .as("the old credential's open session ended with its grace period")
+          .isInstanceOf(SQLException.class);
     }
     // The audit entry follows the lock it records by a commit.
     await()
@@ -129,11 +126,15 @@ class TenantDatabaseIT {
     create("db-guardar", Tier.STARTUP);
     awaitDatabaseReady("db-borrar");
     awaitDatabaseReady("db-guardar");
-    try (var a = connect("db-borrar");
-        var b = connect("db-guardar")) {
-      insertBatch(a, "db-borrar", "x");
-      insertBatch(b, "db-guardar", "y");
-    }
+    insertBatch("db-borrar", "x");
+    insertBatch("db-guardar", "y");
+    // A hostile tenant tries to hold its own deletion up: default privileges that make a plain
+    // DROP ROLE fail, and a session left in an open transaction.
+    var hostile = connect("db-borrar");
+    hostile.createStatement().execute("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC");
+    hostile.setAutoCommit(false);
+    hostile.createStatement().execute("SELECT current_user");
+
     client.resources(Tenant.class).withName("db-borrar").delete();
     client.resources(Tenant.class).withName("db-guardar").delete();
     await()
@@ -143,9 +144,14 @@ class TenantDatabaseIT {
               assertThat(client.resources(Tenant.class).withName("db-borrar").get()).isNull();
               assertThat(client.resources(Tenant.class).withName("db-guardar").get()).isNull();
             });
+    assertThatThrownBy(() -> hostile.createStatement().execute("SELECT 1"))
+        .as("the tenant's session was ended")
+        .isInstanceOf(SQLException.class);
+    hostile.close();
     assertThat(
             rows(
                 "SELECT count(*) FROM pg_roles WHERE rolname LIKE 't_db_borrar_%' OR rolname LIKE 't_db_guardar_%'"))
+        .as("the roles went, default privileges and all")
         .isZero();
     assertThat(rows("SELECT count(*) FROM automation_batches WHERE tenant_id = 'db-borrar'"))
         .isZero();
@@ -206,10 +212,12 @@ class TenantDatabaseIT {
         Postgres.get().jdbcUrl("robusto"), credentials[0], credentials[1]);
   }
 
-  private static void insertBatch(Connection c, String tenant, String name) throws SQLException {
-    try (var insert =
-        c.prepareStatement(
-            "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name) VALUES (gen_random_uuid(), ?, ?, ?)")) {
+  /** A batch row of the tenant's, as the operator writes it. */
+  private static void insertBatch(String tenant, String name) throws SQLException {
+    try (var c = Postgres.get().superuser("robusto");
+        var insert =
+            c.prepareStatement(
+                "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name) VALUES (gen_random_uuid(), ?, ?, ?)")) {
       insert.setString(1, tenant);
       insert.setString(2, "tenant-" + tenant);
       insert.setString(3, name);
