@@ -6,7 +6,7 @@
 -- Each function is SECURITY DEFINER with a pinned search_path. The caller's tenant comes from the
 -- role it logged in as (session_user), never from an argument; an item is touched only with the
 -- token of its current claim (fencing); counts, leases and delays are bounded here, whatever the
--- caller asks (arrays are cut at 10,000 claims); a tenant cannot name a state. lock_timeout is set on
+-- caller asks (arrays of more than 10,000 are refused); a tenant cannot name a state. lock_timeout is set on
 -- each function, so no session setting makes a call wait on a lock for more than 5 s. A session
 -- that holds a transaction open is ended by the operator (TenantSessionWatchdog).
 -- Rollback: db/rollback/V6__worker_functions.sql
@@ -25,6 +25,21 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     RETURN tenant;
+END;
+$$;
+
+-- Refuses what a bound on one dimension would not bound: arrays of more than one dimension
+-- (a slice [1:10000] cuts only the first) or of more than 10,000 elements.
+CREATE OR REPLACE FUNCTION robusto_worker_bounded(p_array anyarray) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF coalesce(array_ndims(p_array), 1) > 1 OR coalesce(cardinality(p_array), 0) > 10000 THEN
+        RAISE EXCEPTION 'at most 10,000 claims or attempts a call, in a one-dimensional array'
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    RETURN true;
 END;
 $$;
 
@@ -88,8 +103,9 @@ SET lock_timeout = '5s'
 AS $$
     UPDATE public.automation_items i
        SET lease_expires_at = now() + least(greatest(p_lease_ms, 1000), 600000) * interval '1 millisecond'
-      FROM unnest(p_items[1:10000], p_tokens[1:10000]) AS d(item_id, token)
-     WHERE i.item_id = d.item_id AND i.claim_token = d.token AND i.state = 'running'
+      FROM unnest(p_items, p_tokens) AS d(item_id, token)
+     WHERE public.robusto_worker_bounded(p_items) AND public.robusto_worker_bounded(p_tokens)
+       AND i.item_id = d.item_id AND i.claim_token = d.token AND i.state = 'running'
        AND i.tenant_id = public.robusto_worker_tenant()
     RETURNING i.item_id
 $$;
@@ -105,8 +121,9 @@ AS $$
        SET state = 'pending', attempts = i.attempts - 1, updated_at = now(),
            next_attempt_at = now() + least(greatest(p_delay_ms, 0), 86400000) * interval '1 millisecond',
            lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL
-      FROM unnest(p_items[1:10000], p_tokens[1:10000]) AS d(item_id, token)
-     WHERE i.item_id = d.item_id AND i.claim_token = d.token AND i.state = 'running'
+      FROM unnest(p_items, p_tokens) AS d(item_id, token)
+     WHERE public.robusto_worker_bounded(p_items) AND public.robusto_worker_bounded(p_tokens)
+       AND i.item_id = d.item_id AND i.claim_token = d.token AND i.state = 'running'
        AND i.tenant_id = public.robusto_worker_tenant()
     RETURNING i.item_id
 $$;
@@ -120,8 +137,9 @@ SET lock_timeout = '5s'
 AS $$
     WITH done AS (
         DELETE FROM public.automation_items i
-         USING unnest(p_items[1:10000], p_tokens[1:10000]) AS d(item_id, token)
-         WHERE i.item_id = d.item_id AND i.claim_token = d.token AND i.state = 'running'
+         USING unnest(p_items, p_tokens) AS d(item_id, token)
+         WHERE public.robusto_worker_bounded(p_items) AND public.robusto_worker_bounded(p_tokens)
+           AND i.item_id = d.item_id AND i.claim_token = d.token AND i.state = 'running'
            AND i.tenant_id = public.robusto_worker_tenant()
         RETURNING i.*)
     INSERT INTO public.automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,
@@ -224,8 +242,9 @@ SET lock_timeout = '5s'
 AS $$
     INSERT INTO public.automation_attempts (tenant_id, deployment, revision, failed, duration_ms)
     SELECT public.robusto_worker_tenant(), p_deployment, p_revision, f, greatest(d, 0)
-      FROM unnest(p_failed[1:10000], p_duration_ms[1:10000]) AS a(f, d)
-     WHERE f IS NOT NULL AND d IS NOT NULL
+      FROM unnest(p_failed, p_duration_ms) AS a(f, d)
+     WHERE public.robusto_worker_bounded(p_failed) AND public.robusto_worker_bounded(p_duration_ms)
+       AND f IS NOT NULL AND d IS NOT NULL
 $$;
 
 -- How many of one of the caller's batches' tickets are still to be processed (pending or running).
@@ -239,7 +258,9 @@ AS $$
        AND state IN ('pending', 'running')
 $$;
 
--- Tenant roles: these functions, and not a single table.
+-- Tenant roles: these functions, and not a single table; and nobody creates objects in public that
+-- could stand in for what the functions call (clusters upgraded from PostgreSQL 14 still allow it).
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM robusto_tenant;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM robusto_tenant;
 REVOKE EXECUTE ON FUNCTION robusto_current_tenant() FROM robusto_tenant;
@@ -248,7 +269,7 @@ REVOKE EXECUTE ON FUNCTION robusto_current_tenant(), robusto_retention_cleanup(i
     robusto_worker_heartbeat(bigint[], uuid[], bigint), robusto_worker_release(bigint[], uuid[], bigint),
     robusto_worker_succeed(bigint[], uuid[]), robusto_worker_fail(bigint, uuid, text, boolean, bigint),
     robusto_worker_rescue(uuid, text), robusto_worker_record_attempts(text, integer, boolean[], integer[]),
-    robusto_worker_live_items(uuid)
+    robusto_worker_live_items(uuid), robusto_worker_bounded(anyarray)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION robusto_worker_claim(uuid, text, text, integer, bigint),
     robusto_worker_heartbeat(bigint[], uuid[], bigint), robusto_worker_release(bigint[], uuid[], bigint),

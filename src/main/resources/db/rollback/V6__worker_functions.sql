@@ -9,6 +9,7 @@ DROP FUNCTION IF EXISTS robusto_worker_rescue(uuid, text);
 DROP FUNCTION IF EXISTS robusto_worker_record_attempts(text, integer, boolean[], integer[]);
 DROP FUNCTION IF EXISTS robusto_worker_live_items(uuid);
 DROP FUNCTION IF EXISTS robusto_worker_tenant();
+DROP FUNCTION IF EXISTS robusto_worker_bounded(anyarray);
 GRANT EXECUTE ON FUNCTION robusto_current_tenant() TO robusto_tenant;
 GRANT EXECUTE ON FUNCTION robusto_retention_cleanup(interval, interval) TO PUBLIC;
 GRANT SELECT ON tenant_config TO robusto_tenant;

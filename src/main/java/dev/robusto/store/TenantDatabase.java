@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
+import org.jboss.logging.Logger;
 
 /**
  * A tenant's presence in PostgreSQL: its tenant_config row and its login roles, confined by
@@ -16,6 +17,8 @@ import javax.sql.DataSource;
  */
 @ApplicationScoped
 public class TenantDatabase {
+
+  private static final Logger LOG = Logger.getLogger(TenantDatabase.class);
 
   /** The tenant_config columns the operator keeps in step with the Tenant spec. */
   public record Config(
@@ -177,7 +180,8 @@ public class TenantDatabase {
   /**
    * Ends tenant sessions that hold a transaction open longer than {@code open}, or sit idle in one
    * longer than {@code idle}: a tenant may change its own session settings, so the bound on how
-   * long it holds locks and the vacuum horizon back is kept here. Returns the sessions ended.
+   * long it holds locks and the vacuum horizon back is kept here. A session holding an advisory
+   * lock is ended at once. Returns the sessions ended.
    */
   public List<EndedSession> endLongTransactions(Duration open, Duration idle) throws SQLException {
     var ended = new ArrayList<EndedSession>();
@@ -194,7 +198,11 @@ public class TenantDatabase {
         }
       }
       for (var role : strangers) {
-        s.execute("GRANT " + quote(role) + " TO CURRENT_USER");
+        try {
+          s.execute("GRANT " + quote(role) + " TO CURRENT_USER");
+        } catch (SQLException e) {
+          LOG.warnf("Cannot watch the sessions of %s: %s", role, e.getMessage());
+        }
       }
       try (var terminate =
           c.prepareStatement(
@@ -202,7 +210,11 @@ public class TenantDatabase {
                   + " JOIN tenant_db_roles r ON r.role_name = a.usename"
                   + " WHERE a.xact_start < now() - ? * interval '1 millisecond'"
                   + " OR (a.state LIKE 'idle in transaction%'"
-                  + " AND a.state_change < now() - ? * interval '1 millisecond')")) {
+                  + " AND a.state_change < now() - ? * interval '1 millisecond')"
+                  // An advisory lock outlives transactions, and the audit chain and Flyway take
+                  // advisory locks whose keys anyone can compute: a tenant holds none.
+                  + " OR EXISTS (SELECT FROM pg_locks l WHERE l.pid = a.pid"
+                  + " AND l.locktype = 'advisory')")) {
         terminate.setLong(1, open.toMillis());
         terminate.setLong(2, idle.toMillis());
         try (var rs = terminate.executeQuery()) {

@@ -186,6 +186,38 @@ class TenantIsolationIT {
                         "t_iso_hostil_a")
                     > 0);
 
+    // An advisory lock on the audit chain's key, held outside any transaction, is ended too.
+    var locker = connect(credentials("iso-hostil"));
+    long lockerPid;
+    try (var rs =
+        locker
+            .createStatement()
+            .executeQuery(
+                "SELECT pg_backend_pid(), pg_advisory_lock(hashtext('robusto.audit_log'))")) {
+      rs.next();
+      lockerPid = rs.getLong(1);
+    }
+    await("the watchdog ends the session holding an advisory lock")
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                longValue(
+                        operator, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?", lockerPid)
+                    == 0);
+    locker.close();
+
+    // Arrays a one-dimensional cap would not bound are refused.
+    try (var hostile = connect(credentials("iso-hostil"))) {
+      assertThatThrownBy(
+              () ->
+                  hostile
+                      .createStatement()
+                      .execute(
+                          "SELECT robusto_worker_record_attempts('x', 1,"
+                              + " array_fill(true, ARRAY[2, 10000]), array_fill(1, ARRAY[2, 10000]))"))
+          .hasMessageContaining("at most 10,000");
+    }
+
     // The neighbour's batch went on through all of it.
     for (var worker : workers) {
       assertThat(worker.waitFor(90, TimeUnit.SECONDS))
