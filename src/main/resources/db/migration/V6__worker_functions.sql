@@ -62,6 +62,7 @@ BEGIN
     IF (p_batch IS NULL) = (p_deployment IS NULL) THEN
         RAISE EXCEPTION 'claim from a batch or from a deployment''s batches, not both or neither';
     END IF;
+    -- Two statements, not one with an OR: each keeps its own plan on the claim index.
     IF p_batch IS NOT NULL THEN
         RETURN QUERY
         WITH due AS (
