@@ -122,8 +122,11 @@ public class TenantDatabase {
   }
 
   /** What a tenant's session gets unless it sets otherwise; the watchdog bounds what it may. */
-  private static final String SESSION_DEFAULTS =
-      "statement_timeout = '30s'|lock_timeout = '5s'|idle_in_transaction_session_timeout = '30s'";
+  private static final List<String> SESSION_DEFAULTS =
+      List.of(
+          "statement_timeout = '30s'",
+          "lock_timeout = '5s'",
+          "idle_in_transaction_session_timeout = '30s'");
 
   /**
    * Creates the login role, or sets its password (as a SCRAM verifier, never in plain text), LOGIN
@@ -144,7 +147,7 @@ public class TenantDatabase {
           s.execute("CREATE ROLE " + quoted + options + " IN ROLE robusto_tenant");
         }
         s.execute("GRANT " + quoted + " TO CURRENT_USER");
-        for (var setting : SESSION_DEFAULTS.split("\\|")) {
+        for (var setting : SESSION_DEFAULTS) {
           s.execute("ALTER ROLE " + quoted + " SET " + setting);
         }
         try (var map =
