@@ -44,7 +44,7 @@ public final class BatchStore {
         var query =
             c.prepareStatement(
                 "SELECT tenant_id, max_concurrent_jobs, max_daily_jobs, requests_per_minute,"
-                    + " suspended FROM tenant_config WHERE namespace = ?")) {
+                    + " suspended FROM tenant_config WHERE namespace = ? AND retained_at IS NULL")) {
       query.setString(1, namespace);
       try (var rs = query.executeQuery()) {
         if (!rs.next()) {

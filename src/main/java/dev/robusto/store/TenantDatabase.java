@@ -20,9 +20,15 @@ public class TenantDatabase {
 
   private static final Logger LOG = Logger.getLogger(TenantDatabase.class);
 
-  /** The tenant_config columns the operator keeps in step with the Tenant spec. */
+  /**
+   * The tenant_config columns the operator keeps in step with the Tenant spec. {@code uid} is the
+   * Tenant object's UID: a Tenant re-created under a retained name has another one. Retained rows
+   * outlived their Tenant (onDelete: Retain) and answer no namespace lookup.
+   */
   public record Config(
       String tenantId,
+      String uid,
+      boolean retained,
       String tier,
       String namespace,
       int maxConcurrentJobs,
@@ -34,6 +40,8 @@ public class TenantDatabase {
     public String state() {
       return String.join(
           "|",
+          String.valueOf(uid),
+          retained ? "retained" : "live",
           tier,
           namespace,
           Integer.toString(maxConcurrentJobs),
@@ -64,8 +72,9 @@ public class TenantDatabase {
     try (var c = dataSource.getConnection();
         var query =
             c.prepareStatement(
-                "SELECT tier, namespace, max_concurrent_jobs, max_daily_jobs, requests_per_minute,"
-                    + " suspended FROM tenant_config WHERE tenant_id = ?")) {
+                "SELECT tenant_uid, retained_at IS NOT NULL, tier, namespace, max_concurrent_jobs,"
+                    + " max_daily_jobs, requests_per_minute, suspended FROM tenant_config"
+                    + " WHERE tenant_id = ?")) {
       query.setString(1, tenantId);
       try (var rs = query.executeQuery()) {
         if (!rs.next()) {
@@ -75,34 +84,44 @@ public class TenantDatabase {
             new Config(
                 tenantId,
                 rs.getString(1),
-                rs.getString(2),
-                rs.getInt(3),
-                rs.getInt(4),
+                rs.getBoolean(2),
+                rs.getString(3),
+                rs.getString(4),
                 rs.getInt(5),
-                rs.getBoolean(6)));
+                rs.getInt(6),
+                rs.getInt(7),
+                rs.getBoolean(8)));
       }
     }
   }
 
+  /** Writes a live tenant's row; a retained row written this way is adopted. */
   public void writeConfig(Config config) throws SQLException {
+    if (config.retained()) {
+      throw new IllegalArgumentException("only a live tenant's row is written");
+    }
     try (var c = dataSource.getConnection();
         var upsert =
             c.prepareStatement(
-                "INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs,"
-                    + " max_daily_jobs, requests_per_minute, suspended) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                    + " ON CONFLICT (tenant_id) DO UPDATE SET tier = excluded.tier,"
+                "INSERT INTO tenant_config (tenant_id, tenant_uid, tier, namespace,"
+                    + " max_concurrent_jobs, max_daily_jobs, requests_per_minute, suspended)"
+                    + " VALUES (?, ?::uuid, ?, ?, ?, ?, ?, ?)"
+                    + " ON CONFLICT (tenant_id) DO UPDATE SET tenant_uid = excluded.tenant_uid,"
+                    + " retained_at = NULL,"
+                    + " tier = excluded.tier,"
                     + " namespace = excluded.namespace,"
                     + " max_concurrent_jobs = excluded.max_concurrent_jobs,"
                     + " max_daily_jobs = excluded.max_daily_jobs,"
                     + " requests_per_minute = excluded.requests_per_minute,"
                     + " suspended = excluded.suspended, updated_at = now()")) {
       upsert.setString(1, config.tenantId());
-      upsert.setString(2, config.tier());
-      upsert.setString(3, config.namespace());
-      upsert.setInt(4, config.maxConcurrentJobs());
-      upsert.setInt(5, config.maxDailyJobs());
-      upsert.setInt(6, config.requestsPerMinute());
-      upsert.setBoolean(7, config.suspended());
+      upsert.setString(2, config.uid());
+      upsert.setString(3, config.tier());
+      upsert.setString(4, config.namespace());
+      upsert.setInt(5, config.maxConcurrentJobs());
+      upsert.setInt(6, config.maxDailyJobs());
+      upsert.setInt(7, config.requestsPerMinute());
+      upsert.setBoolean(8, config.suspended());
       upsert.executeUpdate();
     }
   }
@@ -295,12 +314,33 @@ public class TenantDatabase {
   }
 
   /**
-   * Deletes the tenant's rows in every shared table (foreign keys cascade); returns whether any.
+   * Marks the tenant's rows retained if they are the Tenant {@code uid}'s: kept, but no longer
+   * anyone's namespace, and handed to a later Tenant of the name only if it asks.
    */
-  public boolean erase(String tenantId) throws SQLException {
+  public void retain(String tenantId, String uid) throws SQLException {
     try (var c = dataSource.getConnection();
-        var delete = c.prepareStatement("DELETE FROM tenant_config WHERE tenant_id = ?")) {
+        var update =
+            c.prepareStatement(
+                "UPDATE tenant_config SET retained_at = now() WHERE tenant_id = ?"
+                    + " AND retained_at IS NULL AND (tenant_uid IS NULL OR tenant_uid = ?::uuid)")) {
+      update.setString(1, tenantId);
+      update.setString(2, uid);
+      update.executeUpdate();
+    }
+  }
+
+  /**
+   * Deletes the tenant's rows in every shared table (foreign keys cascade) if they are the Tenant
+   * {@code uid}'s, never rows retained from an earlier Tenant of that name; returns whether any.
+   */
+  public boolean erase(String tenantId, String uid) throws SQLException {
+    try (var c = dataSource.getConnection();
+        var delete =
+            c.prepareStatement(
+                "DELETE FROM tenant_config WHERE tenant_id = ?"
+                    + " AND (tenant_uid IS NULL OR tenant_uid = ?::uuid)")) {
       delete.setString(1, tenantId);
+      delete.setString(2, uid);
       return delete.executeUpdate() > 0;
     }
   }

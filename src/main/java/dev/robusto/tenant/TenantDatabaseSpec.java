@@ -25,6 +25,20 @@ public class TenantDatabaseSpec {
           + " working while they pick up the new Secret.")
   private String credentialsRotation;
 
+  @JsonPropertyDescription(
+      "Take over the rows a deleted Tenant of the same name retained (onDelete: Retain). Without"
+          + " it such a Tenant reports RetainedRowsConflict and nothing is provisioned: a name"
+          + " reused by someone else never inherits another tenant's tickets.")
+  private boolean adoptRetained;
+
+  public boolean isAdoptRetained() {
+    return adoptRetained;
+  }
+
+  public void setAdoptRetained(boolean adoptRetained) {
+    this.adoptRetained = adoptRetained;
+  }
+
   public OnDelete getOnDelete() {
     return onDelete;
   }

@@ -106,18 +106,45 @@ public class TenantDatabaseSync {
     return new Outcome(next, endPreviousCredential(tenantId, next));
   }
 
+  /**
+   * A message saying what to do when the rows under this Tenant's name were retained from an
+   * earlier Tenant of the same name (another UID) and this one does not ask to adopt them; empty
+   * when they are its own, free, or adopted.
+   */
+  Optional<String> retainedConflict(Tenant tenant) throws SQLException {
+    var uid = tenant.getMetadata().getUid();
+    var rows = database.config(tenant.getMetadata().getName());
+    if (rows.isEmpty()
+        || Objects.equals(rows.get().uid(), uid)
+        || (rows.get().uid() == null && !rows.get().retained())
+        || tenant.getSpec().getDatabase().isAdoptRetained()) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        ("The database holds rows retained from an earlier Tenant named '%s'%s. Set"
+                + " spec.database.adoptRetained: true to take them over, or pick another name.")
+            .formatted(
+                tenant.getMetadata().getName(),
+                rows.get().uid() == null ? "" : " (UID " + rows.get().uid() + ")"));
+  }
+
   /** Drops the tenant's roles and retains or erases its rows, as the spec says; audited. */
   void remove(Tenant tenant) throws SQLException {
     var tenantId = tenant.getMetadata().getName();
     for (var role : database.dropRoles(tenantId)) {
       record("delete", "postgres-role/" + role, tenantId, role, null);
     }
+    if (retainedConflict(tenant).isPresent()) {
+      // The rows are an earlier Tenant's, kept on purpose: this one never had them.
+      return;
+    }
     if (tenant.getSpec().getDatabase().getOnDelete() == TenantDatabaseSpec.OnDelete.Erase) {
       var before = database.config(tenantId).map(TenantDatabase.Config::state).orElse(null);
-      if (database.erase(tenantId)) {
+      if (database.erase(tenantId, tenant.getMetadata().getUid())) {
         record("erase", "tenant-rows/" + tenantId, tenantId, before, null);
       }
     } else {
+      database.retain(tenantId, tenant.getMetadata().getUid());
       record("retain", "tenant-rows/" + tenantId, tenantId, null, null);
     }
   }
@@ -127,6 +154,8 @@ public class TenantDatabaseSync {
     var desired =
         new TenantDatabase.Config(
             tenant.getMetadata().getName(),
+            tenant.getMetadata().getUid(),
+            false,
             tenant.getSpec().getTier().value(),
             plan.namespace(),
             limits.getMaxConcurrentJobs(),

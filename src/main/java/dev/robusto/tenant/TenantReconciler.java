@@ -113,14 +113,27 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
     context.managedWorkflowAndDependentResourceContext().put(TenantPlan.class, plan);
     context.managedWorkflowAndDependentResourceContext().put(AuditLog.class, audit);
 
-    var conflict = NamespaceGuard.conflict(tenant, context);
-    if (conflict.isPresent()) {
-      writeStatus(tenant, context, t -> TenantStatusAggregator.conflict(t, plan, conflict.get()));
-      return UpdateControl.<Tenant>noUpdate().rescheduleAfter(CONFLICT_RECHECK);
+    var namespaceConflict = NamespaceGuard.conflict(tenant, context);
+    if (namespaceConflict.isPresent()) {
+      return conflict(
+          tenant,
+          context,
+          plan,
+          TenantStatusAggregator.NAMESPACE_CONFLICT,
+          namespaceConflict.get());
     }
-    context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
     TenantDatabaseSync.Outcome database;
     try {
+      var retainedConflict = databaseSync.retainedConflict(tenant);
+      if (retainedConflict.isPresent()) {
+        return conflict(
+            tenant,
+            context,
+            plan,
+            TenantStatusAggregator.RETAINED_ROWS_CONFLICT,
+            retainedConflict.get());
+      }
+      context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
       database = databaseSync.sync(tenant, plan, context.getClient());
     } catch (SQLException e) {
       throw new TenantDatabaseException(e);
@@ -130,6 +143,13 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
     var control = UpdateControl.<Tenant>noUpdate();
     database.recheck().ifPresent(control::rescheduleAfter);
     return control;
+  }
+
+  /** Something else holds what this Tenant would take: report it, touch nothing, look again. */
+  private static UpdateControl<Tenant> conflict(
+      Tenant tenant, Context<Tenant> context, TenantPlan plan, String type, String message) {
+    writeStatus(tenant, context, t -> TenantStatusAggregator.conflict(t, plan, type, message));
+    return UpdateControl.<Tenant>noUpdate().rescheduleAfter(CONFLICT_RECHECK);
   }
 
   /**
@@ -208,8 +228,7 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
         continue;
       }
       var ok = "True".equals(condition.getStatus());
-      var negative =
-          condition.getType().equals(TenantStatusAggregator.NAMESPACE_CONFLICT) ? ok : !ok;
+      var negative = TenantStatusAggregator.isConflict(condition.getType()) ? ok : !ok;
       TenantEvents.record(
           context.getClient(),
           tenant,

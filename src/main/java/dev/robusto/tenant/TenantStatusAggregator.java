@@ -28,6 +28,7 @@ final class TenantStatusAggregator {
   static final String ACCESS_READY = "AccessReady";
   static final String DATABASE_READY = "DatabaseReady";
   static final String NAMESPACE_CONFLICT = "NamespaceConflict";
+  static final String RETAINED_ROWS_CONFLICT = "RetainedRowsConflict";
   static final int MAX_MESSAGE = 1024;
 
   /** Each concern and the workflow dependents (by name) that make it true. */
@@ -100,16 +101,20 @@ final class TenantStatusAggregator {
     return status.withReady();
   }
 
-  /** The namespace is someone else's: nothing was touched. */
-  static TenantStatus conflict(Tenant tenant, TenantPlan plan, String message) {
+  /** Conditions that are bad news when True: something else holds what the Tenant needs. */
+  static boolean isConflict(String type) {
+    return type.equals(NAMESPACE_CONFLICT) || type.equals(RETAINED_ROWS_CONFLICT);
+  }
+
+  /**
+   * The namespace is someone else's, or the database rows under the Tenant's name were retained
+   * from an earlier Tenant ({@code type} says which): nothing was touched.
+   */
+  static TenantStatus conflict(Tenant tenant, TenantPlan plan, String type, String message) {
     var status = new TenantStatusAggregator(tenant, plan, previousDatabase(tenant));
-    status.add(NAMESPACE_CONFLICT, true, NAMESPACE_CONFLICT, message);
+    status.add(type, true, type, message);
     for (var concern : CONCERN_ORDER) {
-      status.add(
-          concern,
-          false,
-          NAMESPACE_CONFLICT,
-          "Nothing is provisioned while the namespace conflicts.");
+      status.add(concern, false, type, "Nothing is provisioned while the conflict lasts.");
     }
     return status.withReady();
   }
@@ -124,7 +129,7 @@ final class TenantStatusAggregator {
   private TenantStatus withReady() {
     var firstFailure =
         conditions.stream()
-            .filter(c -> c.getType().equals(NAMESPACE_CONFLICT) || "False".equals(c.getStatus()))
+            .filter(c -> isConflict(c.getType()) || "False".equals(c.getStatus()))
             .findFirst();
     if (firstFailure.isPresent()) {
       add(READY, false, firstFailure.get().getReason(), firstFailure.get().getMessage());

@@ -24,7 +24,8 @@ class SchemaIT {
           "V3__audit_log.sql",
           "V4__batch_queue.sql",
           "V5__deployment_fleet.sql",
-          "V6__worker_functions.sql");
+          "V6__worker_functions.sql",
+          "V7__tenant_identity.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {

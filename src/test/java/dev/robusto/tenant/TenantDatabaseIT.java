@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.robusto.store.BatchStore;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.Postgres;
@@ -160,6 +161,95 @@ class TenantDatabaseIT {
     assertThat(auditedActions("db-borrar"))
         .contains("erase tenant-rows/db-borrar", "delete postgres-role/t_db_borrar_a");
     assertThat(auditedActions("db-guardar")).contains("retain tenant-rows/db-guardar");
+  }
+
+  @Test
+  void aNameReusedAfterRetentionGetsNoneOfTheOldRowsUnlessItAdoptsThem() throws Exception {
+    create("db-reuso", Tier.STARTUP);
+    awaitDatabaseReady("db-reuso");
+    insertBatch("db-reuso", "viejo");
+    deleteAndAwaitGone("db-reuso");
+    assertThat(rows("SELECT count(*) FROM tenant_config WHERE tenant_id = 'db-reuso'"))
+        .as("onDelete: Retain kept the row")
+        .isEqualTo(1);
+
+    // The freed namespace can go to another Tenant; a lookup finds it, not the retained rows.
+    await()
+        .atMost(Duration.ofSeconds(90))
+        .until(() -> client.namespaces().withName("tenant-db-reuso").get() == null);
+    client
+        .resource(
+            TenantIT.tenant("db-ajeno", Tier.STARTUP, spec -> spec.setNamespace("tenant-db-reuso")))
+        .create();
+    awaitDatabaseReady("db-ajeno");
+    var store =
+        new BatchStore(
+            Postgres.get()
+                .dataSource("robusto", Postgres.OPERATOR_ROLE, Postgres.OPERATOR_PASSWORD));
+    assertThat(store.tenantOfNamespace("tenant-db-reuso").orElseThrow().tenantId())
+        .isEqualTo("db-ajeno");
+
+    // Someone else creates a Tenant of the retained name, set to erase its rows on deletion.
+    client
+        .resource(
+            TenantIT.tenant(
+                "db-reuso",
+                Tier.STARTUP,
+                spec -> {
+                  spec.setNamespace("tenant-db-reuso-2");
+                  spec.getDatabase().setOnDelete(TenantDatabaseSpec.OnDelete.Erase);
+                }))
+        .create();
+    var refused = TenantIT.awaitCondition(client, "db-reuso", "RetainedRowsConflict", "True");
+    var ready =
+        refused.getStatus().getConditions().stream()
+            .filter(c -> c.getType().equals("Ready"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(ready.getStatus()).isEqualTo("False");
+    assertThat(ready.getReason()).isEqualTo("RetainedRowsConflict");
+    assertThat(ready.getMessage()).contains("spec.database.adoptRetained: true");
+    assertThat(client.namespaces().withName("tenant-db-reuso-2").get())
+        .as("nothing is provisioned for it")
+        .isNull();
+    assertThat(rows("SELECT count(*) FROM pg_roles WHERE rolname LIKE 't_db_reuso_%'")).isZero();
+    deleteAndAwaitGone("db-reuso");
+    assertThat(rows("SELECT count(*) FROM automation_batches WHERE tenant_id = 'db-reuso'"))
+        .as("deleting it with onDelete: Erase erased nothing of the earlier tenant's")
+        .isEqualTo(1);
+
+    // Asked explicitly, a Tenant takes the retained rows over.
+    var adopter =
+        client
+            .resource(
+                TenantIT.tenant(
+                    "db-reuso",
+                    Tier.STARTUP,
+                    spec -> {
+                      spec.setNamespace("tenant-db-reuso-3");
+                      spec.getDatabase().setAdoptRetained(true);
+                    }))
+            .create();
+    awaitDatabaseReady("db-reuso");
+    assertThat(
+            rows(
+                "SELECT count(*) FROM tenant_config WHERE tenant_id = 'db-reuso' AND retained_at IS NULL"
+                    + " AND tenant_uid = '"
+                    + adopter.getMetadata().getUid()
+                    + "'"))
+        .isEqualTo(1);
+    assertThat(rows("SELECT count(*) FROM automation_batches WHERE tenant_id = 'db-reuso'"))
+        .isEqualTo(1);
+    assertThat(store.tenantOfNamespace("tenant-db-reuso-3").orElseThrow().tenantId())
+        .isEqualTo("db-reuso");
+    assertThat(auditedActions("db-reuso")).contains("update tenant_config/db-reuso");
+  }
+
+  private void deleteAndAwaitGone(String name) {
+    client.resources(Tenant.class).withName(name).delete();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> client.resources(Tenant.class).withName(name).get() == null);
   }
 
   @Test
