@@ -162,7 +162,9 @@ public class AutomationDeploymentSpec {
 
     @Size(min = 1, max = 4_096)
     @JsonPropertyDescription(
-        "PromQL returning one number for the canary; $revision is replaced by its number.")
+        "PromQL returning one number for the canary; $revision is replaced by its number."
+            + " Every selector is confined to the fleet's namespace (the operator adds"
+            + " namespace=\"<namespace>\" to it): series of other namespaces are never seen.")
     public String query;
 
     @Required
@@ -195,7 +197,9 @@ public class AutomationDeploymentSpec {
 
   public static class OnRollback {
     @Size(max = 50)
-    @JsonPropertyDescription("FeatureFlags to turn off (spec.state DISABLED) on a rollback.")
+    @JsonPropertyDescription(
+        "FeatureFlags to turn off for this fleet's tenant when a metric rolls it back (for every"
+            + " tenant only if the flag lists this tenant in spec.killSwitchTenants).")
     public List<String> disableFlags = new ArrayList<>();
   }
 }

@@ -72,7 +72,7 @@ public class CanaryAnalysis {
                 .replace("$namespace", fleet.getMetadata().getNamespace())
                 .replace("$name", fleet.getMetadata().getName());
         try {
-          var value = prometheus.query(query);
+          var value = prometheus.queryInNamespace(query, fleet.getMetadata().getNamespace());
           result.value = value.isPresent() ? value.getAsDouble() : null;
           result.message =
               result.value == null ? "The query " + query + " returned no data." : null;

@@ -394,18 +394,21 @@ final class FleetRollout {
     rollbacks(trigger);
     if ("metric".equals(trigger) && spec.onRollback != null) {
       for (var flag : spec.onRollback.disableFlags) {
-        var off =
-            FlagSwitch.turnOff(
+        FlagSwitch.turnOffOnRollback(
                 client,
                 audit,
                 AutomationDeploymentReconciler.ACTOR,
                 flag,
+                tenant.tenantId(),
                 "Turned off by the rollback of AutomationDeployment %s/%s: %s"
                     .formatted(
-                        fleet.getMetadata().getNamespace(), fleet.getMetadata().getName(), reason));
-        if (off) {
-          event(KubeEvents.WARNING, "FlagDisabled", "FeatureFlag " + flag + " turned off.");
-        }
+                        fleet.getMetadata().getNamespace(), fleet.getMetadata().getName(), reason))
+            .ifPresent(
+                scope ->
+                    event(
+                        KubeEvents.WARNING,
+                        "FlagDisabled",
+                        "FeatureFlag " + flag + " turned off for " + scope + "."));
       }
     }
     return "revision " + from + " rolled back to " + status.stableRevision;

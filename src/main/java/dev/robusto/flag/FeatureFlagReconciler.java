@@ -31,9 +31,11 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * A FeatureFlag's status: how many tenants get each variant, whether its spec is usable (and what
- * to fix when not), and why it is disabled when it is. Tenants coming and going update the counts.
+ * to fix when not), and why it is disabled, for everyone or for some tenants, when it is. Tenants
+ * coming and going update the counts. Not generation-aware: a person turning the flag back on for a
+ * tenant removes an annotation, which does not move the generation.
  */
-@ControllerConfiguration(name = "featureflag")
+@ControllerConfiguration(name = "featureflag", generationAwareEventProcessing = false)
 public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
 
   static final String READY = "Ready";
@@ -86,11 +88,11 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
     var watch = flag.getSpec().autoDisable;
     var watching =
         watch != null && errors.isEmpty() && flag.getSpec().state == FeatureFlagSpec.State.ENABLED;
-    String breach = null;
+    var breaches = List.<Breach>of();
     String unavailable = null;
     if (watching) {
       try {
-        breach = breach(flag, watch);
+        breaches = breaches(flag, watch);
       } catch (MetricUnavailableException e) {
         unavailable = e.getMessage();
       }
@@ -118,10 +120,7 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
                 }
               }
             });
-    if (breach != null) {
-      disable(flag, breach, context);
-      return UpdateControl.noUpdate();
-    }
+    breaches.forEach(breach -> disable(flag, breach, context));
     return watching
         ? UpdateControl.<FeatureFlag>noUpdate().rescheduleAfter(checkInterval)
         : UpdateControl.noUpdate();
@@ -131,17 +130,26 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
     return "True".equals(condition.getStatus());
   }
 
-  /** The breach of the flag's metric over its window among the tenants it is on for, or null. */
-  private String breach(FeatureFlag flag, FeatureFlagSpec.AutoDisable watch)
+  /** A breach of the flag's metric: for one tenant, or for every tenant when tenant is null. */
+  record Breach(String tenant, String reason) {}
+
+  /**
+   * The breaches of the flag's metric now. A Prometheus query (the platform's) speaks for every
+   * tenant; the built-in metrics judge each tenant the flag is on for by its own tickets.
+   */
+  private List<Breach> breaches(FeatureFlag flag, FeatureFlagSpec.AutoDisable watch)
       throws SQLException, MetricUnavailableException {
     if ("prometheus".equals(watch.metric)) {
       var value = prometheus.query(watch.query);
       if (value.isEmpty() || value.getAsDouble() <= watch.threshold) {
-        return null;
+        return List.of();
       }
-      return "Auto-disabled: the Prometheus query %s returned %.3f, over %.3f."
-              .formatted(watch.query, value.getAsDouble(), watch.threshold)
-          + " Set spec.state to ENABLED to turn it back on.";
+      return List.of(
+          new Breach(
+              null,
+              "Auto-disabled: the Prometheus query %s returned %.3f, over %.3f."
+                      .formatted(watch.query, value.getAsDouble(), watch.threshold)
+                  + " Set spec.state to ENABLED to turn it back on."));
     }
     var on =
         tenants
@@ -153,28 +161,48 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
                   return value != null && !(value.isBoolean() && !value.asBoolean());
                 })
             .toList();
-    var window = Durations.parse(watch.window);
-    var outcomes = metrics.outcomes(on, window);
-    var value =
-        "deadLetterRate".equals(watch.metric) ? outcomes.deadLetterRate() : outcomes.failureRate();
-    if (outcomes.finished() < watch.minSamples || value <= watch.threshold) {
-      return null;
-    }
-    return "Auto-disabled: %s %.3f exceeded %.3f over the last %s (%d tickets of %d tenants)."
-            .formatted(
-                watch.metric, value, watch.threshold, watch.window, outcomes.finished(), on.size())
-        + " Set spec.state to ENABLED to turn it back on.";
+    var breaches = new ArrayList<Breach>();
+    metrics
+        .outcomesByTenant(on, Durations.parse(watch.window))
+        .forEach(
+            (tenant, outcomes) -> {
+              var value =
+                  "deadLetterRate".equals(watch.metric)
+                      ? outcomes.deadLetterRate()
+                      : outcomes.failureRate();
+              if (outcomes.finished() >= watch.minSamples && value > watch.threshold) {
+                breaches.add(
+                    new Breach(
+                        tenant,
+                        ("Auto-disabled for tenant %s: %s %.3f exceeded %.3f over the last %s"
+                                + " (%d tickets). Remove the annotation %s%s to turn it back on.")
+                            .formatted(
+                                tenant,
+                                watch.metric,
+                                value,
+                                watch.threshold,
+                                watch.window,
+                                outcomes.finished(),
+                                FlagSwitch.DISABLED_FOR,
+                                tenant)));
+              }
+            });
+    return breaches;
   }
 
-  /** Turns the flag off (spec.state), says why, and leaves turning it back on to a person. */
-  private void disable(FeatureFlag flag, String reason, Context<FeatureFlag> context) {
-    if (FlagSwitch.turnOff(
-        context.getClient(),
-        audit,
-        TenantFlagsReconciler.ACTOR,
-        flag.getMetadata().getName(),
-        reason)) {
-      event(context, flag, KubeEvents.WARNING, "AutoDisabled", reason);
+  /**
+   * Turns the flag off, for a tenant or for all, says why, and leaves turning it on to a person.
+   */
+  private void disable(FeatureFlag flag, Breach breach, Context<FeatureFlag> context) {
+    var name = flag.getMetadata().getName();
+    var client = context.getClient();
+    var turnedOff =
+        breach.tenant() == null
+            ? FlagSwitch.turnOff(client, audit, TenantFlagsReconciler.ACTOR, name, breach.reason())
+            : FlagSwitch.turnOffFor(
+                client, audit, TenantFlagsReconciler.ACTOR, name, breach.tenant(), breach.reason());
+    if (turnedOff) {
+      event(context, flag, KubeEvents.WARNING, "AutoDisabled", breach.reason());
     }
   }
 
@@ -203,6 +231,8 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
             : auto
                 ? annotations.get(FlagSwitch.AUTO_DISABLED_REASON)
                 : "Turned off by hand (spec.state: DISABLED); every tenant gets its code default.";
+    var offForSome = FlagSwitch.disabledTenants(flag);
+    status.disabledTenants = offForSome.isEmpty() ? null : offForSome;
     var conditions = new ArrayList<Condition>();
     conditions.add(
         errors.isEmpty()
@@ -223,7 +253,17 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
         disabled
             ? condition(
                 flag, DISABLED, true, auto ? "AutoDisabled" : "KillSwitch", status.disabledReason)
-            : condition(flag, DISABLED, false, "Enabled", "The flag is on."));
+            : offForSome.isEmpty()
+                ? condition(flag, DISABLED, false, "Enabled", "The flag is on.")
+                : condition(
+                    flag,
+                    DISABLED,
+                    false,
+                    "OffForSomeTenants",
+                    ("On, but off for %s (status.disabledTenants says why). Remove the"
+                            + " annotation %s<tenant> to turn it back on for a tenant.")
+                        .formatted(
+                            String.join(", ", offForSome.keySet()), FlagSwitch.DISABLED_FOR)));
     var watch = flag.getSpec().autoDisable;
     if (watch != null) {
       conditions.add(

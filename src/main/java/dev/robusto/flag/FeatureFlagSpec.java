@@ -52,8 +52,17 @@ public class FeatureFlagSpec {
           + " variant.")
   public List<Weight> rollout;
 
-  @JsonPropertyDescription("Turn the flag off when a platform metric breaches its threshold.")
+  @JsonPropertyDescription(
+      "Turn the flag off when a metric breaches its threshold: a built-in metric turns it off for"
+          + " each tenant whose own tickets breach; a prometheus query for every tenant.")
   public AutoDisable autoDisable;
+
+  @Size(max = 100)
+  @JsonPropertyDescription(
+      "Tenants whose fleet rollbacks (onRollback.disableFlags) may turn this flag off for every"
+          + " tenant (spec.state DISABLED). Any other tenant's rollback turns it off for that"
+          + " tenant only.")
+  public List<String> killSwitchTenants;
 
   /** The type of the values. */
   public enum Type {
@@ -93,7 +102,8 @@ public class FeatureFlagSpec {
     @Pattern("^(batchFailureRate|deadLetterRate|prometheus)$")
     @JsonPropertyDescription(
         "batchFailureRate: failed and dead-lettered tickets over finished ones; deadLetterRate:"
-            + " dead-lettered over finished; both over the window, across tenants on the flag."
+            + " dead-lettered over finished; both over the window, judged for each tenant on its"
+            + " own tickets (one tenant's failures never turn the flag off for another)."
             + " prometheus: the value of query, from the Prometheus the operator is given.")
     public String metric;
 

@@ -21,5 +21,11 @@ public class FeatureFlagStatus {
   /** Why the flag is disabled, when it is (kill switch, or the auto-disable that fired). */
   public String disabledReason;
 
+  /**
+   * Tenants the flag is off for alone (their own auto-disable or fleet rollback), with why; from
+   * the flag's disabled-for.robusto.dev/&lt;tenant&gt; annotations.
+   */
+  public Map<String, String> disabledTenants;
+
   public List<Condition> conditions = new ArrayList<>();
 }

@@ -5,9 +5,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A flag's answer for one tenant, with the OpenFeature reason: DISABLED (kill switch: no value, the
- * caller's default applies), TARGETING_MATCH (a tenant override), SPLIT (its rollout bucket) or
- * STATIC (the default variant).
+ * A flag's answer for one tenant, with the OpenFeature reason: DISABLED (kill switch, or turned off
+ * for this tenant alone: no value, the caller's default applies), TARGETING_MATCH (a tenant
+ * override), SPLIT (its rollout bucket) or STATIC (the default variant).
  */
 public record FlagEvaluation(String key, String variant, JsonNode value, String reason) {
 
@@ -19,7 +19,8 @@ public record FlagEvaluation(String key, String variant, JsonNode value, String 
   public static FlagEvaluation of(FeatureFlag flag, String tenant) {
     var key = flag.getMetadata().getName();
     var spec = flag.getSpec();
-    if (spec.state == FeatureFlagSpec.State.DISABLED) {
+    if (spec.state == FeatureFlagSpec.State.DISABLED
+        || FlagSwitch.disabledFor(flag, tenant).isPresent()) {
       return new FlagEvaluation(key, null, null, DISABLED);
     }
     var override = spec.tenants == null ? null : spec.tenants.get(tenant);

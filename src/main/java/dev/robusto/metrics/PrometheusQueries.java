@@ -14,24 +14,51 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
 
 /**
  * Instant queries against Prometheus's HTTP API (robusto.prometheus.url), for flag auto-disable and
  * canary analysis. A query must come down to one number: a scalar or a single series. An empty
  * answer, or NaN (a rate over no traffic), is no data.
+ *
+ * <p>Messages end up in statuses a tenant reads, so they never carry Prometheus's address or its
+ * error text (which can quote series); the operator's log has both.
  */
 @ApplicationScoped
 public class PrometheusQueries {
 
+  private static final Logger LOG = Logger.getLogger(PrometheusQueries.class);
   private static final Duration TIMEOUT = Duration.ofSeconds(5);
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Optional<URI> server;
+  private final String namespaceLabel;
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(TIMEOUT).version(HttpClient.Version.HTTP_1_1).build();
 
-  public PrometheusQueries(@ConfigProperty(name = "robusto.prometheus.url") Optional<URI> server) {
+  public PrometheusQueries(
+      @ConfigProperty(name = "robusto.prometheus.url") Optional<URI> server,
+      @ConfigProperty(name = "robusto.prometheus.namespace-label", defaultValue = "namespace")
+          String namespaceLabel) {
     this.server = server;
+    this.namespaceLabel = namespaceLabel;
+  }
+
+  /**
+   * A tenant's query, confined to the series of {@code namespace} ({@link PromqlConfinement}), and
+   * its value now; a query that cannot be confined is never sent.
+   */
+  public OptionalDouble queryInNamespace(String promql, String namespace)
+      throws MetricUnavailableException {
+    String confined;
+    try {
+      confined = PromqlConfinement.confine(promql, namespaceLabel, namespace);
+    } catch (IllegalArgumentException e) {
+      throw new MetricUnavailableException(
+          "The query cannot be confined to namespace %s (%s); write it without comments or unusual syntax."
+              .formatted(namespace, e.getMessage()));
+    }
+    return query(confined);
   }
 
   /** The query's value now, or empty when there is no data. */
@@ -57,16 +84,19 @@ public class PrometheusQueries {
       status = response.statusCode();
       answer = JSON.readTree(response.body());
     } catch (IOException e) {
+      LOG.warnf("Prometheus at %s did not answer %s: %s", base, promql, e.toString());
       throw new MetricUnavailableException(
-          "Prometheus at " + base + " did not answer: " + e.getMessage());
+          "Prometheus did not answer (" + e.getClass().getSimpleName() + ").");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new MetricUnavailableException("Interrupted while asking Prometheus.");
     }
     if (!"success".equals(answer.path("status").asText())) {
+      LOG.warnf(
+          "Prometheus refused %s (HTTP %d): %s", promql, status, answer.path("error").asText());
       throw new MetricUnavailableException(
-          "Prometheus refused the query %s (HTTP %d): %s"
-              .formatted(promql, status, answer.path("error").asText("no error given")));
+          "Prometheus refused the query (HTTP %d, %s); the operator's log has its answer."
+              .formatted(status, errorType(answer)));
     }
     var data = answer.path("data");
     var result = data.path("result");
@@ -79,18 +109,24 @@ public class PrometheusQueries {
         }
         if (result.size() > 1) {
           throw new MetricUnavailableException(
-              "The query %s returns %d series; aggregate it to one (sum, max, ...)."
-                  .formatted(promql, result.size()));
+              "The query returns %d series; aggregate it to one (sum, max, ...)."
+                  .formatted(result.size()));
         }
         sample = result.get(0).path("value");
       }
       default ->
           throw new MetricUnavailableException(
-              "The query %s returns a %s; it must return a scalar or one series."
-                  .formatted(promql, data.path("resultType").asText()));
+              "The query returns a %s; it must return a scalar or one series."
+                  .formatted(errorType(data.path("resultType"))));
     }
     var value = number(sample.get(1).asText());
     return Double.isNaN(value) ? OptionalDouble.empty() : OptionalDouble.of(value);
+  }
+
+  /** Prometheus's error type (bad_data, timeout, ...) when it is a plain word; never free text. */
+  private static String errorType(JsonNode answer) {
+    var type = answer.isTextual() ? answer.asText() : answer.path("errorType").asText();
+    return type.matches("[a-z_]{1,20}") ? type : "error";
   }
 
   /** Prometheus writes infinities as +Inf and -Inf. */

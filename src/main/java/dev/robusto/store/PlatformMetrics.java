@@ -3,9 +3,11 @@ package dev.robusto.store;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import javax.sql.DataSource;
 
-/** The platform's own health figures, from the tickets' outcomes, for flags that watch them. */
+/** Each tenant's health figures, from its tickets' outcomes, for flags that watch them. */
 public final class PlatformMetrics {
 
   /** Tickets finished in a window, and how many of them failed or were dead-lettered. */
@@ -26,21 +28,26 @@ public final class PlatformMetrics {
     this.dataSource = dataSource;
   }
 
-  /** Outcomes of the given tenants' tickets finished within the last {@code window}. */
-  public Outcomes outcomes(List<String> tenants, Duration window) throws SQLException {
+  /** Outcomes of each of the given tenants' tickets finished within the last {@code window}. */
+  public Map<String, Outcomes> outcomesByTenant(List<String> tenants, Duration window)
+      throws SQLException {
     try (var c = dataSource.getConnection();
         var query =
             c.prepareStatement(
-                "SELECT count(*), count(*) FILTER (WHERE state = 'failed'),"
+                "SELECT tenant_id, count(*), count(*) FILTER (WHERE state = 'failed'),"
                     + " count(*) FILTER (WHERE state = 'dead_lettered')"
                     + " FROM automation_item_outcomes WHERE tenant_id = ANY(?)"
-                    + " AND finished_at > now() - ? * interval '1 millisecond'")) {
+                    + " AND finished_at > now() - ? * interval '1 millisecond'"
+                    + " GROUP BY tenant_id")) {
       query.setArray(1, c.createArrayOf("text", tenants.toArray()));
       query.setLong(2, window.toMillis());
+      var outcomes = new TreeMap<String, Outcomes>();
       try (var rs = query.executeQuery()) {
-        rs.next();
-        return new Outcomes(rs.getLong(1), rs.getLong(2), rs.getLong(3));
+        while (rs.next()) {
+          outcomes.put(rs.getString(1), new Outcomes(rs.getLong(2), rs.getLong(3), rs.getLong(4)));
+        }
       }
+      return outcomes;
     }
   }
 }

@@ -62,6 +62,9 @@ class AutomationDeploymentIT {
   void aCanaryFailingFortyPercentIsRolledBackWithTheReasonAndTheFlagTurnedOff() throws Exception {
     var namespace = readyTenant("flota-mala");
     client.resource(flag("ff-portal-nuevo")).create();
+    var killSwitch = flag("ff-portal-global");
+    killSwitch.getSpec().killSwitchTenants = List.of("flota-mala");
+    client.resource(killSwitch).create();
     try (var kubelet = new KubeletHarness(client, namespace, TestFleets.IMAGE)) {
       client
           .resource(
@@ -86,7 +89,7 @@ class AutomationDeploymentIT {
                     errorRate.minSamples = 20;
                     spec.analysis.metrics = List.of(errorRate);
                     spec.onRollback = new AutomationDeploymentSpec.OnRollback();
-                    spec.onRollback.disableFlags = List.of("ff-portal-nuevo");
+                    spec.onRollback.disableFlags = List.of("ff-portal-nuevo", "ff-portal-global");
                   }))
           .create();
       feed(namespace, "portal", 3_000);
@@ -141,11 +144,23 @@ class AutomationDeploymentIT {
       assertThat(Instant.parse(rollback.completedAt))
           .isAfterOrEqualTo(Instant.parse(rollback.time));
 
-      var flag = client.resources(FeatureFlag.class).withName("ff-portal-nuevo").get();
-      assertThat(flag.getSpec().state).isEqualTo(FeatureFlagSpec.State.DISABLED);
-      assertThat(flag.getStatus().disabledReason)
-          .startsWith(
-              "Turned off by the rollback of AutomationDeployment " + namespace + "/portal:");
+      // A tenant's rollback turns a flag off for itself, unless the flag lets it speak for all.
+      var reason = "Turned off by the rollback of AutomationDeployment " + namespace + "/portal:";
+      await("the flags' statuses")
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () -> {
+                var own = client.resources(FeatureFlag.class).withName("ff-portal-nuevo").get();
+                assertThat(own.getSpec().state).isEqualTo(FeatureFlagSpec.State.ENABLED);
+                assertThat(own.getStatus().disabledTenants)
+                    .containsOnlyKeys("flota-mala")
+                    .hasValueSatisfying(
+                        new org.assertj.core.api.Condition<>(
+                            r -> r.startsWith(reason), "the rollback's reason"));
+                var global = client.resources(FeatureFlag.class).withName("ff-portal-global").get();
+                assertThat(global.getSpec().state).isEqualTo(FeatureFlagSpec.State.DISABLED);
+                assertThat(global.getStatus().disabledReason).startsWith(reason);
+              });
       // Events follow the status write they describe.
       await("the rollback's Events")
           .atMost(Duration.ofSeconds(10))
@@ -380,7 +395,11 @@ class AutomationDeploymentIT {
                   }))
           .create();
       awaitPhase(namespace, "medido", "Healthy");
-      prometheus.set("portal_canary_errors{revision=\"2\"}", 0.35);
+      prometheus.set(
+          "portal_canary_errors{namespace=\"%s\",revision=\"2\"}".formatted(namespace), 0.35);
+      // Another tenant's series: the query is confined to the fleet's namespace and never sees
+      // it (unconfined, max() would report 0.990).
+      prometheus.set("portal_canary_errors{namespace=\"tenant-otro\",revision=\"2\"}", 0.99);
       edit(namespace, "medido", spec -> spec.processor.simulated.meanLatency = "30ms");
       var degraded = awaitPhase(namespace, "medido", "Degraded");
       assertThat(degraded.getStatus().abortReason)
