@@ -84,7 +84,7 @@ class ExamplesIT {
                               "configmap",
                               "robusto-flags",
                               "-n",
-                              "tacos-el-guero",
+                              "tenant-tacos",
                               "-o",
                               "jsonpath={.data.flags\\.json}"))
                       .get("flags");

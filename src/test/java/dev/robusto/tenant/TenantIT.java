@@ -200,7 +200,7 @@ class TenantIT {
         .contains("namespace cannot be 'default' or a kube-* system namespace");
 
     client
-        .resource(tenant("fixed-ns", Tier.STARTUP, spec -> spec.setNamespace("fixed-ns-a")))
+        .resource(tenant("fixed-ns", Tier.STARTUP, spec -> spec.setNamespace("tenant-fixed-a")))
         .create();
     var moved =
         cluster.kubectlResult(
@@ -209,9 +209,44 @@ class TenantIT {
             "fixed-ns",
             "--type=merge",
             "-p",
-            "{\"spec\":{\"namespace\":\"fixed-ns-b\"}}");
+            "{\"spec\":{\"namespace\":\"tenant-fixed-b\"}}");
     assertThat(moved.exitCode()).isNotZero();
     assertThat(moved.output()).contains("namespace is immutable");
+  }
+
+  @Test
+  void aNamespaceOutsideThePlatformsTenantNamespacesIsRefusedWhenApplied() {
+    var cluster = LocalCluster.get();
+    var refused =
+        cluster.kubectlResult(
+            "create", "--dry-run=server", "--filename=" + manifest("monitoreo", "monitoring"));
+    assertThat(refused.exitCode()).isNotZero();
+    assertThat(refused.output())
+        .contains(
+            "spec.namespace monitoring is not a tenant namespace on this platform: it must start"
+                + " with tenant-");
+    var allowed =
+        cluster.kubectlResult(
+            "create", "--dry-run=server", "--filename=" + manifest("propio", "tenant-propio"));
+    assertThat(allowed.exitCode()).as(allowed.output()).isZero();
+  }
+
+  private static String manifest(String name, String namespace) {
+    try {
+      var file = java.nio.file.Files.createTempFile("tenant", ".yaml");
+      java.nio.file.Files.writeString(
+          file,
+          """
+          apiVersion: robusto.dev/v1alpha1
+          kind: Tenant
+          metadata: {name: %s}
+          spec: {tier: startup, namespace: %s}
+          """
+              .formatted(name, namespace));
+      return file.toString();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   @Test
@@ -220,12 +255,13 @@ class TenantIT {
         .resource(
             new NamespaceBuilder()
                 .withNewMetadata()
-                .withName("someone-elses")
+                .withName("tenant-someone-elses")
                 .endMetadata()
                 .build())
         .create();
     client
-        .resource(tenant("squatter", Tier.STARTUP, spec -> spec.setNamespace("someone-elses")))
+        .resource(
+            tenant("squatter", Tier.STARTUP, spec -> spec.setNamespace("tenant-someone-elses")))
         .create();
 
     var conflicted = awaitCondition("squatter", "NamespaceConflict", "True");
@@ -234,12 +270,13 @@ class TenantIT {
             c -> {
               assertThat(c.getStatus()).isEqualTo("False");
               assertThat(c.getReason()).isEqualTo("NamespaceConflict");
-              assertThat(c.getMessage()).contains("someone-elses").contains("never adopts");
+              assertThat(c.getMessage()).contains("tenant-someone-elses").contains("never adopts");
             });
-    var untouched = client.namespaces().withName("someone-elses").get();
+    var untouched = client.namespaces().withName("tenant-someone-elses").get();
     assertThat(untouched.getMetadata().getOwnerReferences()).isEmpty();
     assertThat(untouched.getMetadata().getLabels()).doesNotContainKey(Tenant.TENANT_LABEL);
-    assertThat(find(ResourceQuota.class, "someone-elses", TenantResourceQuota.NAME)).isEmpty();
+    assertThat(find(ResourceQuota.class, "tenant-someone-elses", TenantResourceQuota.NAME))
+        .isEmpty();
 
     // Another tenant's namespace is refused too, and the message names its owner.
     client.resource(tenant("first", Tier.STARTUP, spec -> {})).create();
