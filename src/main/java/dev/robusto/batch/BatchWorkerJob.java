@@ -7,6 +7,7 @@ import dev.robusto.tenant.Tenant;
 import dev.robusto.worker.SimulatedProcessor;
 import dev.robusto.worker.WorkerConfig;
 import dev.robusto.worker.WorkerEnvironment;
+import dev.robusto.worker.WorkerMain;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
@@ -76,6 +77,24 @@ public final class BatchWorkerJob {
         .withNewSpec()
         .withParallelism(workers)
         .withBackoffLimit(BACKOFF_LIMIT)
+        // Neither a database outage the worker waited out nor a node drain is the batch's fault.
+        .withNewPodFailurePolicy()
+        .addNewRule()
+        .withAction("Ignore")
+        .withNewOnExitCodes()
+        .withContainerName(CONTAINER)
+        .withOperator("In")
+        .withValues(WorkerMain.EXIT_DATABASE_UNAVAILABLE)
+        .endOnExitCodes()
+        .endRule()
+        .addNewRule()
+        .withAction("Ignore")
+        .addNewOnPodCondition()
+        .withType("DisruptionTarget")
+        .withStatus("True")
+        .endOnPodCondition()
+        .endRule()
+        .endPodFailurePolicy()
         .withPodReplacementPolicy("Failed")
         .withNewTemplate()
         .withNewMetadata()

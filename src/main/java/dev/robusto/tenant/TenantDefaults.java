@@ -51,7 +51,10 @@ public interface TenantDefaults {
     @WithDefault("600")
     int requestsPerMinute();
 
-    /** Connection limit of each of the tenant's PostgreSQL roles. */
+    /**
+     * Connections each of the tenant's PostgreSQL roles gets beyond its batch workers' (two per
+     * concurrent job): room for its fleet's workers.
+     */
     @WithDefault("5")
     int databaseConnections();
 

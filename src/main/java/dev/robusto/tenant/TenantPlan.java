@@ -1,5 +1,6 @@
 package dev.robusto.tenant;
 
+import dev.robusto.worker.WorkerMain;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.util.Map;
 import java.util.TreeMap;
@@ -15,6 +16,7 @@ public record TenantPlan(
     Map<String, Quantity> defaultRequest,
     Map<String, Quantity> defaultLimit,
     Map<String, Quantity> maxLimit,
+    // Its batch workers' pools at the concurrency cap, plus the tier's room for fleet workers.
     int databaseConnections) {
 
   /** Quota keys forced to zero while a tenant is suspended: nothing new may start. */
@@ -62,7 +64,7 @@ public record TenantPlan(
         overlay(defaults.defaultRequest(), limitRange.getDefaultRequest()),
         overlay(defaults.defaultLimit(), limitRange.getDefaultLimit()),
         new TreeMap<>(limitRange.getMax()),
-        tier.databaseConnections());
+        limits.getMaxConcurrentJobs() * WorkerMain.CONNECTIONS + tier.databaseConnections());
   }
 
   private static int orDefault(Integer value, int fallback) {

@@ -21,13 +21,17 @@ import org.jboss.logging.Logger;
  * the Job may complete. A fleet worker (of an AutomationDeployment) serves every batch handed to
  * its deployment, records every attempt with its revision and duration, and runs until stopped.
  * {@link #stop()} (SIGTERM) finishes the item in hand, gives the rest of the claim back
- * unattempted, records what is done and returns.
+ * unattempted, records what is done and returns. A database outage is waited out for up to {@link
+ * #DATABASE_PATIENCE} ({@link DatabaseRetry}).
  */
 public final class Worker {
 
   private static final Logger LOG = Logger.getLogger(Worker.class);
   private static final Duration IDLE_POLL = Duration.ofMillis(250);
   private static final Duration DEFERRAL = Duration.ofSeconds(5);
+
+  /** How long a database outage may last before the worker gives up (and its pod is replaced). */
+  static final Duration DATABASE_PATIENCE = Duration.ofMinutes(2);
 
   /** What this worker did, for its last log line. */
   public record Summary(long succeeded, long failed, long retried, long fenced, long released) {}
@@ -37,6 +41,7 @@ public final class Worker {
   private final WorkerConfig config;
   private final String name;
   private final RateLimiter limiter;
+  private final DatabaseRetry retry = new DatabaseRetry(DATABASE_PATIENCE);
   private final Set<Claim> held = ConcurrentHashMap.newKeySet();
   private final Set<Long> lost = ConcurrentHashMap.newKeySet();
   private final CountDownLatch finished = new CountDownLatch(1);
@@ -71,15 +76,19 @@ public final class Worker {
       var fleet = config.fleet();
       while (!stopping) {
         var claims =
-            fleet == null
-                ? queue.claim(config.batchId(), name, config.claimSize(), lease)
-                : queue.claimForDeployment(fleet.deployment(), name, config.claimSize(), lease);
+            retry.call(
+                "claim",
+                () ->
+                    fleet == null
+                        ? queue.claim(config.batchId(), name, config.claimSize(), lease)
+                        : queue.claimForDeployment(
+                            fleet.deployment(), name, config.claimSize(), lease));
         if (claims.isEmpty()) {
           if (fleet != null) {
-            queue.rescueExpiredForDeployment(fleet.deployment());
+            retry.call("rescue", () -> queue.rescueExpiredForDeployment(fleet.deployment()));
           } else {
-            queue.rescueExpired(config.batchId());
-            if (queue.liveItems(config.batchId()) == 0) {
+            retry.call("rescue", () -> queue.rescueExpired(config.batchId()));
+            if (retry.call("progress", () -> queue.liveItems(config.batchId())) == 0) {
               break;
             }
           }
@@ -109,7 +118,8 @@ public final class Worker {
     for (var i = 0; i < claims.size(); i++) {
       var claim = claims.get(i);
       if (stopping) {
-        released += queue.release(claims.subList(i, claims.size()), Duration.ZERO).size();
+        var rest = claims.subList(i, claims.size());
+        released += retry.call("release", () -> queue.release(rest, Duration.ZERO)).size();
         break;
       }
       if (lost.contains(claim.itemId())) {
@@ -129,11 +139,14 @@ public final class Worker {
         case DEFERRED -> deferred.add(claim);
         case RETRY, PERMANENT_FAILURE -> {
           var outcome =
-              queue.fail(
-                  claim,
-                  result.detail(),
-                  result.verdict() == ItemProcessor.Verdict.PERMANENT_FAILURE,
-                  config.retry());
+              retry.call(
+                  "record a failure",
+                  () ->
+                      queue.fail(
+                          claim,
+                          result.detail(),
+                          result.verdict() == ItemProcessor.Verdict.PERMANENT_FAILURE,
+                          config.retry()));
           switch (outcome) {
             case RETRY_SCHEDULED -> retried++;
             case FENCED -> fenced++;
@@ -144,16 +157,23 @@ public final class Worker {
       }
     }
     if (!done.isEmpty()) {
-      var recorded = queue.succeedAll(done);
+      var recorded = retry.call("record successes", () -> queue.succeedAll(done));
       succeeded += recorded.size();
       fenced += done.size() - recorded.size();
     }
     if (!deferred.isEmpty()) {
-      released += queue.release(deferred, DEFERRAL).size();
+      released += retry.call("release", () -> queue.release(deferred, DEFERRAL)).size();
     }
     var fleet = config.fleet();
     if (fleet != null) {
-      queue.recordAttempts(fleet.deployment(), fleet.revision(), attempts);
+      // Attempts are figures for canary analysis, not outcomes: a retry after a lost answer may
+      // count a few twice, never a ticket.
+      retry.call(
+          "record attempts",
+          () -> {
+            queue.recordAttempts(fleet.deployment(), fleet.revision(), attempts);
+            return null;
+          });
     }
     held.removeAll(claims);
   }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.store.WorkQueue;
 import io.agroal.api.AgroalDataSource;
 import io.agroal.api.configuration.supplier.AgroalDataSourceConfigurationSupplier;
+import io.agroal.api.exceptionsorter.PostgreSQLExceptionSorter;
 import io.agroal.api.security.NamePrincipal;
 import io.agroal.api.security.SimplePassword;
 import java.time.Duration;
@@ -19,13 +20,42 @@ import java.util.Map;
  */
 public final class WorkerMain {
 
+  /**
+   * The exit code (EX_TEMPFAIL) of a worker that waited out its patience for the database: the
+   * batch's Job does not count it as a failure, and starts another pod.
+   */
+  public static final int EXIT_DATABASE_UNAVAILABLE = 75;
+
+  /** Connections in a worker's pool: the work loop's and the heartbeat's. */
+  public static final int CONNECTIONS = 2;
+
   /** Under the pod's default 30 s termination grace, with room for the JVM to exit. */
   private static final Duration STOP_GRACE = Duration.ofSeconds(25);
 
   private WorkerMain() {}
 
   public static void main(String[] args) throws Exception {
+    logToStandardError();
     System.exit(run(System.getenv()));
+  }
+
+  /**
+   * The worker is not a Quarkus application, so nothing would configure its logging: Quarkus's
+   * bootstrap handler would hold every record in memory, unwritten. Records of INFO and up go to
+   * standard error instead, one line each, for the pod's log.
+   */
+  static void logToStandardError() {
+    System.setProperty(
+        "java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s [%3$s] %5$s%6$s%n");
+    var root = java.util.logging.Logger.getLogger("");
+    for (var handler : root.getHandlers()) {
+      root.removeHandler(handler);
+    }
+    var console = new java.util.logging.ConsoleHandler();
+    console.setFormatter(new java.util.logging.SimpleFormatter());
+    console.setLevel(java.util.logging.Level.INFO);
+    root.addHandler(console);
+    root.setLevel(java.util.logging.Level.INFO);
   }
 
   static int run(Map<String, String> env) throws InterruptedException {
@@ -71,12 +101,22 @@ public final class WorkerMain {
           summary.released());
       return 0;
     } catch (java.sql.SQLException e) {
-      System.err.println("worker " + name + ": database error: " + e.getMessage());
-      return 1;
+      var unavailable = DatabaseRetry.isTransient(e);
+      System.err.printf(
+          "worker %s: %s: %s%n",
+          name,
+          unavailable
+              ? "database unavailable for " + Worker.DATABASE_PATIENCE.toMinutes() + " min"
+              : "database error",
+          e.getMessage());
+      return unavailable ? EXIT_DATABASE_UNAVAILABLE : 1;
     }
   }
 
-  /** Two connections (the work loop and the heartbeat), opened once: SCRAM logins are slow. */
+  /**
+   * Two connections (the work loop and the heartbeat), opened once: SCRAM logins are slow. A
+   * connection PostgreSQL dropped (a restart, a terminated session) is thrown away, not reused.
+   */
   private static AgroalDataSource pool(Map<String, String> env) throws java.sql.SQLException {
     var url = required(env, "ROBUSTO_DATABASE_URL");
     var user = required(env, "ROBUSTO_DATABASE_USERNAME");
@@ -85,7 +125,8 @@ public final class WorkerMain {
         new AgroalDataSourceConfigurationSupplier()
             .connectionPoolConfiguration(
                 pool ->
-                    pool.maxSize(2)
+                    pool.maxSize(CONNECTIONS)
+                        .exceptionSorter(new PostgreSQLExceptionSorter())
                         .connectionFactoryConfiguration(
                             factory ->
                                 factory

@@ -38,8 +38,9 @@ class TenantDatabaseIT {
     var uno = awaitDatabaseReady("db-uno");
     var dos = awaitDatabaseReady("db-dos");
     assertThat(uno.getStatus().getDatabase().getRole()).isEqualTo("t_db_uno_a");
-    assertThat(connectionLimit("t_db_uno_a")).as("startup tier").isEqualTo(5);
-    assertThat(connectionLimit("t_db_dos_a")).as("enterprise tier").isEqualTo(20);
+    // Two per concurrent job (a worker's pool) plus the tier's room for fleet workers.
+    assertThat(connectionLimit("t_db_uno_a")).as("startup tier: 3 jobs").isEqualTo(3 * 2 + 5);
+    assertThat(connectionLimit("t_db_dos_a")).as("enterprise tier: 20 jobs").isEqualTo(20 * 2 + 20);
 
     // Only the worker functions (TenantIsolationIT attacks them): no table, not even its own rows.
     try (var a = connect("db-uno")) {
@@ -60,7 +61,7 @@ class TenantDatabaseIT {
         .anySatisfy(
             c -> {
               assertThat(c.getType()).isEqualTo("DatabaseReady");
-              assertThat(c.getMessage()).contains("t_db_dos_a").contains("connection limit 20");
+              assertThat(c.getMessage()).contains("t_db_dos_a").contains("connection limit 60");
             });
   }
 

@@ -10,6 +10,7 @@ import dev.robusto.store.ScramVerifier;
 import dev.robusto.store.TenantDatabase;
 import dev.robusto.store.WorkQueue;
 import dev.robusto.testing.Postgres;
+import dev.robusto.testing.RestartablePostgres;
 import dev.robusto.testing.WorkerProcesses;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -97,7 +98,7 @@ class WorkerProcessIT {
     var env =
         queueAndConfigure(
             db,
-            "worker_chaos_it",
+            Postgres.get().jdbcUrl("worker_chaos_it"),
             ITEMS,
             new WorkerConfig(
                 batch,
@@ -235,7 +236,7 @@ class WorkerProcessIT {
     var env =
         queueAndConfigure(
             db,
-            "worker_sigterm_it",
+            Postgres.get().jdbcUrl("worker_sigterm_it"),
             10,
             new WorkerConfig(
                 batch,
@@ -276,12 +277,86 @@ class WorkerProcessIT {
         .isEqualTo(9);
   }
 
+  @Test
+  void aBatchOfEightWorkersOutlivesItsSessionsCutAndADatabaseRestart() throws Exception {
+    var items = 2_000;
+    var batch = UUID.randomUUID();
+    try (var postgres = RestartablePostgres.start("worker-blip")) {
+      var db = postgres.migrated();
+      var simulated =
+          new WorkerConfig.Simulated(SimulatedProcessor.Distribution.FIXED, 10, 0, 0, 1);
+      var env =
+          queueAndConfigure(
+              db,
+              postgres.jdbcUrl(),
+              items,
+              new WorkerConfig(
+                  batch,
+                  "simulated",
+                  null,
+                  null,
+                  simulated,
+                  30_000,
+                  20,
+                  200,
+                  2,
+                  0,
+                  1,
+                  5_000,
+                  null));
+      var eight = new ArrayList<Process>();
+      for (var i = 0; i < 8; i++) {
+        var worker = WorkerProcesses.start(env, "blip-" + i);
+        workers.put("blip-" + i, worker);
+        eight.add(worker);
+      }
+      awaitFinished(db, items / 5);
+      try (var c = postgres.superuser();
+          var rs =
+              c.createStatement()
+                  .executeQuery(
+                      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                          + " WHERE usename = '"
+                          + TenantDatabase.roleName(TENANT, "a")
+                          + "'")) {
+        rs.next();
+        assertThat(rs.getInt(1)).as("every worker's sessions were cut").isGreaterThanOrEqualTo(8);
+      }
+      awaitFinished(db, items / 2);
+      postgres.restart();
+      awaitFinished(db, items);
+
+      for (var worker : eight) {
+        assertThat(worker.waitFor(60, TimeUnit.SECONDS)).as("the worker finished").isTrue();
+        assertThat(worker.exitValue()).as("no worker gave up").isZero();
+      }
+      assertThat(
+              count(db, "SELECT count(*) FROM automation_item_outcomes WHERE state = 'succeeded'"))
+          .as("every ticket succeeded once")
+          .isEqualTo(items);
+      assertThat(count(db, "SELECT count(DISTINCT idempotency_key) FROM automation_item_outcomes"))
+          .isEqualTo(items);
+      assertThat(count(db, "SELECT count(*) FROM automation_items"))
+          .as("nothing is left pending or running")
+          .isZero();
+    }
+  }
+
+  /** Waits until {@code items} tickets are finished, through the database's own blips. */
+  private static void awaitFinished(DataSource db, int items) {
+    await()
+        .atMost(Duration.ofSeconds(120))
+        .pollInterval(Duration.ofMillis(50))
+        .ignoreExceptions()
+        .until(() -> finished(db) >= items);
+  }
+
   /**
    * Queues {@code items} tickets of a new batch (config's batchId) for tenant chaos and returns the
    * environment of a worker logged in as the tenant's own role.
    */
   private static Map<String, String> queueAndConfigure(
-      DataSource db, String database, int items, WorkerConfig config) throws Exception {
+      DataSource db, String jdbcUrl, int items, WorkerConfig config) throws Exception {
     var password = ScramVerifier.newPassword();
     var role = TenantDatabase.roleName(TENANT, "a");
     try (var c = db.getConnection();
@@ -309,7 +384,7 @@ class WorkerProcessIT {
         .isEqualTo(items);
     var env = new HashMap<String, String>();
     env.put("ROBUSTO_WORKER_CONFIG", new ObjectMapper().writeValueAsString(config));
-    env.put("ROBUSTO_DATABASE_URL", Postgres.get().jdbcUrl(database));
+    env.put("ROBUSTO_DATABASE_URL", jdbcUrl);
     env.put("ROBUSTO_DATABASE_USERNAME", role);
     env.put("ROBUSTO_DATABASE_PASSWORD", password);
     return env;
