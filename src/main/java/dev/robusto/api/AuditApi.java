@@ -1,28 +1,38 @@
 package dev.robusto.api;
 
-import dev.robusto.store.AuditAnchoring;
-import dev.robusto.store.AuditStore;
-import dev.robusto.store.AuditVerification;
+import dev.robusto.store.AuditVerifications;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.sql.SQLException;
 
-/** Audit verification over HTTP: 200 when the chain is intact, 409 with the first broken row. */
+/**
+ * Audit verification over HTTP: 200 when the chain is intact, 409 with the first broken row. The
+ * caller needs a Kubernetes token allowed to get robusto.dev auditlogs (the chart's ClusterRole
+ * {@code <release>-audit-reader}). The answer is the shared, incremental one of {@link
+ * AuditVerifications}; {@code ?full=true} walks the whole chain.
+ */
 @Path("/api/v1/audit")
 public class AuditApi {
 
-  private final AuditStore store;
-  private final AuditAnchoring anchoring;
+  private final KubeAuth auth;
+  private final CallerLimits limits;
+  private final AuditVerifications verifications;
 
-  AuditApi(AuditStore store, AuditAnchoring anchoring) {
-    this.store = store;
-    this.anchoring = anchoring;
+  AuditApi(KubeAuth auth, CallerLimits limits, AuditVerifications verifications) {
+    this.auth = auth;
+    this.limits = limits;
+    this.verifications = verifications;
   }
 
-  /** The body of a verification answer; the anchor it was checked against, if any. */
+  /**
+   * The body of a verification answer: over the rows from {@code fromSeq} to {@code rows} (the
+   * chain's length), and the anchor it was checked against, if any.
+   */
   public record VerifyResponse(
       boolean intact,
       long rows,
@@ -30,23 +40,32 @@ public class AuditApi {
       String problem,
       long millis,
       Long anchorSeq,
-      String anchorHash) {}
+      String anchorHash,
+      long fromSeq,
+      String verifiedAt) {}
 
   @GET
   @Path("/verify")
   @Produces(MediaType.APPLICATION_JSON)
-  public Response verify() throws SQLException {
-    var anchor = anchoring.current();
-    AuditVerification result = store.verify(anchor.orElse(null));
+  public Response verify(
+      @HeaderParam("Authorization") String authorization, @QueryParam("full") boolean full)
+      throws SQLException {
+    var caller = auth.authenticate(authorization);
+    limits.admit(CallerLimits.Api.AUDIT, caller.getUsername());
+    auth.allow(caller, "get", "auditlogs", null, null);
+    var result = full ? verifications.full() : verifications.latest();
+    var verification = result.verification();
     var body =
         new VerifyResponse(
-            result.intact(),
-            result.rows(),
-            result.firstBrokenSeq(),
-            result.problem(),
-            result.millis(),
-            anchor.map(a -> a.seq()).orElse(null),
-            anchor.map(a -> a.hash()).orElse(null));
-    return Response.status(result.intact() ? 200 : 409).entity(body).build();
+            verification.intact(),
+            result.chainLength(),
+            verification.firstBrokenSeq(),
+            verification.problem(),
+            verification.millis(),
+            result.anchor().map(a -> a.seq()).orElse(null),
+            result.anchor().map(a -> a.hash()).orElse(null),
+            result.fromSeq(),
+            result.at().toString());
+    return Response.status(verification.intact() ? 200 : 409).entity(body).build();
   }
 }

@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Batches over HTTP, for systems that submit tickets without kubectl. Callers authenticate with a
  * Kubernetes bearer token and get what their RBAC on automationbatches allows (see {@link
- * KubeAuth}).
+ * KubeAuth}), within their rate and stream caps ({@link CallerLimits}).
  *
  * <ul>
  *   <li>{@code POST .../batches} with an {@code Idempotency-Key} header and an AutomationBatch spec
@@ -56,10 +56,14 @@ public class BatchApi {
   static final String KEY_ANNOTATION = "robusto.dev/idempotency-key-sha256";
   static final String REQUEST_ANNOTATION = "robusto.dev/request-sha256";
   static final Duration STREAM_LIMIT = Duration.ofMinutes(10);
+  static final Duration REAUTHORIZE = Duration.ofSeconds(30);
+  private static final Duration KEEPALIVE = Duration.ofSeconds(15);
+  private static final String RESOURCE = "automationbatches";
   private static final Duration POLL = Duration.ofMillis(500);
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final KubeAuth auth;
+  private final CallerLimits limits;
   private final KubernetesClient client;
   private final BatchStore store;
   private final WorkQueue queue;
@@ -74,8 +78,14 @@ public class BatchApi {
           });
 
   BatchApi(
-      KubeAuth auth, KubernetesClient client, BatchStore store, WorkQueue queue, AuditLog audit) {
+      KubeAuth auth,
+      CallerLimits limits,
+      KubernetesClient client,
+      BatchStore store,
+      WorkQueue queue,
+      AuditLog audit) {
     this.auth = auth;
+    this.limits = limits;
     this.client = client;
     this.store = store;
     this.queue = queue;
@@ -94,7 +104,14 @@ public class BatchApi {
       @HeaderParam("Idempotency-Key") String key,
       AutomationBatchSpec spec)
       throws JsonProcessingException {
-    var user = auth.authorize(authorization, "create", namespace);
+    var caller = auth.authenticate(authorization);
+    limits.admit(CallerLimits.Api.BATCHES, caller.getUsername());
+    auth.allow(caller, "create", RESOURCE, null, namespace);
+    if (spec != null && spec.processor != null && spec.processor.command != null) {
+      // A command runs any program in the tenant's pods: its own permission, as at admission.
+      auth.allow(caller, "create", RESOURCE, "command", namespace);
+    }
+    var user = caller.getUsername();
     if (key == null || key.isBlank() || key.length() > 255) {
       throw KubeAuth.refuse(
           400, "Send an Idempotency-Key header (1 to 255 characters) so a retry is not a copy.");
@@ -156,33 +173,56 @@ public class BatchApi {
       @Context SseEventSink sink,
       @Context Sse sse)
       throws SQLException {
-    auth.authorize(authorization, "get", namespace);
+    var caller = auth.authenticate(authorization);
+    limits.admit(CallerLimits.Api.BATCHES, caller.getUsername());
+    auth.allow(caller, "get", RESOURCE, null, namespace);
     if (store.find(namespace, name).isEmpty()) {
       throw KubeAuth.refuse(
           404,
           "No batch %s in namespace %s (or it has not been queued yet)."
               .formatted(name, namespace));
     }
-    var stream = new EventStream(namespace, name, parseId(lastEventId), sink, sse);
+    limits.openStream(caller.getUsername());
+    var stream =
+        new EventStream(
+            namespace, name, parseId(lastEventId), authorization, caller.getUsername(), sink, sse);
     stream.future =
         streams.scheduleWithFixedDelay(stream, 0, POLL.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  /** One client's stream: polls the batch and sends each new snapshot newer than its resume id. */
+  /**
+   * One client's stream: polls the batch and sends each new snapshot newer than its resume id. The
+   * caller's token and access are checked again every {@link #REAUTHORIZE}: a revoked token or
+   * RoleBinding ends the stream.
+   */
   private final class EventStream implements Runnable {
     private final String namespace;
     private final String name;
     private final long resumeAfter;
+    private final String authorization;
+    private final String caller;
     private final SseEventSink sink;
     private final Sse sse;
     private final long deadline = System.nanoTime() + STREAM_LIMIT.toNanos();
+    private long authorizedAt = System.nanoTime();
+    private long sentAt = System.nanoTime();
     private String lastSnapshot;
+    private boolean ended;
     private volatile ScheduledFuture<?> future;
 
-    EventStream(String namespace, String name, long resumeAfter, SseEventSink sink, Sse sse) {
+    EventStream(
+        String namespace,
+        String name,
+        long resumeAfter,
+        String authorization,
+        String caller,
+        SseEventSink sink,
+        Sse sse) {
       this.namespace = namespace;
       this.name = name;
       this.resumeAfter = resumeAfter;
+      this.authorization = authorization;
+      this.caller = caller;
       this.sink = sink;
       this.sse = sse;
     }
@@ -190,6 +230,10 @@ public class BatchApi {
     @Override
     public void run() {
       try {
+        if (System.nanoTime() - authorizedAt > REAUTHORIZE.toNanos()) {
+          auth.allow(auth.authenticate(authorization), "get", RESOURCE, null, namespace);
+          authorizedAt = System.nanoTime();
+        }
         var row = store.find(namespace, name);
         if (sink.isClosed() || row.isEmpty() || System.nanoTime() > deadline) {
           end();
@@ -201,13 +245,18 @@ public class BatchApi {
         if (counts.finished() > resumeAfter && !snapshot.equals(lastSnapshot)) {
           sink.send(event("progress", id, snapshot));
           lastSnapshot = snapshot;
+          sentAt = System.nanoTime();
+        } else if (System.nanoTime() - sentAt > KEEPALIVE.toNanos()) {
+          // A comment line: a client that went away is found out, and its slot freed.
+          sink.send(sse.newEventBuilder().comment("keepalive").build());
+          sentAt = System.nanoTime();
         }
         if (row.get().completed()) {
           sink.send(event("done", id, snapshot));
           end();
         }
       } catch (SQLException | JsonProcessingException | RuntimeException e) {
-        end(); // the client reconnects with Last-Event-ID
+        end(); // the client reconnects with Last-Event-ID, and is checked again
       }
     }
 
@@ -220,7 +269,13 @@ public class BatchApi {
           .build();
     }
 
+    /** Runs on the stream's single scheduled task, so at most once at a time. */
     private void end() {
+      if (ended) {
+        return;
+      }
+      ended = true;
+      limits.closeStream(caller);
       sink.close();
       var f = future;
       if (f != null) {

@@ -1,84 +1,227 @@
 package dev.robusto.api;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import dev.robusto.operator.Hashes;
 import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.authentication.UserInfo;
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.time.Duration;
+import java.util.List;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
- * Who may call the batch API: the caller's Kubernetes bearer token is checked with a TokenReview,
- * and what it wants to do with a SubjectAccessReview, so the API grants exactly what the caller's
- * RBAC grants on the AutomationBatch resource (as kubectl would).
+ * Who may call the operator's HTTP APIs: the caller's Kubernetes bearer token is checked with a
+ * TokenReview, and what it wants to do with a SubjectAccessReview, so an API grants exactly what
+ * the caller's RBAC grants (as kubectl would).
+ *
+ * <p>Both answers are cached in bounded caches (least recently and least often used go first), by
+ * the token's hash, never the token: a token's identity for a minute, a refused token for 10 s, an
+ * access decision for 30 s (a denial for 10 s). A token not seen before costs a TokenReview, and
+ * those are limited across all callers ({@code robusto.api.token-reviews-per-second}), so a flood
+ * of made-up tokens gets 429s while known callers are answered from the cache. An API server that
+ * cannot answer gets a 503, never a cached refusal.
  */
 @ApplicationScoped
 public class KubeAuth {
 
-  private final KubernetesClient client;
+  static final Duration IDENTITY_TTL = Duration.ofMinutes(1);
+  static final Duration REFUSAL_TTL = Duration.ofSeconds(10);
+  static final Duration ALLOWED_TTL = Duration.ofSeconds(30);
+  private static final int MAX_ENTRIES = 10_000;
+  private static final String BEARER = "Bearer ";
 
-  KubeAuth(KubernetesClient client) {
+  /** A token's owner, or why the token was refused. */
+  private record Identity(UserInfo user, String refusal) {}
+
+  /** One access question, as a SubjectAccessReview asks it. */
+  private record Access(
+      String user,
+      List<String> groups,
+      String verb,
+      String resource,
+      String subresource,
+      String namespace) {}
+
+  private final KubernetesClient client;
+  private final TokenBucket reviews;
+  private final Cache<String, Identity> identities =
+      Caffeine.newBuilder()
+          .maximumSize(MAX_ENTRIES)
+          .expireAfter(expiry((String k, Identity v) -> v.user() != null, IDENTITY_TTL))
+          .build();
+  private final Cache<Access, Boolean> decisions =
+      Caffeine.newBuilder()
+          .maximumSize(MAX_ENTRIES)
+          .expireAfter(expiry((Access k, Boolean allowed) -> allowed, ALLOWED_TTL))
+          .build();
+
+  KubeAuth(
+      KubernetesClient client,
+      @ConfigProperty(name = "robusto.api.token-reviews-per-second") int reviewsPerSecond) {
     this.client = client;
+    this.reviews = new TokenBucket(reviewsPerSecond, reviewsPerSecond, System.nanoTime());
   }
 
-  /** Returns the caller's user name, or throws 401 or 403 with a message saying why. */
+  /**
+   * The caller's user if its token was reviewed lately, null if it must be; 401 if it was refused.
+   * Never calls the API server, so it may run on the event loop.
+   */
+  public UserInfo cachedUser(String authorization) {
+    if (authorization == null || !authorization.startsWith(BEARER)) {
+      throw missingToken();
+    }
+    var known = identities.getIfPresent(Hashes.sha256Hex(authorization));
+    if (known != null && known.refusal() != null) {
+      throw refuse(401, known.refusal());
+    }
+    return known == null ? null : known.user();
+  }
+
+  /** Who the bearer token belongs to; 401, or 429 when too many unknown tokens come at once. */
+  public UserInfo authenticate(String authorization) {
+    var cached = cachedUser(authorization);
+    if (cached != null) {
+      return cached;
+    }
+    var wait = reviews.take(System.nanoTime());
+    if (wait > 0) {
+      throw tooMany("Too many new tokens to review right now; retry shortly.", wait);
+    }
+    var identity = identities.get(Hashes.sha256Hex(authorization), k -> review(authorization));
+    if (identity.refusal() != null) {
+      throw refuse(401, identity.refusal());
+    }
+    return identity.user();
+  }
+
+  /** Returns the caller's user name if it may {@code verb} automationbatches in the namespace. */
   public String authorize(String authorization, String verb, String namespace) {
     var user = authenticate(authorization);
-    var access =
-        client
-            .authorization()
-            .v1()
-            .subjectAccessReview()
-            .create(
-                new SubjectAccessReviewBuilder()
-                    .withNewSpec()
-                    .withUser(user.getUsername())
-                    .withGroups(user.getGroups())
-                    .withUid(user.getUid())
-                    .withNewResourceAttributes()
-                    .withGroup("robusto.dev")
-                    .withResource("automationbatches")
-                    .withVerb(verb)
-                    .withNamespace(namespace)
-                    .endResourceAttributes()
-                    .endSpec()
-                    .build());
-    if (access.getStatus() == null || !Boolean.TRUE.equals(access.getStatus().getAllowed())) {
-      throw refuse(
-          403,
-          "%s may not %s automationbatches in namespace %s."
-              .formatted(user.getUsername(), verb, namespace));
-    }
+    allow(user, verb, "automationbatches", null, namespace);
     return user.getUsername();
   }
 
-  /** Who the bearer token belongs to, or 401. */
-  public UserInfo authenticate(String authorization) {
-    if (authorization == null || !authorization.startsWith("Bearer ")) {
-      throw refuse(401, "Send a Kubernetes bearer token: Authorization: Bearer <token>.");
+  /**
+   * Throws 403 unless {@code user} may {@code verb} the robusto.dev {@code resource} ({@code
+   * subresource} of it when not null) in {@code namespace} (cluster-wide when null).
+   */
+  public void allow(
+      UserInfo user, String verb, String resource, String subresource, String namespace) {
+    var access =
+        new Access(user.getUsername(), user.getGroups(), verb, resource, subresource, namespace);
+    if (!decisions.get(access, this::review)) {
+      throw refuse(
+          403,
+          "%s may not %s %s%s%s."
+              .formatted(
+                  user.getUsername(),
+                  verb,
+                  resource,
+                  subresource == null ? "" : "/" + subresource,
+                  namespace == null ? "" : " in namespace " + namespace));
     }
-    var review =
-        client
-            .authentication()
-            .v1()
-            .tokenReviews()
-            .create(
-                new TokenReviewBuilder()
-                    .withNewSpec()
-                    .withToken(authorization.substring("Bearer ".length()))
-                    .endSpec()
-                    .build());
-    if (review.getStatus() == null || !Boolean.TRUE.equals(review.getStatus().getAuthenticated())) {
-      throw refuse(401, "The bearer token is not valid in this cluster.");
+  }
+
+  private Identity review(String authorization) {
+    try {
+      var review =
+          client
+              .authentication()
+              .v1()
+              .tokenReviews()
+              .create(
+                  new TokenReviewBuilder()
+                      .withNewSpec()
+                      .withToken(authorization.substring(BEARER.length()))
+                      .endSpec()
+                      .build());
+      if (review.getStatus() == null
+          || !Boolean.TRUE.equals(review.getStatus().getAuthenticated())) {
+        return new Identity(null, "The bearer token is not valid in this cluster.");
+      }
+      return new Identity(review.getStatus().getUser(), null);
+    } catch (KubernetesClientException e) {
+      throw unavailable();
     }
-    return review.getStatus().getUser();
+  }
+
+  private boolean review(Access access) {
+    try {
+      var answer =
+          client
+              .authorization()
+              .v1()
+              .subjectAccessReview()
+              .create(
+                  new SubjectAccessReviewBuilder()
+                      .withNewSpec()
+                      .withUser(access.user())
+                      .withGroups(access.groups())
+                      .withNewResourceAttributes()
+                      .withGroup("robusto.dev")
+                      .withResource(access.resource())
+                      .withSubresource(access.subresource())
+                      .withVerb(access.verb())
+                      .withNamespace(access.namespace())
+                      .endResourceAttributes()
+                      .endSpec()
+                      .build());
+      return answer.getStatus() != null && Boolean.TRUE.equals(answer.getStatus().getAllowed());
+    } catch (KubernetesClientException e) {
+      throw unavailable();
+    }
+  }
+
+  /** Entries live {@code ttl} when {@code good}, {@link #REFUSAL_TTL} otherwise. */
+  static <K, V> Expiry<K, V> expiry(java.util.function.BiPredicate<K, V> good, Duration ttl) {
+    return new Expiry<>() {
+      @Override
+      public long expireAfterCreate(K key, V value, long currentTime) {
+        return (good.test(key, value) ? ttl : REFUSAL_TTL).toNanos();
+      }
+
+      @Override
+      public long expireAfterUpdate(K key, V value, long currentTime, long currentDuration) {
+        return expireAfterCreate(key, value, currentTime);
+      }
+
+      @Override
+      public long expireAfterRead(K key, V value, long currentTime, long currentDuration) {
+        return currentDuration;
+      }
+    };
+  }
+
+  private static WebApplicationException missingToken() {
+    return refuse(401, "Send a Kubernetes bearer token: Authorization: Bearer <token>.");
+  }
+
+  private static WebApplicationException unavailable() {
+    return refuse(503, "The Kubernetes API server cannot check your token right now; retry.");
   }
 
   static WebApplicationException refuse(int status, String message) {
     return new WebApplicationException(
         Response.status(status)
+            .type(MediaType.APPLICATION_JSON)
+            .entity(new Problem(message))
+            .build());
+  }
+
+  /** 429 with Retry-After: the whole seconds (at least 1) until {@code waitNanos} have passed. */
+  static WebApplicationException tooMany(String message, long waitNanos) {
+    var seconds = Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L);
+    return new WebApplicationException(
+        Response.status(429)
+            .header("Retry-After", Long.toString(seconds))
             .type(MediaType.APPLICATION_JSON)
             .entity(new Problem(message))
             .build());

@@ -1,70 +1,80 @@
 package dev.robusto.api;
 
-import dev.robusto.operator.Hashes;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.robusto.store.BatchStore;
+import io.fabric8.kubernetes.api.model.authentication.UserInfo;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.SQLException;
-import java.time.Duration;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Optional;
 
 /**
- * Which tenant a caller is: a ServiceAccount in a tenant's namespace speaks for that tenant. The
- * answer is cached for a minute per token (by its hash, never the token itself), so evaluation does
- * not wait on a TokenReview each time.
+ * Which tenant a caller is: a ServiceAccount in a tenant's namespace speaks for that tenant. Who a
+ * token belongs to comes from {@link KubeAuth}'s cache, and the user's tenant from a bounded cache
+ * of its own (a minute; 10 s for "no tenant"), so evaluation does not wait on the API server or the
+ * database each time. Every answer counts against the caller's OFREP rate ({@link CallerLimits}).
  */
 @ApplicationScoped
 public class TenantCallers {
 
-  private static final Duration TTL = Duration.ofMinutes(1);
-  private static final int MAX_ENTRIES = 10_000;
   private static final String SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:";
-
-  private record Entry(String tenant, long expiresAt) {}
 
   private final KubeAuth auth;
   private final BatchStore store;
-  private final Map<String, Entry> cache = new ConcurrentHashMap<>();
+  private final CallerLimits limits;
+  private final Cache<String, Optional<String>> tenants =
+      Caffeine.newBuilder()
+          .maximumSize(10_000)
+          .expireAfter(
+              KubeAuth.expiry(
+                  (String user, Optional<String> t) -> t.isPresent(), KubeAuth.IDENTITY_TTL))
+          .build();
 
-  TenantCallers(KubeAuth auth, BatchStore store) {
+  TenantCallers(KubeAuth auth, BatchStore store, CallerLimits limits) {
     this.auth = auth;
     this.store = store;
+    this.limits = limits;
   }
 
-  /** The caller's tenant if it was established within the last minute, else null. */
+  /**
+   * The caller's tenant if both its token and its tenant were established lately, else null; 401,
+   * 403 or 429 when the cache already knows the answer. Never blocks.
+   */
   public String cachedTenantOf(String authorization) {
-    var cached = cache.get(cacheKey(authorization));
-    return cached != null && cached.expiresAt() > System.nanoTime() ? cached.tenant() : null;
+    var user = auth.cachedUser(authorization);
+    if (user == null) {
+      return null;
+    }
+    var tenant = tenants.getIfPresent(user.getUsername());
+    return tenant == null ? null : admitted(user, tenant);
   }
 
-  /** The caller's tenant, or 401/403 saying why; may ask the API server and the database. */
+  /** The caller's tenant, or 401/403/429 saying why; may ask the API server and the database. */
   public String tenantOf(String authorization) {
-    var cached = cachedTenantOf(authorization);
-    if (cached != null) {
-      return cached;
-    }
-    var user = auth.authenticate(authorization).getUsername();
-    String tenant = null;
-    if (user.startsWith(SERVICE_ACCOUNT_PREFIX)) {
-      var namespace = user.substring(SERVICE_ACCOUNT_PREFIX.length()).split(":")[0];
-      try {
-        tenant = store.tenantOfNamespace(namespace).map(t -> t.tenantId()).orElse(null);
-      } catch (SQLException e) {
-        throw KubeAuth.refuse(503, "Cannot tell your tenant right now; retry.");
-      }
-    }
-    if (tenant == null) {
-      throw KubeAuth.refuse(
-          403, user + " speaks for no tenant: use a ServiceAccount of the tenant's namespace.");
-    }
-    if (cache.size() > MAX_ENTRIES) {
-      cache.clear();
-    }
-    cache.put(cacheKey(authorization), new Entry(tenant, System.nanoTime() + TTL.toNanos()));
-    return tenant;
+    var user = auth.authenticate(authorization);
+    return admitted(user, tenants.get(user.getUsername(), this::lookUp));
   }
 
-  private static String cacheKey(String authorization) {
-    return Hashes.sha256Hex(authorization == null ? "" : authorization);
+  private String admitted(UserInfo user, Optional<String> tenant) {
+    if (tenant.isEmpty()) {
+      throw KubeAuth.refuse(
+          403,
+          user.getUsername()
+              + " speaks for no tenant: use a ServiceAccount of the tenant's namespace.");
+    }
+    limits.admit(CallerLimits.Api.OFREP, user.getUsername());
+    return tenant.get();
+  }
+
+  private Optional<String> lookUp(String user) {
+    if (!user.startsWith(SERVICE_ACCOUNT_PREFIX)) {
+      return Optional.empty();
+    }
+    var namespace = user.substring(SERVICE_ACCOUNT_PREFIX.length()).split(":")[0];
+    try {
+      return store.tenantOfNamespace(namespace).map(t -> t.tenantId());
+    } catch (SQLException e) {
+      throw KubeAuth.refuse(503, "Cannot tell your tenant right now; retry.");
+    }
   }
 }

@@ -29,8 +29,13 @@ public class AuditStore {
   }
 
   public AuditVerification verify(AuditAnchor anchor) throws SQLException {
+    return verify(null, anchor);
+  }
+
+  /** Walks the chain after {@code from} (a row verified before; null: from the first row). */
+  public AuditVerification verify(AuditAnchor from, AuditAnchor anchor) throws SQLException {
     try (var connection = dataSource.getConnection()) {
-      return AuditVerifier.verify(connection, anchor);
+      return AuditVerifier.verify(connection, from, anchor);
     }
   }
 

@@ -8,9 +8,10 @@ package dev.robusto.store;
  * @param firstBrokenSeq the seq of the first row that does not fit the chain, or null
  * @param problem what is wrong, in words, or null when intact
  * @param millis time the walk took
+ * @param head the last row of an intact chain (where the next walk may start), or null
  */
 public record AuditVerification(
-    boolean intact, long rows, Long firstBrokenSeq, String problem, long millis) {
+    boolean intact, long rows, Long firstBrokenSeq, String problem, long millis, AuditAnchor head) {
 
   public double rowsPerSecond() {
     return millis == 0 ? rows * 1000.0 : rows * 1000.0 / millis;

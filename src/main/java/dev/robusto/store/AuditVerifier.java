@@ -20,29 +20,58 @@ public final class AuditVerifier {
 
   public static AuditVerification verify(Connection connection, AuditAnchor anchor)
       throws SQLException {
+    return verify(connection, null, anchor);
+  }
+
+  /**
+   * Walks the chain after {@code from}, a row verified before (from the first row when null), after
+   * checking that row still carries the hash it had. That catches a rewrite that recomputed hashes
+   * up to or past it, and any change after it; a change before it that kept every hash is found
+   * only by a walk from the first row.
+   */
+  public static AuditVerification verify(
+      Connection connection, AuditAnchor from, AuditAnchor anchor) throws SQLException {
     var started = System.nanoTime();
     var autoCommit = connection.getAutoCommit();
     // A cursor (fetch size) needs a transaction in pgjdbc; read-only, so it holds nothing.
     connection.setAutoCommit(false);
     try {
-      return walk(connection, anchor, started);
+      return walk(connection, from, anchor, started);
     } finally {
       connection.rollback();
       connection.setAutoCommit(autoCommit);
     }
   }
 
-  private static AuditVerification walk(Connection connection, AuditAnchor anchor, long started)
+  private static AuditVerification walk(
+      Connection connection, AuditAnchor from, AuditAnchor anchor, long started)
       throws SQLException {
     var sha256 = AuditCanonical.sha256();
     long rows = 0;
-    long expectedSeq = 1;
-    var previousHash = "";
+    long expectedSeq = from == null ? 1 : from.seq() + 1;
+    var previousHash = from == null ? "" : from.hash();
     var anchorSeen = false;
+    for (var known : new AuditAnchor[] {from, anchor}) {
+      if (from != null && known != null && known.seq() <= from.seq()) {
+        var now = hashAt(connection, known.seq());
+        if (!known.hash().equals(now)) {
+          return broken(
+              0,
+              known.seq(),
+              "row "
+                  + known.seq()
+                  + " no longer has the hash it had when verified or anchored: the chain was"
+                  + " rewritten",
+              started);
+        }
+        anchorSeen |= known == anchor;
+      }
+    }
     try (var statement =
         connection.prepareStatement(
             "SELECT seq, at, actor, action, resource, tenant_id, before_hash, after_hash,"
-                + " prev_hash, hash FROM audit_log ORDER BY seq")) {
+                + " prev_hash, hash FROM audit_log WHERE seq >= ? ORDER BY seq")) {
+      statement.setLong(1, expectedSeq);
       statement.setFetchSize(FETCH_SIZE);
       try (var rs = statement.executeQuery()) {
         while (rs.next()) {
@@ -106,11 +135,21 @@ public final class AuditVerifier {
               + ": rows were removed",
           started);
     }
-    return new AuditVerification(true, rows, null, null, elapsedMillis(started));
+    var head = lastSeq == 0 ? null : new AuditAnchor(lastSeq, previousHash);
+    return new AuditVerification(true, rows, null, null, elapsedMillis(started), head);
+  }
+
+  private static String hashAt(Connection connection, long seq) throws SQLException {
+    try (var query = connection.prepareStatement("SELECT hash FROM audit_log WHERE seq = ?")) {
+      query.setLong(1, seq);
+      try (var rs = query.executeQuery()) {
+        return rs.next() ? rs.getString(1) : null;
+      }
+    }
   }
 
   private static AuditVerification broken(long rows, long seq, String problem, long started) {
-    return new AuditVerification(false, rows, seq, problem, elapsedMillis(started));
+    return new AuditVerification(false, rows, seq, problem, elapsedMillis(started), null);
   }
 
   static long epochMicros(OffsetDateTime at) {

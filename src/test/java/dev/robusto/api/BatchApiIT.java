@@ -123,6 +123,86 @@ class BatchApiIT {
                 .build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(denied.statusCode()).isEqualTo(403);
+
+    // A command runs programs in the tenant's pods: 'edit' in the namespace is not enough, through
+    // the API or kubectl; the chart's -command ClusterRole, bound there, is.
+    var command =
+        "{\"processor\": {\"command\": {\"command\": [\"true\"]}}, \"items\": [{\"key\": \"c\"}]}";
+    var refused = submit(owner, "lote-3", command);
+    assertThat(refused.statusCode()).isEqualTo(403);
+    assertThat(refused.body())
+        .contains(
+            "system:serviceaccount:tenant-api:ci may not create automationbatches/command in"
+                + " namespace tenant-api");
+    var manifest = java.nio.file.Files.createTempFile("command-batch", ".json");
+    java.nio.file.Files.writeString(
+        manifest,
+        "{\"apiVersion\": \"robusto.dev/v1alpha1\", \"kind\": \"AutomationBatch\","
+            + " \"metadata\": {\"name\": \"a-mano\", \"namespace\": \"%s\"}, \"spec\": %s}"
+                .formatted(NAMESPACE, command));
+    var ownerUser = "system:serviceaccount:" + NAMESPACE + ":ci";
+    var byKubectl = cluster.kubectlResult("create", "-f", manifest.toString(), "--as", ownerUser);
+    assertThat(byKubectl.exitCode()).isNotZero();
+    assertThat(byKubectl.output())
+        .contains("needs create on automationbatches/command in namespace " + NAMESPACE);
+    cluster.kubectl(
+        "create",
+        "rolebinding",
+        "ci-command",
+        "-n",
+        NAMESPACE,
+        "--clusterrole",
+        LocalCluster.RELEASE + "-command",
+        "--serviceaccount",
+        NAMESPACE + ":ci");
+    await("the binding is seen by the authorizer")
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> assertThat(submit(owner, "lote-3", command).statusCode()).isIn(200, 201));
+    assertThat(
+            cluster
+                .kubectlResult("create", "-f", manifest.toString(), "--as", ownerUser)
+                .exitCode())
+        .isZero();
+
+    // Progress streams: five open at once per caller; the sixth is told to wait.
+    var queued = new ObjectMapper().readTree(submit(owner, "lote-3", command).body()).get("name");
+    var open = new ArrayList<HttpResponse<java.io.InputStream>>();
+    for (var i = 0; i < 5; i++) {
+      var stream = stream(owner, queued.asText(), HttpResponse.BodyHandlers.ofInputStream());
+      assertThat(stream.statusCode()).isEqualTo(200);
+      open.add(stream);
+    }
+    var sixth = stream(owner, queued.asText(), HttpResponse.BodyHandlers.ofString());
+    assertThat(sixth.statusCode()).isEqualTo(429);
+    assertThat(sixth.body()).contains("has 5 progress streams open");
+    assertThat(sixth.headers().firstValue("Retry-After")).isPresent();
+    for (var stream : open) {
+      stream.body().close();
+    }
+
+    // A caller over its request rate gets 429 and when to retry; another caller is not slowed.
+    var answers = new ArrayList<HttpResponse<String>>();
+    for (var i = 0; i < 40; i++) {
+      answers.add(submit(owner, null, body));
+    }
+    assertThat(answers).extracting(HttpResponse::statusCode).contains(400, 429);
+    assertThat(answers.stream().filter(a -> a.statusCode() == 429).findFirst().orElseThrow())
+        .satisfies(
+            tooMany -> {
+              assertThat(tooMany.headers().firstValue("Retry-After")).hasValue("1");
+              assertThat(tooMany.body()).contains("is over its 10 requests a second");
+            });
+    assertThat(submit(outsider, "lote-4", body).statusCode()).isEqualTo(403);
+  }
+
+  private <T> HttpResponse<T> stream(
+      String token, String batch, HttpResponse.BodyHandler<T> handler) throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(URI.create(batches + "/" + batch + "/events"))
+            .header("Authorization", "Bearer " + token)
+            .build(),
+        handler);
   }
 
   /** One Server-Sent Event. */

@@ -76,7 +76,17 @@ class LeaderElectionIT {
 
       // The standby serves: readiness, audit verification, and OFREP from its own flag informer.
       assertThat(standby.get("/q/health/ready").status()).isEqualTo(200);
-      assertThat(standby.get("/api/v1/audit/verify").status()).isEqualTo(200);
+      cluster.kubectl("create", "serviceaccount", "auditor", "-n", "default");
+      cluster.kubectl(
+          "create",
+          "clusterrolebinding",
+          "auditor",
+          "--clusterrole",
+          LocalCluster.RELEASE + "-audit-reader",
+          "--serviceaccount",
+          "default:auditor");
+      var auditor = cluster.kubectl("create", "token", "auditor", "-n", "default").strip();
+      assertThat(standby.get("/api/v1/audit/verify", auditor).status()).isEqualTo(200);
       client.resource(flag("lider-flag")).create();
       client
           .resource(

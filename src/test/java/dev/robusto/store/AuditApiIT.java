@@ -78,7 +78,8 @@ class AuditApiIT {
     var original = column(victim, "resource");
     set(victim, "resource", "ResourceQuota/tenant-a/forged");
     try {
-      var response = get();
+      // A change that kept every hash: only a walk from the first row is sure to see it.
+      var response = get(verifyUrl + "?full=true", auditor());
       assertThat(response.statusCode()).isEqualTo(409);
       assertThat(response.body())
           .contains("\"intact\":false")
@@ -112,9 +113,72 @@ class AuditApiIT {
     }
   }
 
+  @Test
+  void onlyAnAuditorMayAskAndAStrangerIsToldWhy() throws Exception {
+    assertThat(get(verifyUrl, null).statusCode()).isEqualTo(401);
+    assertThat(get(verifyUrl, "made-up").statusCode()).isEqualTo(401);
+    var cluster = LocalCluster.get();
+    cluster.kubectl("create", "serviceaccount", "curioso", "-n", LocalCluster.RELEASE_NAMESPACE);
+    var stranger =
+        cluster.kubectl("create", "token", "curioso", "-n", LocalCluster.RELEASE_NAMESPACE).strip();
+    var refused = get(verifyUrl, stranger);
+    assertThat(refused.statusCode()).isEqualTo(403);
+    assertThat(refused.body())
+        .contains(
+            "system:serviceaccount:"
+                + LocalCluster.RELEASE_NAMESPACE
+                + ":curioso may not get auditlogs");
+    assertThat(get().statusCode()).as("the auditor").isEqualTo(200);
+  }
+
+  @Test
+  void eachVerificationWalksOnlyWhatWasAppendedSinceTheLastOne() throws Exception {
+    var full = json(get(verifyUrl + "?full=true", auditor()).body());
+    assertThat(full.get("fromSeq").asLong()).isEqualTo(1);
+    log.append(new AuditEntry("test", "create", "ConfigMap/x/z", "acme", null, "h9"));
+    var next = json(get().body());
+    assertThat(next.get("intact").asBoolean()).isTrue();
+    assertThat(next.get("fromSeq").asLong())
+        .as("it starts after the row the full walk ended on")
+        .isEqualTo(full.get("rows").asLong() + 1);
+    assertThat(next.get("rows").asLong()).isGreaterThanOrEqualTo(full.get("rows").asLong());
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode json(String body) throws Exception {
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(body);
+  }
+
+  private static String auditorToken;
+
+  /** A token of a ServiceAccount bound to the chart's audit-reader ClusterRole. */
+  private static synchronized String auditor() {
+    if (auditorToken == null) {
+      var cluster = LocalCluster.get();
+      var namespace = LocalCluster.RELEASE_NAMESPACE;
+      cluster.kubectl("create", "serviceaccount", "auditor", "-n", namespace);
+      cluster.kubectl(
+          "create",
+          "clusterrolebinding",
+          "auditor-reads-audit",
+          "--clusterrole",
+          LocalCluster.RELEASE + "-audit-reader",
+          "--serviceaccount",
+          namespace + ":auditor");
+      auditorToken = cluster.kubectl("create", "token", "auditor", "-n", namespace).strip();
+    }
+    return auditorToken;
+  }
+
   private java.net.http.HttpResponse<String> get() throws Exception {
-    return HttpClient.newHttpClient()
-        .send(HttpRequest.newBuilder(URI.create(verifyUrl)).build(), BodyHandlers.ofString());
+    return get(verifyUrl, auditor());
+  }
+
+  private static java.net.http.HttpResponse<String> get(String url, String token) throws Exception {
+    var request = HttpRequest.newBuilder(URI.create(url));
+    if (token != null) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    return HttpClient.newHttpClient().send(request.build(), BodyHandlers.ofString());
   }
 
   private static String cli(Map<String, String> extra) {

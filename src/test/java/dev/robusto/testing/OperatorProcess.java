@@ -64,13 +64,19 @@ public final class OperatorProcess implements AutoCloseable {
 
   /** GET on its HTTP port: the status code and body, or -1 when it does not answer. */
   public HttpResult get(String path) {
+    return get(path, null);
+  }
+
+  /** A GET with a bearer token (when not null). */
+  public HttpResult get(String path, String token) {
     try {
-      var response =
-          HTTP.send(
-              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                  .timeout(Duration.ofSeconds(5))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
+      var request =
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+              .timeout(Duration.ofSeconds(5));
+      if (token != null) {
+        request.header("Authorization", "Bearer " + token);
+      }
+      var response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
       return new HttpResult(response.statusCode(), response.body());
     } catch (IOException e) {
       return new HttpResult(-1, e.toString());
