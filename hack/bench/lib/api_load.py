@@ -66,7 +66,7 @@ threads = []
 for i, token in enumerate(tokens):
     threads.append(threading.Thread(
         target=sender, args=("good", good_rate / len(tokens), lambda n, t=token: t, i / len(tokens))))
-bad_senders = 4
+bad_senders = 4 if bad_rate > 0 else 0
 for i in range(bad_senders):
     threads.append(threading.Thread(
         target=sender, args=("bad", bad_rate / bad_senders, lambda n: "bad-" + uuid.uuid4().hex, i / bad_senders)))

@@ -15,6 +15,10 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
@@ -23,7 +27,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * the caller's RBAC grants (as kubectl would).
  *
  * <p>Both answers are cached in bounded caches (least recently and least often used go first), by
- * the token's hash, never the token: a token's identity for a minute, a refused token for 10 s, an
+ * the token's hash, never the token: a token's identity for a minute (a caller in use is reviewed
+ * again in the background after 40 s, so it never expires while used), a refused token for 10 s, an
  * access decision for 30 s (a denial for 10 s). A token not seen before costs a TokenReview, and
  * those are limited across all callers ({@code robusto.api.token-reviews-per-second}), so a flood
  * of made-up tokens gets 429s while known callers are answered from the cache. An API server that
@@ -33,13 +38,17 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 public class KubeAuth {
 
   static final Duration IDENTITY_TTL = Duration.ofMinutes(1);
+
+  /** A caller seen after this is reviewed again in the background, so it never waits in line. */
+  static final Duration REFRESH_AFTER = Duration.ofSeconds(40);
+
   static final Duration REFUSAL_TTL = Duration.ofSeconds(10);
   static final Duration ALLOWED_TTL = Duration.ofSeconds(30);
   private static final int MAX_ENTRIES = 10_000;
   private static final String BEARER = "Bearer ";
 
-  /** A token's owner, or why the token was refused. */
-  private record Identity(UserInfo user, String refusal) {}
+  /** A token's owner, or why the token was refused, and when the API server said so. */
+  private record Identity(UserInfo user, String refusal, long reviewedAt) {}
 
   /** One access question, as a SubjectAccessReview asks it. */
   private record Access(
@@ -52,6 +61,15 @@ public class KubeAuth {
 
   private final KubernetesClient client;
   private final TokenBucket reviews;
+  private final Set<String> refreshing = ConcurrentHashMap.newKeySet();
+  private final ExecutorService refresher =
+      Executors.newFixedThreadPool(
+          2,
+          r -> {
+            var t = new Thread(r, "token-refresh");
+            t.setDaemon(true);
+            return t;
+          });
   private final Cache<String, Identity> identities =
       Caffeine.newBuilder()
           .maximumSize(MAX_ENTRIES)
@@ -78,11 +96,29 @@ public class KubeAuth {
     if (authorization == null || !authorization.startsWith(BEARER)) {
       throw missingToken();
     }
-    var known = identities.getIfPresent(Hashes.sha256Hex(authorization));
-    if (known != null && known.refusal() != null) {
+    var key = Hashes.sha256Hex(authorization);
+    var known = identities.getIfPresent(key);
+    if (known == null) {
+      return null;
+    }
+    if (known.refusal() != null) {
       throw refuse(401, known.refusal());
     }
-    return known == null ? null : known.user();
+    if (System.nanoTime() - known.reviewedAt() > REFRESH_AFTER.toNanos() && refreshing.add(key)) {
+      // A caller in use is reviewed again before its answer expires, outside the budget for new
+      // tokens: a flood of those never makes a known caller wait. A revoked token is found here.
+      refresher.execute(
+          () -> {
+            try {
+              identities.put(key, review(authorization));
+            } catch (RuntimeException e) {
+              // The API server did not answer: the current answer holds until it expires.
+            } finally {
+              refreshing.remove(key);
+            }
+          });
+    }
+    return known.user();
   }
 
   /** Who the bearer token belongs to; 401, or 429 when too many unknown tokens come at once. */
@@ -145,9 +181,10 @@ public class KubeAuth {
                       .build());
       if (review.getStatus() == null
           || !Boolean.TRUE.equals(review.getStatus().getAuthenticated())) {
-        return new Identity(null, "The bearer token is not valid in this cluster.");
+        return new Identity(
+            null, "The bearer token is not valid in this cluster.", System.nanoTime());
       }
-      return new Identity(review.getStatus().getUser(), null);
+      return new Identity(review.getStatus().getUser(), null, System.nanoTime());
     } catch (KubernetesClientException e) {
       throw unavailable();
     }
