@@ -229,9 +229,13 @@ public class BatchApi {
 
     @Override
     public void run() {
+      if (ended) {
+        // Ended on its first run, before its future was known: this stops the repetition.
+        throw new java.util.concurrent.CancellationException("stream ended");
+      }
       try {
         if (System.nanoTime() - authorizedAt > REAUTHORIZE.toNanos()) {
-          auth.allow(auth.authenticate(authorization), "get", RESOURCE, null, namespace);
+          auth.recheck(authorization, "get", RESOURCE, namespace);
           authorizedAt = System.nanoTime();
         }
         var row = store.find(namespace, name);

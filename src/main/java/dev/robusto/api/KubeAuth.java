@@ -15,10 +15,14 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
@@ -54,6 +58,8 @@ public class KubeAuth {
   private record Access(
       String user,
       List<String> groups,
+      String uid,
+      Map<String, List<String>> extra,
       String verb,
       String resource,
       String subresource,
@@ -61,10 +67,16 @@ public class KubeAuth {
 
   private final KubernetesClient client;
   private final TokenBucket reviews;
+  private final TokenBucket refreshes;
   private final Set<String> refreshing = ConcurrentHashMap.newKeySet();
+  // Bounded: refreshes beyond what it holds wait for a later request, or the entry's expiry.
   private final ExecutorService refresher =
-      Executors.newFixedThreadPool(
+      new ThreadPoolExecutor(
           2,
+          2,
+          0,
+          TimeUnit.SECONDS,
+          new ArrayBlockingQueue<>(1_000),
           r -> {
             var t = new Thread(r, "token-refresh");
             t.setDaemon(true);
@@ -85,7 +97,14 @@ public class KubeAuth {
       KubernetesClient client,
       @ConfigProperty(name = "robusto.api.token-reviews-per-second") int reviewsPerSecond) {
     this.client = client;
-    this.reviews = new TokenBucket(reviewsPerSecond, reviewsPerSecond, System.nanoTime());
+    this.reviews =
+        reviewsPerSecond <= 0
+            ? null
+            : new TokenBucket(reviewsPerSecond, reviewsPerSecond, System.nanoTime());
+    // Callers in use are re-reviewed at most this fast too: many tokens minted for one tenant
+    // cannot turn refreshes into a flood of their own.
+    var refreshRate = Math.max(reviewsPerSecond, 50);
+    this.refreshes = new TokenBucket(refreshRate, refreshRate, System.nanoTime());
   }
 
   /**
@@ -104,9 +123,21 @@ public class KubeAuth {
     if (known.refusal() != null) {
       throw refuse(401, known.refusal());
     }
-    if (System.nanoTime() - known.reviewedAt() > REFRESH_AFTER.toNanos() && refreshing.add(key)) {
-      // A caller in use is reviewed again before its answer expires, outside the budget for new
-      // tokens: a flood of those never makes a known caller wait. A revoked token is found here.
+    var now = System.nanoTime();
+    if (now - known.reviewedAt() > REFRESH_AFTER.toNanos()
+        && refreshes.take(now) == 0
+        && refreshing.add(key)) {
+      refresh(key, authorization);
+    }
+    return known.user();
+  }
+
+  /**
+   * Reviews a caller in use again before its answer expires, outside the budget for new tokens: a
+   * flood of those never makes a known caller wait. A revoked token is found here.
+   */
+  private void refresh(String key, String authorization) {
+    try {
       refresher.execute(
           () -> {
             try {
@@ -117,8 +148,9 @@ public class KubeAuth {
               refreshing.remove(key);
             }
           });
+    } catch (RejectedExecutionException e) {
+      refreshing.remove(key);
     }
-    return known.user();
   }
 
   /** Who the bearer token belongs to; 401, or 429 when too many unknown tokens come at once. */
@@ -127,7 +159,7 @@ public class KubeAuth {
     if (cached != null) {
       return cached;
     }
-    var wait = reviews.take(System.nanoTime());
+    var wait = reviews == null ? 0 : reviews.take(System.nanoTime());
     if (wait > 0) {
       throw tooMany("Too many new tokens to review right now; retry shortly.", wait);
     }
@@ -146,13 +178,46 @@ public class KubeAuth {
   }
 
   /**
+   * Asks the API server again, caches aside, whether the token is valid and may still {@code verb}
+   * the {@code resource}: for a long-lived stream, so revocation ends it at the next check.
+   */
+  public void recheck(String authorization, String verb, String resource, String namespace) {
+    if (authorization == null || !authorization.startsWith(BEARER)) {
+      throw missingToken();
+    }
+    var identity = review(authorization);
+    identities.put(Hashes.sha256Hex(authorization), identity);
+    if (identity.refusal() != null) {
+      throw refuse(401, identity.refusal());
+    }
+    var access = access(identity.user(), verb, resource, null, namespace);
+    var allowed = review(access);
+    decisions.put(access, allowed);
+    if (!allowed) {
+      throw refuse(403, "Access to " + resource + " was withdrawn.");
+    }
+  }
+
+  private static Access access(
+      UserInfo user, String verb, String resource, String subresource, String namespace) {
+    return new Access(
+        user.getUsername(),
+        user.getGroups(),
+        user.getUid(),
+        user.getExtra(),
+        verb,
+        resource,
+        subresource,
+        namespace);
+  }
+
+  /**
    * Throws 403 unless {@code user} may {@code verb} the robusto.dev {@code resource} ({@code
    * subresource} of it when not null) in {@code namespace} (cluster-wide when null).
    */
   public void allow(
       UserInfo user, String verb, String resource, String subresource, String namespace) {
-    var access =
-        new Access(user.getUsername(), user.getGroups(), verb, resource, subresource, namespace);
+    var access = access(user, verb, resource, subresource, namespace);
     if (!decisions.get(access, this::review)) {
       throw refuse(
           403,
@@ -202,6 +267,8 @@ public class KubeAuth {
                       .withNewSpec()
                       .withUser(access.user())
                       .withGroups(access.groups())
+                      .withUid(access.uid())
+                      .withExtra(access.extra())
                       .withNewResourceAttributes()
                       .withGroup("robusto.dev")
                       .withResource(access.resource())

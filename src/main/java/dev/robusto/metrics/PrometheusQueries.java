@@ -46,7 +46,8 @@ public class PrometheusQueries {
 
   /**
    * A tenant's query, confined to the series of {@code namespace} ({@link PromqlConfinement}), and
-   * its value now; a query that cannot be confined is never sent.
+   * its value now. Before it is run, Prometheus parses it and every selector of that parse must
+   * carry the matcher; a query that cannot be confined is never run.
    */
   public OptionalDouble queryInNamespace(String promql, String namespace)
       throws MetricUnavailableException {
@@ -58,11 +59,56 @@ public class PrometheusQueries {
           "The query cannot be confined to namespace %s (%s); write it without comments or unusual syntax."
               .formatted(namespace, e.getMessage()));
     }
+    var parsed = ask("parse_query", confined).path("data");
+    if (!parsed.has("type") || !everySelectorHas(parsed, namespace)) {
+      LOG.warnf("Refused to send %s: Prometheus parses a selector without %s", confined, namespace);
+      throw new MetricUnavailableException(
+          "The query cannot be confined to namespace %s; it was not sent.".formatted(namespace));
+    }
     return query(confined);
   }
 
-  /** The query's value now, or empty when there is no data. */
-  public OptionalDouble query(String promql) throws MetricUnavailableException {
+  /**
+   * Whether every selector in Prometheus's own parse of a query carries the namespace matcher: the
+   * check does not trust {@link PromqlConfinement}'s reading of the query, only Prometheus's.
+   */
+  private boolean everySelectorHas(JsonNode node, String namespace) {
+    if (node.isArray()) {
+      for (var child : node) {
+        if (!everySelectorHas(child, namespace)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    if (!node.isObject()) {
+      return true;
+    }
+    if (node.has("matchers")) {
+      var confined = false;
+      for (var matcher : node.get("matchers")) {
+        confined |=
+            "=".equals(matcher.path("type").asText())
+                && namespaceLabel.equals(matcher.path("name").asText())
+                && namespace.equals(matcher.path("value").asText());
+      }
+      if (!confined) {
+        return false;
+      }
+    }
+    for (var child : node) {
+      if (!everySelectorHas(child, namespace)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Prometheus's successful answer to {@code /api/v1/<endpoint>?query=promql}; anything else is a
+   * {@link MetricUnavailableException} whose message holds no address and no error text.
+   */
+  private JsonNode ask(String endpoint, String promql) throws MetricUnavailableException {
     var base =
         server.orElseThrow(
             () ->
@@ -72,7 +118,9 @@ public class PrometheusQueries {
     var uri =
         URI.create(
             base.toString().replaceAll("/+$", "")
-                + "/api/v1/query?query="
+                + "/api/v1/"
+                + endpoint
+                + "?query="
                 + URLEncoder.encode(promql, StandardCharsets.UTF_8));
     JsonNode answer;
     int status;
@@ -82,6 +130,11 @@ public class PrometheusQueries {
               HttpRequest.newBuilder(uri).timeout(TIMEOUT).GET().build(),
               HttpResponse.BodyHandlers.ofString());
       status = response.statusCode();
+      if (status == 404 && endpoint.equals("parse_query")) {
+        throw new MetricUnavailableException(
+            "This Prometheus cannot parse a query for the operator to check it (2.47 or later"
+                + " can): a fleet's queries are not sent.");
+      }
       answer = JSON.readTree(response.body());
     } catch (IOException e) {
       LOG.warnf("Prometheus at %s did not answer %s: %s", base, promql, e.toString());
@@ -98,6 +151,12 @@ public class PrometheusQueries {
           "Prometheus refused the query (HTTP %d, %s); the operator's log has its answer."
               .formatted(status, errorType(answer)));
     }
+    return answer;
+  }
+
+  /** The query's value now, or empty when there is no data. */
+  public OptionalDouble query(String promql) throws MetricUnavailableException {
+    var answer = ask("query", promql);
     var data = answer.path("data");
     var result = data.path("result");
     JsonNode sample;

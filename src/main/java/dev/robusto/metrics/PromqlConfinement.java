@@ -6,8 +6,9 @@ package dev.robusto.metrics;
  * own matchers, so no matcher the tenant writes (not even {@code namespace=~".*"}) widens it.
  *
  * <p>This is a lexer, not a parser: it recognises selectors by what surrounds them and refuses any
- * character or construct it does not understand (comments included), so a query it cannot confine
- * is never sent.
+ * character or construct it does not understand (comments, control characters in strings). It is
+ * not trusted alone: {@link PrometheusQueries#queryInNamespace} has Prometheus parse the result and
+ * refuses it unless every selector of that parse carries the matcher.
  */
 public final class PromqlConfinement {
 
@@ -99,11 +100,11 @@ public final class PromqlConfinement {
     out.append(word);
     var lower = word.toLowerCase(java.util.Locale.ROOT);
     var following = nextSignificant();
-    if (LABEL_LISTS.contains(lower)) {
-      if (following == '(') {
-        copyWhitespace();
-        copyUntil(')');
-      }
+    if (LABEL_LISTS.contains(lower) && following == '(') {
+      copyWhitespace();
+      copyUntil(')');
+    } else if (lower.startsWith("group_")) {
+      // group_left and group_right may come without a label list.
     } else if (WORDS.contains(lower) || following == '(') {
       // An operator, a literal, or a function or aggregation applied to what follows.
     } else if (AGGREGATIONS.contains(lower) && startsLabelList()) {
@@ -128,11 +129,11 @@ public final class PromqlConfinement {
       var c = query.charAt(at);
       if (c == '"' || c == '\'' || c == '`') {
         copyString();
-      } else if (c == '{') {
-        throw refused("'" + c + "' inside a selector at position " + at);
-      } else {
+      } else if (isIdentifierPart(c) || c == ' ' || "=!~,".indexOf(c) >= 0) {
         out.append(c);
         at++;
+      } else {
+        throw refused("the character '" + c + "' inside a selector at position " + at);
       }
     }
     if (at >= query.length()) {
@@ -146,6 +147,9 @@ public final class PromqlConfinement {
     var quote = query.charAt(at);
     var start = at++;
     while (at < query.length() && query.charAt(at) != quote) {
+      if (query.charAt(at) < ' ') {
+        throw refused("a control character in a string at position " + at);
+      }
       at += query.charAt(at) == '\\' && quote != '`' ? 2 : 1;
     }
     if (at >= query.length()) {

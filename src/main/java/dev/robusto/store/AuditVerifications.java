@@ -80,7 +80,9 @@ public class AuditVerifications {
         verification.head() != null
             ? verification.head().seq()
             : (from == null ? 0 : from.seq()) + verification.rows();
-    last = new Result(verification, anchor, from == null ? 1 : from.seq() + 1, length, now);
+    // Stamped when the walk ends: callers who asked while it ran share it (see full()).
+    last =
+        new Result(verification, anchor, from == null ? 1 : from.seq() + 1, length, Instant.now());
     return last;
   }
 }

@@ -163,12 +163,18 @@ public final class BatchStore {
   /** A batch's row as the API reports it. */
   public record Row(UUID batchId, String phase, boolean completed) {}
 
+  /**
+   * The batch of that name in the namespace, of the tenant living there now: a tenant given a
+   * namespace an earlier, retained tenant had never sees that tenant's batches.
+   */
   public Optional<Row> find(String namespace, String name) throws SQLException {
     try (var c = dataSource.getConnection();
         var query =
             c.prepareStatement(
-                "SELECT batch_id, phase, completed_at IS NOT NULL FROM automation_batches"
-                    + " WHERE namespace = ? AND name = ?")) {
+                "SELECT b.batch_id, b.phase, b.completed_at IS NOT NULL"
+                    + " FROM automation_batches b JOIN tenant_config t USING (tenant_id)"
+                    + " WHERE b.namespace = ? AND b.name = ? AND t.namespace = b.namespace"
+                    + " AND t.retained_at IS NULL")) {
       query.setString(1, namespace);
       query.setString(2, name);
       try (var rs = query.executeQuery()) {

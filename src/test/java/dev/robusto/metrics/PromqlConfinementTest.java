@@ -38,6 +38,8 @@ class PromqlConfinementTest {
         "count_values(\"v\", x) | count_values(\"v\", x{namespace=\"tenant-a\"})",
         "job:errors:ratio5m | job:errors:ratio5m{namespace=\"tenant-a\"}",
         "1e-3 * x | 1e-3 * x{namespace=\"tenant-a\"}",
+        "sum(by) | sum(by{namespace=\"tenant-a\"})",
+        "a * on (x) group_left b | a{namespace=\"tenant-a\"} * on (x) group_left b{namespace=\"tenant-a\"}",
       })
   void everySelectorIsConfinedAndTheRestIsKept(String query, String confined) {
     assertThat(confine(query)).isEqualTo(confined);
@@ -78,6 +80,23 @@ class PromqlConfinementTest {
     assertThatThrownBy(() -> confine(query))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("cannot read ");
+  }
+
+  @Test
+  void commentsAndControlCharactersInsideSelectorsAreRefused() {
+    // Prometheus reads '#' inside braces as a comment to the end of the line: the quote after it
+    // is not a string, so the selector ends at the next line's brace.
+    for (var query :
+        new String[] {
+          "x{a=\"b\" # \"\n} or on() y{namespace=\"tenant-b\" # \"\n}",
+          "x{a=\"line\nbreak\"}",
+          "x{a=\"b\"\t}",
+        }) {
+      assertThatThrownBy(() -> confine(query))
+          .as(query)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageStartingWith("cannot read ");
+    }
   }
 
   @Test
