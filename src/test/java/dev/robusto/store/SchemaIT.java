@@ -25,7 +25,8 @@ class SchemaIT {
           "V4__batch_queue.sql",
           "V5__deployment_fleet.sql",
           "V6__worker_functions.sql",
-          "V7__tenant_identity.sql");
+          "V7__tenant_identity.sql",
+          "V8__queue_batch_index.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {
