@@ -27,7 +27,10 @@ import org.jboss.logging.Logger;
 public final class Worker {
 
   private static final Logger LOG = Logger.getLogger(Worker.class);
-  private static final Duration IDLE_POLL = Duration.ofMillis(250);
+
+  /** How long an idle worker waits before it asks for work again. */
+  public static final Duration IDLE_POLL = Duration.ofMillis(250);
+
   private static final Duration DEFERRAL = Duration.ofSeconds(5);
 
   /** How long a database outage may last before the worker gives up (and its pod is replaced). */

@@ -5,6 +5,7 @@ import dev.robusto.store.ScramVerifier;
 import dev.robusto.store.TenantDatabase;
 import dev.robusto.store.WorkQueue;
 import dev.robusto.testing.Postgres;
+import dev.robusto.worker.Worker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -35,11 +36,115 @@ public final class WorkQueueBenchmark {
     for (var workers : new int[] {1, 4, 16}) {
       run(workers, items);
     }
+    var rate = args.length > 2 ? Integer.parseInt(args[2]) : 5_000;
+    if (rate > 0) {
+      latency(rate, 4, Duration.ofSeconds(10));
+    }
   }
 
-  private static void run(int workers, int items) throws Exception {
+  /**
+   * The time from a ticket becoming claimable to its claim, in a steady state: tickets are queued
+   * and admitted at {@code rate} a second for {@code duration} while {@code workers} claim them, an
+   * idle worker asking again after {@link Worker#IDLE_POLL}, as a worker does.
+   */
+  private static void latency(int rate, int workers, Duration duration) throws Exception {
+    var setup = setUp(workers);
+    var waits = new ConcurrentLinkedQueue<Long>();
+    var produced = new AtomicLong();
+    var done = new java.util.concurrent.atomic.AtomicBoolean();
+    var ticks = (int) (duration.toMillis() / 20);
+    var perTick = Math.max(1, rate / 50);
+    var producer =
+        new Thread(
+            () -> {
+              try {
+                var ledger = new DailyLedger(setup.db());
+                var start = System.nanoTime();
+                for (var tick = 0; tick < ticks; tick++) {
+                  var sleep = start + tick * 20_000_000L - System.nanoTime();
+                  if (sleep > 0) {
+                    Thread.sleep(sleep / 1_000_000, (int) (sleep % 1_000_000));
+                  }
+                  var first = produced.getAndAdd(perTick);
+                  setup
+                      .operator()
+                      .enqueue(
+                          setup.batch(),
+                          "bench",
+                          "normal",
+                          IntStream.range(0, perTick)
+                              .mapToObj(
+                                  i ->
+                                      new WorkQueue.NewItem(
+                                          "l-" + (first + i), "{\"t\": " + System.nanoTime() + "}"))
+                              .toList());
+                  ledger.admit(
+                      setup.batch(), "bench", java.time.LocalDate.now(), Integer.MAX_VALUE);
+                }
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              } finally {
+                done.set(true);
+              }
+            });
+    producer.start();
+    var threads = new ArrayList<Thread>();
+    for (int w = 0; w < workers; w++) {
+      var name = "l" + w;
+      var thread =
+          new Thread(
+              () -> {
+                try {
+                  while (true) {
+                    var claims =
+                        setup.queue().claim(setup.batch(), name, claimSize, Duration.ofSeconds(60));
+                    var now = System.nanoTime();
+                    if (claims.isEmpty()) {
+                      if (done.get() && setup.queue().liveItems(setup.batch()) == 0) {
+                        return;
+                      }
+                      Thread.sleep(Worker.IDLE_POLL.toMillis());
+                      continue;
+                    }
+                    for (var claim : claims) {
+                      var json = claim.payloadJson();
+                      var enqueued = Long.parseLong(json.replaceAll("[^0-9]", ""));
+                      waits.add(now - enqueued);
+                    }
+                    setup.queue().succeedAll(claims);
+                  }
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+              });
+      thread.start();
+      threads.add(thread);
+    }
+    producer.join();
+    for (var t : threads) {
+      t.join();
+    }
+    var sorted = waits.stream().mapToLong(Long::longValue).sorted().toArray();
+    System.out.printf(
+        "  claimable to claimed, %,d tickets/s for %d s, %d workers polling every %d ms when idle:"
+            + " p50 %.1f ms, p99 %.1f ms (%,d tickets)%n",
+        rate,
+        duration.toSeconds(),
+        workers,
+        Worker.IDLE_POLL.toMillis(),
+        sorted[sorted.length / 2] / 1e6,
+        sorted[(int) Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] / 1e6,
+        sorted.length);
+  }
+
+  /**
+   * A fresh database with tenant bench and one batch; the operator's queue, and the tenant's (a
+   * pool of {@code workers} connections as the tenant's role, as its workers log in).
+   */
+  private record Setup(javax.sql.DataSource db, WorkQueue operator, WorkQueue queue, UUID batch) {}
+
+  private static Setup setUp(int workers) throws Exception {
     var db = Postgres.get().migratedDatabase("queue_bench");
-    var operator = new WorkQueue(db);
     var batch = UUID.randomUUID();
     try (var c = db.getConnection();
         var s = c.createStatement()) {
@@ -55,7 +160,19 @@ public final class WorkQueueBenchmark {
     var role = TenantDatabase.roleName("bench", "a");
     var password = ScramVerifier.newPassword();
     new TenantDatabase(db).login("bench", role, ScramVerifier.of(password), workers + 1);
-    var queue = new WorkQueue(Postgres.get().pooled("queue_bench", role, password, workers));
+    return new Setup(
+        db,
+        new WorkQueue(db),
+        new WorkQueue(Postgres.get().pooled("queue_bench", role, password, workers)),
+        batch);
+  }
+
+  private static void run(int workers, int items) throws Exception {
+    var setup = setUp(workers);
+    var db = setup.db();
+    var operator = setup.operator();
+    var batch = setup.batch();
+    var queue = setup.queue();
     for (int from = 0; from < items; from += 10_000) {
       var end = Math.min(items, from + 10_000);
       operator.enqueue(
