@@ -57,6 +57,9 @@ public final class CommandProcessor implements ItemProcessor {
       process = builder.start();
       try (var stdin = process.getOutputStream()) {
         stdin.write(payloadJson.getBytes(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        // A broken pipe: the program exited, or closed its input, without reading the payload.
+        // Its exit code decides, as for any other program.
       }
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         process.destroyForcibly();

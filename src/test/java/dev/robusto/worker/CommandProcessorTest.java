@@ -57,6 +57,15 @@ class CommandProcessorTest {
   }
 
   @Test
+  void aProgramThatExitsWithoutReadingItsPayloadIsJudgedByItsExitCode() {
+    // The payload is bigger than a pipe holds, so writing it fails once the program has gone.
+    var payload = "{\"blob\": \"" + "x".repeat(1 << 20) + "\"}";
+    var processor = new CommandProcessor(List.of("sh", "-c", "exit 0"), TIMEOUT, Map.of());
+    assertThat(processor.process("k", payload, 1).verdict())
+        .isEqualTo(ItemProcessor.Verdict.SUCCEEDED);
+  }
+
+  @Test
   void aProgramPastTheTimeoutIsStoppedAndRetried() {
     var processor =
         new CommandProcessor(
