@@ -21,8 +21,8 @@ public final class AuditBenchmark {
     var chainRows = args.length > 1 ? Integer.parseInt(args[1]) : 500_000;
     var postgres = Postgres.get();
     System.out.printf(
-        "Audit benchmark: PostgreSQL 17.7 on 127.0.0.1, %d cores%n",
-        Runtime.getRuntime().availableProcessors());
+        "Audit benchmark: PostgreSQL %s on 127.0.0.1, %d cores%n",
+        postgres.version(), Runtime.getRuntime().availableProcessors());
 
     for (var writers : new int[] {1, 16, 64}) {
       // One writer waits for one fsync per append: a tenth of the appends tells the same.

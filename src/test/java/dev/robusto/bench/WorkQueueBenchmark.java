@@ -30,9 +30,9 @@ public final class WorkQueueBenchmark {
     var items = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
     claimSize = args.length > 1 ? Integer.parseInt(args[1]) : 100;
     System.out.printf(
-        "Queue benchmark: PostgreSQL 17.7 on 127.0.0.1, %d cores, %,d items per run,"
+        "Queue benchmark: PostgreSQL %s on 127.0.0.1, %d cores, %,d items per run,"
             + " claims of up to %d%n",
-        Runtime.getRuntime().availableProcessors(), items, claimSize);
+        Postgres.get().version(), Runtime.getRuntime().availableProcessors(), items, claimSize);
     for (var workers : new int[] {1, 4, 16}) {
       run(workers, items);
     }

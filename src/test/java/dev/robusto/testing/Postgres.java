@@ -114,6 +114,15 @@ public final class Postgres {
     }
   }
 
+  /** The server's version, as benchmarks report it. */
+  public String version() throws SQLException {
+    try (var c = superuser("postgres");
+        var rs = c.createStatement().executeQuery("SHOW server_version")) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
   public Connection superuser(String database) throws SQLException {
     return dataSource(database, "postgres", "postgres").getConnection();
   }
