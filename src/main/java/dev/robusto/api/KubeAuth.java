@@ -170,13 +170,6 @@ public class KubeAuth {
     return identity.user();
   }
 
-  /** Returns the caller's user name if it may {@code verb} automationbatches in the namespace. */
-  public String authorize(String authorization, String verb, String namespace) {
-    var user = authenticate(authorization);
-    allow(user, verb, "automationbatches", null, namespace);
-    return user.getUsername();
-  }
-
   /**
    * Asks the API server again, caches aside, whether the token is valid and may still {@code verb}
    * the {@code resource}: for a long-lived stream, so revocation ends it at the next check.

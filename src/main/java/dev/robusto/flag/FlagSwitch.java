@@ -59,18 +59,30 @@ public final class FlagSwitch {
       String name,
       String tenant,
       String reason) {
-    var flags = client.resources(FeatureFlag.class).withName(name);
-    var flag = flags.get();
-    if (flag == null
-        || flag.getSpec().state == FeatureFlagSpec.State.DISABLED
+    var flag = client.resources(FeatureFlag.class).withName(name).get();
+    return flag != null && offFor(client, audit, actor, flag, tenant, reason);
+  }
+
+  private static boolean offFor(
+      KubernetesClient client,
+      AuditLog audit,
+      String actor,
+      FeatureFlag flag,
+      String tenant,
+      String reason) {
+    var name = flag.getMetadata().getName();
+    if (flag.getSpec().state == FeatureFlagSpec.State.DISABLED
         || disabledFor(flag, tenant).isPresent()) {
       return false;
     }
     // A merge patch of one annotation: it commutes with any other writer's, no version needed.
-    flags.patch(
-        PatchContext.of(PatchType.JSON_MERGE),
-        "{\"metadata\": {\"annotations\": {%s: %s}}}"
-            .formatted(json(DISABLED_FOR + tenant), json(reason)));
+    client
+        .resources(FeatureFlag.class)
+        .withName(name)
+        .patch(
+            PatchContext.of(PatchType.JSON_MERGE),
+            "{\"metadata\": {\"annotations\": {%s: %s}}}"
+                .formatted(json(DISABLED_FOR + tenant), json(reason)));
     audit.append(
         new AuditEntry(
             actor,
@@ -103,8 +115,8 @@ public final class FlagSwitch {
             && flag.getSpec().killSwitchTenants.contains(tenant);
     var changed =
         everyone
-            ? turnOff(client, audit, actor, name, reason)
-            : turnOffFor(client, audit, actor, name, tenant, reason);
+            ? off(client, audit, actor, flag, reason)
+            : offFor(client, audit, actor, flag, tenant, reason);
     return changed
         ? java.util.Optional.of(everyone ? "every tenant" : "tenant " + tenant)
         : java.util.Optional.empty();
@@ -121,9 +133,15 @@ public final class FlagSwitch {
   /** False when the flag does not exist or is already off. */
   public static boolean turnOff(
       KubernetesClient client, AuditLog audit, String actor, String name, String reason) {
-    var flags = client.resources(FeatureFlag.class).withName(name);
-    var flag = flags.get();
-    if (flag == null || flag.getSpec().state == FeatureFlagSpec.State.DISABLED) {
+    var flag = client.resources(FeatureFlag.class).withName(name).get();
+    return flag != null && off(client, audit, actor, flag, reason);
+  }
+
+  /** Off for everyone, unless it already is; the patch holds the version read (lost if stale). */
+  private static boolean off(
+      KubernetesClient client, AuditLog audit, String actor, FeatureFlag flag, String reason) {
+    var name = flag.getMetadata().getName();
+    if (flag.getSpec().state == FeatureFlagSpec.State.DISABLED) {
       return false;
     }
     var quoted = json(reason);
@@ -136,7 +154,10 @@ public final class FlagSwitch {
                     AUTO_DISABLED_GENERATION,
                     flag.getMetadata().getGeneration() + 1)
             + " \"spec\": {\"state\": \"DISABLED\"}}";
-    flags.patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+    client
+        .resources(FeatureFlag.class)
+        .withName(name)
+        .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
     audit.append(
         new AuditEntry(
             actor,

@@ -28,10 +28,6 @@ public class AuditStore {
     log.close();
   }
 
-  public AuditVerification verify(AuditAnchor anchor) throws SQLException {
-    return verify(null, anchor);
-  }
-
   /** Walks the chain after {@code from} (a row verified before; null: from the first row). */
   public AuditVerification verify(AuditAnchor from, AuditAnchor anchor) throws SQLException {
     try (var connection = dataSource.getConnection()) {

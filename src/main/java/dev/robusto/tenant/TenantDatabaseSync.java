@@ -43,9 +43,17 @@ public class TenantDatabaseSync {
     this.defaults = defaults;
   }
 
-  Outcome sync(Tenant tenant, TenantPlan plan, KubernetesClient client) throws SQLException {
+  /** The tenant's tenant_config row as it is, read once per reconcile. */
+  Optional<TenantDatabase.Config> rows(Tenant tenant) throws SQLException {
+    return database.config(tenant.getMetadata().getName());
+  }
+
+  /** {@code rows}: what {@link #rows} read for this reconcile. */
+  Outcome sync(
+      Tenant tenant, TenantPlan plan, KubernetesClient client, Optional<TenantDatabase.Config> rows)
+      throws SQLException {
     var tenantId = tenant.getMetadata().getName();
-    syncConfig(tenant, plan);
+    syncConfig(tenant, plan, rows);
 
     var previous = tenant.getStatus() == null ? null : tenant.getStatus().getDatabase();
     var requestedRotation = tenant.getSpec().getDatabase().getCredentialsRotation();
@@ -111,9 +119,8 @@ public class TenantDatabaseSync {
    * earlier Tenant of the same name (another UID) and this one does not ask to adopt them; empty
    * when they are its own, free, or adopted.
    */
-  Optional<String> retainedConflict(Tenant tenant) throws SQLException {
+  static Optional<String> retainedConflict(Tenant tenant, Optional<TenantDatabase.Config> rows) {
     var uid = tenant.getMetadata().getUid();
-    var rows = database.config(tenant.getMetadata().getName());
     if (rows.isEmpty()
         || Objects.equals(rows.get().uid(), uid)
         || (rows.get().uid() == null && !rows.get().retained())
@@ -134,12 +141,13 @@ public class TenantDatabaseSync {
     for (var role : database.dropRoles(tenantId)) {
       record("delete", "postgres-role/" + role, tenantId, role, null);
     }
-    if (retainedConflict(tenant).isPresent()) {
+    var rows = rows(tenant);
+    if (retainedConflict(tenant, rows).isPresent()) {
       // The rows are an earlier Tenant's, kept on purpose: this one never had them.
       return;
     }
     if (tenant.getSpec().getDatabase().getOnDelete() == TenantDatabaseSpec.OnDelete.Erase) {
-      var before = database.config(tenantId).map(TenantDatabase.Config::state).orElse(null);
+      var before = rows.map(TenantDatabase.Config::state).orElse(null);
       if (database.erase(tenantId, tenant.getMetadata().getUid())) {
         record("erase", "tenant-rows/" + tenantId, tenantId, before, null);
       }
@@ -149,7 +157,8 @@ public class TenantDatabaseSync {
     }
   }
 
-  private void syncConfig(Tenant tenant, TenantPlan plan) throws SQLException {
+  private void syncConfig(Tenant tenant, TenantPlan plan, Optional<TenantDatabase.Config> current)
+      throws SQLException {
     var limits = plan.limits();
     var desired =
         new TenantDatabase.Config(
@@ -162,7 +171,6 @@ public class TenantDatabaseSync {
             limits.getMaxDailyJobs(),
             limits.getRequestsPerMinute(),
             tenant.getSpec().suspendedNow());
-    var current = database.config(desired.tenantId());
     if (current.isPresent() && current.get().equals(desired)) {
       return;
     }

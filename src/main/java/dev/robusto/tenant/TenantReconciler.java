@@ -124,7 +124,8 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
     }
     TenantDatabaseSync.Outcome database;
     try {
-      var retainedConflict = databaseSync.retainedConflict(tenant);
+      var rows = databaseSync.rows(tenant);
+      var retainedConflict = TenantDatabaseSync.retainedConflict(tenant, rows);
       if (retainedConflict.isPresent()) {
         return conflict(
             tenant,
@@ -134,7 +135,7 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
             retainedConflict.get());
       }
       context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
-      database = databaseSync.sync(tenant, plan, context.getClient());
+      database = databaseSync.sync(tenant, plan, context.getClient(), rows);
     } catch (SQLException e) {
       throw new TenantDatabaseException(e);
     }
