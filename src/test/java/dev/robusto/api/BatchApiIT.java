@@ -194,6 +194,41 @@ class BatchApiIT {
               assertThat(tooMany.body()).contains("is over its 10 requests a second");
             });
     assertThat(submit(outsider, "lote-4", body).statusCode()).isEqualTo(403);
+
+    // A stream outlives no revocation: its ServiceAccount deleted, the next check ends it.
+    cluster.kubectl("create", "serviceaccount", "visor", "-n", NAMESPACE);
+    cluster.kubectl(
+        "create",
+        "rolebinding",
+        "visor-view",
+        "-n",
+        NAMESPACE,
+        "--clusterrole",
+        "view",
+        "--serviceaccount",
+        NAMESPACE + ":visor");
+    var visor = cluster.kubectl("create", "token", "visor", "-n", NAMESPACE).strip();
+    var watching =
+        await("the binding is seen by the authorizer")
+            .atMost(Duration.ofSeconds(10))
+            .until(
+                () -> stream(visor, queued.asText(), HttpResponse.BodyHandlers.ofInputStream()),
+                r -> r.statusCode() == 200);
+    cluster.kubectl("delete", "serviceaccount", "visor", "-n", NAMESPACE);
+    var ended =
+        java.util.concurrent.CompletableFuture.supplyAsync(
+            () -> {
+              try (var in = watching.body()) {
+                in.transferTo(java.io.OutputStream.nullOutputStream());
+                return true;
+              } catch (java.io.IOException e) {
+                return true;
+              }
+            });
+    assertThat(
+            ended.get(BatchApi.REAUTHORIZE.toSeconds() + 20, java.util.concurrent.TimeUnit.SECONDS))
+        .as("the stream ended within a recheck of the token's revocation")
+        .isTrue();
   }
 
   private <T> HttpResponse<T> stream(
