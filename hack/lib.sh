@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for running the operator on a local cluster; sourced by hack/run-local and hack/bench/*.
 # Expects KUBECONFIG (admin) and PATH with kubectl and helm: eval "$(hack/local-cluster env)".
 
@@ -42,6 +43,7 @@ build_operator() {
 # shell (so the caller can wait for it) and sets operator_pid; fails when it does not get ready.
 # Call it directly, never in $(...): a command substitution's child is not the caller's to wait for.
 start_operator() {
+  # shellcheck disable=SC2086 # ROBUSTO_JAVA_OPTS is a space-separated list of JVM options: split on purpose
   KUBECONFIG="$1" QUARKUS_HTTP_PORT="$2" java ${ROBUSTO_JAVA_OPTS:-} \
     -jar target/quarkus-app/quarkus-run.jar >"$3" 2>&1 &
   operator_pid=$!
@@ -61,8 +63,8 @@ start_operator() {
 stop_operator() {
   [ -n "${operator_pid:-}" ] || return 0
   if kill -TERM "$operator_pid" 2>/dev/null; then
-    local i start=$SECONDS
-    for i in $(seq 150); do kill -0 "$operator_pid" 2>/dev/null || break; sleep 0.1; done
+    local start=$SECONDS
+    for _ in $(seq 150); do kill -0 "$operator_pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$operator_pid" 2>/dev/null; then
       echo "[robusto] the operator did not stop within 15 s of SIGTERM; killing it" >&2
       kill -KILL "$operator_pid" 2>/dev/null || true

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Pinned versions of the local control plane and where its binaries are cached.
 # Sourced by the other hack/ scripts; bump a version here and the cache key changes with it.
 KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.34.4}"

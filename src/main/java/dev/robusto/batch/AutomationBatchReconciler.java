@@ -10,7 +10,6 @@ import dev.robusto.store.BatchStore;
 import dev.robusto.store.DailyLedger;
 import dev.robusto.store.WorkQueue;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
-import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -18,6 +17,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -27,8 +27,8 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.Comparator;
@@ -64,18 +64,21 @@ public class AutomationBatchReconciler
   private final BatchStore store;
   private final BatchSettings settings;
   private final AuditLog audit;
+  private final Clock clock;
 
   public AutomationBatchReconciler(
       WorkQueue queue,
       DailyLedger ledger,
       BatchStore store,
       BatchSettings settings,
-      AuditLog audit) {
+      AuditLog audit,
+      Clock clock) {
     this.queue = queue;
     this.ledger = ledger;
     this.store = store;
     this.settings = settings;
     this.audit = audit;
+    this.clock = clock;
   }
 
   @Override
@@ -95,49 +98,55 @@ public class AutomationBatchReconciler
   public UpdateControl<AutomationBatch> reconcile(
       AutomationBatch batch, Context<AutomationBatch> context) throws SQLException {
     var namespace = batch.getMetadata().getNamespace();
-    var id = UUID.fromString(batch.getMetadata().getUid());
-    if (finished(batch)) {
-      // Terminal and its spec unchanged: nothing to read or share out, only Jobs left to remove.
+    if (BatchDecision.finished(batch)) {
       deleteJobs(batch, context);
       return UpdateControl.noUpdate();
     }
     var tenant = store.tenantOfNamespace(namespace);
     if (tenant.isEmpty()) {
-      writeStatus(
+      return pending(
           batch,
           context,
-          b ->
-              BatchStatusAggregator.pending(
-                  b,
-                  null,
-                  "TenantNotFound",
-                  "Namespace "
-                      + namespace
-                      + " belongs to no Tenant; create batches in a tenant's namespace."));
-      return UpdateControl.<AutomationBatch>noUpdate().rescheduleAfter(PENDING_RECHECK);
+          null,
+          "TenantNotFound",
+          "Namespace "
+              + namespace
+              + " belongs to no Tenant; create batches in a tenant's namespace.");
     }
     var limits = tenant.get();
-    if (!ingested(batch)) {
+    if (BatchDecision.needsIngest(batch)) {
       try {
-        ingest(batch, id, limits, context.getClient());
+        ingest(batch, limits, context.getClient());
       } catch (BatchItems.UnreadableItems e) {
-        writeStatus(
-            batch,
-            context,
-            b -> BatchStatusAggregator.pending(b, limits.tenantId(), e.reason, e.getMessage()));
-        return UpdateControl.<AutomationBatch>noUpdate().rescheduleAfter(PENDING_RECHECK);
+        return pending(batch, context, limits.tenantId(), e.reason, e.getMessage());
       }
     }
-    var today = LocalDate.now(ZoneOffset.UTC);
+    return run(batch, limits, context);
+  }
+
+  /**
+   * Gathers what the database arbitrates (today's quota, the batch's share of workers) and the
+   * newest Job, decides the Job's move ({@link BatchDecision}), carries it out, then writes the
+   * status the aggregator makes of it all; a finished batch's Jobs are removed.
+   */
+  private UpdateControl<AutomationBatch> run(
+      AutomationBatch batch, BatchStore.TenantLimits limits, Context<AutomationBatch> context)
+      throws SQLException {
+    var id = UUID.fromString(batch.getMetadata().getUid());
+    var now = clock.instant();
     var counts = queue.counts(id);
-    if (counts.held() > 0
-        && ledger.admit(id, limits.tenantId(), today, limits.maxDailyJobs()) > 0) {
+    if (BatchDecision.admits(counts)
+        && ledger.admit(
+                id,
+                limits.tenantId(),
+                LocalDate.ofInstant(now, ZoneOffset.UTC),
+                limits.maxDailyJobs())
+            > 0) {
       counts = queue.counts(id);
     }
-
     var job = newestJob(context);
     var jobState = job == null ? null : state(job);
-    if (job != null && !"Running".equals(jobState)) {
+    if (BatchDecision.releasesWorkers(jobState)) {
       store.releaseWorkers(id);
     }
     var fleet = batch.getSpec().deployment;
@@ -147,15 +156,19 @@ public class AutomationBatchReconciler
             : store
                 .allocate(limits.tenantId(), limits.suspended() ? 0 : limits.maxConcurrentJobs())
                 .getOrDefault(id, 0);
-    String jobFailure = null;
-    if (fleet != null) {
-      // The deployment's fleet claims the admitted tickets; nothing to start here.
-    } else if ("Failed".equals(jobState)) {
-      jobFailure = "Worker Job " + job.getMetadata().getName() + " failed: " + failure(job) + ".";
-    } else if (counts.live() > 0 && workers > 0) {
-      job = ensureJob(batch, job, jobState, workers, limits, context.getClient());
-    }
-    var resumesAt = today.plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC);
+    var move =
+        BatchDecision.jobMove(
+            fleet != null,
+            jobState,
+            job == null ? null : job.getSpec().getParallelism(),
+            counts.live(),
+            workers);
+    job =
+        switch (move) {
+          case START -> startJob(batch, workers, limits, context.getClient());
+          case GROW -> growJob(job, workers, context.getClient());
+          default -> job;
+        };
     var facts =
         new BatchStatusAggregator.Facts(
             limits.tenantId(),
@@ -166,9 +179,11 @@ public class AutomationBatchReconciler
             limits.suspended(),
             fleet,
             job == null ? null : view(job),
-            jobFailure,
-            resumesAt,
-            Instant.now());
+            move == BatchDecision.JobMove.REPORT_FAILURE
+                ? "Worker Job " + job.getMetadata().getName() + " failed: " + failure(job) + "."
+                : null,
+            BatchDecision.resumesAt(now),
+            now);
     var next = BatchStatusAggregator.of(batch, facts);
     var finished = BatchStatusAggregator.FINISHED.contains(next.phase);
     store.recordPhase(id, next.phase, finished);
@@ -177,10 +192,27 @@ public class AutomationBatchReconciler
     }
     writeStatus(batch, context, b -> BatchStatusAggregator.of(b, facts));
     var control = UpdateControl.<AutomationBatch>noUpdate();
-    if (counts.held() > 0) {
-      control.rescheduleAfter(Duration.between(Instant.now(), resumesAt).plusSeconds(1));
-    }
+    BatchDecision.wakeUp(counts, now).ifPresent(control::rescheduleAfter);
     return control;
+  }
+
+  /** The batch cannot start: says why and what to do, and looks again soon. */
+  private UpdateControl<AutomationBatch> pending(
+      AutomationBatch batch,
+      Context<AutomationBatch> context,
+      String tenantId,
+      String reason,
+      String message) {
+    writeStatus(batch, context, b -> BatchStatusAggregator.pending(b, tenantId, reason, message));
+    return UpdateControl.<AutomationBatch>noUpdate().rescheduleAfter(PENDING_RECHECK);
+  }
+
+  /** A failed reconcile (database, API server) says why in Ready; the framework retries it. */
+  @Override
+  public ErrorStatusUpdateControl<AutomationBatch> updateErrorStatus(
+      AutomationBatch batch, Context<AutomationBatch> context, Exception error) {
+    writeStatus(batch, context, b -> BatchStatusAggregator.failed(b, error));
+    return ErrorStatusUpdateControl.noStatusUpdate();
   }
 
   /** The batch row and the queued items go; so do the Jobs, by garbage collection. */
@@ -209,20 +241,10 @@ public class AutomationBatchReconciler
         + batch.getMetadata().getName();
   }
 
-  private static boolean finished(AutomationBatch batch) {
-    return ingested(batch) && BatchStatusAggregator.FINISHED.contains(batch.getStatus().phase);
-  }
-
-  private static boolean ingested(AutomationBatch batch) {
-    var status = batch.getStatus();
-    return status != null
-        && status.counts != null
-        && batch.getMetadata().getGeneration().equals(status.observedGeneration);
-  }
-
   private void ingest(
-      AutomationBatch batch, UUID id, BatchStore.TenantLimits limits, KubernetesClient client)
+      AutomationBatch batch, BatchStore.TenantLimits limits, KubernetesClient client)
       throws SQLException, BatchItems.UnreadableItems {
+    var id = UUID.fromString(batch.getMetadata().getUid());
     var items = BatchItems.resolve(batch, client);
     var spec = batch.getSpec();
     store.upsert(
@@ -258,30 +280,24 @@ public class AutomationBatchReconciler
         .orElse(null);
   }
 
-  /** Creates the next round's Job, or grows the running one to the workers the batch holds. */
-  private Job ensureJob(
-      AutomationBatch batch,
-      Job current,
-      String currentState,
-      int workers,
-      BatchStore.TenantLimits limits,
-      KubernetesClient client) {
-    if (current != null && "Running".equals(currentState)) {
-      if (current.getSpec().getParallelism() >= workers) {
-        return current;
-      }
-      return client
-          .batch()
-          .v1()
-          .jobs()
-          .inNamespace(current.getMetadata().getNamespace())
-          .withName(current.getMetadata().getName())
-          .edit(
-              j -> {
-                j.getSpec().setParallelism(workers);
-                return j;
-              });
-    }
+  /** The running Job grown to the workers the batch holds now. */
+  private static Job growJob(Job current, int workers, KubernetesClient client) {
+    return client
+        .batch()
+        .v1()
+        .jobs()
+        .inNamespace(current.getMetadata().getNamespace())
+        .withName(current.getMetadata().getName())
+        .edit(
+            j -> {
+              j.getSpec().setParallelism(workers);
+              return j;
+            });
+  }
+
+  /** The next round's Job, with the workers the batch holds. */
+  private Job startJob(
+      AutomationBatch batch, int workers, BatchStore.TenantLimits limits, KubernetesClient client) {
     var round = batch.getStatus() == null ? 1 : batch.getStatus().jobs.size() + 1;
     var job = BatchWorkerJob.desired(batch, round, workers, limits, settings);
     var created = client.resource(job).create();
@@ -369,18 +385,6 @@ public class AutomationBatchReconciler
 
   private static void event(
       KubernetesClient client, AutomationBatch batch, String type, String reason, String message) {
-    KubeEvents.record(
-        client,
-        batch.getMetadata().getNamespace(),
-        new ObjectReferenceBuilder()
-            .withApiVersion(batch.getApiVersion())
-            .withKind(batch.getKind())
-            .withNamespace(batch.getMetadata().getNamespace())
-            .withName(batch.getMetadata().getName())
-            .withUid(batch.getMetadata().getUid())
-            .build(),
-        type,
-        reason,
-        message);
+    KubeEvents.record(client, batch, type, reason, message);
   }
 }

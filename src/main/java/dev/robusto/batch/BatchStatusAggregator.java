@@ -1,5 +1,6 @@
 package dev.robusto.batch;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.batch.AutomationBatchStatus.Counts;
 import dev.robusto.batch.AutomationBatchStatus.WorkerJob;
 import dev.robusto.operator.Conditions;
@@ -35,18 +36,40 @@ final class BatchStatusAggregator {
       Instant resumesAt,
       Instant now) {}
 
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private BatchStatusAggregator() {}
 
   /** The batch cannot start: no tenant, or its tickets cannot be read. */
   static AutomationBatchStatus pending(
       AutomationBatch batch, String tenant, String reason, String message) {
     var status = carriedOver(batch);
+    // This generation's tickets are not read yet: the status must not claim it observed them.
+    status.observedGeneration =
+        batch.getStatus() == null ? null : batch.getStatus().observedGeneration;
     status.phase = "Pending";
     status.tenant = tenant;
     status.conditions =
         List.of(
             condition(batch, READY, false, reason, message),
             condition(batch, COMPLETE, false, "NotStarted", "The batch has not started."));
+    return status;
+  }
+
+  /**
+   * The status after a reconcile that failed (database, API server): everything as it was, but not
+   * Ready, with what failed; the framework retries with backoff.
+   */
+  static AutomationBatchStatus failed(AutomationBatch batch, Exception error) {
+    var status =
+        batch.getStatus() == null
+            ? new AutomationBatchStatus()
+            : JSON.convertValue(batch.getStatus(), AutomationBatchStatus.class);
+    if (status.phase == null) {
+      status.phase = "Pending";
+    }
+    status.conditions =
+        Conditions.notReady(status.conditions, batch.getMetadata().getGeneration(), error);
     return status;
   }
 

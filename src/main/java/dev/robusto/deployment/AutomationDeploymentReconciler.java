@@ -87,15 +87,7 @@ public class AutomationDeploymentReconciler implements Reconciler<AutomationDepl
     var namespace = fleet.getMetadata().getNamespace();
     var tenant = store.tenantOfNamespace(namespace);
     var rollout =
-        new FleetRollout(
-            fleet,
-            context,
-            Instant.now(),
-            tenant.orElse(null),
-            settings,
-            analysis,
-            audit,
-            registry);
+        new FleetRollout(fleet, context, tenant.orElse(null), settings, analysis, audit, registry);
     var wakeUp =
         tenant.isEmpty()
             ? rollout.block(
@@ -103,7 +95,7 @@ public class AutomationDeploymentReconciler implements Reconciler<AutomationDepl
                 "Namespace "
                     + namespace
                     + " belongs to no Tenant; create fleets in a tenant's namespace.")
-            : rollout.run();
+            : rollout.run(Instant.now());
     return UpdateControl.<AutomationDeployment>noUpdate().rescheduleAfter(wakeUp);
   }
 
@@ -111,11 +103,10 @@ public class AutomationDeploymentReconciler implements Reconciler<AutomationDepl
   @Override
   public ErrorStatusUpdateControl<AutomationDeployment> updateErrorStatus(
       AutomationDeployment fleet, Context<AutomationDeployment> context, Exception error) {
-    var message = error.getMessage() == null ? error.toString() : error.getMessage();
     StatusWrites.write(
         fleet,
         context,
-        current -> FleetStatusAggregator.failed(current, message),
+        current -> FleetStatusAggregator.failed(current, error),
         AutomationDeployment::new);
     return ErrorStatusUpdateControl.noStatusUpdate();
   }

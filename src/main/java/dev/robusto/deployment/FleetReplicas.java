@@ -10,9 +10,9 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.SSABasedGenericKubernetesResourceMatcher;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
@@ -49,7 +49,7 @@ final class FleetReplicas {
     this.settings = settings;
   }
 
-  Optional<Deployment> of(int revision) {
+  private Optional<Deployment> of(int revision) {
     return cached().stream().filter(d -> revisionOf(d) == revision).findFirst();
   }
 
@@ -57,33 +57,18 @@ final class FleetReplicas {
     return context.getSecondaryResources(Deployment.class);
   }
 
-  /** The revision's Deployment runs exactly {@code replicas}, all ready (none: none wanted). */
-  boolean ready(Integer revision, int replicas) {
-    if (revision == null) {
-      return true;
+  /** Every revision's pods, as the informer last saw them. */
+  RevisionPods pods() {
+    var pods = new HashMap<Integer, RevisionPods.Pods>();
+    for (var deployment : cached()) {
+      var status = deployment.getStatus();
+      var ready =
+          status == null || status.getReadyReplicas() == null ? 0 : status.getReadyReplicas();
+      pods.put(
+          revisionOf(deployment),
+          new RevisionPods.Pods(replicasOf(deployment), live(deployment), ready));
     }
-    var deployment = of(revision);
-    if (deployment.isEmpty()) {
-      return replicas == 0;
-    }
-    return live(deployment.get()) == replicas
-        && readyReplicas(revision) >= replicas
-        && Objects.equals(deployment.get().getSpec().getReplicas(), replicas);
-  }
-
-  int readyReplicas(int revision) {
-    return of(revision)
-        .map(
-            d ->
-                d.getStatus() == null || d.getStatus().getReadyReplicas() == null
-                    ? 0
-                    : d.getStatus().getReadyReplicas())
-        .orElse(0);
-  }
-
-  /** Pods of the revision's Deployment not being deleted (0 without one). */
-  int live(int revision) {
-    return of(revision).map(FleetReplicas::live).orElse(0);
+    return new RevisionPods(pods);
   }
 
   /**

@@ -17,9 +17,6 @@ final class FleetStatusAggregator {
   static final String PAUSED = "Paused";
   static final String DEGRADED = "Degraded";
 
-  /** Condition messages are kept short enough for kubectl describe. */
-  private static final int MAX_MESSAGE = 1024;
-
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Why a rollout waits at its step: a condition reason, and a message that says what to do. */
@@ -28,11 +25,13 @@ final class FleetStatusAggregator {
   private FleetStatusAggregator() {}
 
   /**
-   * Sets phase, message and conditions. {@code stableReady}: the stable revision runs all the
-   * replicas it should, all ready; {@code wait}: why the canary is held, or null.
+   * Sets phase, message and conditions of {@code status}, which follows {@code previous} (null:
+   * none). {@code stableReady}: the stable revision runs all the replicas it should, all ready;
+   * {@code wait}: why the canary is held, or null.
    */
   static void aggregate(
       AutomationDeployment fleet,
+      AutomationDeploymentStatus previous,
       AutomationDeploymentStatus status,
       boolean stableReady,
       Wait wait) {
@@ -71,6 +70,7 @@ final class FleetStatusAggregator {
     status.conditions =
         conditions(
             fleet,
+            previous,
             status,
             stableReady,
             stableReady ? "StableAvailable" : status.phase,
@@ -88,46 +88,34 @@ final class FleetStatusAggregator {
     status.observedGeneration = fleet.getMetadata().getGeneration();
     status.phase = DEGRADED;
     status.message = message;
-    status.conditions = conditions(fleet, status, false, reason, message, false, reason);
+    status.conditions =
+        conditions(fleet, fleet.getStatus(), status, false, reason, message, false, reason);
   }
 
   /**
    * The status after a reconcile that failed (API server, database, a name taken): everything as it
    * was, but not Ready, with the error; the framework retries with backoff.
    */
-  static AutomationDeploymentStatus failed(AutomationDeployment fleet, String error) {
+  static AutomationDeploymentStatus failed(AutomationDeployment fleet, Exception error) {
     var status =
         fleet.getStatus() == null
             ? new AutomationDeploymentStatus()
             : JSON.convertValue(fleet.getStatus(), AutomationDeploymentStatus.class);
-    var message = "Cannot reconcile (retried with backoff): " + error;
-    if (message.length() > MAX_MESSAGE) {
-      message = message.substring(0, MAX_MESSAGE);
-    }
-    var conditions = new ArrayList<>(status.conditions);
-    conditions.removeIf(c -> c.getType().equals("Ready"));
-    conditions.add(
-        0,
-        Conditions.of(
-            status.conditions,
-            fleet.getMetadata().getGeneration(),
-            "Ready",
-            false,
-            "ReconcileError",
-            message));
-    status.conditions = conditions;
+    status.conditions =
+        Conditions.notReady(status.conditions, fleet.getMetadata().getGeneration(), error);
     return status;
   }
 
   private static List<Condition> conditions(
       AutomationDeployment fleet,
+      AutomationDeploymentStatus previousStatus,
       AutomationDeploymentStatus status,
       boolean ready,
       String readyReason,
       String readyMessage,
       boolean progressing,
       String progressingReason) {
-    var previous = fleet.getStatus() == null ? null : fleet.getStatus().conditions;
+    var previous = previousStatus == null ? null : previousStatus.conditions;
     var generation = fleet.getMetadata().getGeneration();
     var warning =
         status.lastAnalysis == null

@@ -1,5 +1,6 @@
 package dev.robusto.flag;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.metrics.MetricUnavailableException;
 import dev.robusto.metrics.PrometheusQueries;
 import dev.robusto.operator.Conditions;
@@ -10,16 +11,17 @@ import dev.robusto.store.AuditLog;
 import dev.robusto.store.PlatformMetrics;
 import dev.robusto.tenant.Tenant;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,9 +38,15 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * tenant removes an annotation, which does not move the generation.
  */
 @ControllerConfiguration(name = "featureflag", generationAwareEventProcessing = false)
+@GradualRetry(
+    maxAttempts = -1,
+    initialInterval = 1_000,
+    intervalMultiplier = 2,
+    maxInterval = 60_000)
 public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
 
-  static final String READY = "Ready";
+  static final String READY = Conditions.READY;
+  private static final ObjectMapper JSON = new ObjectMapper();
   static final String DISABLED = "Disabled";
   static final String AUTO_DISABLE = "AutoDisable";
   private final PlatformMetrics metrics;
@@ -124,6 +132,29 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
     return watching
         ? UpdateControl.<FeatureFlag>noUpdate().rescheduleAfter(checkInterval)
         : UpdateControl.noUpdate();
+  }
+
+  /**
+   * A failed reconcile (the database behind the built-in metrics, the API server) says why in
+   * Ready; the framework retries it with backoff, never giving up, so the flag's watch resumes.
+   */
+  @Override
+  public ErrorStatusUpdateControl<FeatureFlag> updateErrorStatus(
+      FeatureFlag flag, Context<FeatureFlag> context, Exception error) {
+    StatusWrites.write(
+        flag,
+        context,
+        current -> {
+          var status =
+              current.getStatus() == null
+                  ? new FeatureFlagStatus()
+                  : JSON.convertValue(current.getStatus(), FeatureFlagStatus.class);
+          status.conditions =
+              Conditions.notReady(status.conditions, current.getMetadata().getGeneration(), error);
+          return status;
+        },
+        FeatureFlag::new);
+    return ErrorStatusUpdateControl.noStatusUpdate();
   }
 
   private static boolean isTrue(Condition condition) {
@@ -289,18 +320,7 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
   /** Events about a cluster-scoped flag go to the default namespace, as Kubernetes does. */
   private static void event(
       Context<FeatureFlag> context, FeatureFlag flag, String type, String reason, String message) {
-    KubeEvents.record(
-        context.getClient(),
-        "default",
-        new ObjectReferenceBuilder()
-            .withApiVersion(flag.getApiVersion())
-            .withKind(flag.getKind())
-            .withName(flag.getMetadata().getName())
-            .withUid(flag.getMetadata().getUid())
-            .build(),
-        type,
-        reason,
-        message);
+    KubeEvents.record(context.getClient(), flag, type, reason, message);
   }
 
   private static Condition condition(FeatureFlagStatus status, String type) {

@@ -8,7 +8,42 @@ import java.util.List;
 /** Standard status conditions. */
 public final class Conditions {
 
+  public static final String READY = "Ready";
+
   private Conditions() {}
+
+  /** The condition of {@code type} in {@code conditions}, if there is one. */
+  public static java.util.Optional<Condition> find(List<Condition> conditions, String type) {
+    return conditions == null
+        ? java.util.Optional.empty()
+        : conditions.stream().filter(c -> type.equals(c.getType())).findFirst();
+  }
+
+  /**
+   * {@code conditions} after a reconcile that failed: Ready first and false, with the kind of
+   * failure as its reason and what failed as its message ({@link ReconcileErrors}); the others as
+   * they were.
+   */
+  public static List<Condition> notReady(
+      List<Condition> conditions, Long generation, Throwable error) {
+    var next = new java.util.ArrayList<Condition>(conditions == null ? List.of() : conditions);
+    next.removeIf(c -> READY.equals(c.getType()));
+    next.add(
+        0,
+        of(
+            conditions,
+            generation,
+            READY,
+            false,
+            ReconcileErrors.reason(error),
+            ReconcileErrors.retrying(error)));
+    return next;
+  }
+
+  /** The reason of the condition of {@code type}, or null without one. */
+  public static String reason(List<Condition> conditions, String type) {
+    return find(conditions, type).map(Condition::getReason).orElse(null);
+  }
 
   /**
    * A condition that keeps the last transition time it had in {@code previous} while its status

@@ -1,7 +1,9 @@
 package dev.robusto.operator;
 
 import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectReference;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Instant;
@@ -16,11 +18,36 @@ public final class KubeEvents {
   public static final String NORMAL = "Normal";
   public static final String WARNING = "Warning";
   private static final String COMPONENT = "robusto-operator";
+
+  /** Where Events about cluster-scoped objects go, as Kubernetes itself does and kubectl looks. */
+  private static final String CLUSTER_EVENTS_NAMESPACE = "default";
+
   private static final Logger LOG = Logger.getLogger(KubeEvents.class);
 
   private KubeEvents() {}
 
+  /** An Event about {@code involved}, namespaced or cluster-scoped. */
   public static void record(
+      KubernetesClient client, HasMetadata involved, String type, String reason, String message) {
+    var namespace = involved.getMetadata().getNamespace();
+    var reference =
+        new ObjectReferenceBuilder()
+            .withApiVersion(involved.getApiVersion())
+            .withKind(involved.getKind())
+            .withNamespace(namespace)
+            .withName(involved.getMetadata().getName())
+            .withUid(involved.getMetadata().getUid())
+            .build();
+    record(
+        client,
+        namespace == null ? CLUSTER_EVENTS_NAMESPACE : namespace,
+        reference,
+        type,
+        reason,
+        message);
+  }
+
+  private static void record(
       KubernetesClient client,
       String namespace,
       ObjectReference involved,

@@ -4,7 +4,6 @@ import dev.robusto.operator.KubeEvents;
 import dev.robusto.operator.Leadership;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -110,13 +109,13 @@ public class AuditAnchoring {
   }
 
   private void event(String type, String reason, String message) {
-    var involved =
-        new ObjectReferenceBuilder()
-            .withApiVersion("v1")
-            .withKind("ConfigMap")
+    var anchor =
+        new ConfigMapBuilder()
+            .withNewMetadata()
             .withName(CONFIG_MAP)
             .withNamespace(namespace)
+            .endMetadata()
             .build();
-    KubeEvents.record(client, namespace, involved, type, reason, message);
+    KubeEvents.record(client, anchor, type, reason, message);
   }
 }

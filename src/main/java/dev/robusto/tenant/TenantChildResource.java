@@ -1,5 +1,6 @@
 package dev.robusto.tenant;
 
+import dev.robusto.operator.KubeEvents;
 import dev.robusto.store.AuditCanonical;
 import dev.robusto.store.AuditEntry;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -108,6 +109,6 @@ public abstract class TenantChildResource<R extends HasMetadata>
     var message =
         format.formatted(
             child.getKind(), child.getMetadata().getNamespace(), child.getMetadata().getName());
-    TenantEvents.record(context.getClient(), tenant, TenantEvents.NORMAL, "DriftRepaired", message);
+    KubeEvents.record(context.getClient(), tenant, KubeEvents.NORMAL, "DriftRepaired", message);
   }
 }

@@ -1,5 +1,6 @@
 package dev.robusto.tenant;
 
+import dev.robusto.operator.KubeEvents;
 import dev.robusto.operator.StatusWrites;
 import dev.robusto.store.AuditLog;
 import io.javaoperatorsdk.operator.AggregatedOperatorException;
@@ -165,10 +166,10 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
     } catch (SQLException e) {
       throw new TenantDatabaseException(e);
     }
-    TenantEvents.record(
+    KubeEvents.record(
         context.getClient(),
         tenant,
-        TenantEvents.NORMAL,
+        KubeEvents.NORMAL,
         "DatabaseRemoved",
         "Database roles dropped; rows %s."
             .formatted(
@@ -230,10 +231,10 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
       }
       var ok = "True".equals(condition.getStatus());
       var negative = TenantStatusAggregator.isConflict(condition.getType()) ? ok : !ok;
-      TenantEvents.record(
+      KubeEvents.record(
           context.getClient(),
           tenant,
-          negative ? TenantEvents.WARNING : TenantEvents.NORMAL,
+          negative ? KubeEvents.WARNING : KubeEvents.NORMAL,
           condition.getReason(),
           condition.getType() + ": " + condition.getMessage());
     }

@@ -1,18 +1,14 @@
 package dev.robusto.tenant;
 
+import dev.robusto.operator.ReconcileErrors;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.javaoperatorsdk.operator.AggregatedOperatorException;
-import java.io.InterruptedIOException;
-import java.sql.SQLException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Builds a Tenant's status: Ready plus one condition per concern, each with a reason and a message
@@ -88,7 +84,7 @@ final class TenantStatusAggregator {
           CONCERNS.get(concern).stream().filter(errors::containsKey).findFirst().orElse(null);
       if (failure != null) {
         var error = errors.get(failure);
-        status.add(concern, false, reason(error), describe(failure, error));
+        status.add(concern, false, ReconcileErrors.reason(error), describe(failure, error));
       } else if (concern.equals(DATABASE_READY) && databaseSkipped) {
         status.keepPrevious(
             concern, "WaitingForCluster", "Synced once the namespace's objects are in place.");
@@ -235,39 +231,10 @@ final class TenantStatusAggregator {
     };
   }
 
-  /** A condition reason for an error: what kind of failure, so alerts can match on it. */
-  static String reason(Throwable error) {
-    for (var cause = error; cause != null; cause = cause.getCause()) {
-      if (cause instanceof AggregatedOperatorException aggregated
-          && !aggregated.getAggregatedExceptions().isEmpty()) {
-        return reason(aggregated.getAggregatedExceptions().values().iterator().next());
-      }
-      if (cause instanceof TimeoutException || cause instanceof InterruptedIOException) {
-        return "ApiTimeout";
-      }
-      if (cause instanceof SQLException sql) {
-        // SQLSTATE class 08: the connection failed.
-        return sql.getSQLState() != null && sql.getSQLState().startsWith("08")
-            ? "DatabaseUnavailable"
-            : "DatabaseError";
-      }
-      if (cause instanceof KubernetesClientException kce && kce.getCode() > 0) {
-        return switch (kce.getCode()) {
-          case 409 -> "ApiConflict";
-          case 422, 400 -> "Invalid";
-          case 403 -> "Forbidden";
-          case 429 -> "ApiThrottled";
-          default -> kce.getCode() >= 500 ? "ApiServerError" : "ApiError";
-        };
-      }
-    }
-    return "ReconcileError";
-  }
-
   private static String describe(String dependent, Exception error) {
     var what = "Applying the " + dependent + " failed";
-    var reason = reason(error);
-    var detail = detail(error);
+    var reason = ReconcileErrors.reason(error);
+    var detail = ReconcileErrors.detail(error);
     var hint =
         switch (reason) {
           case "Invalid" -> " Fix the Tenant spec field the API server names.";
@@ -276,23 +243,6 @@ final class TenantStatusAggregator {
           default -> " The operator retries with backoff.";
         };
     return what + ": " + detail + "." + hint;
-  }
-
-  private static String detail(Throwable error) {
-    for (var cause = error; cause != null; cause = cause.getCause()) {
-      if (cause instanceof KubernetesClientException kce && kce.getCode() > 0) {
-        var status = kce.getStatus();
-        var message = status != null && status.getMessage() != null ? status.getMessage() : "";
-        return "HTTP " + kce.getCode() + (message.isEmpty() ? "" : " " + message);
-      }
-      if (cause instanceof TimeoutException || cause instanceof InterruptedIOException) {
-        return "the API server did not answer in time";
-      }
-      if (cause instanceof SQLException sql) {
-        return "PostgreSQL: " + sql.getMessage();
-      }
-    }
-    return error.getClass().getSimpleName();
   }
 
   private static String truncate(String message) {

@@ -375,6 +375,95 @@ class AutomationDeploymentIT {
     }
   }
 
+  /**
+   * A person's action is removed only once its outcome is in the status: while the API server
+   * refuses the fleet's status writes (an admission policy stands in for the failure), the
+   * annotation stays; once they are allowed, the action is carried out and then removed.
+   */
+  @Test
+  void anActionIsKeptUntilItsOutcomeIsWrittenInTheStatus() throws Exception {
+    var namespace = readyTenant("flota-terca");
+    try (var kubelet = new KubeletHarness(client, namespace, TestFleets.IMAGE)) {
+      client.resource(fleet(namespace, "terco", spec -> {})).create();
+      awaitPhase(namespace, "terco", "Healthy");
+      var policy =
+          client.resource(
+              """
+              apiVersion: admissionregistration.k8s.io/v1
+              kind: ValidatingAdmissionPolicy
+              metadata: {name: refuse-terco-status}
+              spec:
+                failurePolicy: Fail
+                matchConstraints:
+                  resourceRules:
+                  - apiGroups: [robusto.dev]
+                    apiVersions: ["*"]
+                    operations: [UPDATE]
+                    resources: [automationdeployments/status]
+                validations:
+                - expression: "object.metadata.name != 'terco'"
+                  message: status writes of terco refused by the test
+              """);
+      var binding =
+          client.resource(
+              """
+              apiVersion: admissionregistration.k8s.io/v1
+              kind: ValidatingAdmissionPolicyBinding
+              metadata: {name: refuse-terco-status}
+              spec:
+                policyName: refuse-terco-status
+                validationActions: [Deny]
+              """);
+      policy.create();
+      binding.create();
+      try {
+        await("the policy refuses the fleet's status writes")
+            .atMost(Duration.ofSeconds(30))
+            .until(() -> statusWriteRefused(namespace, "terco"));
+        act(namespace, "terco", "promote");
+        await("the action stays while its outcome cannot be written")
+            .during(Duration.ofSeconds(6))
+            .atMost(Duration.ofSeconds(10))
+            .until(
+                () -> {
+                  var f = get(namespace, "terco");
+                  return "promote"
+                          .equals(
+                              f.getMetadata()
+                                  .getAnnotations()
+                                  .get(AutomationDeployment.ACTION_ANNOTATION))
+                      && f.getStatus().lastAction == null;
+                });
+      } finally {
+        binding.delete();
+        policy.delete();
+      }
+      await("carried out, written, then removed")
+          .atMost(Duration.ofSeconds(60))
+          .untilAsserted(
+              () -> {
+                var f = get(namespace, "terco");
+                assertThat(f.getStatus().lastAction)
+                    .startsWith("promote at ")
+                    .endsWith(": revision 1 is already stable.");
+                assertThat(f.getMetadata().getAnnotations())
+                    .doesNotContainKey(AutomationDeployment.ACTION_ANNOTATION);
+              });
+    }
+  }
+
+  /** A dry-run status write by the test, refused by admission like the operator's. */
+  private boolean statusWriteRefused(String namespace, String name) {
+    var fleet = get(namespace, name);
+    fleet.getStatus().message = "probe";
+    try {
+      client.resource(fleet).dryRun().updateStatus();
+      return false;
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      return e.getMessage().contains("status writes of terco refused by the test");
+    }
+  }
+
   @Test
   void aPrometheusMetricOverItsThresholdRollsTheCanaryBack() throws Exception {
     var namespace = readyTenant("flota-prom");

@@ -14,7 +14,7 @@ class FleetStatusAggregatorTest {
   @Test
   void aStableRevisionWithAllItsReplicasReadyIsHealthy() {
     var status = stable(1, 4);
-    FleetStatusAggregator.aggregate(fleet(4, null), status, true, null);
+    FleetStatusAggregator.aggregate(fleet(4, null), null, status, true, null);
     assertThat(status.phase).isEqualTo("Healthy");
     assertThat(status.message).isEqualTo("Revision 1 runs all 4 replicas.");
     assertThat(status.observedGeneration).isEqualTo(7L);
@@ -28,7 +28,7 @@ class FleetStatusAggregatorTest {
   void aStableRevisionStillStartingIsProgressingAndNotReady() {
     var status = stable(1, 4);
     status.replicas.stableReady = 1;
-    FleetStatusAggregator.aggregate(fleet(4, null), status, false, null);
+    FleetStatusAggregator.aggregate(fleet(4, null), null, status, false, null);
     assertThat(status.phase).isEqualTo("Progressing");
     assertThat(condition(status, "Ready"))
         .satisfies(c -> assertThat(c.getStatus()).isEqualTo("False"))
@@ -38,7 +38,7 @@ class FleetStatusAggregatorTest {
   @Test
   void aCanaryTakingItsStepsSaysWhereItIs() {
     var status = canary(1, 2, 1, 4, 25);
-    FleetStatusAggregator.aggregate(fleet(4, null), status, true, null);
+    FleetStatusAggregator.aggregate(fleet(4, null), null, status, true, null);
     assertThat(status.phase).isEqualTo("Progressing");
     assertThat(status.message)
         .isEqualTo("Revision 2 at step 2 of 4, weight 25%; revision 1 stable.");
@@ -53,7 +53,7 @@ class FleetStatusAggregatorTest {
     var hold =
         new FleetStatusAggregator.Wait(
             "AwaitingPromotion", "Paused at step 3 until promoted: kubectl annotate ...");
-    FleetStatusAggregator.aggregate(fleet(4, null), status, true, hold);
+    FleetStatusAggregator.aggregate(fleet(4, null), null, status, true, hold);
     assertThat(status.phase).isEqualTo("Paused");
     assertThat(status.message).isEqualTo(hold.message());
     assertThat(condition(status, "Progressing"))
@@ -69,7 +69,7 @@ class FleetStatusAggregatorTest {
     var status = stable(1, 4);
     status.abortedRevision = 2;
     status.abortReason = "error-rate of revision 2 was 0.412, over its threshold 0.200.";
-    FleetStatusAggregator.aggregate(fleet(4, null), status, true, null);
+    FleetStatusAggregator.aggregate(fleet(4, null), null, status, true, null);
     assertThat(status.phase).isEqualTo("Degraded");
     assertThat(status.message).isEqualTo(status.abortReason);
     assertThat(condition(status, "Progressing").getReason()).isEqualTo("RolledBack");
@@ -89,7 +89,7 @@ class FleetStatusAggregatorTest {
     latency.breaches = 1;
     run.metrics.add(latency);
     status.lastAnalysis = run;
-    FleetStatusAggregator.aggregate(fleet(4, null), status, true, null);
+    FleetStatusAggregator.aggregate(fleet(4, null), null, status, true, null);
     assertThat(condition(status, "MetricWarning"))
         .satisfies(c -> assertThat(c.getStatus()).isEqualTo("True"))
         .satisfies(
@@ -101,11 +101,11 @@ class FleetStatusAggregatorTest {
   @Test
   void anUnchangedConditionKeepsItsTransitionTime() {
     var first = stable(1, 4);
-    FleetStatusAggregator.aggregate(fleet(4, null), first, true, null);
+    FleetStatusAggregator.aggregate(fleet(4, null), null, first, true, null);
     var since = "2026-01-01T00:00:00Z";
     first.conditions.forEach(c -> c.setLastTransitionTime(since));
     var again = stable(1, 4);
-    FleetStatusAggregator.aggregate(fleet(4, first), again, true, null);
+    FleetStatusAggregator.aggregate(fleet(4, first), first, again, true, null);
     assertThat(again.conditions)
         .allSatisfy(c -> assertThat(c.getLastTransitionTime()).isEqualTo(since));
   }
@@ -123,19 +123,24 @@ class FleetStatusAggregatorTest {
   @Test
   void aFailedReconcileKeepsWhereTheRolloutStandsAndSaysWhyItIsNotReady() {
     var healthy = canary(1, 2, 1, 4, 25);
-    FleetStatusAggregator.aggregate(fleet(4, null), healthy, true, null);
-    var failed =
-        FleetStatusAggregator.failed(fleet(4, healthy), "deployments.apps is forbidden: ...");
+    FleetStatusAggregator.aggregate(fleet(4, null), null, healthy, true, null);
+    var forbidden =
+        new io.fabric8.kubernetes.client.KubernetesClientException(
+            new io.fabric8.kubernetes.api.model.StatusBuilder()
+                .withCode(403)
+                .withMessage("deployments.apps is forbidden: ...")
+                .build());
+    var failed = FleetStatusAggregator.failed(fleet(4, healthy), forbidden);
     assertThat(failed.phase).isEqualTo("Progressing");
     assertThat(failed.canaryRevision).isEqualTo(2);
     assertThat(condition(failed, "Ready"))
         .satisfies(c -> assertThat(c.getStatus()).isEqualTo("False"))
-        .satisfies(c -> assertThat(c.getReason()).isEqualTo("ReconcileError"))
+        .satisfies(c -> assertThat(c.getReason()).isEqualTo("Forbidden"))
         .satisfies(
             c ->
                 assertThat(c.getMessage())
                     .isEqualTo(
-                        "Cannot reconcile (retried with backoff): deployments.apps is forbidden: ..."));
+                        "Cannot reconcile (retried with backoff): HTTP 403 deployments.apps is forbidden: ..."));
     assertThat(condition(failed, "Progressing").getStatus()).isEqualTo("True");
     assertThat(failed.conditions).hasSize(3);
   }

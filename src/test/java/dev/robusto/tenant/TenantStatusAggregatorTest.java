@@ -2,6 +2,7 @@ package dev.robusto.tenant;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.robusto.operator.ReconcileErrors;
 import dev.robusto.testing.ConfigFromProperties;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
@@ -53,12 +54,12 @@ class TenantStatusAggregatorTest {
 
   @Test
   void errorsAreNamedForWhatHappened() {
-    assertThat(TenantStatusAggregator.reason(apiError(500, "boom"))).isEqualTo("ApiServerError");
-    assertThat(TenantStatusAggregator.reason(apiError(409, "modified"))).isEqualTo("ApiConflict");
-    assertThat(TenantStatusAggregator.reason(apiError(403, "forbidden"))).isEqualTo("Forbidden");
-    assertThat(TenantStatusAggregator.reason(apiError(429, "slow down"))).isEqualTo("ApiThrottled");
+    assertThat(ReconcileErrors.reason(apiError(500, "boom"))).isEqualTo("ApiServerError");
+    assertThat(ReconcileErrors.reason(apiError(409, "modified"))).isEqualTo("ApiConflict");
+    assertThat(ReconcileErrors.reason(apiError(403, "forbidden"))).isEqualTo("Forbidden");
+    assertThat(ReconcileErrors.reason(apiError(429, "slow down"))).isEqualTo("ApiThrottled");
     assertThat(
-            TenantStatusAggregator.reason(
+            ReconcileErrors.reason(
                 new KubernetesClientException("timed out", new TimeoutException())))
         .isEqualTo("ApiTimeout");
   }
