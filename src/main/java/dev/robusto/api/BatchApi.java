@@ -2,14 +2,13 @@ package dev.robusto.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.audit.AuditLog;
+import dev.robusto.audit.Auditor;
 import dev.robusto.batch.AutomationBatch;
 import dev.robusto.batch.AutomationBatchSpec;
+import dev.robusto.batch.BatchStore;
 import dev.robusto.operator.Hashes;
-import dev.robusto.store.AuditCanonical;
-import dev.robusto.store.AuditEntry;
-import dev.robusto.store.AuditLog;
-import dev.robusto.store.BatchStore;
-import dev.robusto.store.WorkQueue;
+import dev.robusto.queue.WorkQueue;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -151,14 +150,8 @@ public class BatchApi {
       }
       throw e;
     }
-    audit.append(
-        new AuditEntry(
-            "api:" + user,
-            "create",
-            "AutomationBatch/" + namespace + "/" + name,
-            null,
-            null,
-            AuditCanonical.stateHash(requestHash)));
+    new Auditor(audit, "api:" + user)
+        .record("create", "AutomationBatch/" + namespace + "/" + name, null, null, requestHash);
     return Response.status(201).entity(submitted).build();
   }
 

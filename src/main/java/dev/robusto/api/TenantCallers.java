@@ -2,7 +2,7 @@ package dev.robusto.api;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.robusto.store.BatchStore;
+import dev.robusto.tenant.TenantDirectory;
 import io.fabric8.kubernetes.api.model.authentication.UserInfo;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.SQLException;
@@ -20,7 +20,7 @@ public class TenantCallers {
   private static final String SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:";
 
   private final KubeAuth auth;
-  private final BatchStore store;
+  private final TenantDirectory directory;
   private final CallerLimits limits;
   private final Cache<String, Optional<String>> tenants =
       Caffeine.newBuilder()
@@ -30,9 +30,9 @@ public class TenantCallers {
                   (String user, Optional<String> t) -> t.isPresent(), KubeAuth.IDENTITY_TTL))
           .build();
 
-  TenantCallers(KubeAuth auth, BatchStore store, CallerLimits limits) {
+  TenantCallers(KubeAuth auth, TenantDirectory directory, CallerLimits limits) {
     this.auth = auth;
-    this.store = store;
+    this.directory = directory;
     this.limits = limits;
   }
 
@@ -72,7 +72,7 @@ public class TenantCallers {
     }
     var namespace = user.substring(SERVICE_ACCOUNT_PREFIX.length()).split(":")[0];
     try {
-      return store.tenantOfNamespace(namespace).map(t -> t.tenantId());
+      return directory.ofNamespace(namespace).map(t -> t.tenantId());
     } catch (SQLException e) {
       throw KubeAuth.refuse(503, "Cannot tell your tenant right now; retry.");
     }

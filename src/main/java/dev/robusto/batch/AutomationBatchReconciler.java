@@ -1,14 +1,12 @@
 package dev.robusto.batch;
 
+import dev.robusto.audit.AuditLog;
+import dev.robusto.audit.Auditor;
 import dev.robusto.batch.AutomationBatchStatus.WorkerJob;
 import dev.robusto.operator.KubeEvents;
 import dev.robusto.operator.StatusWrites;
-import dev.robusto.store.AuditCanonical;
-import dev.robusto.store.AuditEntry;
-import dev.robusto.store.AuditLog;
-import dev.robusto.store.BatchStore;
-import dev.robusto.store.DailyLedger;
-import dev.robusto.store.WorkQueue;
+import dev.robusto.queue.WorkQueue;
+import dev.robusto.tenant.TenantDirectory;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -29,6 +27,7 @@ import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.Comparator;
@@ -65,6 +64,7 @@ public class AutomationBatchReconciler
   private final BatchSettings settings;
   private final AuditLog audit;
   private final Clock clock;
+  private final TenantDirectory tenants;
 
   public AutomationBatchReconciler(
       WorkQueue queue,
@@ -72,13 +72,15 @@ public class AutomationBatchReconciler
       BatchStore store,
       BatchSettings settings,
       AuditLog audit,
-      Clock clock) {
+      Clock clock,
+      TenantDirectory tenants) {
     this.queue = queue;
     this.ledger = ledger;
     this.store = store;
     this.settings = settings;
     this.audit = audit;
     this.clock = clock;
+    this.tenants = tenants;
   }
 
   @Override
@@ -102,7 +104,7 @@ public class AutomationBatchReconciler
       deleteJobs(batch, context);
       return UpdateControl.noUpdate();
     }
-    var tenant = store.tenantOfNamespace(namespace);
+    var tenant = tenants.ofNamespace(namespace);
     if (tenant.isEmpty()) {
       return pending(
           batch,
@@ -130,32 +132,19 @@ public class AutomationBatchReconciler
    * status the aggregator makes of it all; a finished batch's Jobs are removed.
    */
   private UpdateControl<AutomationBatch> run(
-      AutomationBatch batch, BatchStore.TenantLimits limits, Context<AutomationBatch> context)
+      AutomationBatch batch, TenantDirectory.Entry limits, Context<AutomationBatch> context)
       throws SQLException {
     var id = UUID.fromString(batch.getMetadata().getUid());
     var now = clock.instant();
-    var counts = queue.counts(id);
-    if (BatchDecision.admits(counts)
-        && ledger.admit(
-                id,
-                limits.tenantId(),
-                LocalDate.ofInstant(now, ZoneOffset.UTC),
-                limits.maxDailyJobs())
-            > 0) {
-      counts = queue.counts(id);
-    }
+    var counts = admitted(id, limits, now);
     var job = newestJob(context);
     var jobState = job == null ? null : state(job);
     if (BatchDecision.releasesWorkers(jobState)) {
       store.releaseWorkers(id);
     }
     var fleet = batch.getSpec().deployment;
-    var workers =
-        fleet != null
-            ? 0
-            : store
-                .allocate(limits.tenantId(), limits.suspended() ? 0 : limits.maxConcurrentJobs())
-                .getOrDefault(id, 0);
+    // A fleet's batch wants none of the tenant's workers: its fleet claims the tickets.
+    var workers = fleet != null ? 0 : share(id, limits);
     var move =
         BatchDecision.jobMove(
             fleet != null,
@@ -196,6 +185,24 @@ public class AutomationBatchReconciler
     return control;
   }
 
+  /** The batch's tickets after held ones asked the daily ledger for today's quota. */
+  private WorkQueue.Counts admitted(UUID id, TenantDirectory.Entry limits, Instant now)
+      throws SQLException {
+    var counts = queue.counts(id);
+    var today = LocalDate.ofInstant(now, ZoneOffset.UTC);
+    if (BatchDecision.admits(counts)
+        && ledger.admit(id, limits.tenantId(), today, limits.maxDailyJobs()) > 0) {
+      return queue.counts(id);
+    }
+    return counts;
+  }
+
+  /** The workers the batch holds of its tenant's cap, shared out by the database. */
+  private int share(UUID id, TenantDirectory.Entry limits) throws SQLException {
+    var cap = limits.suspended() ? 0 : limits.maxConcurrentJobs();
+    return store.allocate(limits.tenantId(), cap).getOrDefault(id, 0);
+  }
+
   /** The batch cannot start: says why and what to do, and looks again soon. */
   private UpdateControl<AutomationBatch> pending(
       AutomationBatch batch,
@@ -230,8 +237,7 @@ public class AutomationBatchReconciler
 
   /** States are hashed, as everywhere in the audit log. */
   private void record(String action, String resource, String tenantId, String after) {
-    audit.append(
-        new AuditEntry(ACTOR, action, resource, tenantId, null, AuditCanonical.stateHash(after)));
+    new Auditor(audit, ACTOR).record(action, resource, tenantId, null, after);
   }
 
   private static String resourceName(AutomationBatch batch) {
@@ -241,8 +247,7 @@ public class AutomationBatchReconciler
         + batch.getMetadata().getName();
   }
 
-  private void ingest(
-      AutomationBatch batch, BatchStore.TenantLimits limits, KubernetesClient client)
+  private void ingest(AutomationBatch batch, TenantDirectory.Entry limits, KubernetesClient client)
       throws SQLException, BatchItems.UnreadableItems {
     var id = UUID.fromString(batch.getMetadata().getUid());
     var items = BatchItems.resolve(batch, client);
@@ -297,7 +302,7 @@ public class AutomationBatchReconciler
 
   /** The next round's Job, with the workers the batch holds. */
   private Job startJob(
-      AutomationBatch batch, int workers, BatchStore.TenantLimits limits, KubernetesClient client) {
+      AutomationBatch batch, int workers, TenantDirectory.Entry limits, KubernetesClient client) {
     var round = batch.getStatus() == null ? 1 : batch.getStatus().jobs.size() + 1;
     var job = BatchWorkerJob.desired(batch, round, workers, limits, settings);
     var created = client.resource(job).create();

@@ -1,6 +1,6 @@
 package dev.robusto.batch;
 
-import dev.robusto.store.WorkQueue;
+import dev.robusto.queue.WorkQueue;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;

@@ -1,6 +1,5 @@
 package dev.robusto.batch;
 
-import dev.robusto.store.BatchStore;
 import io.javaoperatorsdk.operator.processing.ResourceIDMapper;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.polling.PollingConfigurationBuilder;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.batch.AutomationBatchStatus.Counts;
 import dev.robusto.batch.AutomationBatchStatus.WorkerJob;
 import dev.robusto.operator.Conditions;
-import dev.robusto.store.WorkQueue;
+import dev.robusto.queue.WorkQueue;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -86,96 +86,123 @@ final class BatchStatusAggregator {
         status.startTime = facts.now().toString();
       }
     }
+    var verdict = verdict(facts);
+    status.phase = verdict.phase();
     var conditions = new ArrayList<Condition>();
+    conditions.add(condition(batch, READY, verdict.ready(), verdict.reason(), verdict.message()));
+    conditions.add(
+        verdict.complete()
+            ? condition(batch, COMPLETE, true, verdict.reason(), verdict.message())
+            : condition(
+                batch,
+                COMPLETE,
+                false,
+                "InProgress",
+                "%d of %d tickets finished.".formatted(c.finished(), c.total())));
+    conditions.add(throttled(batch, status, facts));
+    if (FINISHED.contains(status.phase) && status.completionTime == null) {
+      status.completionTime = facts.now().toString();
+    }
+    status.conditions = conditions;
+    return status;
+  }
+
+  /** The phase and what Ready says about it; {@code complete}: nothing more will happen. */
+  private record Verdict(
+      String phase, boolean ready, String reason, String message, boolean complete) {}
+
+  private static Verdict verdict(Facts facts) {
+    var c = facts.counts();
     var jobRunning = facts.job() != null && "Running".equals(facts.job().state);
     if (c.held() == 0 && c.live() == 0 && !jobRunning) {
-      status.phase =
+      var phase =
           c.failed() + c.deadLettered() == 0
               ? "Succeeded"
               : c.succeeded() == 0 ? "Failed" : "PartiallyFailed";
       var message =
           "%d of %d tickets succeeded, %d failed, %d dead-lettered."
               .formatted(c.succeeded(), c.total(), c.failed(), c.deadLettered());
-      conditions.add(condition(batch, READY, true, status.phase, message));
-      conditions.add(condition(batch, COMPLETE, true, status.phase, message));
-    } else if (facts.jobFailure() != null && c.live() > 0) {
-      status.phase = "Failed";
+      return new Verdict(phase, true, phase, message, true);
+    }
+    if (facts.jobFailure() != null && c.live() > 0) {
       var message =
           facts.jobFailure()
               + " %d tickets were not processed; check the worker pods' logs, then delete and"
                   .formatted(c.live() + c.held())
               + " re-create the batch (tickets that succeeded are not processed again).";
-      conditions.add(condition(batch, READY, false, "WorkerJobFailed", message));
-      conditions.add(condition(batch, COMPLETE, true, "WorkerJobFailed", message));
-    } else {
-      String reason;
-      String message;
-      if (c.live() == 0 && !jobRunning) {
-        status.phase = "Throttled";
-        reason = "DailyQuotaExhausted";
-        message = "Waiting for the daily quota.";
-      } else if (facts.deployment() != null) {
-        status.phase = "Running";
-        reason = "HandedToFleet";
-        message =
-            "The fleet of AutomationDeployment %s processes the tickets; %d pending, %d running."
-                .formatted(facts.deployment(), c.pending(), c.running());
-      } else if (jobRunning && facts.job().active > 0) {
-        status.phase = "Running";
-        reason = "Running";
-        message =
-            c.live() == 0
-                ? "Every admitted ticket is finished; %d workers are exiting."
-                    .formatted(facts.job().active)
-                : "%d workers processing; %d tickets pending, %d running."
-                    .formatted(facts.job().active, c.pending(), c.running());
-      } else {
-        status.phase = "Queued";
-        if (facts.suspended()) {
-          reason = "TenantSuspended";
-          message = "Tenant " + facts.tenant() + " is suspended; its batches wait until resumed.";
-        } else if (facts.workers() == 0) {
-          reason = "ConcurrencyLimit";
-          message =
-              ("Waiting for a worker: the %d concurrent workers of tenant %s are in use by"
-                      + " batches of higher priority or created earlier.")
-                  .formatted(facts.maxConcurrentJobs(), facts.tenant());
-        } else {
-          reason = "WorkersStarting";
-          message = "%d workers starting.".formatted(facts.workers());
-        }
-      }
-      conditions.add(condition(batch, READY, true, reason, message));
-      conditions.add(
-          condition(
-              batch,
-              COMPLETE,
-              false,
-              "InProgress",
-              "%d of %d tickets finished.".formatted(c.finished(), c.total())));
+      return new Verdict("Failed", false, "WorkerJobFailed", message, true);
     }
-    if (c.held() > 0) {
-      status.resumesAt = facts.resumesAt().toString();
-      conditions.add(
-          condition(
-              batch,
-              THROTTLED,
-              true,
-              "DailyQuotaExhausted",
-              ("%d tickets wait for tenant %s's daily quota (maxDailyJobs %d, all admitted today);"
-                      + " they resume at %s.")
-                  .formatted(c.held(), facts.tenant(), facts.maxDailyJobs(), facts.resumesAt())));
-    } else {
+    if (c.live() == 0 && !jobRunning) {
+      return new Verdict(
+          "Throttled", true, "DailyQuotaExhausted", "Waiting for the daily quota.", false);
+    }
+    if (facts.deployment() != null) {
+      return new Verdict(
+          "Running",
+          true,
+          "HandedToFleet",
+          "The fleet of AutomationDeployment %s processes the tickets; %d pending, %d running."
+              .formatted(facts.deployment(), c.pending(), c.running()),
+          false);
+    }
+    if (jobRunning && facts.job().active > 0) {
+      var message =
+          c.live() == 0
+              ? "Every admitted ticket is finished; %d workers are exiting."
+                  .formatted(facts.job().active)
+              : "%d workers processing; %d tickets pending, %d running."
+                  .formatted(facts.job().active, c.pending(), c.running());
+      return new Verdict("Running", true, "Running", message, false);
+    }
+    return queued(facts);
+  }
+
+  /** Admitted tickets and no worker running them yet: why. */
+  private static Verdict queued(Facts facts) {
+    if (facts.suspended()) {
+      return new Verdict(
+          "Queued",
+          true,
+          "TenantSuspended",
+          "Tenant " + facts.tenant() + " is suspended; its batches wait until resumed.",
+          false);
+    }
+    if (facts.workers() == 0) {
+      return new Verdict(
+          "Queued",
+          true,
+          "ConcurrencyLimit",
+          ("Waiting for a worker: the %d concurrent workers of tenant %s are in use by"
+                  + " batches of higher priority or created earlier.")
+              .formatted(facts.maxConcurrentJobs(), facts.tenant()),
+          false);
+    }
+    return new Verdict(
+        "Queued",
+        true,
+        "WorkersStarting",
+        "%d workers starting.".formatted(facts.workers()),
+        false);
+  }
+
+  /** Whether tickets wait for tomorrow's quota, and when they resume (into the status too). */
+  private static Condition throttled(
+      AutomationBatch batch, AutomationBatchStatus status, Facts facts) {
+    var held = facts.counts().held();
+    if (held == 0) {
       status.resumesAt = null;
-      conditions.add(
-          condition(
-              batch, THROTTLED, false, "Admitted", "Every ticket is within the daily quota."));
+      return condition(
+          batch, THROTTLED, false, "Admitted", "Every ticket is within the daily quota.");
     }
-    if (FINISHED.contains(status.phase) && status.completionTime == null) {
-      status.completionTime = facts.now().toString();
-    }
-    status.conditions = conditions;
-    return status;
+    status.resumesAt = facts.resumesAt().toString();
+    return condition(
+        batch,
+        THROTTLED,
+        true,
+        "DailyQuotaExhausted",
+        ("%d tickets wait for tenant %s's daily quota (maxDailyJobs %d, all admitted today);"
+                + " they resume at %s.")
+            .formatted(held, facts.tenant(), facts.maxDailyJobs(), facts.resumesAt()));
   }
 
   private static AutomationBatchStatus carriedOver(AutomationBatch batch) {

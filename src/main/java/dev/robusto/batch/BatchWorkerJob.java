@@ -2,15 +2,19 @@ package dev.robusto.batch;
 
 import dev.robusto.operator.Durations;
 import dev.robusto.operator.Hashes;
-import dev.robusto.store.BatchStore;
 import dev.robusto.tenant.Tenant;
+import dev.robusto.tenant.TenantDirectory;
 import dev.robusto.worker.SimulatedProcessor;
 import dev.robusto.worker.WorkerConfig;
 import dev.robusto.worker.WorkerEnvironment;
 import dev.robusto.worker.WorkerMain;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicy;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyBuilder;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -57,7 +61,7 @@ public final class BatchWorkerJob {
       AutomationBatch batch,
       int round,
       int workers,
-      BatchStore.TenantLimits tenant,
+      TenantDirectory.Entry tenant,
       BatchSettings settings) {
     var labels = labels(batch);
     return new JobBuilder()
@@ -77,8 +81,21 @@ public final class BatchWorkerJob {
         .withNewSpec()
         .withParallelism(workers)
         .withBackoffLimit(BACKOFF_LIMIT)
-        // Neither a database outage the worker waited out nor a node drain is the batch's fault.
-        .withNewPodFailurePolicy()
+        .withPodFailurePolicy(podFailurePolicy())
+        .withPodReplacementPolicy("Failed")
+        .withNewTemplate()
+        .withNewMetadata()
+        .withLabels(labels)
+        .endMetadata()
+        .withSpec(podSpec(batch, tenant, settings))
+        .endTemplate()
+        .endSpec()
+        .build();
+  }
+
+  /** Neither a database outage the worker waited out nor a node drain is the batch's fault. */
+  private static PodFailurePolicy podFailurePolicy() {
+    return new PodFailurePolicyBuilder()
         .addNewRule()
         .withAction("Ignore")
         .withNewOnExitCodes()
@@ -94,13 +111,13 @@ public final class BatchWorkerJob {
         .withStatus("True")
         .endOnPodCondition()
         .endRule()
-        .endPodFailurePolicy()
-        .withPodReplacementPolicy("Failed")
-        .withNewTemplate()
-        .withNewMetadata()
-        .withLabels(labels)
-        .endMetadata()
-        .withNewSpec()
+        .build();
+  }
+
+  /** One worker: no API token, non-root, no privilege, bounded resources. */
+  private static PodSpec podSpec(
+      AutomationBatch batch, TenantDirectory.Entry tenant, BatchSettings settings) {
+    return new PodSpecBuilder()
         .withRestartPolicy("Never")
         .withAutomountServiceAccountToken(false)
         .withTerminationGracePeriodSeconds(30L)
@@ -127,15 +144,12 @@ public final class BatchWorkerJob {
         .endCapabilities()
         .endSecurityContext()
         .endContainer()
-        .endSpec()
-        .endTemplate()
-        .endSpec()
         .build();
   }
 
   /** What a batch's worker is told. */
   static WorkerConfig workerConfig(
-      AutomationBatch batch, BatchStore.TenantLimits tenant, BatchSettings settings) {
+      AutomationBatch batch, TenantDirectory.Entry tenant, BatchSettings settings) {
     var spec = batch.getSpec();
     return workerConfig(
         UUID.fromString(batch.getMetadata().getUid()),

@@ -14,6 +14,11 @@ public enum Priority {
     return name().toLowerCase(java.util.Locale.ROOT);
   }
 
+  /** The priority a batch row holds (its JSON value). */
+  public static Priority of(String value) {
+    return valueOf(value.toUpperCase(java.util.Locale.ROOT));
+  }
+
   /** Lower runs first: urgente 0 ... baja 3, as automation_items.priority_rank. */
   public int rank() {
     return URGENTE.ordinal() - ordinal();

@@ -1,9 +1,9 @@
 package dev.robusto.deployment;
 
+import dev.robusto.audit.AuditLog;
 import dev.robusto.batch.BatchSettings;
 import dev.robusto.operator.StatusWrites;
-import dev.robusto.store.AuditLog;
-import dev.robusto.store.BatchStore;
+import dev.robusto.tenant.TenantDirectory;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -37,19 +37,19 @@ public class AutomationDeploymentReconciler implements Reconciler<AutomationDepl
   static final String ACTOR = "robusto-operator/automationdeployment";
   private static final String SELECTOR = AutomationDeployment.NAME_LABEL;
 
-  private final BatchStore store;
+  private final TenantDirectory tenants;
   private final BatchSettings settings;
   private final CanaryAnalysis analysis;
   private final AuditLog audit;
   private final MeterRegistry registry;
 
   public AutomationDeploymentReconciler(
-      BatchStore store,
+      TenantDirectory tenants,
       BatchSettings settings,
       CanaryAnalysis analysis,
       AuditLog audit,
       MeterRegistry registry) {
-    this.store = store;
+    this.tenants = tenants;
     this.settings = settings;
     this.analysis = analysis;
     this.audit = audit;
@@ -85,7 +85,7 @@ public class AutomationDeploymentReconciler implements Reconciler<AutomationDepl
   public UpdateControl<AutomationDeployment> reconcile(
       AutomationDeployment fleet, Context<AutomationDeployment> context) throws SQLException {
     var namespace = fleet.getMetadata().getNamespace();
-    var tenant = store.tenantOfNamespace(namespace);
+    var tenant = tenants.ofNamespace(namespace);
     var rollout =
         new FleetRollout(fleet, context, tenant.orElse(null), settings, analysis, audit, registry);
     var wakeUp =

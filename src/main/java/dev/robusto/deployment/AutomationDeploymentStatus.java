@@ -1,6 +1,7 @@
 package dev.robusto.deployment;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonValue;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,8 +12,7 @@ public class AutomationDeploymentStatus {
 
   public Long observedGeneration;
 
-  /** Progressing, Paused, Healthy or Degraded. */
-  public String phase;
+  public Phase phase;
 
   public String message;
 
@@ -53,6 +53,88 @@ public class AutomationDeploymentStatus {
   public String lastAction;
   public List<Condition> conditions = new ArrayList<>();
 
+  /** Where a fleet stands, as kubectl's Phase column shows it. */
+  public enum Phase {
+    PROGRESSING("Progressing"),
+    PAUSED("Paused"),
+    HEALTHY("Healthy"),
+    DEGRADED("Degraded");
+
+    private final String value;
+
+    Phase(String value) {
+      this.value = value;
+    }
+
+    @JsonValue
+    @Override
+    public String toString() {
+      return value;
+    }
+  }
+
+  /** What one metric's measurement says. */
+  public enum Verdict {
+    PASS("Pass"),
+    BREACH("Breach"),
+    NO_DATA("NoData"),
+    ERROR("Error");
+
+    private final String value;
+
+    Verdict(String value) {
+      this.value = value;
+    }
+
+    @JsonValue
+    @Override
+    public String toString() {
+      return value;
+    }
+  }
+
+  /** What became of a revision. */
+  public enum Outcome {
+    STABLE("Stable"),
+    CANARY("Canary"),
+    PROMOTED("Promoted"),
+    ROLLED_BACK("RolledBack"),
+    ABORTED("Aborted"),
+    SUPERSEDED("Superseded");
+
+    private final String value;
+
+    Outcome(String value) {
+      this.value = value;
+    }
+
+    @JsonValue
+    @Override
+    public String toString() {
+      return value;
+    }
+  }
+
+  /** The check of the stable revision after a rollback. */
+  public enum StableCheck {
+    PENDING("Pending"),
+    HEALTHY("Healthy"),
+    UNHEALTHY("Unhealthy"),
+    NO_DATA("NoData");
+
+    private final String value;
+
+    StableCheck(String value) {
+      this.value = value;
+    }
+
+    @JsonValue
+    @Override
+    public String toString() {
+      return value;
+    }
+  }
+
   public static class Replicas {
     public int stable;
     public int stableReady;
@@ -76,8 +158,7 @@ public class AutomationDeploymentStatus {
 
     public Double threshold;
 
-    /** Pass, Breach, NoData or Error. */
-    public String verdict;
+    public Verdict verdict;
 
     /** Breaches in a row so far. */
     public int breaches;
@@ -91,8 +172,7 @@ public class AutomationDeploymentStatus {
     public String image;
     public String createdAt;
 
-    /** Stable, Canary, Promoted, RolledBack, Aborted or Superseded. */
-    public String outcome;
+    public Outcome outcome;
   }
 
   @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -105,8 +185,8 @@ public class AutomationDeploymentStatus {
     /** When the canary had no pods left and the stable revision all its replicas ready. */
     public String completedAt;
 
-    /** Pending, Healthy, Unhealthy or NoData: the stable revision measured after the rollback. */
-    public String stableCheck;
+    /** The stable revision, measured an interval after the rollback. */
+    public StableCheck stableCheck;
 
     public String stableCheckMessage;
   }

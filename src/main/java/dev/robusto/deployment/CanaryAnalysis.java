@@ -3,9 +3,9 @@ package dev.robusto.deployment;
 import dev.robusto.deployment.AutomationDeploymentSpec.Metric;
 import dev.robusto.deployment.AutomationDeploymentStatus.AnalysisRun;
 import dev.robusto.deployment.AutomationDeploymentStatus.MetricResult;
+import dev.robusto.deployment.AutomationDeploymentStatus.Verdict;
 import dev.robusto.metrics.MetricUnavailableException;
 import dev.robusto.metrics.PrometheusQueries;
-import dev.robusto.store.FleetMetrics;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -20,11 +20,6 @@ import java.util.Locale;
  */
 @ApplicationScoped
 public class CanaryAnalysis {
-
-  static final String PASS = "Pass";
-  static final String BREACH = "Breach";
-  static final String NO_DATA = "NoData";
-  static final String ERROR = "Error";
 
   /** The platform's thresholds: what a fleet without metrics of its own is judged by. */
   static final List<Metric> PLATFORM_METRICS =
@@ -77,7 +72,7 @@ public class CanaryAnalysis {
           result.message =
               result.value == null ? "The query " + query + " returned no data." : null;
         } catch (MetricUnavailableException e) {
-          result.verdict = ERROR;
+          result.verdict = Verdict.ERROR;
           result.message = e.getMessage();
         }
       } else {
@@ -97,10 +92,12 @@ public class CanaryAnalysis {
       }
       if (result.verdict == null) {
         result.verdict =
-            result.value == null ? NO_DATA : result.value > metric.threshold ? BREACH : PASS;
+            result.value == null
+                ? Verdict.NO_DATA
+                : result.value > metric.threshold ? Verdict.BREACH : Verdict.PASS;
       }
       result.breaches =
-          BREACH.equals(result.verdict) ? previousBreaches(last, revision, metric) + 1 : 0;
+          result.verdict == Verdict.BREACH ? previousBreaches(last, revision, metric) + 1 : 0;
       run.metrics.add(result);
     }
     return run;
@@ -114,11 +111,11 @@ public class CanaryAnalysis {
         continue;
       }
       var breached =
-          BREACH.equals(result.verdict)
+          result.verdict == Verdict.BREACH
               && result.breaches > metric.failureLimit
               && "Rollback".equals(metric.onBreach);
       var missing =
-          (NO_DATA.equals(result.verdict) || ERROR.equals(result.verdict))
+          (result.verdict == Verdict.NO_DATA || result.verdict == Verdict.ERROR)
               && "Rollback".equals(metric.onNoData);
       if (breached) {
         return "%s of revision %d was %s, over its threshold %s%s."
@@ -143,7 +140,7 @@ public class CanaryAnalysis {
         metrics(spec).stream()
             .filter(m -> "Warn".equals(m.onBreach))
             .map(m -> java.util.Map.entry(m, result(run, m)))
-            .filter(e -> e.getValue() != null && BREACH.equals(e.getValue().verdict))
+            .filter(e -> e.getValue() != null && e.getValue().verdict == Verdict.BREACH)
             .filter(e -> e.getValue().breaches > e.getKey().failureLimit)
             .map(
                 e ->
@@ -163,7 +160,7 @@ public class CanaryAnalysis {
         metrics(spec).stream()
             .filter(m -> "Pause".equals(m.onNoData))
             .map(m -> result(run, m))
-            .filter(r -> r != null && (NO_DATA.equals(r.verdict) || ERROR.equals(r.verdict)))
+            .filter(r -> r != null && (r.verdict == Verdict.NO_DATA || r.verdict == Verdict.ERROR))
             .map(r -> r.name + ": " + r.message)
             .toList();
     return missing.isEmpty() ? null : String.join(" ", missing);

@@ -1,5 +1,6 @@
 package dev.robusto.deployment;
 
+import dev.robusto.deployment.AutomationDeploymentStatus.Outcome;
 import dev.robusto.operator.KubeEvents;
 import java.util.Map;
 import java.util.Objects;
@@ -36,7 +37,8 @@ final class FleetActions {
   private static String abort(RolloutDraft draft) {
     return draft.status.canaryRevision == null
         ? "nothing to abort: no canary is running"
-        : draft.rollback("Aborted by request at step " + draft.step() + ".", "person", "Aborted");
+        : draft.rollback(
+            "Aborted by request at step " + draft.step() + ".", "person", Outcome.ABORTED);
   }
 
   private static String retry(RolloutDraft draft) {
@@ -67,15 +69,15 @@ final class FleetActions {
                     : " Revision %d (the spec) waits until spec.template or processor changes, or robusto.dev/action=retry."
                         .formatted(specRevision));
     if (status.canaryRevision != null) {
-      draft.history(status.canaryRevision, null, "RolledBack");
+      draft.history(status.canaryRevision, null, Outcome.ROLLED_BACK);
     }
     status.canaryRevision = null;
     draft.resetSteps();
     if (!Objects.equals(status.stableRevision, target)) {
-      draft.history(status.stableRevision, null, "Superseded");
+      draft.history(status.stableRevision, null, Outcome.SUPERSEDED);
     }
     status.stableRevision = target;
-    draft.history(target, kept.get(target), "Stable");
+    draft.history(target, kept.get(target), Outcome.STABLE);
     if (target != specRevision) {
       status.abortedRevision = specRevision;
       status.abortReason = reason;

@@ -1,7 +1,9 @@
 package dev.robusto.deployment;
 
 import dev.robusto.deployment.AutomationDeploymentStatus.AnalysisRun;
+import dev.robusto.deployment.AutomationDeploymentStatus.Outcome;
 import dev.robusto.deployment.AutomationDeploymentStatus.Rollback;
+import dev.robusto.deployment.AutomationDeploymentStatus.StableCheck;
 import dev.robusto.operator.Durations;
 import dev.robusto.operator.KubeEvents;
 import java.time.Duration;
@@ -76,7 +78,7 @@ final class FleetDecision {
     var last = lastRollback(status);
     var stableDue =
         last != null
-            && "Pending".equals(last.stableCheck)
+            && last.stableCheck == StableCheck.PENDING
             && !now.isBefore(Instant.parse(last.time).plus(interval));
     return new Due(
         canaryDue ? status.canaryRevision : null,
@@ -108,7 +110,7 @@ final class FleetDecision {
     if (status.stableRevision == null) {
       // The first revision has nothing to be compared with: it goes straight to full weight.
       status.stableRevision = facts.specRevision();
-      draft.history(facts.specRevision(), facts.specImage(), "Stable");
+      draft.history(facts.specRevision(), facts.specImage(), Outcome.STABLE);
     }
   }
 
@@ -118,7 +120,7 @@ final class FleetDecision {
     if (Objects.equals(status.stableRevision, specRevision)) {
       if (status.canaryRevision != null) {
         // The spec went back to the stable revision: the canary is simply dropped.
-        draft.history(status.canaryRevision, null, "Superseded");
+        draft.history(status.canaryRevision, null, Outcome.SUPERSEDED);
         status.canaryRevision = null;
         draft.resetSteps();
       }
@@ -153,13 +155,13 @@ final class FleetDecision {
 
   private void startCanary() {
     if (status.canaryRevision != null) {
-      draft.history(status.canaryRevision, null, "Superseded");
+      draft.history(status.canaryRevision, null, Outcome.SUPERSEDED);
     }
     status.canaryRevision = facts.specRevision();
     draft.resetSteps();
     status.currentStepIndex = 0;
     status.stepStartedAt = now.toString();
-    draft.history(facts.specRevision(), facts.specImage(), "Canary");
+    draft.history(facts.specRevision(), facts.specImage(), Outcome.CANARY);
     draft.event(
         KubeEvents.NORMAL,
         "CanaryStarted",
@@ -239,7 +241,7 @@ final class FleetDecision {
     draft.wake(interval);
     var reason = CanaryAnalysis.rollbackReason(spec, run);
     if (reason != null) {
-      draft.rollback(reason, "metric", "RolledBack");
+      draft.rollback(reason, "metric", Outcome.ROLLED_BACK);
       draft.turnOffFlags(reason);
       return;
     }
@@ -304,7 +306,7 @@ final class FleetDecision {
         draft.wake(Duration.ofSeconds(1));
       }
     }
-    if ("Pending".equals(last.stableCheck)) {
+    if (last.stableCheck == StableCheck.PENDING) {
       checkStable(last);
     }
   }
@@ -323,14 +325,14 @@ final class FleetDecision {
     var breach = CanaryAnalysis.rollbackReason(spec, run);
     var missing = CanaryAnalysis.missingData(spec, run);
     if (breach != null) {
-      last.stableCheck = "Unhealthy";
+      last.stableCheck = StableCheck.UNHEALTHY;
       last.stableCheckMessage = breach + " The stable revision is not healthy either.";
       draft.event(KubeEvents.WARNING, "StableUnhealthy", last.stableCheckMessage);
     } else if (missing != null) {
-      last.stableCheck = "NoData";
+      last.stableCheck = StableCheck.NO_DATA;
       last.stableCheckMessage = missing;
     } else {
-      last.stableCheck = "Healthy";
+      last.stableCheck = StableCheck.HEALTHY;
       last.stableCheckMessage =
           "Revision %d passed every metric after the rollback: %s."
               .formatted(last.to, summary(run));

@@ -2,10 +2,11 @@ package dev.robusto.deployment;
 
 import dev.robusto.batch.BatchSettings;
 import dev.robusto.batch.BatchWorkerJob;
-import dev.robusto.store.BatchStore;
 import dev.robusto.tenant.Tenant;
+import dev.robusto.tenant.TenantDirectory;
 import dev.robusto.worker.WorkerConfig;
 import dev.robusto.worker.WorkerEnvironment;
+import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
@@ -39,7 +40,7 @@ final class FleetDeployment {
       int revision,
       FleetRevisions.Content content,
       int replicas,
-      BatchStore.TenantLimits tenant,
+      TenantDirectory.Entry tenant,
       BatchSettings settings) {
     var labels = new HashMap<>(selector(fleet, revision));
     labels.put(Tenant.MANAGED_BY_LABEL, Tenant.MANAGED_BY);
@@ -56,26 +57,8 @@ final class FleetDeployment {
     if (pod.getSpec().getAutomountServiceAccountToken() == null) {
       pod.getSpec().setAutomountServiceAccountToken(false); // workers never call the API server
     }
-    var worker = pod.getSpec().getContainers().get(0);
-    if (worker.getCommand() == null || worker.getCommand().isEmpty()) {
-      worker.setCommand(WorkerEnvironment.COMMAND);
-    }
-    var perPod = Math.max(1, tenant.requestsPerMinute() / Math.max(1, fleet.getSpec().replicas));
-    var config =
-        BatchWorkerJob.workerConfig(
-            null,
-            content.processor,
-            content.itemTimeout,
-            content.backoff,
-            perPod,
-            settings.lease(),
-            new WorkerConfig.Fleet(fleet.getMetadata().getName(), revision));
-    var env = new ArrayList<EnvVar>();
-    if (worker.getEnv() != null) {
-      env.addAll(worker.getEnv());
-    }
-    env.addAll(WorkerEnvironment.of(config));
-    worker.setEnv(env);
+    configureWorker(
+        pod.getSpec().getContainers().get(0), fleet, revision, content, tenant, settings);
 
     return new DeploymentBuilder()
         .withNewMetadata()
@@ -99,5 +82,35 @@ final class FleetDeployment {
         .withTemplate(pod)
         .endSpec()
         .build();
+  }
+
+  /** The worker's command (unless the template sets one) and its configuration, in environment. */
+  private static void configureWorker(
+      Container worker,
+      AutomationDeployment fleet,
+      int revision,
+      FleetRevisions.Content content,
+      TenantDirectory.Entry tenant,
+      BatchSettings settings) {
+    if (worker.getCommand() == null || worker.getCommand().isEmpty()) {
+      worker.setCommand(WorkerEnvironment.COMMAND);
+    }
+    // The tenant's request rate, shared by the fleet's pods.
+    var perPod = Math.max(1, tenant.requestsPerMinute() / Math.max(1, fleet.getSpec().replicas));
+    var config =
+        BatchWorkerJob.workerConfig(
+            null,
+            content.processor,
+            content.itemTimeout,
+            content.backoff,
+            perPod,
+            settings.lease(),
+            new WorkerConfig.Fleet(fleet.getMetadata().getName(), revision));
+    var env = new ArrayList<EnvVar>();
+    if (worker.getEnv() != null) {
+      env.addAll(worker.getEnv());
+    }
+    env.addAll(WorkerEnvironment.of(config));
+    worker.setEnv(env);
   }
 }

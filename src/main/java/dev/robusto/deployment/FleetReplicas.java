@@ -1,7 +1,7 @@
 package dev.robusto.deployment;
 
 import dev.robusto.batch.BatchSettings;
-import dev.robusto.store.BatchStore;
+import dev.robusto.tenant.TenantDirectory;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -32,14 +32,14 @@ final class FleetReplicas {
   private final Context<AutomationDeployment> context;
   private final KubernetesClient client;
   private final List<ControllerRevision> revisions;
-  private final BatchStore.TenantLimits tenant;
+  private final TenantDirectory.Entry tenant;
   private final BatchSettings settings;
 
   FleetReplicas(
       AutomationDeployment fleet,
       Context<AutomationDeployment> context,
       List<ControllerRevision> revisions,
-      BatchStore.TenantLimits tenant,
+      TenantDirectory.Entry tenant,
       BatchSettings settings) {
     this.fleet = fleet;
     this.context = context;

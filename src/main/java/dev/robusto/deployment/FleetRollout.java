@@ -1,15 +1,14 @@
 package dev.robusto.deployment;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.audit.AuditLog;
+import dev.robusto.audit.Auditor;
 import dev.robusto.batch.BatchSettings;
 import dev.robusto.flag.FlagSwitch;
 import dev.robusto.operator.Durations;
 import dev.robusto.operator.KubeEvents;
 import dev.robusto.operator.StatusWrites;
-import dev.robusto.store.AuditCanonical;
-import dev.robusto.store.AuditEntry;
-import dev.robusto.store.AuditLog;
-import dev.robusto.store.BatchStore;
+import dev.robusto.tenant.TenantDirectory;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -42,7 +41,7 @@ final class FleetRollout {
   private final AutomationDeployment fleet;
   private final Context<AutomationDeployment> context;
   private final KubernetesClient client;
-  private final BatchStore.TenantLimits tenant;
+  private final TenantDirectory.Entry tenant;
   private final CanaryAnalysis analysis;
   private final AuditLog audit;
   private final MeterRegistry registry;
@@ -54,7 +53,7 @@ final class FleetRollout {
   FleetRollout(
       AutomationDeployment fleet,
       Context<AutomationDeployment> context,
-      BatchStore.TenantLimits tenant,
+      TenantDirectory.Entry tenant,
       BatchSettings settings,
       CanaryAnalysis analysis,
       AuditLog audit,
@@ -266,14 +265,8 @@ final class FleetRollout {
   }
 
   private void record(String action, String resource, String before, String after) {
-    audit.append(
-        new AuditEntry(
-            AutomationDeploymentReconciler.ACTOR,
-            action,
-            resource,
-            tenant == null ? null : tenant.tenantId(),
-            before == null ? null : AuditCanonical.stateHash(before),
-            after == null ? null : AuditCanonical.stateHash(after)));
+    new Auditor(audit, AutomationDeploymentReconciler.ACTOR)
+        .record(action, resource, tenant == null ? null : tenant.tenantId(), before, after);
   }
 
   private static boolean sameJson(Object a, Object b) {

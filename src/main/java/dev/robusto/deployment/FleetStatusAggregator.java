@@ -1,6 +1,7 @@
 package dev.robusto.deployment;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.deployment.AutomationDeploymentStatus.Phase;
 import dev.robusto.operator.Conditions;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
@@ -11,11 +12,6 @@ import java.util.List;
  * reconcile left its rollout in the status: the one place that decides what a person reads.
  */
 final class FleetStatusAggregator {
-
-  static final String HEALTHY = "Healthy";
-  static final String PROGRESSING = "Progressing";
-  static final String PAUSED = "Paused";
-  static final String DEGRADED = "Degraded";
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -38,11 +34,11 @@ final class FleetStatusAggregator {
     status.observedGeneration = fleet.getMetadata().getGeneration();
     String progressingReason;
     if (status.canaryRevision != null && wait != null) {
-      status.phase = PAUSED;
+      status.phase = Phase.PAUSED;
       status.message = wait.message();
       progressingReason = wait.reason();
     } else if (status.canaryRevision != null) {
-      status.phase = PROGRESSING;
+      status.phase = Phase.PROGRESSING;
       status.message =
           "Revision %d at step %d of %d, weight %d%%; revision %d stable."
               .formatted(
@@ -53,11 +49,11 @@ final class FleetStatusAggregator {
                   status.stableRevision);
       progressingReason = "CanarySteps";
     } else if (status.abortedRevision != null && status.abortReason != null) {
-      status.phase = DEGRADED;
+      status.phase = Phase.DEGRADED;
       status.message = status.abortReason;
       progressingReason = "RolledBack";
     } else {
-      status.phase = stableReady ? HEALTHY : PROGRESSING;
+      status.phase = stableReady ? Phase.HEALTHY : Phase.PROGRESSING;
       status.message =
           stableReady
               ? "Revision %d runs all %d replicas."
@@ -73,7 +69,7 @@ final class FleetStatusAggregator {
             previous,
             status,
             stableReady,
-            stableReady ? "StableAvailable" : status.phase,
+            stableReady ? "StableAvailable" : status.phase.toString(),
             stableReady ? "The stable revision has all its replicas ready." : status.message,
             status.canaryRevision != null && wait == null,
             progressingReason);
@@ -86,7 +82,7 @@ final class FleetStatusAggregator {
       String reason,
       String message) {
     status.observedGeneration = fleet.getMetadata().getGeneration();
-    status.phase = DEGRADED;
+    status.phase = Phase.DEGRADED;
     status.message = message;
     status.conditions =
         conditions(fleet, fleet.getStatus(), status, false, reason, message, false, reason);

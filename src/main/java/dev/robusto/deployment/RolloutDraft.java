@@ -1,8 +1,10 @@
 package dev.robusto.deployment;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.deployment.AutomationDeploymentStatus.Outcome;
 import dev.robusto.deployment.AutomationDeploymentStatus.Revision;
 import dev.robusto.deployment.AutomationDeploymentStatus.Rollback;
+import dev.robusto.deployment.AutomationDeploymentStatus.StableCheck;
 import dev.robusto.operator.Conditions;
 import dev.robusto.operator.KubeEvents;
 import java.time.Duration;
@@ -62,14 +64,14 @@ final class RolloutDraft {
     status.canaryRevision = null;
     clearAbort();
     resetSteps();
-    history(from, null, "Superseded");
-    history(specRevision, facts.specImage(), "Promoted");
+    history(from, null, Outcome.SUPERSEDED);
+    history(specRevision, facts.specImage(), Outcome.PROMOTED);
     change("stable=" + from, "stable=" + specRevision);
     return "revision " + specRevision + " " + how;
   }
 
   /** Canary to zero, stable to full; says why everywhere a person looks. */
-  String rollback(String reason, String trigger, String outcome) {
+  String rollback(String reason, String trigger, Outcome outcome) {
     var from = status.canaryRevision;
     status.abortedRevision = specRevision();
     status.abortReason = reason;
@@ -79,7 +81,7 @@ final class RolloutDraft {
     addRollback(from, status.stableRevision, reason);
     event(
         KubeEvents.WARNING,
-        outcome,
+        outcome.toString(),
         reason + " Revision " + status.stableRevision + " takes all replicas.");
     change("canary=" + from, "stable=" + status.stableRevision);
     rollbackTriggers.add(trigger);
@@ -100,7 +102,7 @@ final class RolloutDraft {
     entry.from = from;
     entry.to = to;
     entry.reason = reason;
-    entry.stableCheck = "Pending";
+    entry.stableCheck = StableCheck.PENDING;
     status.rollbacks.add(entry);
     while (status.rollbacks.size() > ROLLBACKS_KEPT) {
       status.rollbacks.remove(0);
@@ -125,7 +127,7 @@ final class RolloutDraft {
     status.canaryWeight = 0;
   }
 
-  void history(Integer revision, String image, String outcome) {
+  void history(Integer revision, String image, Outcome outcome) {
     if (revision == null) {
       return;
     }

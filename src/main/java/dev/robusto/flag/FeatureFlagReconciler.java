@@ -1,14 +1,13 @@
 package dev.robusto.flag;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.audit.AuditLog;
 import dev.robusto.metrics.MetricUnavailableException;
 import dev.robusto.metrics.PrometheusQueries;
 import dev.robusto.operator.Conditions;
 import dev.robusto.operator.Durations;
 import dev.robusto.operator.KubeEvents;
 import dev.robusto.operator.StatusWrites;
-import dev.robusto.store.AuditLog;
-import dev.robusto.store.PlatformMetrics;
 import dev.robusto.tenant.Tenant;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -23,6 +22,7 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -53,17 +53,20 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
   private final PrometheusQueries prometheus;
   private final AuditLog audit;
   private final Duration checkInterval;
+  private final Clock clock;
   private InformerEventSource<Tenant, FeatureFlag> tenants;
 
   public FeatureFlagReconciler(
       PlatformMetrics metrics,
       PrometheusQueries prometheus,
       AuditLog audit,
-      @ConfigProperty(name = "robusto.flag.auto-disable-check") Duration checkInterval) {
+      @ConfigProperty(name = "robusto.flag.auto-disable-check") Duration checkInterval,
+      Clock clock) {
     this.metrics = metrics;
     this.prometheus = prometheus;
     this.audit = audit;
     this.checkInterval = checkInterval;
+    this.clock = clock;
   }
 
   @Override
@@ -109,7 +112,7 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
     StatusWrites.write(
             flag,
             context,
-            f -> status(f, errors, perVariant, metricProblem, checkInterval),
+            f -> status(f, errors, perVariant, metricProblem, checkInterval, clock.instant()),
             FeatureFlag::new)
         .ifPresent(
             w -> {
@@ -242,13 +245,14 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
       List<String> errors,
       TreeMap<String, Integer> perVariant,
       String metricProblem,
-      Duration checkInterval) {
+      Duration checkInterval,
+      Instant now) {
     var status = new FeatureFlagStatus();
     var old = flag.getStatus();
     status.observedGeneration = flag.getMetadata().getGeneration();
     status.tenantsPerVariant = perVariant;
     var changed = old == null || !perVariant.equals(old.tenantsPerVariant);
-    status.lastChange = changed ? Instant.now().toString() : old.lastChange;
+    status.lastChange = changed ? now.toString() : old.lastChange;
     var disabled = flag.getSpec().state == FeatureFlagSpec.State.DISABLED;
     var annotations = flag.getMetadata().getAnnotations();
     var auto =
@@ -280,41 +284,57 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
                 false,
                 "InvalidSpec",
                 "Not served until fixed: " + String.join("; ", errors) + "."));
-    conditions.add(
-        disabled
-            ? condition(
-                flag, DISABLED, true, auto ? "AutoDisabled" : "KillSwitch", status.disabledReason)
-            : offForSome.isEmpty()
-                ? condition(flag, DISABLED, false, "Enabled", "The flag is on.")
-                : condition(
-                    flag,
-                    DISABLED,
-                    false,
-                    "OffForSomeTenants",
-                    ("On, but off for %s (status.disabledTenants says why). Remove the"
-                            + " annotation %s<tenant> to turn it back on for a tenant.")
-                        .formatted(
-                            String.join(", ", offForSome.keySet()), FlagSwitch.DISABLED_FOR)));
+    conditions.add(disabledCondition(flag, status, auto));
     var watch = flag.getSpec().autoDisable;
     if (watch != null) {
-      conditions.add(
-          metricProblem != null
-              ? condition(flag, AUTO_DISABLE, false, "MetricUnavailable", metricProblem)
-              : condition(
-                  flag,
-                  AUTO_DISABLE,
-                  !disabled,
-                  disabled ? "Off" : "Watching",
-                  disabled
-                      ? "The flag is off; its metric is not checked."
-                      : "Checks %s every %s against %s."
-                          .formatted(
-                              "prometheus".equals(watch.metric) ? watch.query : watch.metric,
-                              checkInterval.toSeconds() + " s",
-                              watch.threshold)));
+      conditions.add(autoDisableCondition(flag, metricProblem, checkInterval));
     }
     status.conditions = List.copyOf(conditions);
     return status;
+  }
+
+  /** Off for everyone (by hand or automatically), off for some tenants, or on. */
+  private static Condition disabledCondition(
+      FeatureFlag flag, FeatureFlagStatus status, boolean auto) {
+    if (flag.getSpec().state == FeatureFlagSpec.State.DISABLED) {
+      return condition(
+          flag, DISABLED, true, auto ? "AutoDisabled" : "KillSwitch", status.disabledReason);
+    }
+    if (status.disabledTenants == null) {
+      return condition(flag, DISABLED, false, "Enabled", "The flag is on.");
+    }
+    return condition(
+        flag,
+        DISABLED,
+        false,
+        "OffForSomeTenants",
+        ("On, but off for %s (status.disabledTenants says why). Remove the"
+                + " annotation %s<tenant> to turn it back on for a tenant.")
+            .formatted(
+                String.join(", ", status.disabledTenants.keySet()), FlagSwitch.DISABLED_FOR));
+  }
+
+  /** Whether the flag's metric is watched, and against what. */
+  private static Condition autoDisableCondition(
+      FeatureFlag flag, String metricProblem, Duration checkInterval) {
+    if (metricProblem != null) {
+      return condition(flag, AUTO_DISABLE, false, "MetricUnavailable", metricProblem);
+    }
+    if (flag.getSpec().state == FeatureFlagSpec.State.DISABLED) {
+      return condition(
+          flag, AUTO_DISABLE, false, "Off", "The flag is off; its metric is not checked.");
+    }
+    var watch = flag.getSpec().autoDisable;
+    return condition(
+        flag,
+        AUTO_DISABLE,
+        true,
+        "Watching",
+        "Checks %s every %s against %s."
+            .formatted(
+                "prometheus".equals(watch.metric) ? watch.query : watch.metric,
+                checkInterval.toSeconds() + " s",
+                watch.threshold));
   }
 
   /** Events about a cluster-scoped flag go to the default namespace, as Kubernetes does. */

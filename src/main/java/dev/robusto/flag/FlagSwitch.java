@@ -2,9 +2,8 @@ package dev.robusto.flag;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.robusto.store.AuditCanonical;
-import dev.robusto.store.AuditEntry;
-import dev.robusto.store.AuditLog;
+import dev.robusto.audit.AuditLog;
+import dev.robusto.audit.Auditor;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -83,14 +82,13 @@ public final class FlagSwitch {
             PatchContext.of(PatchType.JSON_MERGE),
             "{\"metadata\": {\"annotations\": {%s: %s}}}"
                 .formatted(json(DISABLED_FOR + tenant), json(reason)));
-    audit.append(
-        new AuditEntry(
-            actor,
+    new Auditor(audit, actor)
+        .record(
             "update",
             "FeatureFlag/" + name,
             tenant,
-            AuditCanonical.stateHash("tenant=" + tenant + ",state=ENABLED"),
-            AuditCanonical.stateHash("tenant=" + tenant + ",state=DISABLED")));
+            "tenant=" + tenant + ",state=ENABLED",
+            "tenant=" + tenant + ",state=DISABLED");
     return true;
   }
 
@@ -158,14 +156,8 @@ public final class FlagSwitch {
         .resources(FeatureFlag.class)
         .withName(name)
         .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
-    audit.append(
-        new AuditEntry(
-            actor,
-            "update",
-            "FeatureFlag/" + name,
-            null,
-            AuditCanonical.stateHash("state=ENABLED"),
-            AuditCanonical.stateHash("state=DISABLED")));
+    new Auditor(audit, actor)
+        .record("update", "FeatureFlag/" + name, null, "state=ENABLED", "state=DISABLED");
     return true;
   }
 }

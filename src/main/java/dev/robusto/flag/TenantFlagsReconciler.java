@@ -1,10 +1,9 @@
 package dev.robusto.flag;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.robusto.store.AuditCanonical;
-import dev.robusto.store.AuditEntry;
-import dev.robusto.store.AuditLog;
-import dev.robusto.store.FlagStore;
+import dev.robusto.audit.AuditEntry;
+import dev.robusto.audit.AuditLog;
+import dev.robusto.audit.Auditor;
 import dev.robusto.tenant.Tenant;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -87,13 +86,13 @@ public class TenantFlagsReconciler implements Reconciler<Tenant> {
   static void recordWrite(Context<Tenant> context, String action, Tenant tenant, ConfigMap map) {
     auditEntries(context)
         .add(
-            new AuditEntry(
+            Auditor.entry(
                 ACTOR,
                 action,
-                "ConfigMap/" + map.getMetadata().getNamespace() + "/" + map.getMetadata().getName(),
+                Auditor.resource(map),
                 tenant.getMetadata().getName(),
                 null,
-                AuditCanonical.stateHash(map.getData().get(TenantFlagsConfigMap.KEY))));
+                map.getData().get(TenantFlagsConfigMap.KEY)));
   }
 
   private static List<AuditEntry> auditEntries(Context<Tenant> context) {
@@ -143,13 +142,7 @@ public class TenantFlagsReconciler implements Reconciler<Tenant> {
     try {
       if (store.replaceTenant(name, rows) > 0) {
         entries.add(
-            new AuditEntry(
-                ACTOR,
-                "update",
-                "feature_flags/" + name,
-                name,
-                null,
-                AuditCanonical.stateHash(rows.toString())));
+            Auditor.entry(ACTOR, "update", "feature_flags/" + name, name, null, rows.toString()));
       }
     } finally {
       // The ConfigMap's write is recorded even when the rows could not be.

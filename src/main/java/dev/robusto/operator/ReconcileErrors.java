@@ -61,11 +61,15 @@ public final class ReconcileErrors {
         return "PostgreSQL: " + sql.getMessage();
       }
     }
-    // The operator's own refusals (a name taken, a revision gone) say what to do; others are named
-    // by their kind only, since their text may carry anything.
-    return error instanceof IllegalStateException && error.getMessage() != null
-        ? error.getMessage()
-        : error.getClass().getSimpleName();
+    // The operator's own refusals (a name taken, a revision gone) say what to do, wherever the
+    // framework wrapped them; others are named by their kind only, since their text may carry
+    // anything.
+    for (var cause = error; cause != null; cause = cause.getCause()) {
+      if (cause instanceof IllegalStateException && cause.getMessage() != null) {
+        return cause.getMessage();
+      }
+    }
+    return error.getClass().getSimpleName();
   }
 
   /** The message of a Ready condition after a failed reconcile. */

@@ -1,12 +1,10 @@
 package dev.robusto.tenant;
 
+import dev.robusto.audit.Auditor;
 import dev.robusto.operator.KubeEvents;
-import dev.robusto.store.AuditCanonical;
-import dev.robusto.store.AuditEntry;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import java.util.Objects;
@@ -68,32 +66,13 @@ public abstract class TenantChildResource<R extends HasMetadata>
       HasMetadata target,
       HasMetadata before,
       HasMetadata after) {
-    var resource =
-        "%s/%s/%s"
-            .formatted(
-                target.getKind(),
-                target.getMetadata().getNamespace(),
-                target.getMetadata().getName());
-    TenantReconciler.audit(context)
-        .append(
-            new AuditEntry(
-                TenantDatabaseSync.ACTOR,
-                action,
-                resource,
-                tenant.getMetadata().getName(),
-                state(before),
-                state(after)));
-  }
-
-  /** The hash of an object's content without its metadata (which changes on every write). */
-  private static String state(HasMetadata object) {
-    if (object == null) {
-      return null;
-    }
-    var content = Serialization.jsonMapper().convertValue(object, java.util.Map.class);
-    content.remove("metadata");
-    content.remove("status");
-    return AuditCanonical.stateHash(Serialization.asJson(new java.util.TreeMap<>(content)));
+    new Auditor(TenantReconciler.audit(context), TenantDatabaseSync.ACTOR)
+        .record(
+            action,
+            Auditor.resource(target),
+            tenant.getMetadata().getName(),
+            Auditor.state(before),
+            Auditor.state(after));
   }
 
   /** The current spec was already provisioned, so this write undoes someone else's change. */

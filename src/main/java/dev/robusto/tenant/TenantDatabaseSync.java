@@ -1,10 +1,7 @@
 package dev.robusto.tenant;
 
-import dev.robusto.store.AuditCanonical;
-import dev.robusto.store.AuditEntry;
-import dev.robusto.store.AuditLog;
-import dev.robusto.store.ScramVerifier;
-import dev.robusto.store.TenantDatabase;
+import dev.robusto.audit.AuditLog;
+import dev.robusto.audit.Auditor;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -70,48 +67,72 @@ public class TenantDatabaseSync {
     next.setSecret(SECRET);
     next.setCredentialsRotation(requestedRotation);
     if (rotate) {
-      var slot = previous == null || previous.getRole().endsWith("_b") ? "a" : "b";
-      var role = TenantDatabase.roleName(tenantId, slot);
-      var password = ScramVerifier.newPassword();
-      database.login(tenantId, role, ScramVerifier.of(password), plan.databaseConnections());
-      client.resource(secret(tenant, plan, role, password)).serverSideApply();
-      // The Secret's state is its username: the password is never hashed into the audit log.
-      record(
-          secret == null ? "create" : "update",
-          "Secret/%s/%s".formatted(plan.namespace(), SECRET),
-          tenantId,
-          secretUsername(secret),
-          role);
-      record(
-          previous == null ? "create" : "rotate",
-          "postgres-role/" + role,
-          tenantId,
-          previous == null ? null : previous.getRole(),
-          role);
-      next.setRole(role);
-      if (previous != null && !previous.getRole().equals(role)) {
-        next.setPreviousRole(previous.getRole());
-        next.setPreviousValidUntil(
-            Instant.now()
-                .plus(defaults.database().rotationGrace())
-                .truncatedTo(ChronoUnit.SECONDS)
-                .toString());
-      }
+      rotate(tenant, plan, client, secret, previous, next);
     } else {
-      next.setRole(previous.getRole());
-      if (active.connectionLimit() != plan.databaseConnections()) {
-        database.connectionLimit(active.name(), plan.databaseConnections());
-        record(
-            "update",
-            "postgres-role/" + active.name(),
-            tenantId,
-            "connection-limit=" + active.connectionLimit(),
-            "connection-limit=" + plan.databaseConnections());
-      }
-      next.setPreviousRole(previous.getPreviousRole());
-      next.setPreviousValidUntil(previous.getPreviousValidUntil());
+      keep(tenantId, plan, previous, active, next);
     }
     return new Outcome(next, endPreviousCredential(tenantId, next));
+  }
+
+  /** A new role in the other slot, its password in the Secret; the old one ends after a grace. */
+  private void rotate(
+      Tenant tenant,
+      TenantPlan plan,
+      KubernetesClient client,
+      Secret secret,
+      TenantDatabaseStatus previous,
+      TenantDatabaseStatus next)
+      throws SQLException {
+    var tenantId = tenant.getMetadata().getName();
+    var slot = previous == null || previous.getRole().endsWith("_b") ? "a" : "b";
+    var role = TenantDatabase.roleName(tenantId, slot);
+    var password = ScramVerifier.newPassword();
+    database.login(tenantId, role, ScramVerifier.of(password), plan.databaseConnections());
+    client.resource(secret(tenant, plan, role, password)).serverSideApply();
+    // The Secret's state is its username: the password is never hashed into the audit log.
+    record(
+        secret == null ? "create" : "update",
+        "Secret/%s/%s".formatted(plan.namespace(), SECRET),
+        tenantId,
+        secretUsername(secret),
+        role);
+    record(
+        previous == null ? "create" : "rotate",
+        "postgres-role/" + role,
+        tenantId,
+        previous == null ? null : previous.getRole(),
+        role);
+    next.setRole(role);
+    if (previous != null && !previous.getRole().equals(role)) {
+      next.setPreviousRole(previous.getRole());
+      next.setPreviousValidUntil(
+          Instant.now()
+              .plus(defaults.database().rotationGrace())
+              .truncatedTo(ChronoUnit.SECONDS)
+              .toString());
+    }
+  }
+
+  /** The same role; its connection limit follows the plan's. */
+  private void keep(
+      String tenantId,
+      TenantPlan plan,
+      TenantDatabaseStatus previous,
+      TenantDatabase.Role active,
+      TenantDatabaseStatus next)
+      throws SQLException {
+    next.setRole(previous.getRole());
+    if (active.connectionLimit() != plan.databaseConnections()) {
+      database.connectionLimit(active.name(), plan.databaseConnections());
+      record(
+          "update",
+          "postgres-role/" + active.name(),
+          tenantId,
+          "connection-limit=" + active.connectionLimit(),
+          "connection-limit=" + plan.databaseConnections());
+    }
+    next.setPreviousRole(previous.getPreviousRole());
+    next.setPreviousValidUntil(previous.getPreviousValidUntil());
   }
 
   /**
@@ -234,13 +255,6 @@ public class TenantDatabaseSync {
   /** States are hashed: the audit log never holds a password or other secret. */
   private void record(
       String action, String resource, String tenantId, String before, String after) {
-    audit.append(
-        new AuditEntry(
-            ACTOR,
-            action,
-            resource,
-            tenantId,
-            AuditCanonical.stateHash(before),
-            AuditCanonical.stateHash(after)));
+    new Auditor(audit, ACTOR).record(action, resource, tenantId, before, after);
   }
 }

@@ -1,8 +1,8 @@
 package dev.robusto.tenant;
 
+import dev.robusto.audit.AuditLog;
 import dev.robusto.operator.KubeEvents;
 import dev.robusto.operator.StatusWrites;
-import dev.robusto.store.AuditLog;
 import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;

@@ -1,9 +1,8 @@
 package dev.robusto.tenant;
 
+import dev.robusto.audit.AuditLog;
+import dev.robusto.audit.Auditor;
 import dev.robusto.operator.Leadership;
-import dev.robusto.store.AuditEntry;
-import dev.robusto.store.AuditLog;
-import dev.robusto.store.TenantDatabase;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.SQLException;
@@ -47,14 +46,9 @@ public class TenantSessionWatchdog {
         LOG.warnf(
             "Ended a session of %s (tenant %s): it held a transaction open past the limit",
             session.role(), session.tenantId());
-        audit.append(
-            new AuditEntry(
-                TenantDatabaseSync.ACTOR,
-                "delete", // the session, ended
-                "postgres-session/" + session.role(),
-                session.tenantId(),
-                null,
-                null));
+        // The session, ended.
+        new Auditor(audit, TenantDatabaseSync.ACTOR)
+            .record("delete", "postgres-session/" + session.role(), session.tenantId(), null, null);
       }
     } catch (SQLException | RuntimeException e) {
       LOG.warnf("Could not check tenant sessions: %s", e.getMessage());

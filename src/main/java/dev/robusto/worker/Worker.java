@@ -1,7 +1,7 @@
 package dev.robusto.worker;
 
-import dev.robusto.store.WorkQueue;
-import dev.robusto.store.WorkQueue.Claim;
+import dev.robusto.queue.WorkQueue;
+import dev.robusto.queue.WorkQueue.Claim;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -140,25 +140,35 @@ public final class Worker {
       switch (result.verdict()) {
         case SUCCEEDED -> done.add(claim);
         case DEFERRED -> deferred.add(claim);
-        case RETRY, PERMANENT_FAILURE -> {
-          var outcome =
-              retry.call(
-                  "record a failure",
-                  () ->
-                      queue.fail(
-                          claim,
-                          result.detail(),
-                          result.verdict() == ItemProcessor.Verdict.PERMANENT_FAILURE,
-                          config.retry()));
-          switch (outcome) {
-            case RETRY_SCHEDULED -> retried++;
-            case FENCED -> fenced++;
-            default -> failed++;
-          }
-          held.remove(claim);
-        }
+        case RETRY, PERMANENT_FAILURE -> recordFailure(claim, result);
       }
     }
+    recordBatch(done, deferred, attempts);
+    held.removeAll(claims);
+  }
+
+  private void recordFailure(Claim claim, ItemProcessor.Result result)
+      throws SQLException, InterruptedException {
+    var outcome =
+        retry.call(
+            "record a failure",
+            () ->
+                queue.fail(
+                    claim,
+                    result.detail(),
+                    result.verdict() == ItemProcessor.Verdict.PERMANENT_FAILURE,
+                    config.retry()));
+    switch (outcome) {
+      case RETRY_SCHEDULED -> retried++;
+      case FENCED -> fenced++;
+      default -> failed++;
+    }
+    held.remove(claim);
+  }
+
+  /** Successes in one statement, deferred tickets back to the queue, attempts for the canary. */
+  private void recordBatch(List<Claim> done, List<Claim> deferred, List<WorkQueue.Attempt> attempts)
+      throws SQLException, InterruptedException {
     if (!done.isEmpty()) {
       var recorded = retry.call("record successes", () -> queue.succeedAll(done));
       succeeded += recorded.size();
@@ -178,7 +188,6 @@ public final class Worker {
             return null;
           });
     }
-    held.removeAll(claims);
   }
 
   private void heartbeat(Duration lease) {

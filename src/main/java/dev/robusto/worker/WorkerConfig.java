@@ -1,7 +1,7 @@
 package dev.robusto.worker;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import dev.robusto.store.WorkQueue;
+import dev.robusto.queue.WorkQueue;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;

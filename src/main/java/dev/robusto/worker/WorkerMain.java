@@ -1,7 +1,7 @@
 package dev.robusto.worker;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.robusto.store.WorkQueue;
+import dev.robusto.queue.WorkQueue;
 import io.agroal.api.AgroalDataSource;
 import io.agroal.api.configuration.supplier.AgroalDataSourceConfigurationSupplier;
 import io.agroal.api.exceptionsorter.PostgreSQLExceptionSorter;

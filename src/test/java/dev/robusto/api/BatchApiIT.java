@@ -31,6 +31,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -41,6 +42,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @QuarkusTestResource(LocalClusterResource.class)
 @QuarkusTestResource(PostgresResource.class)
+@Tag("cluster")
 class BatchApiIT {
 
   private static final String NAMESPACE = "tenant-api";

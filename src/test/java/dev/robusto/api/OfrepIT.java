@@ -34,6 +34,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -44,6 +45,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @QuarkusTestResource(LocalClusterResource.class)
 @QuarkusTestResource(PostgresResource.class)
+@Tag("cluster")
 class OfrepIT {
 
   private static final ObjectMapper JSON = new ObjectMapper();

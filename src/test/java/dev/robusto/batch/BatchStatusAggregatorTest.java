@@ -2,7 +2,7 @@ package dev.robusto.batch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.robusto.store.WorkQueue.Counts;
+import dev.robusto.queue.WorkQueue.Counts;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.time.Instant;

@@ -1,9 +1,9 @@
 package dev.robusto.bench;
 
-import dev.robusto.store.AuditCanonical;
-import dev.robusto.store.AuditEntry;
-import dev.robusto.store.AuditLog;
-import dev.robusto.store.AuditVerifier;
+import dev.robusto.audit.AuditCanonical;
+import dev.robusto.audit.AuditEntry;
+import dev.robusto.audit.AuditLog;
+import dev.robusto.audit.AuditVerifier;
 import dev.robusto.testing.Postgres;
 import java.util.ArrayList;
 import java.util.concurrent.Executors;

@@ -96,7 +96,7 @@ public final class RollbackDrill {
     var deadline = Instant.now().plus(timeout);
     while (Instant.now().isBefore(deadline)) {
       var status = get(client, namespace).getStatus();
-      if (status != null && phase.equals(status.phase)) {
+      if (status != null && phase.equals(String.valueOf(status.phase))) {
         return;
       }
       Thread.sleep(100);

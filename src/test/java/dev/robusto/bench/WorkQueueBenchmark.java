@@ -1,9 +1,9 @@
 package dev.robusto.bench;
 
-import dev.robusto.store.DailyLedger;
-import dev.robusto.store.ScramVerifier;
-import dev.robusto.store.TenantDatabase;
-import dev.robusto.store.WorkQueue;
+import dev.robusto.batch.DailyLedger;
+import dev.robusto.queue.WorkQueue;
+import dev.robusto.tenant.ScramVerifier;
+import dev.robusto.tenant.TenantDatabase;
 import dev.robusto.testing.Postgres;
 import dev.robusto.worker.Worker;
 import java.time.Duration;

@@ -36,6 +36,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.function.Consumer;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -49,6 +50,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(LocalClusterResource.class)
 @QuarkusTestResource(PostgresResource.class)
 @QuarkusTestResource(PrometheusResource.class)
+@Tag("cluster")
 class AutomationDeploymentIT {
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -111,7 +113,7 @@ class AutomationDeploymentIT {
           .anySatisfy(
               m -> {
                 assertThat(m.name).isEqualTo("error-rate");
-                assertThat(m.verdict).isEqualTo("Breach");
+                assertThat(m.verdict).isEqualTo(AutomationDeploymentStatus.Verdict.BREACH);
                 assertThat(m.threshold).isEqualTo(0.2);
               });
       assertThat(status.history)
@@ -126,7 +128,8 @@ class AutomationDeploymentIT {
                   assertThat(rollback.from).isEqualTo(2);
                   assertThat(rollback.to).isEqualTo(1);
                   assertThat(rollback.completedAt).isNotNull();
-                  assertThat(rollback.stableCheck).isEqualTo("Healthy");
+                  assertThat(rollback.stableCheck)
+                      .isEqualTo(AutomationDeploymentStatus.StableCheck.HEALTHY);
                   assertThat(rollback.stableCheckMessage)
                       .startsWith(
                           "Revision 1 passed every metric after the rollback: error-rate 0");
@@ -251,7 +254,7 @@ class AutomationDeploymentIT {
                         () -> {
                           var s = get(namespace, "sano").getStatus();
                           return Integer.valueOf(2).equals(s.stableRevision)
-                              && "Healthy".equals(s.phase)
+                              && s.phase == AutomationDeploymentStatus.Phase.HEALTHY
                               && seen.contains("stable 2");
                         }));
       }
@@ -314,23 +317,27 @@ class AutomationDeploymentIT {
           .untilAsserted(
               () -> {
                 var s = get(namespace, "quieto").getStatus();
-                assertThat(s.phase).isEqualTo("Paused");
+                assertThat(s.phase).isEqualTo(AutomationDeploymentStatus.Phase.PAUSED);
                 assertThat(s.canaryRevision).isEqualTo(2);
                 assertThat(s.message)
                     .startsWith(
                         "Waiting for data before going on. error-rate: 0 attempts of revision 2");
               });
-      Thread.sleep(5_000);
-      assertThat(get(namespace, "quieto").getStatus().rollbacks)
-          .as("no data is no breach")
-          .isEmpty();
+      await("no data is no breach: no rollback")
+          .during(Duration.ofSeconds(5))
+          .atMost(Duration.ofSeconds(7))
+          .until(() -> get(namespace, "quieto").getStatus().rollbacks.isEmpty());
 
       act(namespace, "quieto", "abort");
       var aborted = awaitPhase(namespace, "quieto", "Degraded");
       assertThat(aborted.getStatus().abortReason).isEqualTo("Aborted by request at step 2.");
       assertThat(aborted.getStatus().lastAction).startsWith("abort at ");
-      assertThat(aborted.getMetadata().getAnnotations())
-          .doesNotContainKey(AutomationDeployment.ACTION_ANNOTATION);
+      await("the action is removed once its outcome is written")
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () ->
+                  assertThat(get(namespace, "quieto").getMetadata().getAnnotations())
+                      .doesNotContainKey(AutomationDeployment.ACTION_ANNOTATION));
 
       act(namespace, "quieto", "retry");
       await()
@@ -344,7 +351,7 @@ class AutomationDeploymentIT {
               () -> {
                 var s = get(namespace, "quieto").getStatus();
                 assertThat(s.stableRevision).isEqualTo(2);
-                assertThat(s.phase).isEqualTo("Healthy");
+                assertThat(s.phase).isEqualTo(AutomationDeploymentStatus.Phase.HEALTHY);
               });
 
       act(namespace, "quieto", "rollback:1");
@@ -572,18 +579,20 @@ class AutomationDeploymentIT {
         });
   }
 
-  /** As a person runs kubectl annotate ... robusto.dev/action=... */
+  /**
+   * As a person runs kubectl annotate --overwrite ... robusto.dev/action=...: a merge patch, which
+   * holds whether or not the operator removed the previous action meanwhile.
+   */
   private void act(String namespace, String name, String action) {
-    update(
-        namespace,
-        name,
-        f -> {
-          if (f.getMetadata().getAnnotations() == null) {
-            f.getMetadata().setAnnotations(new java.util.HashMap<>());
-          }
-          f.getMetadata().getAnnotations().put(AutomationDeployment.ACTION_ANNOTATION, action);
-          return f;
-        });
+    client
+        .resources(AutomationDeployment.class)
+        .inNamespace(namespace)
+        .withName(name)
+        .patch(
+            io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+            "{\"metadata\": {\"annotations\": {\"%s\": \"%s\"}}}"
+                .formatted(AutomationDeployment.ACTION_ANNOTATION, action));
   }
 
   /** An edit, retried when the operator's status write got in first (409), as kubectl does. */
@@ -617,7 +626,8 @@ class AutomationDeploymentIT {
                 .until(
                     () -> {
                       var f = get(namespace, name);
-                      return f.getStatus() != null && phase.equals(f.getStatus().phase);
+                      return f.getStatus() != null
+                          && phase.equals(String.valueOf(f.getStatus().phase));
                     }));
     return get(namespace, name);
   }

@@ -7,12 +7,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * The AutomationDeployment CRD's schema and CEL rules, as a real kube-apiserver applies them (the
  * example fleet is applied for real by ExamplesIT).
  */
+@Tag("cluster")
 class AutomationDeploymentValidationIT {
 
   private final LocalCluster cluster = LocalCluster.get();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.robusto.deployment.AutomationDeploymentStatus.AnalysisRun;
 import dev.robusto.deployment.AutomationDeploymentStatus.MetricResult;
+import dev.robusto.deployment.AutomationDeploymentStatus.Verdict;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -15,8 +16,8 @@ class CanaryAnalysisTest {
     var spec = new AutomationDeploymentSpec();
     var run =
         run(
-            result("error-rate", 0.1, 0.2, "Pass", 0),
-            result("latency-p95", 2400, 2000, "Breach", 1));
+            result("error-rate", 0.1, 0.2, Verdict.PASS, 0),
+            result("latency-p95", 2400, 2000, Verdict.BREACH, 1));
     assertThat(CanaryAnalysis.rollbackReason(spec, run)).isNull();
     assertThat(CanaryAnalysis.warning(spec, run))
         .isEqualTo("latency-p95 of revision 3 is 2400, over 2000.");
@@ -24,8 +25,8 @@ class CanaryAnalysisTest {
 
     var failing =
         run(
-            result("error-rate", 0.41, 0.2, "Breach", 1),
-            result("latency-p95", 80, 2000, "Pass", 0));
+            result("error-rate", 0.41, 0.2, Verdict.BREACH, 1),
+            result("latency-p95", 80, 2000, Verdict.PASS, 0));
     assertThat(CanaryAnalysis.rollbackReason(spec, failing))
         .isEqualTo("error-rate of revision 3 was 0.410, over its threshold 0.200.");
     assertThat(CanaryAnalysis.passed(spec, failing)).isFalse();
@@ -40,9 +41,13 @@ class CanaryAnalysisTest {
     metric.threshold = 0.05;
     metric.failureLimit = 2;
     spec.analysis.metrics = List.of(metric);
-    assertThat(CanaryAnalysis.rollbackReason(spec, run(result("errores", 0.2, 0.05, "Breach", 2))))
+    assertThat(
+            CanaryAnalysis.rollbackReason(
+                spec, run(result("errores", 0.2, 0.05, Verdict.BREACH, 2))))
         .isNull();
-    assertThat(CanaryAnalysis.rollbackReason(spec, run(result("errores", 0.2, 0.05, "Breach", 3))))
+    assertThat(
+            CanaryAnalysis.rollbackReason(
+                spec, run(result("errores", 0.2, 0.05, Verdict.BREACH, 3))))
         .isEqualTo(
             "errores of revision 3 was 0.200, over its threshold 0.050 (3 measurements in a row).");
   }
@@ -50,9 +55,9 @@ class CanaryAnalysisTest {
   @Test
   void noDataHoldsTheRolloutUnlessTheMetricSaysRollBack() {
     var spec = new AutomationDeploymentSpec();
-    var empty = result("error-rate", null, 0.2, "NoData", 0);
+    var empty = result("error-rate", null, 0.2, Verdict.NO_DATA, 0);
     empty.message = "0 attempts of revision 3 in the last 10s; 5 needed.";
-    var run = run(empty, result("latency-p95", null, 2000, "NoData", 0));
+    var run = run(empty, result("latency-p95", null, 2000, Verdict.NO_DATA, 0));
     assertThat(CanaryAnalysis.rollbackReason(spec, run)).isNull();
     assertThat(CanaryAnalysis.missingData(spec, run))
         .startsWith("error-rate: 0 attempts of revision 3 in the last 10s; 5 needed.");
@@ -78,7 +83,7 @@ class CanaryAnalysisTest {
   }
 
   private static MetricResult result(
-      String name, Number value, double threshold, String verdict, int breaches) {
+      String name, Number value, double threshold, Verdict verdict, int breaches) {
     var result = new MetricResult();
     result.name = name;
     result.value = value == null ? null : value.doubleValue();

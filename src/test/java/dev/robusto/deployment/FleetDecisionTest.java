@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.robusto.deployment.AutomationDeploymentStatus.AnalysisRun;
 import dev.robusto.deployment.AutomationDeploymentStatus.MetricResult;
+import dev.robusto.deployment.AutomationDeploymentStatus.Verdict;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.time.Duration;
@@ -51,7 +52,7 @@ class FleetDecisionTest {
     var plan = row.given().decide();
     var status = plan.status();
     var expect = row.expect();
-    assertThat(status.phase).as("phase").isEqualTo(expect.phase());
+    assertThat(String.valueOf(status.phase)).as("phase").isEqualTo(expect.phase());
     assertThat(status.stableRevision).as("stable revision").isEqualTo(expect.stable());
     assertThat(status.canaryRevision).as("canary revision").isEqualTo(expect.canary());
     assertThat(status.canaryWeight).as("canary weight").isEqualTo(expect.canaryWeight());
@@ -75,7 +76,7 @@ class FleetDecisionTest {
             new Expect("Progressing", 1, null, 0, Map.of(1, 4), List.of(), List.of(), List.of()),
             plan ->
                 assertThat(plan.status().history)
-                    .extracting(r -> r.outcome)
+                    .extracting(r -> r.outcome.toString())
                     .containsExactly("Stable")),
         new Row(
             "a new revision starts its canary at the first weight",
@@ -150,7 +151,10 @@ class FleetDecisionTest {
                   .startsWith("error-rate of revision 2 was 0.410");
               assertThat(plan.status().rollbacks)
                   .singleElement()
-                  .satisfies(r -> assertThat(r.stableCheck).isEqualTo("Pending"));
+                  .satisfies(
+                      r ->
+                          assertThat(r.stableCheck)
+                              .isEqualTo(AutomationDeploymentStatus.StableCheck.PENDING));
               assertThat(plan.rollbackReason()).isEqualTo(plan.status().abortReason);
               assertThat(plan.changes())
                   .containsExactly(new FleetPlan.Change("update", "canary=2", "stable=1"));
@@ -376,7 +380,9 @@ class FleetDecisionTest {
                 List.of("StableHealthy"),
                 List.of(),
                 List.of()),
-            plan -> assertThat(plan.status().rollbacks.get(0).stableCheck).isEqualTo("Healthy")),
+            plan ->
+                assertThat(plan.status().rollbacks.get(0).stableCheck)
+                    .isEqualTo(AutomationDeploymentStatus.StableCheck.HEALTHY)),
         new Row(
             "an interval after a rollback the stable revision is found unhealthy too",
             new Given(healthy().rolledBack(31, "done"), 2)
@@ -422,7 +428,7 @@ class FleetDecisionTest {
     status.stableRevision = 1;
     status.specRevision = 1;
     status.canaryWeight = 0;
-    return new StatusBuilder(status).history(1, "Stable");
+    return new StatusBuilder(status).history(1, AutomationDeploymentStatus.Outcome.STABLE);
   }
 
   /** Revision 2 a canary against 1, at step {@code index} with {@code weight}. */
@@ -436,11 +442,11 @@ class FleetDecisionTest {
     status.canaryWeight = weight;
     status.stepStartedAt = NOW.minusSeconds(5).toString();
     status.passedMeasurements = 0;
-    return builder.history(2, "Canary");
+    return builder.history(2, AutomationDeploymentStatus.Outcome.CANARY);
   }
 
   record StatusBuilder(AutomationDeploymentStatus status) {
-    StatusBuilder history(int revision, String outcome) {
+    StatusBuilder history(int revision, AutomationDeploymentStatus.Outcome outcome) {
       var entry = new AutomationDeploymentStatus.Revision();
       entry.revision = revision;
       entry.outcome = outcome;
@@ -479,7 +485,7 @@ class FleetDecisionTest {
       rollback.from = 2;
       rollback.to = 1;
       rollback.reason = status.abortReason;
-      rollback.stableCheck = "Pending";
+      rollback.stableCheck = AutomationDeploymentStatus.StableCheck.PENDING;
       rollback.completedAt = completed == null ? null : NOW.minusSeconds(secondsAgo - 1).toString();
       status.rollbacks.add(rollback);
       return this;
@@ -593,26 +599,26 @@ class FleetDecisionTest {
   static AnalysisRun pass(int revision) {
     return run(
         revision,
-        result("error-rate", 0.01, 0.2, CanaryAnalysis.PASS, 0),
-        result("latency-p95", 300.0, 2000.0, CanaryAnalysis.PASS, 0));
+        result("error-rate", 0.01, 0.2, Verdict.PASS, 0),
+        result("latency-p95", 300.0, 2000.0, Verdict.PASS, 0));
   }
 
   static AnalysisRun breach(int revision, String metric, double value) {
     var errorRate =
         metric.equals("error-rate")
-            ? result(metric, value, 0.2, CanaryAnalysis.BREACH, 1)
-            : result("error-rate", 0.01, 0.2, CanaryAnalysis.PASS, 0);
+            ? result(metric, value, 0.2, Verdict.BREACH, 1)
+            : result("error-rate", 0.01, 0.2, Verdict.PASS, 0);
     var latency =
         metric.equals("latency-p95")
-            ? result(metric, value, 2000.0, CanaryAnalysis.BREACH, 1)
-            : result("latency-p95", 300.0, 2000.0, CanaryAnalysis.PASS, 0);
+            ? result(metric, value, 2000.0, Verdict.BREACH, 1)
+            : result("latency-p95", 300.0, 2000.0, Verdict.PASS, 0);
     return run(revision, errorRate, latency);
   }
 
   static AnalysisRun noData(int revision) {
-    var missing = result("error-rate", null, 0.2, CanaryAnalysis.NO_DATA, 0);
+    var missing = result("error-rate", null, 0.2, Verdict.NO_DATA, 0);
     missing.message = "2 attempts of revision 2 in the last 30s; 5 needed.";
-    return run(revision, missing, result("latency-p95", null, 2000.0, CanaryAnalysis.NO_DATA, 0));
+    return run(revision, missing, result("latency-p95", null, 2000.0, Verdict.NO_DATA, 0));
   }
 
   private static AnalysisRun run(int revision, MetricResult... results) {
@@ -624,7 +630,7 @@ class FleetDecisionTest {
   }
 
   private static MetricResult result(
-      String name, Double value, double threshold, String verdict, int breaches) {
+      String name, Double value, double threshold, Verdict verdict, int breaches) {
     var result = new MetricResult();
     result.name = name;
     result.value = value;

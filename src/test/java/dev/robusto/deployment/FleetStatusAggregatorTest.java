@@ -15,7 +15,7 @@ class FleetStatusAggregatorTest {
   void aStableRevisionWithAllItsReplicasReadyIsHealthy() {
     var status = stable(1, 4);
     FleetStatusAggregator.aggregate(fleet(4, null), null, status, true, null);
-    assertThat(status.phase).isEqualTo("Healthy");
+    assertThat(status.phase).isEqualTo(AutomationDeploymentStatus.Phase.HEALTHY);
     assertThat(status.message).isEqualTo("Revision 1 runs all 4 replicas.");
     assertThat(status.observedGeneration).isEqualTo(7L);
     assertThat(condition(status, "Ready"))
@@ -29,7 +29,7 @@ class FleetStatusAggregatorTest {
     var status = stable(1, 4);
     status.replicas.stableReady = 1;
     FleetStatusAggregator.aggregate(fleet(4, null), null, status, false, null);
-    assertThat(status.phase).isEqualTo("Progressing");
+    assertThat(status.phase).isEqualTo(AutomationDeploymentStatus.Phase.PROGRESSING);
     assertThat(condition(status, "Ready"))
         .satisfies(c -> assertThat(c.getStatus()).isEqualTo("False"))
         .satisfies(c -> assertThat(c.getMessage()).isEqualTo("Revision 1: 1 of 4 replicas ready."));
@@ -39,7 +39,7 @@ class FleetStatusAggregatorTest {
   void aCanaryTakingItsStepsSaysWhereItIs() {
     var status = canary(1, 2, 1, 4, 25);
     FleetStatusAggregator.aggregate(fleet(4, null), null, status, true, null);
-    assertThat(status.phase).isEqualTo("Progressing");
+    assertThat(status.phase).isEqualTo(AutomationDeploymentStatus.Phase.PROGRESSING);
     assertThat(status.message)
         .isEqualTo("Revision 2 at step 2 of 4, weight 25%; revision 1 stable.");
     assertThat(condition(status, "Progressing"))
@@ -54,7 +54,7 @@ class FleetStatusAggregatorTest {
         new FleetStatusAggregator.Wait(
             "AwaitingPromotion", "Paused at step 3 until promoted: kubectl annotate ...");
     FleetStatusAggregator.aggregate(fleet(4, null), null, status, true, hold);
-    assertThat(status.phase).isEqualTo("Paused");
+    assertThat(status.phase).isEqualTo(AutomationDeploymentStatus.Phase.PAUSED);
     assertThat(status.message).isEqualTo(hold.message());
     assertThat(condition(status, "Progressing"))
         .satisfies(c -> assertThat(c.getStatus()).isEqualTo("False"))
@@ -70,7 +70,7 @@ class FleetStatusAggregatorTest {
     status.abortedRevision = 2;
     status.abortReason = "error-rate of revision 2 was 0.412, over its threshold 0.200.";
     FleetStatusAggregator.aggregate(fleet(4, null), null, status, true, null);
-    assertThat(status.phase).isEqualTo("Degraded");
+    assertThat(status.phase).isEqualTo(AutomationDeploymentStatus.Phase.DEGRADED);
     assertThat(status.message).isEqualTo(status.abortReason);
     assertThat(condition(status, "Progressing").getReason()).isEqualTo("RolledBack");
     assertThat(condition(status, "Ready").getStatus()).isEqualTo("True");
@@ -85,7 +85,7 @@ class FleetStatusAggregatorTest {
     latency.name = "latency-p95";
     latency.value = 2600.0;
     latency.threshold = 2000.0;
-    latency.verdict = "Breach";
+    latency.verdict = AutomationDeploymentStatus.Verdict.BREACH;
     latency.breaches = 1;
     run.metrics.add(latency);
     status.lastAnalysis = run;
@@ -115,7 +115,7 @@ class FleetStatusAggregatorTest {
     var status = new AutomationDeploymentStatus();
     FleetStatusAggregator.blocked(
         fleet(2, null), status, "TenantNotFound", "Namespace x belongs to no Tenant.");
-    assertThat(status.phase).isEqualTo("Degraded");
+    assertThat(status.phase).isEqualTo(AutomationDeploymentStatus.Phase.DEGRADED);
     assertThat(condition(status, "Ready").getReason()).isEqualTo("TenantNotFound");
     assertThat(condition(status, "Progressing").getReason()).isEqualTo("TenantNotFound");
   }
@@ -131,7 +131,7 @@ class FleetStatusAggregatorTest {
                 .withMessage("deployments.apps is forbidden: ...")
                 .build());
     var failed = FleetStatusAggregator.failed(fleet(4, healthy), forbidden);
-    assertThat(failed.phase).isEqualTo("Progressing");
+    assertThat(failed.phase).isEqualTo(AutomationDeploymentStatus.Phase.PROGRESSING);
     assertThat(failed.canaryRevision).isEqualTo(2);
     assertThat(condition(failed, "Ready"))
         .satisfies(c -> assertThat(c.getStatus()).isEqualTo("False"))

@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.robusto.testing.LocalCluster;
 import java.io.IOException;
 import java.nio.file.Files;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The FeatureFlag CRD's schema and CEL rules, as a real kube-apiserver applies them. */
+@Tag("cluster")
 class FeatureFlagValidationIT {
 
   private final LocalCluster cluster = LocalCluster.get();

@@ -8,6 +8,7 @@ import dev.robusto.testing.Prometheus;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Test;
  * see only their namespace, and a query the confinement misreads is caught by Prometheus's own
  * parse before it runs.
  */
+@Tag("cluster")
 class PromqlConfinementIT {
 
   private final Prometheus prometheus = Prometheus.get();

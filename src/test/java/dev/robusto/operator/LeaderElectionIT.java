@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.Test;
  * (the in-process operator of the other tests never sees it): one leads and reconciles, the other
  * serves the HTTP APIs, and takes over when the leader dies.
  */
+@Tag("cluster")
 class LeaderElectionIT {
 
   private static final Pattern TENANT_RECONCILES =

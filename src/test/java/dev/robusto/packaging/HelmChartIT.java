@@ -8,9 +8,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The Helm chart with the real helm and kubectl against the local control plane. */
+@Tag("cluster")
 class HelmChartIT {
 
   private static final String CHART = "helm/robusto-operator";

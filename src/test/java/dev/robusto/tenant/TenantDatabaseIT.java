@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.robusto.store.BatchStore;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.Postgres;
 import dev.robusto.testing.PostgresResource;
+import dev.robusto.testing.TestTenants;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -21,12 +21,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Each Tenant's PostgreSQL identity, made by the operator on a real PostgreSQL and cluster. */
 @QuarkusTest
 @QuarkusTestResource(LocalClusterResource.class)
 @QuarkusTestResource(PostgresResource.class)
+@Tag("cluster")
 class TenantDatabaseIT {
 
   private final KubernetesClient client = LocalCluster.get().client();
@@ -120,7 +122,7 @@ class TenantDatabaseIT {
   void deletingATenantDropsItsRolesAndErasesOrRetainsItsRowsAsAsked() throws Exception {
     client
         .resource(
-            TenantIT.tenant(
+            TestTenants.tenant(
                 "db-borrar",
                 Tier.STARTUP,
                 spec -> spec.getDatabase().setOnDelete(TenantDatabaseSpec.OnDelete.Erase)))
@@ -180,20 +182,20 @@ class TenantDatabaseIT {
         .until(() -> client.namespaces().withName("tenant-db-reuso").get() == null);
     client
         .resource(
-            TenantIT.tenant("db-ajeno", Tier.STARTUP, spec -> spec.setNamespace("tenant-db-reuso")))
+            TestTenants.tenant(
+                "db-ajeno", Tier.STARTUP, spec -> spec.setNamespace("tenant-db-reuso")))
         .create();
     awaitDatabaseReady("db-ajeno");
     var store =
-        new BatchStore(
+        new TenantDirectory(
             Postgres.get()
                 .dataSource("robusto", Postgres.OPERATOR_ROLE, Postgres.OPERATOR_PASSWORD));
-    assertThat(store.tenantOfNamespace("tenant-db-reuso").orElseThrow().tenantId())
-        .isEqualTo("db-ajeno");
+    assertThat(store.ofNamespace("tenant-db-reuso").orElseThrow().tenantId()).isEqualTo("db-ajeno");
 
     // Someone else creates a Tenant of the retained name, set to erase its rows on deletion.
     client
         .resource(
-            TenantIT.tenant(
+            TestTenants.tenant(
                 "db-reuso",
                 Tier.STARTUP,
                 spec -> {
@@ -223,7 +225,7 @@ class TenantDatabaseIT {
     var adopter =
         client
             .resource(
-                TenantIT.tenant(
+                TestTenants.tenant(
                     "db-reuso",
                     Tier.STARTUP,
                     spec -> {
@@ -241,7 +243,7 @@ class TenantDatabaseIT {
         .isEqualTo(1);
     assertThat(rows("SELECT count(*) FROM automation_batches WHERE tenant_id = 'db-reuso'"))
         .isEqualTo(1);
-    assertThat(store.tenantOfNamespace("tenant-db-reuso-3").orElseThrow().tenantId())
+    assertThat(store.ofNamespace("tenant-db-reuso-3").orElseThrow().tenantId())
         .isEqualTo("db-reuso");
     assertThat(auditedActions("db-reuso")).contains("update tenant_config/db-reuso");
   }
@@ -259,7 +261,7 @@ class TenantDatabaseIT {
     awaitDatabaseReady("db-audit");
     assertThat(auditedActions("db-audit"))
         .contains(
-            "create Namespace/null/tenant-db-audit",
+            "create Namespace/tenant-db-audit",
             "create ResourceQuota/tenant-db-audit/tenant-quota",
             "create NetworkPolicy/tenant-db-audit/tenant-isolation",
             "create tenant_config/db-audit",
@@ -275,7 +277,7 @@ class TenantDatabaseIT {
   }
 
   private void create(String name, Tier tier) {
-    client.resource(TenantIT.tenant(name, tier, spec -> {})).create();
+    client.resource(TestTenants.tenant(name, tier, spec -> {})).create();
   }
 
   private Tenant awaitDatabaseReady(String name) {

@@ -1,5 +1,6 @@
 package dev.robusto.tenant;
 
+import static dev.robusto.testing.TestTenants.tenant;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -20,13 +21,18 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The Tenant reconciler against a real kube-apiserver, controller-manager and etcd. */
 @QuarkusTest
 @QuarkusTestResource(LocalClusterResource.class)
 @QuarkusTestResource(PostgresResource.class)
+@Tag("cluster")
 class TenantIT {
+
+  @io.quarkus.test.common.http.TestHTTPResource("/q/metrics")
+  java.net.URL metrics;
 
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
 
@@ -335,11 +341,16 @@ class TenantIT {
   }
 
   @Test
-  void aReconcileWithNothingChangedWritesNothing() throws InterruptedException {
+  void aReconcileWithNothingChangedWritesNothing() throws Exception {
     client.resource(tenant("steady", Tier.ENTERPRISE, spec -> {})).create();
     awaitReady("steady");
-    Thread.sleep(2_000); // let the last writes' events settle
+    var settled = new java.util.concurrent.atomic.AtomicReference<Map<String, String>>();
+    await("the last writes' events have settled: nothing changes for 2 s")
+        .during(Duration.ofSeconds(2))
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> versions("steady").equals(settled.getAndSet(versions("steady"))));
     var before = versions("steady");
+    var reconciles = tenantReconciles();
 
     // A label someone else adds to the namespace triggers a reconcile that must change nothing.
     client
@@ -350,7 +361,13 @@ class TenantIT {
               ns.getMetadata().getLabels().put("team", "billing");
               return ns;
             });
-    Thread.sleep(3_000);
+    await("the label brought a reconcile")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> tenantReconciles() > reconciles);
+    await("which changed nothing")
+        .during(Duration.ofSeconds(3))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> versions("steady").equals(before));
     var after = versions("steady");
     assertThat(after.get("tenant")).isEqualTo(before.get("tenant"));
     assertThat(after.get("quota")).isEqualTo(before.get("quota"));
@@ -359,6 +376,22 @@ class TenantIT {
     assertThat(after.get("owners")).isEqualTo(before.get("owners"));
     assertThat(client.namespaces().withName("tenant-steady").get().getMetadata().getLabels())
         .containsEntry("team", "billing");
+  }
+
+  /** Successful Tenant reconciles so far, from the operator's own metrics. */
+  private double tenantReconciles() throws Exception {
+    var body =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(metrics.toURI()).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString())
+            .body();
+    var matcher =
+        java.util.regex.Pattern.compile(
+                "^operator_sdk_controllers_execution_reconcile_success_total\\{controller=\"tenant\".*} ([0-9.E]+)$",
+                java.util.regex.Pattern.MULTILINE)
+            .matcher(body);
+    return matcher.find() ? Double.parseDouble(matcher.group(1)) : 0;
   }
 
   private Map<String, String> versions(String name) {
@@ -380,15 +413,6 @@ class TenantIT {
             child(RoleBinding.class, ns, TenantOwnerRoleBinding.NAME)
                 .getMetadata()
                 .getResourceVersion());
-  }
-
-  static Tenant tenant(String name, Tier tier, java.util.function.Consumer<TenantSpec> customize) {
-    var tenant = new Tenant();
-    tenant.getMetadata().setName(name);
-    tenant.setSpec(new TenantSpec());
-    tenant.getSpec().setTier(tier);
-    customize.accept(tenant.getSpec());
-    return tenant;
   }
 
   private Tenant awaitReady(String name) {

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.robusto.store.DailyLedger;
-import dev.robusto.store.WorkQueue;
+import dev.robusto.batch.DailyLedger;
+import dev.robusto.queue.WorkQueue;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.Postgres;
@@ -34,6 +34,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -45,6 +46,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @QuarkusTestResource(LocalClusterResource.class)
 @QuarkusTestResource(PostgresResource.class)
+@Tag("cluster")
 class TenantIsolationIT {
 
   private static final int NEIGHBOUR_TICKETS = 400;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.robusto.testing.ConfigFromProperties;
+import dev.robusto.testing.TestTenants;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -15,8 +16,9 @@ class TenantPlanTest {
 
   @Test
   void tiersCarryThePlatformsLimits() {
-    var enterprise = TenantPlan.resolve(TenantIT.tenant("a", Tier.ENTERPRISE, s -> {}), defaults);
-    var startup = TenantPlan.resolve(TenantIT.tenant("b", Tier.STARTUP, s -> {}), defaults);
+    var enterprise =
+        TenantPlan.resolve(TestTenants.tenant("a", Tier.ENTERPRISE, s -> {}), defaults);
+    var startup = TenantPlan.resolve(TestTenants.tenant("b", Tier.STARTUP, s -> {}), defaults);
     assertThat(enterprise.limits()).isEqualTo(new TenantLimits(20, 1000, 6000));
     assertThat(startup.limits()).isEqualTo(new TenantLimits(3, 100, 600));
     assertThat(startup.namespace()).isEqualTo("tenant-b");
@@ -26,7 +28,7 @@ class TenantPlanTest {
   void specValuesOverrideTheTierKeyByKey() {
     var plan =
         TenantPlan.resolve(
-            TenantIT.tenant(
+            TestTenants.tenant(
                 "c",
                 Tier.STARTUP,
                 s -> {
@@ -51,7 +53,7 @@ class TenantPlanTest {
   void aSuspendedTenantMayStartNothing() {
     var plan =
         TenantPlan.resolve(
-            TenantIT.tenant("d", Tier.ENTERPRISE, s -> s.setSuspended(true)), defaults);
+            TestTenants.tenant("d", Tier.ENTERPRISE, s -> s.setSuspended(true)), defaults);
     assertThat(plan.quota())
         .containsEntry("pods", new Quantity("0"))
         .containsEntry("count/jobs.batch", new Quantity("0"));
@@ -60,7 +62,7 @@ class TenantPlanTest {
   @Test
   void concurrencyAboveTheTiersDailyLimitIsExplained() {
     var tenant =
-        TenantIT.tenant("e", Tier.STARTUP, s -> s.setLimits(new TenantLimits(500, null, null)));
+        TestTenants.tenant("e", Tier.STARTUP, s -> s.setLimits(new TenantLimits(500, null, null)));
     assertThatThrownBy(() -> TenantPlan.resolve(tenant, defaults))
         .isInstanceOf(InvalidTenantException.class)
         .hasMessageContaining(

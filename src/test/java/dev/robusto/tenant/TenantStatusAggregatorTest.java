@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.robusto.operator.ReconcileErrors;
 import dev.robusto.testing.ConfigFromProperties;
+import dev.robusto.testing.TestTenants;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -17,7 +18,7 @@ class TenantStatusAggregatorTest {
 
   @Test
   void anUnchangedTenantGetsAnEqualStatusSoNothingIsWritten() {
-    var tenant = TenantIT.tenant("same", Tier.STARTUP, s -> {});
+    var tenant = TestTenants.tenant("same", Tier.STARTUP, s -> {});
     tenant.getMetadata().setGeneration(3L);
     var plan = TenantPlan.resolve(tenant, defaults);
     tenant.setStatus(TenantStatusAggregator.provisioned(tenant, plan, database()));
@@ -30,7 +31,7 @@ class TenantStatusAggregatorTest {
 
   @Test
   void aConditionKeepsItsTransitionTimeUntilItsStatusChanges() {
-    var tenant = TenantIT.tenant("flip", Tier.STARTUP, s -> {});
+    var tenant = TestTenants.tenant("flip", Tier.STARTUP, s -> {});
     var plan = TenantPlan.resolve(tenant, defaults);
     var ready = TenantStatusAggregator.provisioned(tenant, plan, database());
     ready.getConditions().forEach(c -> c.setLastTransitionTime("2020-01-01T00:00:00Z"));
@@ -66,7 +67,7 @@ class TenantStatusAggregatorTest {
 
   @Test
   void longApiMessagesAreCutSoStatusStaysSmall() {
-    var tenant = TenantIT.tenant("long", Tier.STARTUP, s -> {});
+    var tenant = TestTenants.tenant("long", Tier.STARTUP, s -> {});
     var plan = TenantPlan.resolve(tenant, defaults);
     var status =
         TenantStatusAggregator.failed(

@@ -30,6 +30,10 @@ public final class KubeletHarness implements AutoCloseable {
   private final KubernetesClient client;
   private final String image;
   private final Map<String, Process> processes = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicInteger alive =
+      new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger peak =
+      new java.util.concurrent.atomic.AtomicInteger();
   private final SharedIndexInformer<Pod> informer;
 
   /** Runs the pods of {@code image} in {@code namespace} that the scheduler placed on a node. */
@@ -65,6 +69,14 @@ public final class KubeletHarness implements AutoCloseable {
                 });
   }
 
+  /**
+   * The most worker processes alive at once so far, counted at each start and exit: where a breach
+   * of a concurrency cap would happen, so none goes unseen between two samples.
+   */
+  public int peak() {
+    return peak.get();
+  }
+
   /** How many worker processes are alive now. */
   public int running() {
     return (int) processes.values().stream().filter(Process::isAlive).count();
@@ -86,6 +98,7 @@ public final class KubeletHarness implements AutoCloseable {
       throw new IllegalStateException(e);
     }
     processes.put(name, process);
+    peak.accumulateAndGet(alive.incrementAndGet(), Math::max);
     var started = Instant.now().toString();
     patchStatus(
         pod,
@@ -120,7 +133,13 @@ public final class KubeletHarness implements AutoCloseable {
                           .build()));
           return p;
         });
-    process.onExit().thenAccept(exited -> reportExit(pod, container.getName(), exited.exitValue()));
+    process
+        .onExit()
+        .thenAccept(
+            exited -> {
+              alive.decrementAndGet();
+              reportExit(pod, container.getName(), exited.exitValue());
+            });
   }
 
   /**

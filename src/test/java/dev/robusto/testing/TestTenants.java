@@ -15,6 +15,17 @@ public final class TestTenants {
 
   private TestTenants() {}
 
+  /** A Tenant of {@code tier}, as {@code customize} makes it (not created). */
+  public static Tenant tenant(
+      String name, Tier tier, java.util.function.Consumer<TenantSpec> customize) {
+    var tenant = new Tenant();
+    tenant.getMetadata().setName(name);
+    tenant.setSpec(new TenantSpec());
+    tenant.getSpec().setTier(tier);
+    customize.accept(tenant.getSpec());
+    return tenant;
+  }
+
   /** Creates the Tenant and returns its namespace once it is Ready. */
   public static String ready(KubernetesClient client, String name, Tier tier, TenantLimits limits) {
     var tenant = new Tenant();

@@ -5,10 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
-import dev.robusto.store.DailyLedger;
-import dev.robusto.store.ScramVerifier;
-import dev.robusto.store.TenantDatabase;
-import dev.robusto.store.WorkQueue;
+import dev.robusto.batch.DailyLedger;
+import dev.robusto.queue.WorkQueue;
+import dev.robusto.tenant.ScramVerifier;
+import dev.robusto.tenant.TenantDatabase;
 import dev.robusto.testing.Postgres;
 import dev.robusto.testing.RestartablePostgres;
 import dev.robusto.testing.WorkerProcesses;
@@ -36,6 +36,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -51,6 +52,7 @@ import org.junit.jupiter.api.Test;
  * there, after the portal executed the ticket and before the worker could record it. Random kills
  * come on top.
  */
+@Tag("db")
 class WorkerProcessIT {
 
   private static final int ITEMS = 2_000;

@@ -1,0 +1,121 @@
+package dev.robusto.audit;
+
+import dev.robusto.operator.KubeEvents;
+import dev.robusto.operator.Leadership;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.scheduler.Scheduled;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * Copies the audit chain's last position (seq and hash) out of the database at an interval, into a
+ * ConfigMap and an Event in the operator's namespace. Whoever rewrites or cuts the chain in
+ * PostgreSQL, a superuser included, cannot change that copy, and {@link AuditVerifier} checks the
+ * chain against it. Before moving the anchor forward, the old one is checked: if the chain no
+ * longer holds it, a Warning Event says so and the old anchor stays, as evidence.
+ */
+@ApplicationScoped
+public class AuditAnchoring {
+
+  public static final String CONFIG_MAP = "robusto-audit-anchor";
+  private static final Logger LOG = Logger.getLogger(AuditAnchoring.class);
+
+  private final AuditStore store;
+  private final KubernetesClient client;
+  private final Leadership leadership;
+  private final String namespace;
+
+  AuditAnchoring(
+      AuditStore store,
+      KubernetesClient client,
+      Leadership leadership,
+      @ConfigProperty(name = "robusto.operator.namespace") String namespace) {
+    this.store = store;
+    this.client = client;
+    this.leadership = leadership;
+    this.namespace = namespace;
+  }
+
+  /** The anchor last copied out of the database, if any. */
+  public Optional<AuditAnchor> current() {
+    var map = client.configMaps().inNamespace(namespace).withName(CONFIG_MAP).get();
+    if (map == null || map.getData() == null || !map.getData().containsKey("seq")) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new AuditAnchor(Long.parseLong(map.getData().get("seq")), map.getData().get("hash")));
+  }
+
+  @Scheduled(
+      every = "${robusto.audit.anchor-interval}",
+      concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+  void scheduled() {
+    if (!leadership.leads()) {
+      return; // one anchor writer: the replica that leads
+    }
+    try {
+      anchor();
+    } catch (RuntimeException | SQLException e) {
+      LOG.warnf("Could not anchor the audit chain: %s", e.getMessage());
+    }
+  }
+
+  /** Moves the anchor to the chain's last row; returns the anchor in force afterwards. */
+  public Optional<AuditAnchor> anchor() throws SQLException {
+    var previous = current();
+    if (previous.isPresent()) {
+      var row = store.at(previous.get().seq());
+      if (row.isEmpty() || !row.get().hash().equals(previous.get().hash())) {
+        event(
+            KubeEvents.WARNING,
+            "AuditChainTampered",
+            "Audit row %d no longer has the anchored hash %s: the chain was cut or rewritten. The anchor is kept; run 'audit verify'."
+                .formatted(previous.get().seq(), previous.get().hash()));
+        return previous;
+      }
+    }
+    var last = store.last();
+    if (last.isEmpty() || last.equals(previous)) {
+      return previous;
+    }
+    client.resource(configMap(last.get())).serverSideApply();
+    event(
+        KubeEvents.NORMAL,
+        "AuditAnchored",
+        "Audit chain anchored at row %d, hash %s".formatted(last.get().seq(), last.get().hash()));
+    return last;
+  }
+
+  private ConfigMap configMap(AuditAnchor anchor) {
+    return new ConfigMapBuilder()
+        .withNewMetadata()
+        .withName(CONFIG_MAP)
+        .withNamespace(namespace)
+        .withLabels(Map.of("app.kubernetes.io/managed-by", "robusto"))
+        .endMetadata()
+        .withData(
+            Map.of(
+                "seq", Long.toString(anchor.seq()),
+                "hash", anchor.hash(),
+                "anchoredAt", Instant.now().toString()))
+        .build();
+  }
+
+  private void event(String type, String reason, String message) {
+    var anchor =
+        new ConfigMapBuilder()
+            .withNewMetadata()
+            .withName(CONFIG_MAP)
+            .withNamespace(namespace)
+            .endMetadata()
+            .build();
+    KubeEvents.record(client, anchor, type, reason, message);
+  }
+}

@@ -1,0 +1,21 @@
+package dev.robusto.audit;
+
+/**
+ * One change the operator made. States are recorded as hashes only, so a secret that was part of a
+ * state never reaches the audit log.
+ *
+ * @param actor who made the change, e.g. {@code robusto-operator/tenant}
+ * @param action create, update, delete, rotate, retain or erase
+ * @param resource what changed, e.g. {@code ResourceQuota/tenant-acme/tenant-quota} or {@code
+ *     postgres-role/t_acme_a}
+ * @param tenantId the tenant it belongs to, or null
+ * @param beforeHash sha256 of the state before, null for a create
+ * @param afterHash sha256 of the state after, null for a delete
+ */
+public record AuditEntry(
+    String actor,
+    String action,
+    String resource,
+    String tenantId,
+    String beforeHash,
+    String afterHash) {}

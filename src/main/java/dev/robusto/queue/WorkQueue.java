@@ -1,0 +1,344 @@
+package dev.robusto.queue;
+
+import dev.robusto.batch.DailyLedger;
+import dev.robusto.operator.Sql;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import javax.sql.DataSource;
+
+/**
+ * The ticket queue in automation_items. Items are claimed with FOR UPDATE SKIP LOCKED under a
+ * lease; each claim gets a fresh token, and an outcome is recorded only with the token of the
+ * current claim (fencing). A worker whose lease expired, and whose item was rescued and claimed by
+ * another, can neither record a result nor cause a second one. Processing is at-least-once (hence
+ * the Idempotency-Key the http processor sends); the recorded outcome is exactly-once.
+ *
+ * <p>Two sides use it. The operator, with its own role, enqueues and reads progress. A worker, with
+ * its tenant's role, does everything else through the robusto_worker_* functions
+ * (V6__worker_functions.sql), the only thing a tenant's role may use: they take the tenant from the
+ * role, fence every write by claim token and bound every count, lease and delay.
+ *
+ * <p>Claims and heartbeats commit without waiting for the WAL flush: one lost in a database crash
+ * leaves its item pending, to be claimed again, which at-least-once processing already allows.
+ * Outcomes (success, failure, dead letter) are always durable before they are reported.
+ */
+public final class WorkQueue {
+
+  /** An item to enqueue: its idempotency key and JSON payload. */
+  public record NewItem(String key, String payloadJson) {}
+
+  /** A claimed item; {@code token} fences every write about this claim. */
+  public record Claim(long itemId, String key, String payloadJson, UUID token, int attempts) {}
+
+  /** One attempt of a fleet worker, for its revision's error rate and latency. */
+  public record Attempt(boolean failed, long durationMillis) {}
+
+  /**
+   * How long a failed attempt waits before the next: exponential backoff with full jitter. When the
+   * attempts run out is the batch's to say (max_attempts), and the database's to count.
+   */
+  public record Retry(Duration initial, Duration max, double multiplier) {
+
+    Duration delayAfter(int attempts) {
+      var exponential = initial.toMillis() * Math.pow(multiplier, Math.max(0, attempts - 1));
+      var capped = Math.min(exponential, max.toMillis());
+      return Duration.ofMillis(ThreadLocalRandom.current().nextLong((long) capped + 1));
+    }
+  }
+
+  /** What became of a failure report. */
+  public enum FailureOutcome {
+    RETRY_SCHEDULED,
+    FAILED,
+    DEAD_LETTERED,
+    FENCED
+  }
+
+  /** A batch's items by state; held ones wait for the daily quota. */
+  public record Counts(
+      long held, long pending, long running, long succeeded, long failed, long deadLettered) {
+
+    public static Counts of(Map<String, Long> byState) {
+      return new Counts(
+          byState.getOrDefault("held", 0L),
+          byState.getOrDefault("pending", 0L),
+          byState.getOrDefault("running", 0L),
+          byState.getOrDefault("succeeded", 0L),
+          byState.getOrDefault("failed", 0L),
+          byState.getOrDefault("dead_lettered", 0L));
+    }
+
+    public long total() {
+      return held + pending + running + succeeded + failed + deadLettered;
+    }
+
+    /** Items still to be processed (admitted, not finished). */
+    public long live() {
+      return pending + running;
+    }
+
+    public long finished() {
+      return succeeded + failed + deadLettered;
+    }
+  }
+
+  private final DataSource dataSource;
+  private final Sql sql;
+
+  public WorkQueue(DataSource dataSource) {
+    this.dataSource = dataSource;
+    this.sql = new Sql(dataSource);
+  }
+
+  /**
+   * Adds items as held (waiting for the daily quota, see {@link DailyLedger#admit}). A key the
+   * tenant already submitted (queued, finished, or succeeded in a batch since deleted) is skipped:
+   * the key is registered in automation_item_keys in the same statement, so two concurrent
+   * submissions of one ticket queue it once. Returns how many items were new.
+   */
+  public int enqueue(UUID batchId, String tenantId, String priority, List<NewItem> items)
+      throws SQLException {
+    var unique = new java.util.LinkedHashMap<String, String>();
+    items.forEach(item -> unique.putIfAbsent(item.key(), item.payloadJson()));
+    return sql.update(
+        """
+        WITH given AS (SELECT * FROM unnest(?::text[], ?::text[]) AS g(key, payload)),
+        fresh AS (INSERT INTO automation_item_keys (tenant_id, idempotency_key, batch_id)
+          SELECT ?, key, ? FROM given ON CONFLICT DO NOTHING RETURNING idempotency_key)
+        INSERT INTO automation_items (batch_id, tenant_id, idempotency_key, payload,
+          priority, state) SELECT ?, ?, g.key, g.payload::jsonb, ?, 'held'
+        FROM given g JOIN fresh f ON f.idempotency_key = g.key
+        """,
+        Sql.array("text", unique.keySet().toArray()),
+        Sql.array("text", unique.values().toArray()),
+        tenantId,
+        batchId,
+        batchId,
+        tenantId,
+        priority);
+  }
+
+  /** Claims up to {@code limit} due items of a batch, most urgent and oldest first. */
+  public List<Claim> claim(UUID batchId, String worker, int limit, Duration lease)
+      throws SQLException {
+    return claim(batchId, null, worker, limit, lease);
+  }
+
+  /**
+   * Claims up to {@code limit} due items of the batches handed to a deployment's fleet (of the
+   * caller's tenant: the function sees to that), most urgent and oldest first.
+   */
+  public List<Claim> claimForDeployment(String deployment, String worker, int limit, Duration lease)
+      throws SQLException {
+    return claim(null, deployment, worker, limit, lease);
+  }
+
+  private List<Claim> claim(
+      UUID batchId, String deployment, String worker, int limit, Duration lease)
+      throws SQLException {
+    try (var c = dataSource.getConnection();
+        var relaxed = c.createStatement()) {
+      c.setAutoCommit(false);
+      relaxed.execute("SET LOCAL synchronous_commit = off");
+      var claims =
+          Sql.list(
+              c,
+              """
+              SELECT * FROM robusto_worker_claim(?, ?, ?, ?, ?)
+              """,
+              rs ->
+                  new Claim(
+                      rs.getLong(1),
+                      rs.getString(2),
+                      rs.getString(3),
+                      rs.getObject(4, UUID.class),
+                      rs.getInt(5)),
+              Sql.orNull(batchId, Types.OTHER),
+              deployment,
+              worker,
+              limit,
+              lease.toMillis());
+      c.commit();
+      return claims;
+    }
+  }
+
+  /** Extends the lease; false when the claim was lost (the worker must stop and not record). */
+  public boolean heartbeat(Claim claim, Duration lease) throws SQLException {
+    return !heartbeatAll(List.of(claim), lease).isEmpty();
+  }
+
+  /** Extends the leases of several claims at once; returns the ids still held. */
+  public Set<Long> heartbeatAll(List<Claim> claims, Duration lease) throws SQLException {
+    return fenced(
+        """
+        SELECT * FROM robusto_worker_heartbeat(?, ?, ?)
+        """,
+        claims,
+        lease.toMillis());
+  }
+
+  /**
+   * Puts claimed items back unattempted (the worker is stopping, or the endpoint's circuit is
+   * open): the attempt is given back and the item is due again after {@code delay}.
+   */
+  public Set<Long> release(List<Claim> claims, Duration delay) throws SQLException {
+    return fenced(
+        """
+        SELECT * FROM robusto_worker_release(?, ?, ?)
+        """,
+        claims,
+        delay.toMillis());
+  }
+
+  /** Records success once; false when fenced (another claim owns the item now). */
+  public boolean succeed(Claim claim) throws SQLException {
+    return !succeedAll(List.of(claim)).isEmpty();
+  }
+
+  /**
+   * Records the success of several claims in one statement and one commit (one fsync for the lot);
+   * returns the ids recorded. A fenced claim is simply not among them.
+   */
+  public Set<Long> succeedAll(List<Claim> claims) throws SQLException {
+    return new HashSet<>(
+        sql.list(
+            """
+            SELECT * FROM robusto_worker_succeed(?, ?)
+            """,
+            rs -> rs.getLong(1),
+            Sql.array("bigint", ids(claims)),
+            Sql.array("uuid", tokens(claims))));
+  }
+
+  /**
+   * Records a failed attempt: a permanent one fails the item for good; otherwise it is retried
+   * after a backoff, or dead-lettered after its batch's last attempt (the database counts), with
+   * the error kept.
+   */
+  public FailureOutcome fail(Claim claim, String error, boolean permanent, Retry retry)
+      throws SQLException {
+    return sql.one(
+            """
+            SELECT robusto_worker_fail(?, ?, ?, ?, ?)
+            """,
+            rs -> FailureOutcome.valueOf(rs.getString(1).toUpperCase(java.util.Locale.ROOT)),
+            claim.itemId(),
+            claim.token(),
+            error,
+            permanent,
+            retry.delayAfter(claim.attempts()).toMillis())
+        .orElseThrow();
+  }
+
+  /**
+   * Returns a batch's items whose lease expired (their worker died or hung) to the queue, or
+   * dead-letters those that used the batch's last attempt. Returns how many were rescued.
+   */
+  public int rescueExpired(UUID batchId) throws SQLException {
+    return rescueExpired(batchId, null);
+  }
+
+  /** {@link #rescueExpired(UUID)} for the batches handed to a deployment's fleet. */
+  public int rescueExpiredForDeployment(String deployment) throws SQLException {
+    return rescueExpired(null, deployment);
+  }
+
+  /**
+   * Records a fleet worker's attempts (one statement, committed without waiting for the WAL flush:
+   * these are figures, and a crash losing the last few changes no verdict).
+   */
+  public void recordAttempts(String deployment, int revision, List<Attempt> attempts)
+      throws SQLException {
+    if (attempts.isEmpty()) {
+      return;
+    }
+    try (var c = dataSource.getConnection();
+        var relaxed = c.createStatement()) {
+      c.setAutoCommit(false);
+      relaxed.execute("SET LOCAL synchronous_commit = off");
+      Sql.execute(
+          c,
+          """
+          SELECT robusto_worker_record_attempts(?, ?, ?, ?)
+          """,
+          deployment,
+          revision,
+          Sql.array("boolean", attempts.stream().map(Attempt::failed).toArray()),
+          Sql.array(
+              "integer",
+              attempts.stream()
+                  .map(a -> (int) Math.min(Integer.MAX_VALUE, a.durationMillis()))
+                  .toArray()));
+      c.commit();
+    }
+  }
+
+  private int rescueExpired(UUID batchId, String deployment) throws SQLException {
+    return sql.one(
+            """
+            SELECT robusto_worker_rescue(?, ?)
+            """,
+            rs -> rs.getInt(1),
+            Sql.orNull(batchId, Types.OTHER),
+            deployment)
+        .orElseThrow();
+  }
+
+  /** How a batch's items stand, live and finished. */
+  public Counts counts(UUID batchId) throws SQLException {
+    var rows =
+        sql.list(
+            """
+            SELECT state, count(*) FROM automation_items WHERE batch_id = ? GROUP BY state
+            UNION ALL SELECT state, count(*) FROM automation_item_outcomes
+            WHERE batch_id = ? GROUP BY state
+            """,
+            rs -> Map.entry(rs.getString(1), rs.getLong(2)),
+            batchId,
+            batchId);
+    var byState = new HashMap<String, Long>();
+    for (var row : rows) {
+      byState.put(row.getKey(), row.getValue());
+    }
+    return Counts.of(byState);
+  }
+
+  /** How many of one of the caller's batches' items are still to be processed (the worker). */
+  public long liveItems(UUID batchId) throws SQLException {
+    return sql.one(
+            """
+            SELECT robusto_worker_live_items(?)
+            """,
+            rs -> rs.getLong(1),
+            batchId)
+        .orElseThrow();
+  }
+
+  /** Calls a fenced worker function (claims, then a number); returns the ids it touched. */
+  private Set<Long> fenced(String call, List<Claim> claims, long millis) throws SQLException {
+    return new HashSet<>(
+        sql.list(
+            call,
+            rs -> rs.getLong(1),
+            Sql.array("bigint", ids(claims)),
+            Sql.array("uuid", tokens(claims)),
+            millis));
+  }
+
+  private static Object[] ids(List<Claim> claims) {
+    return claims.stream().map(Claim::itemId).toArray();
+  }
+
+  private static Object[] tokens(List<Claim> claims) {
+    return claims.stream().map(Claim::token).toArray();
+  }
+}

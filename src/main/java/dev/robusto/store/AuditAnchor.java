@@ -1,7 +1,0 @@
-package dev.robusto.store;
-
-/**
- * A chain position copied outside the database: the row {@code seq} must still carry {@code hash}.
- * A superuser who rewrites or truncates the chain, and its head, cannot change the copy.
- */
-public record AuditAnchor(long seq, String hash) {}

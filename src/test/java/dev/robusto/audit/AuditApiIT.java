@@ -1,0 +1,235 @@
+package dev.robusto.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.robusto.testing.LocalCluster;
+import dev.robusto.testing.LocalClusterResource;
+import dev.robusto.testing.Postgres;
+import dev.robusto.testing.PostgresResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The operator's audit trail end to end: entries it appends, the anchor it copies into the cluster,
+ * and verification over HTTP and from the command line, intact and tampered.
+ */
+@QuarkusTest
+@QuarkusTestResource(LocalClusterResource.class)
+@QuarkusTestResource(PostgresResource.class)
+@Tag("cluster")
+class AuditApiIT {
+
+  @Inject AuditLog log;
+  @Inject AuditAnchoring anchoring;
+
+  @TestHTTPResource("/api/v1/audit/verify")
+  String verifyUrl;
+
+  @Test
+  void theAnchorIsCopiedIntoTheClusterAndVerificationUsesIt() throws Exception {
+    log.append(new AuditEntry("test", "create", "ConfigMap/x/y", "acme", null, "h1"));
+    var anchor = anchoring.anchor().orElseThrow();
+
+    var cluster = LocalCluster.get();
+    var copied =
+        cluster.kubectl(
+            "get",
+            "configmap",
+            AuditAnchoring.CONFIG_MAP,
+            "-n",
+            LocalCluster.RELEASE_NAMESPACE,
+            "-o",
+            "jsonpath={.data.seq} {.data.hash}");
+    assertThat(copied).isEqualTo(anchor.seq() + " " + anchor.hash());
+    assertThat(cluster.kubectl("get", "events", "-n", LocalCluster.RELEASE_NAMESPACE))
+        .contains("AuditAnchored");
+
+    var response = get();
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.body())
+        .contains("\"intact\":true")
+        .contains("\"anchorSeq\":" + anchor.seq());
+    assertThat(
+            cli(
+                Map.of(
+                    "ROBUSTO_AUDIT_ANCHOR_SEQ",
+                    Long.toString(anchor.seq()),
+                    "ROBUSTO_AUDIT_ANCHOR_HASH",
+                    anchor.hash())))
+        .startsWith("0 audit chain intact");
+  }
+
+  @Test
+  void aTamperedRowIsReportedByTheApiAndTheCli() throws Exception {
+    log.append(
+        new AuditEntry("test", "update", "ResourceQuota/tenant-a/tenant-quota", "a", "h0", "h1"));
+    var victim = lastSeq();
+    var original = column(victim, "resource");
+    set(victim, "resource", "ResourceQuota/tenant-a/forged");
+    try {
+      // A change that kept every hash: only a walk from the first row is sure to see it.
+      var response = get(verifyUrl + "?full=true", auditor());
+      assertThat(response.statusCode()).isEqualTo(409);
+      assertThat(response.body())
+          .contains("\"intact\":false")
+          .contains("\"firstBrokenSeq\":" + victim)
+          .contains("was altered");
+      assertThat(cli(Map.of())).startsWith("1 audit chain BROKEN at row " + victim);
+    } finally {
+      set(victim, "resource", original);
+    }
+    assertThat(get().statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void anchoringRefusesToMoveOnWhenTheAnchoredRowWasRewritten() throws Exception {
+    log.append(new AuditEntry("test", "update", "x", "a", "h1", "h2"));
+    var anchored = anchoring.anchor().orElseThrow();
+    // A later entry, appended before the rewrite so it links to the true hash.
+    log.append(new AuditEntry("test", "update", "x", "a", "h2", "h3"));
+    var original = column(anchored.seq(), "hash");
+    // A rewrite recomputes hashes: the anchored row no longer carries the anchored hash.
+    set(anchored.seq(), "hash", "0".repeat(64));
+    try {
+      assertThat(anchoring.anchor()).contains(anchored);
+      assertThat(LocalCluster.get().kubectl("get", "events", "-n", LocalCluster.RELEASE_NAMESPACE))
+          .contains("AuditChainTampered");
+      assertThat(get().body())
+          .contains("\"intact\":false")
+          .contains("\"firstBrokenSeq\":" + anchored.seq());
+    } finally {
+      set(anchored.seq(), "hash", original);
+    }
+  }
+
+  @Test
+  void onlyAnAuditorMayAskAndAStrangerIsToldWhy() throws Exception {
+    assertThat(get(verifyUrl, null).statusCode()).isEqualTo(401);
+    assertThat(get(verifyUrl, "made-up").statusCode()).isEqualTo(401);
+    var cluster = LocalCluster.get();
+    cluster.kubectl("create", "serviceaccount", "curioso", "-n", LocalCluster.RELEASE_NAMESPACE);
+    var stranger =
+        cluster.kubectl("create", "token", "curioso", "-n", LocalCluster.RELEASE_NAMESPACE).strip();
+    var refused = get(verifyUrl, stranger);
+    assertThat(refused.statusCode()).isEqualTo(403);
+    assertThat(refused.body())
+        .contains(
+            "system:serviceaccount:"
+                + LocalCluster.RELEASE_NAMESPACE
+                + ":curioso may not get auditlogs");
+    assertThat(get().statusCode()).as("the auditor").isEqualTo(200);
+  }
+
+  @Test
+  void eachVerificationWalksOnlyWhatWasAppendedSinceTheLastOne() throws Exception {
+    var full = json(get(verifyUrl + "?full=true", auditor()).body());
+    assertThat(full.get("fromSeq").asLong()).isEqualTo(1);
+    log.append(new AuditEntry("test", "create", "ConfigMap/x/z", "acme", null, "h9"));
+    var next = json(get().body());
+    assertThat(next.get("intact").asBoolean()).isTrue();
+    assertThat(next.get("fromSeq").asLong())
+        .as("it starts after the row the full walk ended on")
+        .isEqualTo(full.get("rows").asLong() + 1);
+    assertThat(next.get("rows").asLong()).isGreaterThanOrEqualTo(full.get("rows").asLong());
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode json(String body) throws Exception {
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(body);
+  }
+
+  private static String auditorToken;
+
+  /** A token of a ServiceAccount bound to the chart's audit-reader ClusterRole. */
+  private static synchronized String auditor() {
+    if (auditorToken == null) {
+      var cluster = LocalCluster.get();
+      var namespace = LocalCluster.RELEASE_NAMESPACE;
+      cluster.kubectl("create", "serviceaccount", "auditor", "-n", namespace);
+      cluster.kubectl(
+          "create",
+          "clusterrolebinding",
+          "auditor-reads-audit",
+          "--clusterrole",
+          LocalCluster.RELEASE + "-audit-reader",
+          "--serviceaccount",
+          namespace + ":auditor");
+      auditorToken = cluster.kubectl("create", "token", "auditor", "-n", namespace).strip();
+    }
+    return auditorToken;
+  }
+
+  private java.net.http.HttpResponse<String> get() throws Exception {
+    return get(verifyUrl, auditor());
+  }
+
+  private static java.net.http.HttpResponse<String> get(String url, String token) throws Exception {
+    var request = HttpRequest.newBuilder(URI.create(url));
+    if (token != null) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    return HttpClient.newHttpClient().send(request.build(), BodyHandlers.ofString());
+  }
+
+  private static String cli(Map<String, String> extra) {
+    var env = new HashMap<String, String>(extra);
+    env.put("QUARKUS_DATASOURCE_JDBC_URL", Postgres.get().jdbcUrl("robusto"));
+    env.put("QUARKUS_DATASOURCE_USERNAME", Postgres.OPERATOR_ROLE);
+    env.put("QUARKUS_DATASOURCE_PASSWORD", Postgres.OPERATOR_PASSWORD);
+    var out = new ByteArrayOutputStream();
+    var code =
+        AuditCli.run(
+            new String[] {"audit", "verify"},
+            env,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            System.err);
+    return code + " " + out.toString(StandardCharsets.UTF_8);
+  }
+
+  private static long lastSeq() throws Exception {
+    try (var c = Postgres.get().superuser("robusto");
+        var rs = c.createStatement().executeQuery("SELECT max(seq) FROM audit_log")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private static String column(long seq, String column) throws Exception {
+    try (var c = Postgres.get().superuser("robusto");
+        var rs =
+            c.createStatement()
+                .executeQuery("SELECT " + column + " FROM audit_log WHERE seq = " + seq)) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  /** What a superuser can do: change a row with the append-only triggers switched off. */
+  private static void set(long seq, String column, String value) throws Exception {
+    try (var c = Postgres.get().superuser("robusto")) {
+      c.setAutoCommit(false);
+      try (var s = c.createStatement();
+          var update =
+              c.prepareStatement("UPDATE audit_log SET " + column + " = ? WHERE seq = ?")) {
+        s.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_refuse_change");
+        update.setString(1, value);
+        update.setLong(2, seq);
+        update.executeUpdate();
+        s.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_refuse_change");
+      }
+      c.commit();
+    }
+  }
+}

@@ -1,0 +1,188 @@
+package dev.robusto.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.robusto.testing.Postgres;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.concurrent.Executors;
+import java.util.stream.IntStream;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** The audit trail against a real PostgreSQL: append-only, chained, and tampering is found. */
+@Tag("db")
+class AuditLogIT {
+
+  private static final String DB = "audit_it";
+  private DataSource operator;
+
+  @BeforeEach
+  void freshDatabase() {
+    operator = Postgres.get().migratedDatabase(DB);
+  }
+
+  @Test
+  void concurrentAppendsFormOneUnbrokenChain() throws Exception {
+    var pool = Executors.newFixedThreadPool(16);
+    try (var log = new AuditLog(operator)) {
+      var futures =
+          IntStream.range(0, 2_000).mapToObj(i -> pool.submit(() -> log.append(entry(i)))).toList();
+      for (var f : futures) {
+        f.get();
+      }
+    } finally {
+      pool.shutdown();
+    }
+    var result = verify(null);
+    assertThat(result.intact()).as(result.problem()).isTrue();
+    assertThat(result.rows()).isEqualTo(2_000);
+    try (var c = operator.getConnection();
+        var rs =
+            c.createStatement()
+                .executeQuery("SELECT count(DISTINCT prev_hash), max(seq) FROM audit_log")) {
+      rs.next();
+      assertThat(rs.getLong(1))
+          .as("no two rows share a parent: the chain never forks")
+          .isEqualTo(2_000);
+      assertThat(rs.getLong(2)).isEqualTo(2_000);
+    }
+  }
+
+  @Test
+  void theDatabaseRefusesUpdateDeleteAndTruncate() throws Exception {
+    append(3);
+    try (var c = operator.getConnection();
+        var s = c.createStatement()) {
+      assertThatThrownBy(() -> s.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2"))
+          .hasMessageContaining("audit_log is append-only: UPDATE is not allowed");
+      assertThatThrownBy(() -> s.execute("DELETE FROM audit_log WHERE seq = 2"))
+          .hasMessageContaining("audit_log is append-only: DELETE is not allowed");
+      assertThatThrownBy(() -> s.execute("TRUNCATE audit_log"))
+          .hasMessageContaining("audit_log is append-only: TRUNCATE is not allowed");
+    }
+    assertThat(verify(null).rows()).isEqualTo(3);
+  }
+
+  @Test
+  void aRowAlteredWithTriggersDisabledIsReportedAtItsPosition() throws Exception {
+    append(100);
+    try (var c = Postgres.get().superuser(DB);
+        var s = c.createStatement()) {
+      s.execute("ALTER TABLE audit_log DISABLE TRIGGER USER");
+      s.execute("UPDATE audit_log SET resource = 'ResourceQuota/tenant-x/forged' WHERE seq = 37");
+      s.execute("ALTER TABLE audit_log ENABLE TRIGGER USER");
+    }
+    var result = verify(null);
+    assertThat(result.intact()).isFalse();
+    assertThat(result.firstBrokenSeq()).isEqualTo(37L);
+    assertThat(result.problem()).contains("row 37 was altered");
+  }
+
+  @Test
+  void aDeletedRowIsReportedAsMissing() throws Exception {
+    append(20);
+    try (var c = Postgres.get().superuser(DB);
+        var s = c.createStatement()) {
+      s.execute("ALTER TABLE audit_log DISABLE TRIGGER USER");
+      s.execute("DELETE FROM audit_log WHERE seq = 12");
+      s.execute("ALTER TABLE audit_log ENABLE TRIGGER USER");
+    }
+    var result = verify(null);
+    assertThat(result.firstBrokenSeq()).isEqualTo(12L);
+    assertThat(result.problem()).contains("row 12 is missing");
+  }
+
+  @Test
+  void aCutTailIsCaughtByTheAnchor() throws Exception {
+    append(80);
+    var anchor = anchorAt(80);
+    // A superuser cuts the last 30 rows: what is left is a valid chain on its own.
+    try (var c = Postgres.get().superuser(DB);
+        var s = c.createStatement()) {
+      s.execute("ALTER TABLE audit_log DISABLE TRIGGER USER");
+      s.execute("DELETE FROM audit_log WHERE seq > 50");
+      s.execute("ALTER TABLE audit_log ENABLE TRIGGER USER");
+    }
+    assertThat(verify(null).intact()).as("without the anchor the cut is invisible").isTrue();
+    var result = verify(anchor);
+    assertThat(result.intact()).isFalse();
+    assertThat(result.problem())
+        .contains("anchor")
+        .contains("row 80")
+        .contains("ends at row 50")
+        .contains("rows were removed");
+  }
+
+  @Test
+  void aChainRewrittenFromTheStartIsCaughtByTheAnchor() throws Exception {
+    append(30);
+    var anchor = anchorAt(20);
+    // Every row deleted and the history re-inserted with one change: all hashes are valid again.
+    try (var c = Postgres.get().superuser(DB);
+        var s = c.createStatement()) {
+      s.execute("CREATE TEMP TABLE original AS SELECT * FROM audit_log ORDER BY seq");
+      s.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_refuse_change");
+      s.execute("DELETE FROM audit_log");
+      s.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_refuse_change");
+      s.execute(
+          "INSERT INTO audit_log (actor, action, resource, tenant_id, before_hash, after_hash)"
+              + " SELECT actor, action, CASE WHEN seq = 5 THEN 'Secret/hidden' ELSE resource END,"
+              + " tenant_id, before_hash, after_hash FROM original ORDER BY seq");
+    }
+    assertThat(verify(null).intact()).as("a full rewrite has valid hashes").isTrue();
+    var result = verify(anchor);
+    assertThat(result.intact()).isFalse();
+    assertThat(result.firstBrokenSeq()).isEqualTo(20L);
+    assertThat(result.problem()).contains("differs from the anchor");
+  }
+
+  @Test
+  void javaAndTheDatabaseAgreeOnTheCanonicalFormIncludingNonAscii() throws Exception {
+    try (var log = new AuditLog(operator)) {
+      log.append(
+          new AuditEntry(
+              "robusto-operator/tenant",
+              "update",
+              "Tenant/comercialización-ñandú",
+              "ñandú",
+              "a",
+              null));
+    }
+    assertThat(verify(null).intact()).isTrue();
+  }
+
+  private void append(int n) {
+    try (var log = new AuditLog(operator)) {
+      IntStream.range(0, n).forEach(i -> log.append(entry(i)));
+    }
+  }
+
+  private static AuditEntry entry(int i) {
+    return new AuditEntry(
+        "robusto-operator/tenant",
+        i % 3 == 0 ? "create" : "update",
+        "ResourceQuota/tenant-" + (i % 7) + "/tenant-quota",
+        "tenant-" + (i % 7),
+        i % 3 == 0 ? null : AuditCanonical.stateHash("before-" + i),
+        AuditCanonical.stateHash("after-" + i));
+  }
+
+  private AuditAnchor anchorAt(long seq) throws SQLException {
+    try (var c = operator.getConnection();
+        var rs =
+            c.createStatement().executeQuery("SELECT hash FROM audit_log WHERE seq = " + seq)) {
+      rs.next();
+      return new AuditAnchor(seq, rs.getString(1));
+    }
+  }
+
+  private AuditVerification verify(AuditAnchor anchor) throws SQLException {
+    try (Connection c = operator.getConnection()) {
+      return AuditVerifier.verify(c, anchor);
+    }
+  }
+}

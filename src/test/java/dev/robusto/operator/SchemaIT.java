@@ -1,0 +1,175 @@
+package dev.robusto.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.robusto.testing.Postgres;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** The Flyway migrations and their rollback scripts against a real PostgreSQL. */
+@Tag("db")
+class SchemaIT {
+
+  private static final List<String> MIGRATIONS =
+      List.of(
+          "V1__platform_schema.sql",
+          "V2__tenant_isolation.sql",
+          "V3__audit_log.sql",
+          "V4__batch_queue.sql",
+          "V5__deployment_fleet.sql",
+          "V6__worker_functions.sql",
+          "V7__tenant_identity.sql",
+          "V8__queue_batch_index.sql");
+
+  @Test
+  void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {
+    var db = Postgres.get().newDatabase("schema_it");
+    var before = new java.util.ArrayList<Set<String>>();
+    for (var migration : MIGRATIONS) {
+      before.add(fingerprint(db));
+      run(db, "db/migration/" + migration);
+      var once = fingerprint(db);
+      run(db, "db/migration/" + migration);
+      assertThat(fingerprint(db)).as("%s run twice", migration).isEqualTo(once);
+    }
+    for (int i = MIGRATIONS.size() - 1; i >= 0; i--) {
+      run(db, "db/rollback/" + MIGRATIONS.get(i));
+      assertThat(fingerprint(db))
+          .as("schema after rolling back %s", MIGRATIONS.get(i))
+          .isEqualTo(before.get(i));
+    }
+    assertThat(before.get(0)).as("rolling back everything leaves an empty schema").isEmpty();
+  }
+
+  @Test
+  void flywayAppliesTheMigrationsOnceAndNothingTheSecondTime() {
+    var db = Postgres.get().newDatabase("flyway_it");
+    var flyway = Flyway.configure().dataSource(db).locations("classpath:db/migration").load();
+    assertThat(flyway.migrate().migrationsExecuted).isEqualTo(MIGRATIONS.size());
+    assertThat(flyway.migrate().migrationsExecuted).isZero();
+  }
+
+  @Test
+  void constraintsKeepTheSeedsVocabularyAndCascade() throws Exception {
+    var db = Postgres.get().migratedDatabase("constraints_it");
+    try (var c = db.getConnection();
+        var s = c.createStatement()) {
+      s.execute(
+          "INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs, max_daily_jobs,"
+              + " requests_per_minute) VALUES ('acme', 'startup', 'tenant-acme', 3, 100, 600)");
+      s.execute(
+          "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name, priority)"
+              + " VALUES ('00000000-0000-0000-0000-000000000001', 'acme', 'tenant-acme', 'fin-de-mes', 'urgente')");
+      assertThatThrownBy(
+              () ->
+                  s.execute(
+                      "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name, priority)"
+                          + " VALUES (gen_random_uuid(), 'acme', 'tenant-acme', 'x', 'high')"))
+          .hasMessageContaining("automation_batches_priority_check");
+      s.execute(
+          "INSERT INTO automation_items (batch_id, tenant_id, idempotency_key, priority, state)"
+              + " VALUES ('00000000-0000-0000-0000-000000000001', 'acme', 'ticket-1', 'alta', 'pending'),"
+              + " ('00000000-0000-0000-0000-000000000001', 'acme', 'ticket-2', 'urgente', 'pending')");
+      s.execute(
+          "INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,"
+              + " payload, state, attempts, created_at, finished_at) VALUES (1000,"
+              + " '00000000-0000-0000-0000-000000000001', 'acme', 'ticket-0', '{}', 'succeeded', 1,"
+              + " now() - interval '41 days', now() - interval '40 days')");
+      assertThatThrownBy(
+              () ->
+                  s.execute(
+                      "UPDATE automation_items SET state = 'succeeded' WHERE idempotency_key = 'ticket-1'"))
+          .as("finished items leave the queue table")
+          .hasMessageContaining("automation_items_state_check");
+      assertThatThrownBy(
+              () ->
+                  s.execute(
+                      "INSERT INTO automation_items (batch_id, tenant_id, idempotency_key)"
+                          + " VALUES ('00000000-0000-0000-0000-000000000001', 'acme', 'ticket-1')"))
+          .as("an idempotency key is accepted once per tenant")
+          .hasMessageContaining("automation_items_tenant_id_idempotency_key_key");
+      assertThatThrownBy(
+              () ->
+                  s.execute(
+                      "INSERT INTO automation_items (batch_id, tenant_id, idempotency_key, state)"
+                          + " VALUES ('00000000-0000-0000-0000-000000000001', 'acme', 'ticket-3', 'running')"))
+          .as("a running item has a lease and a claim token")
+          .hasMessageContaining("check");
+
+      var rank =
+          s.executeQuery(
+              "SELECT priority_rank FROM automation_items WHERE idempotency_key = 'ticket-2'");
+      rank.next();
+      assertThat(rank.getInt(1)).as("urgente claims first").isZero();
+
+      var cleanup = s.executeQuery("SELECT * FROM robusto_retention_cleanup()");
+      cleanup.next();
+      assertThat(cleanup.getLong("items_deleted")).isEqualTo(1);
+
+      s.execute("DELETE FROM tenant_config WHERE tenant_id = 'acme'");
+      var left =
+          s.executeQuery(
+              "SELECT (SELECT count(*) FROM automation_items) + (SELECT count(*) FROM automation_batches)"
+                  + " + (SELECT count(*) FROM automation_item_outcomes)");
+      left.next();
+      assertThat(left.getLong(1)).as("a tenant's rows go with it").isZero();
+    }
+  }
+
+  private static void run(DataSource db, String resource) throws IOException, SQLException {
+    String sql;
+    try (var in = SchemaIT.class.getClassLoader().getResourceAsStream(resource)) {
+      sql = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    try (var c = db.getConnection();
+        var s = c.createStatement()) {
+      c.setAutoCommit(false);
+      s.execute(sql);
+      c.commit();
+    }
+  }
+
+  /** Everything a migration creates in the database: tables, columns, indexes, functions, ... */
+  private static Set<String> fingerprint(DataSource db) throws SQLException {
+    var query =
+        """
+        SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable
+          FROM information_schema.columns WHERE table_schema = 'public'
+        UNION ALL SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+        UNION ALL SELECT 'function ' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
+          FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
+        UNION ALL SELECT 'policy ' || tablename || '.' || policyname || ' ' || coalesce(qual, '')
+          FROM pg_policies WHERE schemaname = 'public'
+        UNION ALL SELECT 'trigger ' || tgrelid::regclass || '.' || tgname
+          FROM pg_trigger WHERE NOT tgisinternal
+        UNION ALL SELECT 'rls ' || relname || ' ' || relrowsecurity
+          FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'
+        UNION ALL SELECT 'constraint ' || conrelid::regclass || ' ' || pg_get_constraintdef(oid)
+          FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+        UNION ALL SELECT 'grant ' || table_name || ' ' || grantee || ' ' || privilege_type
+          FROM information_schema.role_table_grants WHERE table_schema = 'public' AND grantee LIKE 'robusto_%'
+        UNION ALL SELECT 'execute ' || p.proname || ' ' || coalesce(r.rolname, 'PUBLIC')
+          FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+          LEFT JOIN pg_roles r ON r.oid = a.grantee
+          WHERE p.pronamespace = 'public'::regnamespace AND a.privilege_type = 'EXECUTE'
+            AND (a.grantee = 0 OR r.rolname LIKE 'robusto_%')
+        """;
+    var result = new TreeSet<String>();
+    try (var c = db.getConnection();
+        var rs = c.createStatement().executeQuery(query)) {
+      while (rs.next()) {
+        result.add(rs.getString(1));
+      }
+    }
+    return result;
+  }
+}

@@ -1,0 +1,273 @@
+package dev.robusto.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.robusto.batch.DailyLedger;
+import dev.robusto.tenant.ScramVerifier;
+import dev.robusto.tenant.TenantDatabase;
+import dev.robusto.testing.Postgres;
+import dev.robusto.testing.TestThreads;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The ticket queue against a real PostgreSQL: idempotent, fenced, retried, never lost. The operator
+ * enqueues and counts with its role; workers claim and record with the tenant's own role, through
+ * the worker functions, as in a cluster.
+ */
+@Tag("db")
+class WorkQueueIT {
+
+  private static final UUID BATCH = UUID.fromString("00000000-0000-0000-0000-0000000000b1");
+  private static final WorkQueue.Retry RETRY =
+      new WorkQueue.Retry(Duration.ofMillis(10), Duration.ofMillis(100), 2);
+
+  private DataSource db;
+  private WorkQueue operator;
+  private WorkQueue queue;
+
+  @BeforeEach
+  void freshQueue() throws SQLException {
+    db = Postgres.get().migratedDatabase("queue_it");
+    operator = new WorkQueue(db);
+    try (var c = db.getConnection();
+        var s = c.createStatement()) {
+      s.execute(
+          "INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs,"
+              + " max_daily_jobs, requests_per_minute) VALUES ('acme', 'startup', 'tenant-acme', 3, 100, 600)");
+    }
+    var role = TenantDatabase.roleName("acme", "a");
+    var password = ScramVerifier.newPassword();
+    new TenantDatabase(db).login("acme", role, ScramVerifier.of(password), 50);
+    queue = new WorkQueue(Postgres.get().pooled("queue_it", role, password, 17));
+    newBatch(BATCH, "fin-de-mes");
+  }
+
+  @Test
+  void reEnqueuingTheSameTicketsAddsNothing() throws SQLException {
+    assertThat(operator.enqueue(BATCH, "acme", "normal", items(0, 100))).isEqualTo(100);
+    assertThat(operator.enqueue(BATCH, "acme", "normal", items(50, 150))).isEqualTo(50);
+    assertThat(count("SELECT count(*) FROM automation_items")).isEqualTo(150);
+    assertThat(operator.counts(BATCH).held()).as("nothing runs before admission").isEqualTo(150);
+  }
+
+  @Test
+  void aTicketThatSucceededIsNeverQueuedAgainEvenAfterItsRowLeftTheQueue() throws Exception {
+    enqueueAndAdmit("normal", items(0, 2));
+    var claims = queue.claim(BATCH, "w", 2, Duration.ofSeconds(30));
+    assertThat(queue.succeedAll(claims)).hasSize(2);
+    assertThat(count("SELECT count(*) FROM automation_items"))
+        .as("finished rows leave the hot queue")
+        .isZero();
+
+    assertThat(operator.enqueue(BATCH, "acme", "normal", items(0, 3))).isEqualTo(1);
+    var other = UUID.randomUUID();
+    newBatch(other, "otro-lote");
+    assertThat(operator.enqueue(other, "acme", "normal", items(0, 2)))
+        .as("the key is the tenant's, across batches")
+        .isZero();
+    assertThat(operator.counts(BATCH)).isEqualTo(new WorkQueue.Counts(1, 0, 0, 2, 0, 0));
+  }
+
+  @Test
+  void deletingABatchForgetsTheKeysOfTicketsThatDidNotSucceed() throws Exception {
+    enqueueAndAdmit("normal", items(0, 3));
+    var claims = queue.claim(BATCH, "w", 3, Duration.ofSeconds(30));
+    queue.succeed(claims.get(0));
+    queue.fail(claims.get(1), "HTTP 422: RFC inválido", true, RETRY);
+    execute("DELETE FROM automation_batches WHERE batch_id = '" + BATCH + "'");
+    newBatch(BATCH, "fin-de-mes");
+    assertThat(operator.enqueue(BATCH, "acme", "normal", items(0, 3)))
+        .as("the failed and the unfinished ticket may come again; the invoiced one may not")
+        .isEqualTo(2);
+    assertThat(count("SELECT count(*) FROM automation_item_outcomes")).isZero();
+  }
+
+  @Test
+  void theMostUrgentItemsAreClaimedFirst() throws SQLException {
+    enqueueAndAdmit("baja", items(0, 3));
+    enqueueAndAdmit("urgente", items(3, 5));
+    var claimed = queue.claim(BATCH, "w1", 2, Duration.ofSeconds(30));
+    assertThat(claimed)
+        .extracting(WorkQueue.Claim::key)
+        .containsExactlyInAnyOrder("ticket-3", "ticket-4");
+  }
+
+  @Test
+  void aWorkerWhoseLeaseExpiredCannotRecordAnOutcome() throws Exception {
+    enqueueAndAdmit("normal", items(0, 1));
+    // The shortest lease the queue grants is 1 s.
+    var slow = queue.claim(BATCH, "slow", 1, Duration.ofMillis(100)).get(0);
+    Thread.sleep(1_300);
+    assertThat(queue.rescueExpired(BATCH)).isEqualTo(1);
+    var fast = queue.claim(BATCH, "fast", 1, Duration.ofSeconds(30)).get(0);
+    assertThat(fast.token()).isNotEqualTo(slow.token());
+
+    assertThat(queue.heartbeat(slow, Duration.ofSeconds(30)))
+        .as("the slow worker learns it lost the item")
+        .isFalse();
+    assertThat(queue.succeed(slow)).isFalse();
+    assertThat(queue.fail(slow, "late", false, RETRY)).isEqualTo(WorkQueue.FailureOutcome.FENCED);
+    assertThat(queue.succeed(fast)).isTrue();
+    assertThat(queue.succeed(fast))
+        .as("a second report of the same claim changes nothing")
+        .isFalse();
+    assertThat(
+            count(
+                "SELECT count(*) FROM automation_item_outcomes WHERE state = 'succeeded' AND attempts = 2"))
+        .isEqualTo(1);
+  }
+
+  @Test
+  void failuresAreRetriedWithBackoffThenDeadLetteredWithTheLastError() throws Exception {
+    enqueueAndAdmit("normal", items(0, 1));
+    execute("UPDATE automation_batches SET max_attempts = 3");
+    var retry = new WorkQueue.Retry(Duration.ofMillis(50), Duration.ofMillis(50), 1);
+    var outcomes = new ArrayList<WorkQueue.FailureOutcome>();
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      List<WorkQueue.Claim> claimed;
+      var deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      do {
+        claimed = queue.claim(BATCH, "w", 1, Duration.ofSeconds(30));
+      } while (claimed.isEmpty() && System.nanoTime() < deadline);
+      outcomes.add(
+          queue.fail(
+              claimed.get(0), "HTTP 503 from portal (attempt " + attempt + ")", false, retry));
+    }
+    assertThat(outcomes)
+        .containsExactly(
+            WorkQueue.FailureOutcome.RETRY_SCHEDULED,
+            WorkQueue.FailureOutcome.RETRY_SCHEDULED,
+            WorkQueue.FailureOutcome.DEAD_LETTERED);
+    try (var c = db.getConnection();
+        var rs =
+            c.createStatement()
+                .executeQuery("SELECT state, attempts, last_error FROM automation_item_outcomes")) {
+      rs.next();
+      assertThat(rs.getString(1)).isEqualTo("dead_lettered");
+      assertThat(rs.getInt(2)).isEqualTo(3);
+      assertThat(rs.getString(3)).isEqualTo("HTTP 503 from portal (attempt 3)");
+    }
+  }
+
+  @Test
+  void underRandomWorkerDeathsEveryTicketEndsExactlyOnce() throws Exception {
+    var total = 3_000;
+    enqueueAndAdmit("normal", items(0, total));
+    var recordedSuccesses = new ConcurrentHashMap<String, AtomicInteger>();
+    var abandoned = new AtomicInteger();
+    var done = new AtomicBoolean();
+    var lease = Duration.ofSeconds(1);
+    try (var threads = new TestThreads()) {
+      for (int w = 0; w < 16; w++) {
+        var name = "worker-" + w;
+        threads.start(
+            () -> {
+              var random = ThreadLocalRandom.current();
+              while (!done.get()) {
+                try {
+                  var claims = queue.claim(BATCH, name, 10, lease);
+                  if (claims.isEmpty()) {
+                    Thread.sleep(20);
+                    continue;
+                  }
+                  for (var claim : claims) {
+                    var roll = random.nextInt(100);
+                    if (roll < 3) {
+                      // The worker dies mid-item (SIGKILL): nothing is released or recorded.
+                      abandoned.incrementAndGet();
+                      break;
+                    } else if (roll < 13) {
+                      queue.fail(claim, "simulated failure", false, RETRY);
+                    } else if (queue.succeed(claim)) {
+                      recordedSuccesses
+                          .computeIfAbsent(claim.key(), k -> new AtomicInteger())
+                          .incrementAndGet();
+                    }
+                  }
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+              }
+            });
+      }
+      threads.start(
+          () -> {
+            while (!done.get()) {
+              queue.rescueExpired(BATCH);
+              Thread.sleep(100);
+            }
+          });
+      var deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+      while (count("SELECT count(*) FROM automation_item_outcomes") < total) {
+        threads.check();
+        assertThat(System.nanoTime()).as("all items finished within 90 s").isLessThan(deadline);
+        Thread.sleep(200);
+      }
+      done.set(true);
+      threads.join();
+    }
+
+    var succeeded =
+        count("SELECT count(*) FROM automation_item_outcomes WHERE state = 'succeeded'");
+    var deadLettered =
+        count("SELECT count(*) FROM automation_item_outcomes WHERE state = 'dead_lettered'");
+    assertThat(succeeded + deadLettered).isEqualTo(total);
+    assertThat(abandoned.get()).as("workers really died").isPositive();
+    assertThat(recordedSuccesses.values()).allSatisfy(n -> assertThat(n.get()).isEqualTo(1));
+    assertThat((long) recordedSuccesses.size())
+        .as("every success recorded once, none lost")
+        .isEqualTo(succeeded);
+    assertThat(
+            count(
+                "SELECT count(*) FROM automation_item_outcomes WHERE state = 'dead_lettered' AND last_error IS NULL"))
+        .isZero();
+  }
+
+  private void newBatch(UUID id, String name) throws SQLException {
+    execute(
+        "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name) VALUES ('"
+            + id
+            + "', 'acme', 'tenant-acme', '"
+            + name
+            + "')");
+  }
+
+  private void enqueueAndAdmit(String priority, List<WorkQueue.NewItem> items) throws SQLException {
+    operator.enqueue(BATCH, "acme", priority, items);
+    new DailyLedger(db).admit(BATCH, "acme", java.time.LocalDate.now(), 1_000_000);
+  }
+
+  private void execute(String sql) throws SQLException {
+    try (var c = db.getConnection();
+        var s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  private static List<WorkQueue.NewItem> items(int from, int to) {
+    return IntStream.range(from, to)
+        .mapToObj(i -> new WorkQueue.NewItem("ticket-" + i, "{\"ticket\": " + i + "}"))
+        .toList();
+  }
+
+  private long count(String sql) throws SQLException {
+    try (var c = db.getConnection();
+        var rs = c.createStatement().executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+}
