@@ -32,6 +32,7 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
@@ -174,8 +175,8 @@ public class AutomationBatchReconciler
             BatchDecision.resumesAt(now),
             now);
     var next = BatchStatusAggregator.of(batch, facts);
-    var finished = BatchStatusAggregator.FINISHED.contains(next.phase);
-    store.recordPhase(id, next.phase, finished);
+    var finished = next.phase.finished();
+    store.recordPhase(id, next.phase.toString(), finished);
     if (finished) {
       deleteJobs(batch, context);
     }
@@ -369,23 +370,14 @@ public class AutomationBatchReconciler
       java.util.function.Function<AutomationBatch, AutomationBatchStatus> compute) {
     StatusWrites.write(batch, context, compute, AutomationBatch::new)
         .ifPresent(
-            w -> {
-              var before = w.before() == null ? null : w.before().phase;
-              if (!w.after().phase.equals(before)) {
-                var ready =
-                    w.after().conditions.stream()
-                        .filter(c -> c.getType().equals(BatchStatusAggregator.READY))
-                        .findFirst()
-                        .orElseThrow();
-                var warning = "False".equals(ready.getStatus()) || "Failed".equals(w.after().phase);
-                event(
+            w ->
+                KubeEvents.transitions(
                     context.getClient(),
                     batch,
-                    warning ? KubeEvents.WARNING : KubeEvents.NORMAL,
-                    w.after().phase,
-                    ready.getMessage());
-              }
-            });
+                    w.before() == null ? null : w.before().conditions,
+                    w.after().conditions,
+                    Set.of(BatchStatusAggregator.READY, BatchStatusAggregator.THROTTLED),
+                    BatchStatusAggregator.THROTTLED::equals));
   }
 
   private static void event(

@@ -1,6 +1,7 @@
 package dev.robusto.batch;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonValue;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,8 +10,35 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class AutomationBatchStatus {
 
-  /** Pending, Queued, Running, Throttled, Succeeded, PartiallyFailed or Failed. */
-  public String phase;
+  public Phase phase;
+
+  /** Where a batch stands, as kubectl's Phase column shows it. */
+  public enum Phase {
+    PENDING("Pending"),
+    QUEUED("Queued"),
+    RUNNING("Running"),
+    THROTTLED("Throttled"),
+    SUCCEEDED("Succeeded"),
+    PARTIALLY_FAILED("PartiallyFailed"),
+    FAILED("Failed");
+
+    private final String value;
+
+    Phase(String value) {
+      this.value = value;
+    }
+
+    /** Nothing more will happen unless the spec changes. */
+    public boolean finished() {
+      return this == SUCCEEDED || this == PARTIALLY_FAILED || this == FAILED;
+    }
+
+    @JsonValue
+    @Override
+    public String toString() {
+      return value;
+    }
+  }
 
   public Long observedGeneration;
 

@@ -44,7 +44,9 @@ final class BatchDecision {
 
   /** Finished and its spec unchanged: nothing to read or share out, only Jobs to remove. */
   static boolean finished(AutomationBatch batch) {
-    return !needsIngest(batch) && BatchStatusAggregator.FINISHED.contains(batch.getStatus().phase);
+    return !needsIngest(batch)
+        && batch.getStatus().phase != null
+        && batch.getStatus().phase.finished();
   }
 
   /** Held tickets ask the daily ledger for today's quota. */

@@ -1,15 +1,15 @@
 package dev.robusto.batch;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.batch.AutomationBatchStatus.Counts;
+import dev.robusto.batch.AutomationBatchStatus.Phase;
 import dev.robusto.batch.AutomationBatchStatus.WorkerJob;
 import dev.robusto.operator.Conditions;
+import dev.robusto.operator.StatusWrites;
 import dev.robusto.queue.WorkQueue;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 /**
  * A batch's status from what the reconciler found: phase, counts, workers, Jobs and conditions
@@ -20,7 +20,6 @@ final class BatchStatusAggregator {
   static final String READY = "Ready";
   static final String THROTTLED = "Throttled";
   static final String COMPLETE = "Complete";
-  static final Set<String> FINISHED = Set.of("Succeeded", "PartiallyFailed", "Failed");
 
   /** What the reconciler found. {@code job} is the newest worker Job, or null. */
   record Facts(
@@ -36,8 +35,6 @@ final class BatchStatusAggregator {
       Instant resumesAt,
       Instant now) {}
 
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   private BatchStatusAggregator() {}
 
   /** The batch cannot start: no tenant, or its tickets cannot be read. */
@@ -47,7 +44,7 @@ final class BatchStatusAggregator {
     // This generation's tickets are not read yet: the status must not claim it observed them.
     status.observedGeneration =
         batch.getStatus() == null ? null : batch.getStatus().observedGeneration;
-    status.phase = "Pending";
+    status.phase = Phase.PENDING;
     status.tenant = tenant;
     status.conditions =
         List.of(
@@ -62,11 +59,10 @@ final class BatchStatusAggregator {
    */
   static AutomationBatchStatus failed(AutomationBatch batch, Exception error) {
     var status =
-        batch.getStatus() == null
-            ? new AutomationBatchStatus()
-            : JSON.convertValue(batch.getStatus(), AutomationBatchStatus.class);
+        StatusWrites.copy(
+            batch.getStatus(), AutomationBatchStatus.class, AutomationBatchStatus::new);
     if (status.phase == null) {
-      status.phase = "Pending";
+      status.phase = Phase.PENDING;
     }
     status.conditions =
         Conditions.notReady(status.conditions, batch.getMetadata().getGeneration(), error);
@@ -100,7 +96,7 @@ final class BatchStatusAggregator {
                 "InProgress",
                 "%d of %d tickets finished.".formatted(c.finished(), c.total())));
     conditions.add(throttled(batch, status, facts));
-    if (FINISHED.contains(status.phase) && status.completionTime == null) {
+    if (status.phase.finished() && status.completionTime == null) {
       status.completionTime = facts.now().toString();
     }
     status.conditions = conditions;
@@ -109,7 +105,7 @@ final class BatchStatusAggregator {
 
   /** The phase and what Ready says about it; {@code complete}: nothing more will happen. */
   private record Verdict(
-      String phase, boolean ready, String reason, String message, boolean complete) {}
+      Phase phase, boolean ready, String reason, String message, boolean complete) {}
 
   private static Verdict verdict(Facts facts) {
     var c = facts.counts();
@@ -117,12 +113,12 @@ final class BatchStatusAggregator {
     if (c.held() == 0 && c.live() == 0 && !jobRunning) {
       var phase =
           c.failed() + c.deadLettered() == 0
-              ? "Succeeded"
-              : c.succeeded() == 0 ? "Failed" : "PartiallyFailed";
+              ? Phase.SUCCEEDED
+              : c.succeeded() == 0 ? Phase.FAILED : Phase.PARTIALLY_FAILED;
       var message =
           "%d of %d tickets succeeded, %d failed, %d dead-lettered."
               .formatted(c.succeeded(), c.total(), c.failed(), c.deadLettered());
-      return new Verdict(phase, true, phase, message, true);
+      return new Verdict(phase, true, phase.toString(), message, true);
     }
     if (facts.jobFailure() != null && c.live() > 0) {
       var message =
@@ -130,15 +126,15 @@ final class BatchStatusAggregator {
               + " %d tickets were not processed; check the worker pods' logs, then delete and"
                   .formatted(c.live() + c.held())
               + " re-create the batch (tickets that succeeded are not processed again).";
-      return new Verdict("Failed", false, "WorkerJobFailed", message, true);
+      return new Verdict(Phase.FAILED, false, "WorkerJobFailed", message, true);
     }
     if (c.live() == 0 && !jobRunning) {
       return new Verdict(
-          "Throttled", true, "DailyQuotaExhausted", "Waiting for the daily quota.", false);
+          Phase.THROTTLED, true, "DailyQuotaExhausted", "Waiting for the daily quota.", false);
     }
     if (facts.deployment() != null) {
       return new Verdict(
-          "Running",
+          Phase.RUNNING,
           true,
           "HandedToFleet",
           "The fleet of AutomationDeployment %s processes the tickets; %d pending, %d running."
@@ -152,7 +148,7 @@ final class BatchStatusAggregator {
                   .formatted(facts.job().active)
               : "%d workers processing; %d tickets pending, %d running."
                   .formatted(facts.job().active, c.pending(), c.running());
-      return new Verdict("Running", true, "Running", message, false);
+      return new Verdict(Phase.RUNNING, true, "Running", message, false);
     }
     return queued(facts);
   }
@@ -161,7 +157,7 @@ final class BatchStatusAggregator {
   private static Verdict queued(Facts facts) {
     if (facts.suspended()) {
       return new Verdict(
-          "Queued",
+          Phase.QUEUED,
           true,
           "TenantSuspended",
           "Tenant " + facts.tenant() + " is suspended; its batches wait until resumed.",
@@ -169,7 +165,7 @@ final class BatchStatusAggregator {
     }
     if (facts.workers() == 0) {
       return new Verdict(
-          "Queued",
+          Phase.QUEUED,
           true,
           "ConcurrencyLimit",
           ("Waiting for a worker: the %d concurrent workers of tenant %s are in use by"
@@ -178,7 +174,7 @@ final class BatchStatusAggregator {
           false);
     }
     return new Verdict(
-        "Queued",
+        Phase.QUEUED,
         true,
         "WorkersStarting",
         "%d workers starting.".formatted(facts.workers()),

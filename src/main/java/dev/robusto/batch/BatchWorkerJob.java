@@ -2,6 +2,7 @@ package dev.robusto.batch;
 
 import dev.robusto.operator.Durations;
 import dev.robusto.operator.Hashes;
+import dev.robusto.operator.Owners;
 import dev.robusto.tenant.Tenant;
 import dev.robusto.tenant.TenantDirectory;
 import dev.robusto.worker.SimulatedProcessor;
@@ -69,14 +70,7 @@ public final class BatchWorkerJob {
         .withName(name(batch, round))
         .withNamespace(batch.getMetadata().getNamespace())
         .withLabels(labels)
-        .addNewOwnerReference()
-        .withApiVersion(batch.getApiVersion())
-        .withKind(batch.getKind())
-        .withName(batch.getMetadata().getName())
-        .withUid(batch.getMetadata().getUid())
-        .withController(true)
-        .withBlockOwnerDeletion(true)
-        .endOwnerReference()
+        .withOwnerReferences(Owners.controller(batch))
         .endMetadata()
         .withNewSpec()
         .withParallelism(workers)

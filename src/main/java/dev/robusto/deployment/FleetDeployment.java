@@ -2,6 +2,7 @@ package dev.robusto.deployment;
 
 import dev.robusto.batch.BatchSettings;
 import dev.robusto.batch.BatchWorkerJob;
+import dev.robusto.operator.Owners;
 import dev.robusto.tenant.Tenant;
 import dev.robusto.tenant.TenantDirectory;
 import dev.robusto.worker.WorkerConfig;
@@ -65,14 +66,7 @@ final class FleetDeployment {
         .withName(name(fleet, revision))
         .withNamespace(fleet.getMetadata().getNamespace())
         .withLabels(labels)
-        .addNewOwnerReference()
-        .withApiVersion(fleet.getApiVersion())
-        .withKind(fleet.getKind())
-        .withName(fleet.getMetadata().getName())
-        .withUid(fleet.getMetadata().getUid())
-        .withController(true)
-        .withBlockOwnerDeletion(true)
-        .endOwnerReference()
+        .withOwnerReferences(Owners.controller(fleet))
         .endMetadata()
         .withNewSpec()
         .withReplicas(replicas)

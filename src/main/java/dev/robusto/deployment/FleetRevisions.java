@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.robusto.batch.AutomationBatchSpec;
 import dev.robusto.operator.Hashes;
+import dev.robusto.operator.Owners;
 import dev.robusto.tenant.Tenant;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
@@ -117,14 +118,7 @@ final class FleetRevisions {
                     AutomationDeployment.REVISION_LABEL,
                     Long.toString(next)))
             .withAnnotations(Map.of(HASH_ANNOTATION, hash))
-            .addNewOwnerReference()
-            .withApiVersion(fleet.getApiVersion())
-            .withKind(fleet.getKind())
-            .withName(name)
-            .withUid(fleet.getMetadata().getUid())
-            .withController(true)
-            .withBlockOwnerDeletion(true)
-            .endOwnerReference()
+            .withOwnerReferences(Owners.controller(fleet))
             .endMetadata()
             .withRevision(next)
             .withData(CANONICAL.convertValue(content, Object.class))

@@ -78,9 +78,8 @@ final class FleetRollout {
   /** A fleet that cannot run (its namespace belongs to no tenant): says so and what to do. */
   Duration block(String reason, String message) {
     var status =
-        fleet.getStatus() == null
-            ? new AutomationDeploymentStatus()
-            : JSON.convertValue(fleet.getStatus(), AutomationDeploymentStatus.class);
+        StatusWrites.copy(
+            fleet.getStatus(), AutomationDeploymentStatus.class, AutomationDeploymentStatus::new);
     FleetStatusAggregator.blocked(fleet, status, reason, message);
     StatusWrites.write(fleet, context, f -> status, AutomationDeployment::new);
     return FleetDecision.RECHECK;

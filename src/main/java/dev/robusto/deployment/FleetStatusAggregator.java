@@ -1,8 +1,8 @@
 package dev.robusto.deployment;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.deployment.AutomationDeploymentStatus.Phase;
 import dev.robusto.operator.Conditions;
+import dev.robusto.operator.StatusWrites;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,8 +12,6 @@ import java.util.List;
  * reconcile left its rollout in the status: the one place that decides what a person reads.
  */
 final class FleetStatusAggregator {
-
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Why a rollout waits at its step: a condition reason, and a message that says what to do. */
   record Wait(String reason, String message) {}
@@ -94,9 +92,8 @@ final class FleetStatusAggregator {
    */
   static AutomationDeploymentStatus failed(AutomationDeployment fleet, Exception error) {
     var status =
-        fleet.getStatus() == null
-            ? new AutomationDeploymentStatus()
-            : JSON.convertValue(fleet.getStatus(), AutomationDeploymentStatus.class);
+        StatusWrites.copy(
+            fleet.getStatus(), AutomationDeploymentStatus.class, AutomationDeploymentStatus::new);
     status.conditions =
         Conditions.notReady(status.conditions, fleet.getMetadata().getGeneration(), error);
     return status;

@@ -1,12 +1,12 @@
 package dev.robusto.deployment;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.deployment.AutomationDeploymentStatus.Outcome;
 import dev.robusto.deployment.AutomationDeploymentStatus.Revision;
 import dev.robusto.deployment.AutomationDeploymentStatus.Rollback;
 import dev.robusto.deployment.AutomationDeploymentStatus.StableCheck;
 import dev.robusto.operator.Conditions;
 import dev.robusto.operator.KubeEvents;
+import dev.robusto.operator.StatusWrites;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,7 +22,6 @@ import java.util.Objects;
 final class RolloutDraft {
 
   private static final int ROLLBACKS_KEPT = 10;
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   final AutomationDeployment fleet;
   final AutomationDeploymentSpec spec;
@@ -45,9 +44,8 @@ final class RolloutDraft {
     this.now = facts.now();
     this.previous = previous;
     this.status =
-        previous == null
-            ? new AutomationDeploymentStatus()
-            : JSON.convertValue(previous, AutomationDeploymentStatus.class);
+        StatusWrites.copy(
+            previous, AutomationDeploymentStatus.class, AutomationDeploymentStatus::new);
   }
 
   int specRevision() {

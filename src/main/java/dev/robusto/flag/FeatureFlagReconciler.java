@@ -1,6 +1,5 @@
 package dev.robusto.flag;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.audit.AuditLog;
 import dev.robusto.metrics.MetricUnavailableException;
 import dev.robusto.metrics.PrometheusQueries;
@@ -27,6 +26,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -46,7 +46,6 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
 
   static final String READY = Conditions.READY;
-  private static final ObjectMapper JSON = new ObjectMapper();
   static final String DISABLED = "Disabled";
   static final String AUTO_DISABLE = "AutoDisable";
   private final PlatformMetrics metrics;
@@ -115,22 +114,14 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
             f -> status(f, errors, perVariant, metricProblem, checkInterval, clock.instant()),
             FeatureFlag::new)
         .ifPresent(
-            w -> {
-              for (var type : List.of(READY, AUTO_DISABLE)) {
-                var now = condition(w.after(), type);
-                var before = w.before() == null ? null : condition(w.before(), type);
-                if (now != null
-                    && (before == null || !before.getReason().equals(now.getReason()))
-                    && !(type.equals(AUTO_DISABLE) && before == null && isTrue(now))) {
-                  event(
-                      context,
-                      flag,
-                      isTrue(now) ? KubeEvents.NORMAL : KubeEvents.WARNING,
-                      now.getReason(),
-                      now.getMessage());
-                }
-              }
-            });
+            w ->
+                KubeEvents.transitions(
+                    context.getClient(),
+                    flag,
+                    w.before() == null ? null : w.before().conditions,
+                    w.after().conditions,
+                    Set.of(READY, AUTO_DISABLE),
+                    type -> false));
     breaches.forEach(breach -> disable(flag, breach, context));
     return watching
         ? UpdateControl.<FeatureFlag>noUpdate().rescheduleAfter(checkInterval)
@@ -149,19 +140,14 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
         context,
         current -> {
           var status =
-              current.getStatus() == null
-                  ? new FeatureFlagStatus()
-                  : JSON.convertValue(current.getStatus(), FeatureFlagStatus.class);
+              StatusWrites.copy(
+                  current.getStatus(), FeatureFlagStatus.class, FeatureFlagStatus::new);
           status.conditions =
               Conditions.notReady(status.conditions, current.getMetadata().getGeneration(), error);
           return status;
         },
         FeatureFlag::new);
     return ErrorStatusUpdateControl.noStatusUpdate();
-  }
-
-  private static boolean isTrue(Condition condition) {
-    return "True".equals(condition.getStatus());
   }
 
   /** A breach of the flag's metric: for one tenant, or for every tenant when tenant is null. */
@@ -341,13 +327,6 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
   private static void event(
       Context<FeatureFlag> context, FeatureFlag flag, String type, String reason, String message) {
     KubeEvents.record(context.getClient(), flag, type, reason, message);
-  }
-
-  private static Condition condition(FeatureFlagStatus status, String type) {
-    return status.conditions.stream()
-        .filter(c -> c.getType().equals(type))
-        .findFirst()
-        .orElse(null);
   }
 
   private static Condition condition(

@@ -1,5 +1,6 @@
 package dev.robusto.operator;
 
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectReference;
@@ -7,6 +8,9 @@ import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
 import org.jboss.logging.Logger;
 
 /**
@@ -25,6 +29,42 @@ public final class KubeEvents {
   private static final Logger LOG = Logger.getLogger(KubeEvents.class);
 
   private KubeEvents() {}
+
+  /**
+   * The one policy for Events about a status: an Event for each condition (of {@code types}; empty:
+   * all) whose status or reason changed, and for one that first appears bad, or is Ready; Warning
+   * when the condition is bad, Normal otherwise. A condition is bad when False, or when True for
+   * the {@code badWhenTrue} ones (a conflict, say). Reason: the condition's; message: its type and
+   * message.
+   */
+  public static void transitions(
+      KubernetesClient client,
+      HasMetadata resource,
+      List<Condition> before,
+      List<Condition> after,
+      Set<String> types,
+      Predicate<String> badWhenTrue) {
+    for (var condition : after) {
+      if (!types.isEmpty() && !types.contains(condition.getType())) {
+        continue;
+      }
+      var bad = "True".equals(condition.getStatus()) == badWhenTrue.test(condition.getType());
+      var old = Conditions.find(before, condition.getType()).orElse(null);
+      var changed =
+          old == null
+              ? bad || Conditions.READY.equals(condition.getType())
+              : !old.getStatus().equals(condition.getStatus())
+                  || !old.getReason().equals(condition.getReason());
+      if (changed) {
+        record(
+            client,
+            resource,
+            bad ? WARNING : NORMAL,
+            condition.getReason(),
+            condition.getType() + ": " + condition.getMessage());
+      }
+    }
+  }
 
   /** An Event about {@code involved}, namespaced or cluster-scoped. */
   public static void record(

@@ -52,6 +52,14 @@ public final class StatusWrites {
     return Optional.of(new Written<>(replaced.get(), written.get()));
   }
 
+  /**
+   * A copy of {@code status} to change without touching the cached resource (as the API server
+   * stores it: through JSON), or {@code none} when there is no status yet.
+   */
+  public static <S> S copy(S status, Class<S> type, Supplier<S> none) {
+    return status == null ? none.get() : JSON.convertValue(status, type);
+  }
+
   /** Statuses are compared as the API server stores them: as JSON. */
   private static boolean sameJson(Object a, Object b) {
     return Objects.equals(a, b) || JSON.valueToTree(a).equals(JSON.valueToTree(b));

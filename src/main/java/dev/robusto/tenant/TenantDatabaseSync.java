@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -33,11 +34,14 @@ public class TenantDatabaseSync {
   private final TenantDatabase database;
   private final AuditLog audit;
   private final TenantDefaults defaults;
+  private final Clock clock;
 
-  public TenantDatabaseSync(TenantDatabase database, AuditLog audit, TenantDefaults defaults) {
+  public TenantDatabaseSync(
+      TenantDatabase database, AuditLog audit, TenantDefaults defaults, Clock clock) {
     this.database = database;
     this.audit = audit;
     this.defaults = defaults;
+    this.clock = clock;
   }
 
   /** The tenant's tenant_config row as it is, read once per reconcile. */
@@ -106,7 +110,8 @@ public class TenantDatabaseSync {
     if (previous != null && !previous.getRole().equals(role)) {
       next.setPreviousRole(previous.getRole());
       next.setPreviousValidUntil(
-          Instant.now()
+          clock
+              .instant()
               .plus(defaults.database().rotationGrace())
               .truncatedTo(ChronoUnit.SECONDS)
               .toString());
@@ -210,7 +215,8 @@ public class TenantDatabaseSync {
     if (status.getPreviousRole() == null) {
       return Optional.empty();
     }
-    var remaining = Duration.between(Instant.now(), Instant.parse(status.getPreviousValidUntil()));
+    var remaining =
+        Duration.between(clock.instant(), Instant.parse(status.getPreviousValidUntil()));
     if (!remaining.isNegative() && !remaining.isZero()) {
       return Optional.of(remaining.plusSeconds(1));
     }

@@ -19,6 +19,7 @@ import jakarta.inject.Inject;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
@@ -209,34 +210,15 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
         .ifPresent(w -> recordTransitions(tenant, w.before(), w.after(), context));
   }
 
-  /** An Event for each condition whose status or reason changed. */
+  /** Events for the conditions that changed, by the policy every resource follows. */
   private static void recordTransitions(
       Tenant tenant, TenantStatus before, TenantStatus next, Context<Tenant> context) {
-    for (var condition : next.getConditions()) {
-      var old =
-          before == null
-              ? null
-              : before.getConditions().stream()
-                  .filter(c -> c.getType().equals(condition.getType()))
-                  .findFirst()
-                  .orElse(null);
-      var changed =
-          old == null
-              ? !"True".equals(condition.getStatus())
-                  || condition.getType().equals(TenantStatusAggregator.READY)
-              : !old.getStatus().equals(condition.getStatus())
-                  || !old.getReason().equals(condition.getReason());
-      if (!changed) {
-        continue;
-      }
-      var ok = "True".equals(condition.getStatus());
-      var negative = TenantStatusAggregator.isConflict(condition.getType()) ? ok : !ok;
-      KubeEvents.record(
-          context.getClient(),
-          tenant,
-          negative ? KubeEvents.WARNING : KubeEvents.NORMAL,
-          condition.getReason(),
-          condition.getType() + ": " + condition.getMessage());
-    }
+    KubeEvents.transitions(
+        context.getClient(),
+        tenant,
+        before == null ? null : before.getConditions(),
+        next.getConditions(),
+        Set.of(),
+        TenantStatusAggregator::isConflict);
   }
 }

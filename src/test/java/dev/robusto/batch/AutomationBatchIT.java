@@ -165,7 +165,7 @@ class AutomationBatchIT {
           .until(() -> get(namespace, "fin-de-mes").getStatus().observedGeneration == 2L);
       var again = get(namespace, "fin-de-mes");
       assertThat(again.getStatus().counts.total).isEqualTo(500);
-      assertThat(again.getStatus().phase).isEqualTo("PartiallyFailed");
+      assertThat(again.getStatus().phase).isEqualTo(AutomationBatchStatus.Phase.PARTIALLY_FAILED);
       assertThat(workerJobs(namespace)).isEmpty();
       assertThat(kubelet.running()).isZero();
     } finally {
@@ -238,7 +238,7 @@ class AutomationBatchIT {
           .contains("Queued/ConcurrencyLimit");
       var throttled =
           List.of(get(namespace, "urgentes"), get(namespace, "normales")).stream()
-              .filter(b -> b.getStatus().phase.equals("Throttled"))
+              .filter(b -> b.getStatus().phase == AutomationBatchStatus.Phase.THROTTLED)
               .toList();
       assertThat(throttled)
           .as("the daily cap of 150 holds across both batches")
@@ -314,7 +314,7 @@ class AutomationBatchIT {
                 }))
         .create();
     var orphan = awaitReason("default", "sin-tenant", "TenantNotFound");
-    assertThat(orphan.getStatus().phase).isEqualTo("Pending");
+    assertThat(orphan.getStatus().phase).isEqualTo(AutomationBatchStatus.Phase.PENDING);
     assertThat(condition(orphan, "Ready").getMessage())
         .isEqualTo(
             "Namespace default belongs to no Tenant; create batches in a tenant's namespace.");
@@ -405,7 +405,7 @@ class AutomationBatchIT {
     var batch = get(namespace, name);
     return batch.getStatus() == null || batch.getStatus().phase == null
         ? "none"
-        : batch.getStatus().phase;
+        : batch.getStatus().phase.toString();
   }
 
   private AutomationBatch awaitPhase(String namespace, String name, String phase) {

@@ -76,7 +76,7 @@ class BatchDecisionTest {
     batch.getStatus().observedGeneration = 2L;
     assertThat(BatchDecision.needsIngest(batch)).as("no counts yet").isTrue();
     batch.getStatus().counts = new AutomationBatchStatus.Counts();
-    batch.getStatus().phase = "Succeeded";
+    batch.getStatus().phase = AutomationBatchStatus.Phase.SUCCEEDED;
     assertThat(BatchDecision.needsIngest(batch)).isFalse();
     assertThat(BatchDecision.finished(batch)).isTrue();
     batch.getMetadata().setGeneration(3L);

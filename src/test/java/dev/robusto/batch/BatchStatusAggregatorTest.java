@@ -16,7 +16,7 @@ class BatchStatusAggregatorTest {
   @Test
   void theSeedsMonthEndCaseIsPartiallyFailed() {
     var status = BatchStatusAggregator.of(batch(), facts(new Counts(0, 0, 0, 450, 50, 0), null));
-    assertThat(status.phase).isEqualTo("PartiallyFailed");
+    assertThat(status.phase).isEqualTo(AutomationBatchStatus.Phase.PARTIALLY_FAILED);
     assertThat(status.counts.total).isEqualTo(500);
     assertThat(ready(status).getMessage())
         .isEqualTo("450 of 500 tickets succeeded, 50 failed, 0 dead-lettered.");
@@ -30,7 +30,7 @@ class BatchStatusAggregatorTest {
     job.state = "Running";
     job.active = 2;
     var status = BatchStatusAggregator.of(batch(), facts(new Counts(0, 0, 0, 10, 0, 0), job));
-    assertThat(status.phase).isEqualTo("Running");
+    assertThat(status.phase).isEqualTo(AutomationBatchStatus.Phase.RUNNING);
     assertThat(ready(status).getMessage())
         .isEqualTo("Every admitted ticket is finished; 2 workers are exiting.");
   }
@@ -38,7 +38,7 @@ class BatchStatusAggregatorTest {
   @Test
   void heldTicketsSayWhenTheyResume() {
     var status = BatchStatusAggregator.of(batch(), facts(new Counts(50, 0, 0, 100, 0, 0), null));
-    assertThat(status.phase).isEqualTo("Throttled");
+    assertThat(status.phase).isEqualTo(AutomationBatchStatus.Phase.THROTTLED);
     assertThat(status.resumesAt).isEqualTo(MIDNIGHT.toString());
     assertThat(status.conditions)
         .filteredOn(c -> c.getType().equals("Throttled"))
@@ -52,7 +52,7 @@ class BatchStatusAggregatorTest {
   @Test
   void aBatchWithoutWorkersSaysWhoHasThem() {
     var status = BatchStatusAggregator.of(batch(), facts(new Counts(0, 100, 0, 0, 0, 0), null));
-    assertThat(status.phase).isEqualTo("Queued");
+    assertThat(status.phase).isEqualTo(AutomationBatchStatus.Phase.QUEUED);
     assertThat(ready(status).getReason()).isEqualTo("ConcurrencyLimit");
   }
 
@@ -72,7 +72,7 @@ class BatchStatusAggregatorTest {
             MIDNIGHT,
             NOW);
     var status = BatchStatusAggregator.of(batch(), facts);
-    assertThat(status.phase).isEqualTo("Running");
+    assertThat(status.phase).isEqualTo(AutomationBatchStatus.Phase.RUNNING);
     assertThat(ready(status).getReason()).isEqualTo("HandedToFleet");
     assertThat(ready(status).getMessage())
         .isEqualTo(

@@ -115,7 +115,8 @@ class TenantApiFaultIT {
     operator.register(
         new TenantReconciler(
             defaults,
-            new TenantDatabaseSync(new TenantDatabase(database), audit, defaults),
+            new TenantDatabaseSync(
+                new TenantDatabase(database), audit, defaults, java.time.Clock.systemUTC()),
             audit));
     operator.start();
 
