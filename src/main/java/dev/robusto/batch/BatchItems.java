@@ -41,59 +41,71 @@ final class BatchItems {
     }
     var source = spec.itemsFrom;
     var namespace = batch.getMetadata().getNamespace();
-    String json;
-    String where;
-    if (source.configMapName != null) {
-      where = "ConfigMap " + source.configMapName;
-      ConfigMap map =
-          client.configMaps().inNamespace(namespace).withName(source.configMapName).get();
-      if (map == null) {
-        throw missing(where);
-      }
-      json = map.getData() == null ? null : map.getData().get(source.key);
-    } else {
-      where = "Secret " + source.secretName;
-      Secret secret;
-      try {
-        secret = client.secrets().inNamespace(namespace).withName(source.secretName).get();
-      } catch (KubernetesClientException e) {
-        if (e.getCode() != 403) {
-          throw e;
-        }
-        throw new UnreadableItems(
-            "ItemsSourceForbidden",
-            "This installation does not let the operator read Secrets (Helm value"
-                + " batch.readItemSecrets is false); use itemsFrom.configMapName, or ask the"
-                + " platform team to enable it.");
-      }
-      if (secret == null) {
-        throw missing(where);
-      }
-      var encoded = secret.getData() == null ? null : secret.getData().get(source.key);
-      json =
-          encoded == null
-              ? null
-              : new String(Base64.getDecoder().decode(encoded), StandardCharsets.UTF_8);
-    }
+    var where =
+        source.configMapName != null
+            ? "ConfigMap " + source.configMapName
+            : "Secret " + source.secretName;
+    var json =
+        source.configMapName != null
+            ? fromConfigMap(client, namespace, source)
+            : fromSecret(client, namespace, source);
     if (json == null) {
       throw new UnreadableItems(
           "ItemsSourceKeyMissing",
           where + " has no key '" + source.key + "'; put the JSON array of tickets there");
     }
+    return parse(json, where, source.key);
+  }
+
+  /** The key's text in the ConfigMap (null without the key). */
+  private static String fromConfigMap(
+      KubernetesClient client, String namespace, AutomationBatchSpec.ItemsSource source)
+      throws UnreadableItems {
+    ConfigMap map = client.configMaps().inNamespace(namespace).withName(source.configMapName).get();
+    if (map == null) {
+      throw missing("ConfigMap " + source.configMapName);
+    }
+    return map.getData() == null ? null : map.getData().get(source.key);
+  }
+
+  /** The key's text in the Secret (null without the key), if the operator may read Secrets. */
+  private static String fromSecret(
+      KubernetesClient client, String namespace, AutomationBatchSpec.ItemsSource source)
+      throws UnreadableItems {
+    Secret secret;
+    try {
+      secret = client.secrets().inNamespace(namespace).withName(source.secretName).get();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 403) {
+        throw e;
+      }
+      throw new UnreadableItems(
+          "ItemsSourceForbidden",
+          "This installation does not let the operator read Secrets (Helm value"
+              + " batch.readItemSecrets is false); use itemsFrom.configMapName, or ask the"
+              + " platform team to enable it.");
+    }
+    if (secret == null) {
+      throw missing("Secret " + source.secretName);
+    }
+    var encoded = secret.getData() == null ? null : secret.getData().get(source.key);
+    return encoded == null
+        ? null
+        : new String(Base64.getDecoder().decode(encoded), StandardCharsets.UTF_8);
+  }
+
+  /** The tickets in {@code json}, each with a key; what is wrong, and where, otherwise. */
+  private static List<WorkQueue.NewItem> parse(String json, String where, String key)
+      throws UnreadableItems {
     try {
       List<AutomationBatchSpec.Item> items =
           JSON.readValue(json, new TypeReference<List<AutomationBatchSpec.Item>>() {});
       for (var i = 0; i < items.size(); i++) {
-        var key = items.get(i).key;
-        if (key == null || key.isEmpty() || key.length() > 255) {
+        var itemKey = items.get(i).key;
+        if (itemKey == null || itemKey.isEmpty() || itemKey.length() > 255) {
           throw new UnreadableItems(
               "InvalidItems",
-              where
-                  + " key '"
-                  + source.key
-                  + "': item "
-                  + i
-                  + " needs a key of 1 to 255 characters");
+              where + " key '" + key + "': item " + i + " needs a key of 1 to 255 characters");
         }
       }
       return toNewItems(items);
@@ -102,7 +114,7 @@ final class BatchItems {
           "InvalidItems",
           where
               + " key '"
-              + source.key
+              + key
               + "' is not a JSON array of {\"key\": ..., \"payload\": {...}} (line "
               + e.getLocation().getLineNr()
               + ", column "

@@ -2,7 +2,7 @@ package dev.robusto.batch;
 
 import com.fasterxml.jackson.annotation.JsonValue;
 
-/** Who goes first for the tenant's workers, in the seed's words. */
+/** Who goes first for the tenant's workers, in the platform's Spanish names. */
 public enum Priority {
   BAJA,
   NORMAL,

@@ -19,7 +19,7 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.SQLException;
-import java.time.Instant;
+import java.time.Clock;
 import java.util.List;
 
 /**
@@ -42,18 +42,21 @@ public class AutomationDeploymentReconciler implements Reconciler<AutomationDepl
   private final CanaryAnalysis analysis;
   private final AuditLog audit;
   private final MeterRegistry registry;
+  private final Clock clock;
 
   public AutomationDeploymentReconciler(
       TenantDirectory tenants,
       BatchSettings settings,
       CanaryAnalysis analysis,
       AuditLog audit,
-      MeterRegistry registry) {
+      MeterRegistry registry,
+      Clock clock) {
     this.tenants = tenants;
     this.settings = settings;
     this.analysis = analysis;
     this.audit = audit;
     this.registry = registry;
+    this.clock = clock;
   }
 
   @Override
@@ -95,7 +98,7 @@ public class AutomationDeploymentReconciler implements Reconciler<AutomationDepl
                 "Namespace "
                     + namespace
                     + " belongs to no Tenant; create fleets in a tenant's namespace.")
-            : rollout.run(Instant.now());
+            : rollout.run(clock.instant());
     return UpdateControl.<AutomationDeployment>noUpdate().rescheduleAfter(wakeUp);
   }
 

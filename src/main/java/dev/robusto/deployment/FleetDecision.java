@@ -133,9 +133,9 @@ final class FleetDecision {
     if (!Objects.equals(status.canaryRevision, specRevision)) {
       startCanary();
     }
-    judgeMeasurement();
-    if (status.canaryRevision == null) {
-      return; // rolled back
+    var judged = judgeMeasurement();
+    if (status.canaryRevision == null || !judged) {
+      return; // rolled back, or a measurement is due: no step moves before it is judged
     }
     var noData =
         status.lastAnalysis != null && Objects.equals(status.lastAnalysis.revision, specRevision)
@@ -222,20 +222,23 @@ final class FleetDecision {
         && status.passedMeasurements >= step.analysis.measurements;
   }
 
-  /** The canary's measurement, when one is due: a breach rolls back, a pass counts. */
-  private void judgeMeasurement() {
+  /**
+   * The canary's measurement, when one is due: a breach rolls back, a pass counts. False when one
+   * is due but was not taken in this reconcile (a person's action came first): the next takes it.
+   */
+  private boolean judgeMeasurement() {
     var due = nextMeasurement(status, interval);
     if (due.isEmpty()) {
-      return;
+      return true;
     }
     if (now.isBefore(due.get())) {
       draft.wake(Duration.between(now, due.get()));
-      return;
+      return true;
     }
     AnalysisRun run = facts.canaryRun();
     if (run == null || !Objects.equals(run.revision, status.canaryRevision)) {
-      draft.wake(Duration.ofSeconds(1)); // due but not measured in this reconcile: the next one
-      return;
+      draft.wake(Duration.ofSeconds(1));
+      return false;
     }
     status.lastAnalysis = run;
     draft.wake(interval);
@@ -243,7 +246,7 @@ final class FleetDecision {
     if (reason != null) {
       draft.rollback(reason, "metric", Outcome.ROLLED_BACK);
       draft.turnOffFlags(reason);
-      return;
+      return true;
     }
     var warning = CanaryAnalysis.warning(spec, run);
     if (warning != null && !"Breached".equals(draft.previousConditionReason("MetricWarning"))) {
@@ -253,6 +256,7 @@ final class FleetDecision {
         !CanaryAnalysis.passed(spec, run)
             ? 0
             : status.passedMeasurements == null ? 1 : status.passedMeasurements + 1;
+    return true;
   }
 
   /** Stable and canary sizes by weight; weights and ready counts into the status. */

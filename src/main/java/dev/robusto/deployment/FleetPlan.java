@@ -22,8 +22,8 @@ record FleetPlan(
     List<Integer> revisionsInUse,
     Duration wakeUp) {
 
-  /** A change of the fleet's revisions, for the audit log (states hashed there). */
-  record Change(String action, String before, String after) {}
+  /** An update of the fleet's revisions, for the audit log (states hashed there). */
+  record Change(String before, String after) {}
 
   /** An Event about the fleet. */
   record Event(String type, String reason, String message) {}

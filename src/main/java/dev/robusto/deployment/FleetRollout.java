@@ -146,11 +146,13 @@ final class FleetRollout {
     scaleRevisions(plan);
     turnOffFlags(plan);
     for (var change : plan.changes()) {
-      record(change.action(), resourceName(), change.before(), change.after());
+      record("update", resourceName(), change.before(), change.after());
     }
-    plan.rollbackTriggers()
-        .forEach(trigger -> registry.counter("robusto.rollbacks", "trigger", trigger).increment());
     var written = writeStatus(plan, facts);
+    // Counted once the rollback is in the status: a write that fails is decided again next time.
+    written
+        .rollbackTriggers()
+        .forEach(trigger -> registry.counter("robusto.rollbacks", "trigger", trigger).increment());
     for (var event : written.events()) {
       KubeEvents.record(client, fleet, event.type(), event.reason(), event.message());
     }
@@ -249,7 +251,7 @@ final class FleetRollout {
               "[{\"op\": \"test\", \"path\": %s, \"value\": %s}, {\"op\": \"remove\", \"path\": %s}]"
                   .formatted(json(pointer), json(action), json(pointer)));
     } catch (KubernetesClientException e) {
-      if (e.getCode() != 422 && e.getCode() != 409) {
+      if (e.getCode() != 422) { // the test failed: the annotation holds something else now
         throw e;
       }
       LOG.debugf("Action %s on %s was replaced before its removal", action, resourceName());

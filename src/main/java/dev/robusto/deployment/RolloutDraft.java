@@ -148,7 +148,7 @@ final class RolloutDraft {
   }
 
   void change(String before, String after) {
-    changes.add(new FleetPlan.Change("update", before, after));
+    changes.add(new FleetPlan.Change(before, after));
   }
 
   /** The step a person sees, counted from 1 (0: none). */

@@ -58,23 +58,43 @@ public final class ReconcileErrors {
         return "the API server did not answer in time";
       }
       if (cause instanceof SQLException sql) {
-        return "PostgreSQL: " + sql.getMessage();
+        return database(sql);
       }
     }
-    // The operator's own refusals (a name taken, a revision gone) say what to do, wherever the
-    // framework wrapped them; others are named by their kind only, since their text may carry
-    // anything.
+    // The operator's own refusals (a name taken, a revision gone: an IllegalStateException of its
+    // own, with no cause) say what to do, wherever the framework wrapped them; others are named by
+    // their kind only, since their text may carry anything.
     for (var cause = error; cause != null; cause = cause.getCause()) {
-      if (cause instanceof IllegalStateException && cause.getMessage() != null) {
+      if (cause instanceof IllegalStateException && cause.getCause() == null) {
         return cause.getMessage();
       }
     }
     return error.getClass().getSimpleName();
   }
 
+  /**
+   * What PostgreSQL said, without what could leak: its address (on a connection failure) and the
+   * rows or keys the server's detail may quote. The operator's log has the full error.
+   */
+  private static String database(SQLException sql) {
+    var state = sql.getSQLState() == null ? "" : " (SQLSTATE " + sql.getSQLState() + ")";
+    if (sql.getSQLState() != null && sql.getSQLState().startsWith("08")) {
+      return "PostgreSQL cannot be reached" + state;
+    }
+    var server =
+        sql instanceof org.postgresql.util.PSQLException psql ? psql.getServerErrorMessage() : null;
+    return server == null || server.getMessage() == null
+        ? "PostgreSQL refused the operation" + state
+        : "PostgreSQL: " + server.getMessage() + state;
+  }
+
   /** The message of a Ready condition after a failed reconcile. */
   public static String retrying(Throwable error) {
-    var message = "Cannot reconcile (retried with backoff): " + detail(error);
+    return truncate("Cannot reconcile (retried with backoff): " + detail(error));
+  }
+
+  /** A condition message short enough for kubectl describe. */
+  public static String truncate(String message) {
     return message.length() <= MAX_MESSAGE ? message : message.substring(0, MAX_MESSAGE - 1) + "…";
   }
 }

@@ -25,7 +25,6 @@ final class TenantStatusAggregator {
   static final String DATABASE_READY = "DatabaseReady";
   static final String NAMESPACE_CONFLICT = "NamespaceConflict";
   static final String RETAINED_ROWS_CONFLICT = "RetainedRowsConflict";
-  static final int MAX_MESSAGE = 1024;
 
   /** Each concern and the workflow dependents (by name) that make it true. */
   private static final Map<String, List<String>> CONCERNS =
@@ -173,7 +172,7 @@ final class TenantStatusAggregator {
             .withType(type)
             .withStatus(statusValue)
             .withReason(reason)
-            .withMessage(truncate(message))
+            .withMessage(ReconcileErrors.truncate(message))
             .withObservedGeneration(tenant.getMetadata().getGeneration())
             .withLastTransitionTime(transition)
             .build());
@@ -243,9 +242,5 @@ final class TenantStatusAggregator {
           default -> " The operator retries with backoff.";
         };
     return what + ": " + detail + "." + hint;
-  }
-
-  private static String truncate(String message) {
-    return message.length() <= MAX_MESSAGE ? message : message.substring(0, MAX_MESSAGE - 1) + "…";
   }
 }

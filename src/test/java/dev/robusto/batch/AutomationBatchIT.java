@@ -233,6 +233,9 @@ class AutomationBatchIT {
       assertThat(kubelet.peak())
           .as("worker processes of the tenant alive at once, across both batches")
           .isBetween(1, 2);
+      assertThat(kubelet.peakPods())
+          .as("worker pods of the tenant not finished at once, across both batches")
+          .isBetween(1, 2);
       assertThat(reasons)
           .as("one batch waited for the other's workers")
           .contains("Queued/ConcurrencyLimit");

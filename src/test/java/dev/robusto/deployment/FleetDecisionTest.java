@@ -157,7 +157,7 @@ class FleetDecisionTest {
                               .isEqualTo(AutomationDeploymentStatus.StableCheck.PENDING));
               assertThat(plan.rollbackReason()).isEqualTo(plan.status().abortReason);
               assertThat(plan.changes())
-                  .containsExactly(new FleetPlan.Change("update", "canary=2", "stable=1"));
+                  .containsExactly(new FleetPlan.Change("canary=2", "stable=1"));
             }),
         new Row(
             "a metric that only warns says so once and the rollout goes on",
@@ -239,6 +239,26 @@ class FleetDecisionTest {
             new Expect(
                 "Progressing", 1, 2, 50, Map.of(1, 2, 2, 2), List.of(), List.of(), List.of()),
             plan -> assertThat(plan.wakeUp()).isEqualTo(Duration.ofSeconds(15))),
+        new Row(
+            "a due measurement a person's action kept from being taken holds the steps",
+            new Given(canary(1, 50).stepStarted(61).since(31), 2)
+                .steps(weight(50), pause("1m"))
+                .action("retry")
+                .pods(1, 2, 2)
+                .pods(2, 2, 2),
+            new Expect(
+                "Progressing",
+                1,
+                2,
+                50,
+                Map.of(1, 2, 2, 2),
+                List.of("Action"),
+                List.of(),
+                List.of()),
+            plan -> {
+              assertThat(plan.status().currentStepIndex).as("not promoted unmeasured").isEqualTo(1);
+              assertThat(plan.wakeUp()).isEqualTo(Duration.ofSeconds(1));
+            }),
         new Row(
             "the last step done promotes the canary",
             new Given(canary(1, 50).stepStarted(61), 2)

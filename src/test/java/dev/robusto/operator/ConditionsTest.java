@@ -30,9 +30,10 @@ class ConditionsTest {
         .satisfies(
             c ->
                 assertThat(c.getMessage())
+                    .as("what failed, not where the database is")
                     .isEqualTo(
-                        "Cannot reconcile (retried with backoff): PostgreSQL: Connection to"
-                            + " localhost:5432 refused."));
+                        "Cannot reconcile (retried with backoff): PostgreSQL cannot be reached"
+                            + " (SQLSTATE 08001)"));
     assertThat(Conditions.reason(conditions, "Complete")).isEqualTo("InProgress");
   }
 
@@ -55,6 +56,16 @@ class ConditionsTest {
     assertThat(ReconcileErrors.retrying(new RuntimeException("token=abc123")))
         .endsWith(": RuntimeException")
         .doesNotContain("abc123");
+    assertThat(
+            ReconcileErrors.retrying(
+                new IllegalStateException(new RuntimeException("password=hunter2"))))
+        .as("a library's wrapper quotes its cause: named by kind")
+        .endsWith(": IllegalStateException")
+        .doesNotContain("hunter2");
+    assertThat(ReconcileErrors.retrying(new SQLException("duplicate key", "23505")))
+        .isEqualTo(
+            "Cannot reconcile (retried with backoff): PostgreSQL refused the operation"
+                + " (SQLSTATE 23505)");
   }
 
   private static Condition condition(String type, String status, String reason) {

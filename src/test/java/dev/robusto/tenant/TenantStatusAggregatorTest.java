@@ -73,7 +73,7 @@ class TenantStatusAggregatorTest {
         TenantStatusAggregator.failed(
             tenant, plan, Map.of(TenantReconciler.NAMESPACE, apiError(500, "x".repeat(5000))));
     assertThat(condition(status, "NamespaceReady").getMessage())
-        .hasSize(TenantStatusAggregator.MAX_MESSAGE);
+        .hasSize(ReconcileErrors.MAX_MESSAGE);
   }
 
   private static TenantDatabaseStatus database() {

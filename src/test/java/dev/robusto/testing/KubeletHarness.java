@@ -34,6 +34,9 @@ public final class KubeletHarness implements AutoCloseable {
       new java.util.concurrent.atomic.AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger peak =
       new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.Set<String> livePods = ConcurrentHashMap.newKeySet();
+  private final java.util.concurrent.atomic.AtomicInteger peakPods =
+      new java.util.concurrent.atomic.AtomicInteger();
   private final SharedIndexInformer<Pod> informer;
 
   /** Runs the pods of {@code image} in {@code namespace} that the scheduler placed on a node. */
@@ -49,11 +52,13 @@ public final class KubeletHarness implements AutoCloseable {
                 new ResourceEventHandler<>() {
                   @Override
                   public void onAdd(Pod pod) {
+                    countPod(pod);
                     maybeStart(pod);
                   }
 
                   @Override
                   public void onUpdate(Pod old, Pod pod) {
+                    countPod(pod);
                     if (pod.getMetadata().getDeletionTimestamp() != null) {
                       stop(pod);
                     } else {
@@ -64,6 +69,7 @@ public final class KubeletHarness implements AutoCloseable {
 
                   @Override
                   public void onDelete(Pod pod, boolean unknownState) {
+                    livePods.remove(pod.getMetadata().getName());
                     stop(pod);
                   }
                 });
@@ -75,6 +81,23 @@ public final class KubeletHarness implements AutoCloseable {
    */
   public int peak() {
     return peak.get();
+  }
+
+  /**
+   * The most worker pods that existed at once so far and had not finished (Pending, Running, or
+   * being deleted), counted at every change the API server reported.
+   */
+  public int peakPods() {
+    return peakPods.get();
+  }
+
+  private void countPod(Pod pod) {
+    var phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+    if ("Succeeded".equals(phase) || "Failed".equals(phase)) {
+      livePods.remove(pod.getMetadata().getName());
+    } else if (livePods.add(pod.getMetadata().getName())) {
+      peakPods.accumulateAndGet(livePods.size(), Math::max);
+    }
   }
 
   /** How many worker processes are alive now. */
