@@ -230,7 +230,7 @@ public class AutomationBatchReconciler
     store.delete(UUID.fromString(batch.getMetadata().getUid()));
     record(
         "delete",
-        resourceName(batch),
+        Auditor.resource(batch),
         batch.getStatus() == null ? null : batch.getStatus().tenant,
         null);
     return DeleteControl.defaultDelete();
@@ -239,13 +239,6 @@ public class AutomationBatchReconciler
   /** States are hashed, as everywhere in the audit log. */
   private void record(String action, String resource, String tenantId, String after) {
     new Auditor(audit, ACTOR).record(action, resource, tenantId, null, after);
-  }
-
-  private static String resourceName(AutomationBatch batch) {
-    return "AutomationBatch/"
-        + batch.getMetadata().getNamespace()
-        + "/"
-        + batch.getMetadata().getName();
   }
 
   private void ingest(AutomationBatch batch, TenantDirectory.Entry limits, KubernetesClient client)
@@ -276,7 +269,7 @@ public class AutomationBatchReconciler
                       : ", %d skipped: their keys were already submitted by this tenant"
                           .formatted(skipped));
       event(client, batch, KubeEvents.NORMAL, "Ingested", message);
-      record("create", resourceName(batch) + "/items", limits.tenantId(), "queued=" + added);
+      record("create", Auditor.resource(batch) + "/items", limits.tenantId(), "queued=" + added);
     }
   }
 
@@ -313,11 +306,7 @@ public class AutomationBatchReconciler
         KubeEvents.NORMAL,
         "WorkersStarted",
         "Job %s started with %d workers.".formatted(job.getMetadata().getName(), workers));
-    record(
-        "create",
-        "Job/" + job.getMetadata().getNamespace() + "/" + job.getMetadata().getName(),
-        limits.tenantId(),
-        "parallelism=" + workers);
+    record("create", Auditor.resource(job), limits.tenantId(), "parallelism=" + workers);
     return created;
   }
 

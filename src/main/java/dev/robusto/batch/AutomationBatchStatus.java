@@ -2,6 +2,7 @@ package dev.robusto.batch;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonValue;
+import dev.robusto.operator.EnumNames;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,19 +15,13 @@ public class AutomationBatchStatus {
 
   /** Where a batch stands, as kubectl's Phase column shows it. */
   public enum Phase {
-    PENDING("Pending"),
-    QUEUED("Queued"),
-    RUNNING("Running"),
-    THROTTLED("Throttled"),
-    SUCCEEDED("Succeeded"),
-    PARTIALLY_FAILED("PartiallyFailed"),
-    FAILED("Failed");
-
-    private final String value;
-
-    Phase(String value) {
-      this.value = value;
-    }
+    PENDING,
+    QUEUED,
+    RUNNING,
+    THROTTLED,
+    SUCCEEDED,
+    PARTIALLY_FAILED,
+    FAILED;
 
     /** Nothing more will happen unless the spec changes. */
     public boolean finished() {
@@ -36,7 +31,7 @@ public class AutomationBatchStatus {
     @JsonValue
     @Override
     public String toString() {
-      return value;
+      return EnumNames.upperCamel(this);
     }
   }
 

@@ -2,6 +2,7 @@ package dev.robusto.deployment;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonValue;
+import dev.robusto.operator.EnumNames;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,83 +56,59 @@ public class AutomationDeploymentStatus {
 
   /** Where a fleet stands, as kubectl's Phase column shows it. */
   public enum Phase {
-    PROGRESSING("Progressing"),
-    PAUSED("Paused"),
-    HEALTHY("Healthy"),
-    DEGRADED("Degraded");
-
-    private final String value;
-
-    Phase(String value) {
-      this.value = value;
-    }
+    PROGRESSING,
+    PAUSED,
+    HEALTHY,
+    DEGRADED;
 
     @JsonValue
     @Override
     public String toString() {
-      return value;
+      return EnumNames.upperCamel(this);
     }
   }
 
   /** What one metric's measurement says. */
   public enum Verdict {
-    PASS("Pass"),
-    BREACH("Breach"),
-    NO_DATA("NoData"),
-    ERROR("Error");
-
-    private final String value;
-
-    Verdict(String value) {
-      this.value = value;
-    }
+    PASS,
+    BREACH,
+    NO_DATA,
+    ERROR;
 
     @JsonValue
     @Override
     public String toString() {
-      return value;
+      return EnumNames.upperCamel(this);
     }
   }
 
   /** What became of a revision. */
   public enum Outcome {
-    STABLE("Stable"),
-    CANARY("Canary"),
-    PROMOTED("Promoted"),
-    ROLLED_BACK("RolledBack"),
-    ABORTED("Aborted"),
-    SUPERSEDED("Superseded");
-
-    private final String value;
-
-    Outcome(String value) {
-      this.value = value;
-    }
+    STABLE,
+    CANARY,
+    PROMOTED,
+    ROLLED_BACK,
+    ABORTED,
+    SUPERSEDED;
 
     @JsonValue
     @Override
     public String toString() {
-      return value;
+      return EnumNames.upperCamel(this);
     }
   }
 
   /** The check of the stable revision after a rollback. */
   public enum StableCheck {
-    PENDING("Pending"),
-    HEALTHY("Healthy"),
-    UNHEALTHY("Unhealthy"),
-    NO_DATA("NoData");
-
-    private final String value;
-
-    StableCheck(String value) {
-      this.value = value;
-    }
+    PENDING,
+    HEALTHY,
+    UNHEALTHY,
+    NO_DATA;
 
     @JsonValue
     @Override
     public String toString() {
-      return value;
+      return EnumNames.upperCamel(this);
     }
   }
 

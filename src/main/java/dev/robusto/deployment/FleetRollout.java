@@ -22,6 +22,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jboss.logging.Logger;
 
@@ -130,14 +131,7 @@ final class FleetRollout {
     var revision = recorded.revision();
     revisions.add(revision);
     if (recorded.created()) {
-      record(
-          "create",
-          "ControllerRevision/"
-              + fleet.getMetadata().getNamespace()
-              + "/"
-              + revision.getMetadata().getName(),
-          null,
-          "revision=" + revision.getRevision());
+      record("create", Auditor.resource(revision), null, "revision=" + revision.getRevision());
     }
     return (int) (long) revision.getRevision();
   }
@@ -146,7 +140,7 @@ final class FleetRollout {
     scaleRevisions(plan);
     turnOffFlags(plan);
     for (var change : plan.changes()) {
-      record("update", resourceName(), change.before(), change.after());
+      record("update", Auditor.resource(fleet), change.before(), change.after());
     }
     var written = writeStatus(plan, facts);
     // Counted once the rollback is in the status: a write that fails is decided again next time.
@@ -175,7 +169,7 @@ final class FleetRollout {
       var name = written.deployment().getMetadata().getName();
       record(
           written.created() ? "create" : "update",
-          "Deployment/" + fleet.getMetadata().getNamespace() + "/" + name,
+          Auditor.resource(written.deployment()),
           null,
           "replicas=" + written.deployment().getSpec().getReplicas());
       if (!written.created()) {
@@ -224,7 +218,7 @@ final class FleetRollout {
         fleet,
         context,
         current -> {
-          if (sameJson(current.getStatus(), fleet.getStatus())) {
+          if (StatusWrites.sameJson(current.getStatus(), fleet.getStatus())) {
             return plan.status();
           }
           decided.set(FleetDecision.decide(fleet, current.getStatus(), facts));
@@ -248,33 +242,22 @@ final class FleetRollout {
           .withName(fleet.getMetadata().getName())
           .patch(
               PatchContext.of(PatchType.JSON),
-              "[{\"op\": \"test\", \"path\": %s, \"value\": %s}, {\"op\": \"remove\", \"path\": %s}]"
-                  .formatted(json(pointer), json(action), json(pointer)));
+              JSON.valueToTree(
+                      List.of(
+                          Map.of("op", "test", "path", pointer, "value", action),
+                          Map.of("op", "remove", "path", pointer)))
+                  .toString());
     } catch (KubernetesClientException e) {
       if (e.getCode() != 422) { // the test failed: the annotation holds something else now
         throw e;
       }
-      LOG.debugf("Action %s on %s was replaced before its removal", action, resourceName());
+      LOG.debugf(
+          "Action %s on %s was replaced before its removal", action, Auditor.resource(fleet));
     }
-  }
-
-  private String resourceName() {
-    return "AutomationDeployment/"
-        + fleet.getMetadata().getNamespace()
-        + "/"
-        + fleet.getMetadata().getName();
   }
 
   private void record(String action, String resource, String before, String after) {
     new Auditor(audit, AutomationDeploymentReconciler.ACTOR)
         .record(action, resource, tenant == null ? null : tenant.tenantId(), before, after);
-  }
-
-  private static boolean sameJson(Object a, Object b) {
-    return JSON.valueToTree(a).equals(JSON.valueToTree(b));
-  }
-
-  private static String json(String text) {
-    return JSON.getNodeFactory().textNode(text).toString();
   }
 }

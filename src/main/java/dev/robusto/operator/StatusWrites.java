@@ -61,7 +61,7 @@ public final class StatusWrites {
   }
 
   /** Statuses are compared as the API server stores them: as JSON. */
-  private static boolean sameJson(Object a, Object b) {
+  public static boolean sameJson(Object a, Object b) {
     return Objects.equals(a, b) || JSON.valueToTree(a).equals(JSON.valueToTree(b));
   }
 
