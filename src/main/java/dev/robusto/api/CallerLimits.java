@@ -20,7 +20,8 @@ public class CallerLimits {
   public enum Api {
     OFREP,
     BATCHES,
-    AUDIT
+    AUDIT,
+    USAGE
   }
 
   private record Key(Api api, String caller) {}
@@ -33,6 +34,7 @@ public class CallerLimits {
   private final int ofrepPerSecond;
   private final int batchesPerSecond;
   private final int auditPerSecond;
+  private final int usagePerSecond;
   private final int streamsPerCaller;
   private final int maxStreams;
 
@@ -40,11 +42,13 @@ public class CallerLimits {
       @ConfigProperty(name = "robusto.api.ofrep-requests-per-second") int ofrepPerSecond,
       @ConfigProperty(name = "robusto.api.batch-requests-per-second") int batchesPerSecond,
       @ConfigProperty(name = "robusto.api.audit-requests-per-second") int auditPerSecond,
+      @ConfigProperty(name = "robusto.api.usage-requests-per-second") int usagePerSecond,
       @ConfigProperty(name = "robusto.api.streams-per-caller") int streamsPerCaller,
       @ConfigProperty(name = "robusto.api.streams") int maxStreams) {
     this.ofrepPerSecond = ofrepPerSecond;
     this.batchesPerSecond = batchesPerSecond;
     this.auditPerSecond = auditPerSecond;
+    this.usagePerSecond = usagePerSecond;
     this.streamsPerCaller = streamsPerCaller;
     this.maxStreams = maxStreams;
   }
@@ -56,6 +60,7 @@ public class CallerLimits {
           case OFREP -> ofrepPerSecond;
           case BATCHES -> batchesPerSecond;
           case AUDIT -> auditPerSecond;
+          case USAGE -> usagePerSecond;
         };
     if (perSecond <= 0) {
       return;

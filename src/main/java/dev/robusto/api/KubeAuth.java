@@ -305,7 +305,7 @@ public class KubeAuth {
     return refuse(503, "The Kubernetes API server cannot check your token right now; retry.");
   }
 
-  static WebApplicationException refuse(int status, String message) {
+  public static WebApplicationException refuse(int status, String message) {
     return new WebApplicationException(
         Response.status(status)
             .type(MediaType.APPLICATION_JSON)

@@ -7,14 +7,15 @@ import dev.robusto.flag.FlagStore;
 import dev.robusto.flag.PlatformMetrics;
 import dev.robusto.queue.WorkQueue;
 import dev.robusto.tenant.TenantDirectory;
+import dev.robusto.tenant.TenantUsageStore;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import javax.sql.DataSource;
 
 /**
- * Every database-backed store (queue, daily ledger, batch rows, tenant directory, flag rows, fleet
- * figures), on the operator's PostgreSQL datasource.
+ * Every database-backed store (queue, daily ledger, batch rows, tenant directory and usage, flag
+ * rows, fleet figures), on the operator's PostgreSQL datasource.
  */
 @ApplicationScoped
 public class DatabaseStores {
@@ -65,5 +66,11 @@ public class DatabaseStores {
   @Singleton
   FleetMetrics fleetMetrics() {
     return new FleetMetrics(dataSource);
+  }
+
+  @Produces
+  @Singleton
+  TenantUsageStore tenantUsageStore() {
+    return new TenantUsageStore(dataSource);
   }
 }

@@ -2,6 +2,7 @@ package dev.robusto.tenant;
 
 import dev.robusto.operator.Sql;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -35,7 +36,8 @@ public class TenantDatabase {
       int maxConcurrentJobs,
       int maxDailyJobs,
       int requestsPerMinute,
-      boolean suspended) {
+      boolean suspended,
+      BigDecimal pricePerTicketMxn) {
 
     /** The row's state, for the audit log's before/after hashes. */
     public String state() {
@@ -48,7 +50,8 @@ public class TenantDatabase {
           Integer.toString(maxConcurrentJobs),
           Integer.toString(maxDailyJobs),
           Integer.toString(requestsPerMinute),
-          Boolean.toString(suspended));
+          Boolean.toString(suspended),
+          pricePerTicketMxn.toPlainString());
     }
   }
 
@@ -75,7 +78,7 @@ public class TenantDatabase {
     return sql.one(
         """
         SELECT tenant_uid, retained_at IS NOT NULL, tier, namespace, max_concurrent_jobs,
-          max_daily_jobs, requests_per_minute, suspended FROM tenant_config
+          max_daily_jobs, requests_per_minute, suspended, price_per_ticket_mxn FROM tenant_config
         WHERE tenant_id = ?
         """,
         rs ->
@@ -88,7 +91,8 @@ public class TenantDatabase {
                 rs.getInt(5),
                 rs.getInt(6),
                 rs.getInt(7),
-                rs.getBoolean(8)),
+                rs.getBoolean(8),
+                rs.getBigDecimal(9)),
         tenantId);
   }
 
@@ -100,8 +104,8 @@ public class TenantDatabase {
     sql.update(
         """
         INSERT INTO tenant_config (tenant_id, tenant_uid, tier, namespace,
-          max_concurrent_jobs, max_daily_jobs, requests_per_minute, suspended)
-        VALUES (?, ?::uuid, ?, ?, ?, ?, ?, ?)
+          max_concurrent_jobs, max_daily_jobs, requests_per_minute, suspended, price_per_ticket_mxn)
+        VALUES (?, ?::uuid, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (tenant_id) DO UPDATE SET tenant_uid = excluded.tenant_uid,
           retained_at = NULL,
           tier = excluded.tier,
@@ -109,7 +113,8 @@ public class TenantDatabase {
           max_concurrent_jobs = excluded.max_concurrent_jobs,
           max_daily_jobs = excluded.max_daily_jobs,
           requests_per_minute = excluded.requests_per_minute,
-          suspended = excluded.suspended, updated_at = now()
+          suspended = excluded.suspended,
+          price_per_ticket_mxn = excluded.price_per_ticket_mxn, updated_at = now()
         """,
         config.tenantId(),
         config.uid(),
@@ -118,7 +123,8 @@ public class TenantDatabase {
         config.maxConcurrentJobs(),
         config.maxDailyJobs(),
         config.requestsPerMinute(),
-        config.suspended());
+        config.suspended(),
+        config.pricePerTicketMxn());
   }
 
   public Optional<Role> role(String name) throws SQLException {

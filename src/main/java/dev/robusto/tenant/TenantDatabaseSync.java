@@ -196,7 +196,8 @@ public class TenantDatabaseSync {
             limits.getMaxConcurrentJobs(),
             limits.getMaxDailyJobs(),
             limits.getRequestsPerMinute(),
-            tenant.getSpec().suspendedNow());
+            tenant.getSpec().suspendedNow(),
+            plan.pricePerTicketMxn());
     if (current.isPresent() && current.get().equals(desired)) {
       return;
     }

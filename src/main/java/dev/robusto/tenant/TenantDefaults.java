@@ -2,6 +2,7 @@ package dev.robusto.tenant;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.math.BigDecimal;
 import java.util.Map;
 
 /**
@@ -18,6 +19,10 @@ public interface TenantDefaults {
   Map<String, String> defaultRequest();
 
   Map<String, String> defaultLimit();
+
+  /** How often a Tenant's status.usage is refreshed when nothing else reconciles it. */
+  @WithDefault("PT1M")
+  java.time.Duration usageRefresh();
 
   /** Tenant database credentials. */
   Database database();
@@ -60,5 +65,9 @@ public interface TenantDefaults {
 
     /** ResourceQuota hard limits, e.g. {@code pods: 50}. */
     Map<String, String> resources();
+
+    /** What a succeeded ticket costs the tenant, in MXN (a Tenant's spec.billing may override). */
+    @WithDefault("0")
+    BigDecimal pricePerTicketMxn();
   }
 }

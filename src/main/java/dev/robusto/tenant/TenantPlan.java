@@ -2,6 +2,8 @@ package dev.robusto.tenant;
 
 import dev.robusto.worker.WorkerMain;
 import io.fabric8.kubernetes.api.model.Quantity;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -17,7 +19,9 @@ public record TenantPlan(
     Map<String, Quantity> defaultLimit,
     Map<String, Quantity> maxLimit,
     // Its batch workers' pools at the concurrency cap, plus the tier's room for fleet workers.
-    int databaseConnections) {
+    int databaseConnections,
+    // In PostgreSQL's numeric(12, 4), so the plan and the stored row compare equal.
+    BigDecimal pricePerTicketMxn) {
 
   /** Quota keys forced to zero while a tenant is suspended: nothing new may start. */
   static final String[] SUSPENDED_QUOTA_KEYS = {"pods", "count/jobs.batch"};
@@ -64,7 +68,16 @@ public record TenantPlan(
         overlay(defaults.defaultRequest(), limitRange.getDefaultRequest()),
         overlay(defaults.defaultLimit(), limitRange.getDefaultLimit()),
         new TreeMap<>(limitRange.getMax()),
-        limits.getMaxConcurrentJobs() * WorkerMain.CONNECTIONS + tier.databaseConnections());
+        limits.getMaxConcurrentJobs() * WorkerMain.CONNECTIONS + tier.databaseConnections(),
+        price(spec.getBilling(), tier.pricePerTicketMxn()));
+  }
+
+  private static BigDecimal price(TenantBilling billing, BigDecimal tierPrice) {
+    var price =
+        billing == null || billing.getPricePerTicketMxn() == null
+            ? tierPrice
+            : new BigDecimal(billing.getPricePerTicketMxn());
+    return price.setScale(TenantBilling.PRICE_SCALE, RoundingMode.UNNECESSARY);
   }
 
   private static int orDefault(Integer value, int fallback) {

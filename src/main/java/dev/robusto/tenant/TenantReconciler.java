@@ -17,7 +17,11 @@ import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import jakarta.inject.Inject;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.LocalDate;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -78,14 +82,22 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
 
   private final TenantDefaults defaults;
   private final TenantDatabaseSync databaseSync;
+  private final TenantUsageStore usageStore;
   private final AuditLog audit;
+  private final Clock clock;
 
   @Inject
   public TenantReconciler(
-      TenantDefaults defaults, TenantDatabaseSync databaseSync, AuditLog audit) {
+      TenantDefaults defaults,
+      TenantDatabaseSync databaseSync,
+      TenantUsageStore usageStore,
+      AuditLog audit,
+      Clock clock) {
     this.defaults = defaults;
     this.databaseSync = databaseSync;
+    this.usageStore = usageStore;
     this.audit = audit;
+    this.clock = clock;
   }
 
   /** The audit log, put in the context for the dependents to record their writes. */
@@ -125,6 +137,7 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
           namespaceConflict.get());
     }
     TenantDatabaseSync.Outcome database;
+    TenantUsage usage;
     try {
       var rows = databaseSync.rows(tenant);
       var retainedConflict = TenantDatabaseSync.retainedConflict(tenant, rows);
@@ -138,14 +151,29 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
       }
       context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
       database = databaseSync.sync(tenant, plan, context.getClient(), rows);
+      usage = usage(tenant, plan);
     } catch (SQLException e) {
       throw new TenantDatabaseException(e);
     }
     writeStatus(
-        tenant, context, t -> TenantStatusAggregator.provisioned(t, plan, database.status()));
-    var control = UpdateControl.<Tenant>noUpdate();
-    database.recheck().ifPresent(control::rescheduleAfter);
-    return control;
+        tenant,
+        context,
+        t -> TenantStatusAggregator.provisioned(t, plan, database.status(), usage));
+    var next = defaults.usageRefresh();
+    if (database.recheck().isPresent() && database.recheck().get().compareTo(next) < 0) {
+      next = database.recheck().get();
+    }
+    return UpdateControl.<Tenant>noUpdate().rescheduleAfter(next);
+  }
+
+  private TenantUsage usage(Tenant tenant, TenantPlan plan) throws SQLException {
+    var tenantId = tenant.getMetadata().getName();
+    var today = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
+    return new TenantUsage(
+        plan,
+        today,
+        usageStore.now(tenantId, today),
+        usageStore.month(tenantId, YearMonth.from(today)));
   }
 
   /** Something else holds what this Tenant would take: report it, touch nothing, look again. */

@@ -70,6 +70,9 @@ public class TenantSpec {
   @JsonPropertyDescription("The tenant's PostgreSQL role, credential rotation and data retention.")
   private TenantDatabaseSpec database = new TenantDatabaseSpec();
 
+  @JsonPropertyDescription("What the tenant is charged; unset fields take the tier's prices.")
+  private TenantBilling billing;
+
   public Tier getTier() {
     return tier;
   }
@@ -141,6 +144,14 @@ public class TenantSpec {
 
   public void setDatabase(TenantDatabaseSpec database) {
     this.database = database == null ? new TenantDatabaseSpec() : database;
+  }
+
+  public TenantBilling getBilling() {
+    return billing;
+  }
+
+  public void setBilling(TenantBilling billing) {
+    this.billing = billing;
   }
 
   public Boolean getSuspended() {

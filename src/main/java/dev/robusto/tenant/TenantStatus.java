@@ -1,5 +1,6 @@
 package dev.robusto.tenant;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,6 +12,10 @@ public class TenantStatus {
   private String namespace;
   private TenantLimits effectiveLimits;
   private TenantDatabaseStatus database;
+
+  @JsonPropertyDescription("Today's and this month's usage against the limits, and its cost.")
+  private TenantUsage usage;
+
   private List<Condition> conditions = new ArrayList<>();
 
   public Long getObservedGeneration() {
@@ -45,6 +50,14 @@ public class TenantStatus {
     this.database = database;
   }
 
+  public TenantUsage getUsage() {
+    return usage;
+  }
+
+  public void setUsage(TenantUsage usage) {
+    this.usage = usage;
+  }
+
   public List<Condition> getConditions() {
     return conditions;
   }
@@ -60,11 +73,13 @@ public class TenantStatus {
         && Objects.equals(namespace, other.namespace)
         && Objects.equals(effectiveLimits, other.effectiveLimits)
         && Objects.equals(database, other.database)
+        && Objects.equals(usage, other.usage)
         && Objects.equals(conditions, other.conditions);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(observedGeneration, namespace, effectiveLimits, database, conditions);
+    return Objects.hash(
+        observedGeneration, namespace, effectiveLimits, database, usage, conditions);
   }
 }

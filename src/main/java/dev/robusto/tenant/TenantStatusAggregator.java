@@ -41,12 +41,20 @@ final class TenantStatusAggregator {
   private final Tenant tenant;
   private final TenantPlan plan;
   private final TenantDatabaseStatus database;
+  private final TenantUsage usage;
   private final List<Condition> conditions = new ArrayList<>();
 
-  private TenantStatusAggregator(Tenant tenant, TenantPlan plan, TenantDatabaseStatus database) {
+  private TenantStatusAggregator(
+      Tenant tenant, TenantPlan plan, TenantDatabaseStatus database, TenantUsage usage) {
     this.tenant = tenant;
     this.plan = plan;
     this.database = database;
+    this.usage = usage;
+  }
+
+  /** The usage from before, kept while it could not be read this time. */
+  private static TenantUsage previousUsage(Tenant tenant) {
+    return tenant.getStatus() == null ? null : tenant.getStatus().getUsage();
   }
 
   /** The database status from before, kept while the database was not synced this time. */
@@ -60,21 +68,23 @@ final class TenantStatusAggregator {
   }
 
   /** Every child object and the database are in place. */
-  static TenantStatus provisioned(Tenant tenant, TenantPlan plan, TenantDatabaseStatus database) {
-    return build(tenant, plan, database, Map.of());
+  static TenantStatus provisioned(
+      Tenant tenant, TenantPlan plan, TenantDatabaseStatus database, TenantUsage usage) {
+    return build(tenant, plan, database, usage, Map.of());
   }
 
   /** Some dependents failed: their concerns say why; the others are in place or waiting. */
   static TenantStatus failed(Tenant tenant, TenantPlan plan, Map<String, Exception> errors) {
-    return build(tenant, plan, previousDatabase(tenant), errors);
+    return build(tenant, plan, previousDatabase(tenant), previousUsage(tenant), errors);
   }
 
   private static TenantStatus build(
       Tenant tenant,
       TenantPlan plan,
       TenantDatabaseStatus database,
+      TenantUsage usage,
       Map<String, Exception> errors) {
-    var status = new TenantStatusAggregator(tenant, plan, database);
+    var status = new TenantStatusAggregator(tenant, plan, database, usage);
     var namespaceFailed = errors.containsKey(TenantReconciler.NAMESPACE);
     // The database is synced after the cluster objects: when one of those failed, it was not tried.
     var databaseSkipped = !errors.isEmpty() && !errors.containsKey(TenantReconciler.DATABASE);
@@ -106,7 +116,8 @@ final class TenantStatusAggregator {
    * from an earlier Tenant ({@code type} says which): nothing was touched.
    */
   static TenantStatus conflict(Tenant tenant, TenantPlan plan, String type, String message) {
-    var status = new TenantStatusAggregator(tenant, plan, previousDatabase(tenant));
+    var status =
+        new TenantStatusAggregator(tenant, plan, previousDatabase(tenant), previousUsage(tenant));
     status.add(type, true, type, message);
     for (var concern : CONCERN_ORDER) {
       status.add(concern, false, type, "Nothing is provisioned while the conflict lasts.");
@@ -116,7 +127,8 @@ final class TenantStatusAggregator {
 
   /** An error before any dependent ran, such as a tier the operator has no defaults for. */
   static TenantStatus invalid(Tenant tenant, String reason, String message) {
-    var status = new TenantStatusAggregator(tenant, null, previousDatabase(tenant));
+    var status =
+        new TenantStatusAggregator(tenant, null, previousDatabase(tenant), previousUsage(tenant));
     status.add(READY, false, reason, message);
     return status.build();
   }
@@ -154,6 +166,7 @@ final class TenantStatusAggregator {
       status.setEffectiveLimits(plan.limits());
     }
     status.setDatabase(database);
+    status.setUsage(usage);
     // Ready first: it is the one people and kubectl look at.
     conditions.sort((a, b) -> a.getType().equals(READY) ? -1 : b.getType().equals(READY) ? 1 : 0);
     status.setConditions(conditions);

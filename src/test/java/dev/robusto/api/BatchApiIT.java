@@ -126,6 +126,34 @@ class BatchApiIT {
             HttpResponse.BodyHandlers.ofString());
     assertThat(denied.statusCode()).isEqualTo(403);
 
+    // What the 30 tickets cost: the usage API for the tenant's owners, and the Tenant's status.
+    var bill = usage(owner, "api", "");
+    assertThat(bill.statusCode()).as(bill.body()).isEqualTo(200);
+    var figures = new ObjectMapper().readTree(bill.body());
+    assertThat(figures.get("succeeded").asLong()).isEqualTo(30);
+    assertThat(figures.get("costMxn").asText())
+        .as("30 tickets at the startup tier's 1.50")
+        .isEqualTo("45.0000");
+    assertThat(figures.get("days").get(0).get("admitted").asInt()).isEqualTo(30);
+    assertThat(usage(outsider, "api", "").statusCode()).isEqualTo(403);
+    assertThat(usage(owner, "no-such-tenant", "").statusCode())
+        .as("an unknown tenant is asked about cluster-wide: not an owner's to know")
+        .isEqualTo(403);
+    var badDay = usage(owner, "api", "?from=diciembre");
+    assertThat(badDay.statusCode()).isEqualTo(400);
+    assertThat(badDay.body()).contains("from=diciembre is not a day");
+    await("the Tenant's status shows today's and the month's usage")
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              var now = client.resources(Tenant.class).withName("api").get().getStatus().getUsage();
+              assertThat(now).isNotNull();
+              assertThat(now.getSucceededThisMonth()).isEqualTo(30);
+              assertThat(now.getCostThisMonthMxn()).isEqualTo("45.0000");
+              assertThat(now.getAdmittedToday()).isEqualTo(30);
+              assertThat(now.getMaxDailyJobs()).isEqualTo(100);
+            });
+
     // A command runs programs in the tenant's pods: 'edit' in the namespace is not enough, through
     // the API or kubectl; the chart's -command ClusterRole, bound there, is.
     var command =
@@ -231,6 +259,15 @@ class BatchApiIT {
             ended.get(BatchApi.REAUTHORIZE.toSeconds() + 20, java.util.concurrent.TimeUnit.SECONDS))
         .as("the stream ended within a recheck of the token's revocation")
         .isTrue();
+  }
+
+  private HttpResponse<String> usage(String token, String tenant, String query) throws Exception {
+    var url = batches.toString().replace("/namespaces/" + NAMESPACE + "/batches", "/tenants/");
+    return http.send(
+        HttpRequest.newBuilder(URI.create(url + tenant + "/usage" + query))
+            .header("Authorization", "Bearer " + token)
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private <T> HttpResponse<T> stream(

@@ -28,7 +28,8 @@ class SchemaIT {
           "V5__deployment_fleet.sql",
           "V6__worker_functions.sql",
           "V7__tenant_identity.sql",
-          "V8__queue_batch_index.sql");
+          "V8__queue_batch_index.sql",
+          "V9__usage_metering.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {

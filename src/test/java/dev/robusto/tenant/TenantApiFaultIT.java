@@ -117,7 +117,9 @@ class TenantApiFaultIT {
             defaults,
             new TenantDatabaseSync(
                 new TenantDatabase(database), audit, defaults, java.time.Clock.systemUTC()),
-            audit));
+            new TenantUsageStore(database),
+            audit,
+            java.time.Clock.systemUTC()));
     operator.start();
 
     client.resource(TestTenants.tenant("faulty", Tier.STARTUP, spec -> {})).create();

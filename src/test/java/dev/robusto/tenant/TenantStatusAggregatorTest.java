@@ -21,9 +21,9 @@ class TenantStatusAggregatorTest {
     var tenant = TestTenants.tenant("same", Tier.STARTUP, s -> {});
     tenant.getMetadata().setGeneration(3L);
     var plan = TenantPlan.resolve(tenant, defaults);
-    tenant.setStatus(TenantStatusAggregator.provisioned(tenant, plan, database()));
+    tenant.setStatus(TenantStatusAggregator.provisioned(tenant, plan, database(), null));
 
-    var again = TenantStatusAggregator.provisioned(tenant, plan, database());
+    var again = TenantStatusAggregator.provisioned(tenant, plan, database(), null);
     assertThat(again).isEqualTo(tenant.getStatus());
     assertThat(again.getConditions().get(0).getType()).isEqualTo("Ready");
     assertThat(again.getObservedGeneration()).isEqualTo(3L);
@@ -33,7 +33,7 @@ class TenantStatusAggregatorTest {
   void aConditionKeepsItsTransitionTimeUntilItsStatusChanges() {
     var tenant = TestTenants.tenant("flip", Tier.STARTUP, s -> {});
     var plan = TenantPlan.resolve(tenant, defaults);
-    var ready = TenantStatusAggregator.provisioned(tenant, plan, database());
+    var ready = TenantStatusAggregator.provisioned(tenant, plan, database(), null);
     ready.getConditions().forEach(c -> c.setLastTransitionTime("2020-01-01T00:00:00Z"));
     tenant.setStatus(ready);
 

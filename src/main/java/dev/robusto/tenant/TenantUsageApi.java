@@ -1,0 +1,142 @@
+package dev.robusto.tenant;
+
+import dev.robusto.api.CallerLimits;
+import dev.robusto.api.KubeAuth;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+
+/**
+ * A tenant's daily usage and cost: {@code GET /api/v1/tenants/{name}/usage?from=&to=} (UTC days,
+ * both included; default the month so far). The caller needs {@code get} on robusto.dev
+ * tenantusages in the tenant's namespace (its owners have it through the chart's aggregated roles)
+ * or cluster-wide (platform admins).
+ */
+@Path("/api/v1/tenants/{name}/usage")
+public class TenantUsageApi {
+
+  /** The longest range one call returns: a bit over a year of daily rows. */
+  static final int MAX_DAYS = 400;
+
+  /** The answer: daily rows and their totals; money as decimal strings in MXN. */
+  public record UsageResponse(
+      String tenant,
+      String from,
+      String to,
+      List<DayResponse> days,
+      long succeeded,
+      long failed,
+      long deadLettered,
+      String costMxn) {}
+
+  public record DayResponse(
+      String day,
+      int admitted,
+      int succeeded,
+      int failed,
+      int deadLettered,
+      long processingMs,
+      String costMxn) {}
+
+  private final KubeAuth auth;
+  private final CallerLimits limits;
+  private final TenantDatabase database;
+  private final TenantUsageStore usage;
+  private final Clock clock;
+
+  TenantUsageApi(
+      KubeAuth auth,
+      CallerLimits limits,
+      TenantDatabase database,
+      TenantUsageStore usage,
+      Clock clock) {
+    this.auth = auth;
+    this.limits = limits;
+    this.database = database;
+    this.usage = usage;
+    this.clock = clock;
+  }
+
+  @GET
+  @Produces(MediaType.APPLICATION_JSON)
+  public UsageResponse usage(
+      @HeaderParam("Authorization") String authorization,
+      @PathParam("name") String name,
+      @QueryParam("from") String from,
+      @QueryParam("to") String to)
+      throws SQLException {
+    var caller = auth.authenticate(authorization);
+    limits.admit(CallerLimits.Api.USAGE, caller.getUsername());
+    var config = database.config(name).filter(c -> !c.retained());
+    // An unknown tenant is asked about cluster-wide: only an admin learns that it does not exist.
+    auth.allow(
+        caller,
+        "get",
+        "tenantusages",
+        null,
+        config.map(TenantDatabase.Config::namespace).orElse(null));
+    if (config.isEmpty()) {
+      throw KubeAuth.refuse(404, "No tenant named " + name + ".");
+    }
+    var today = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
+    var first = day("from", from, today.withDayOfMonth(1));
+    var last = day("to", to, today);
+    if (last.isBefore(first)) {
+      throw KubeAuth.refuse(400, "to (%s) is before from (%s).".formatted(last, first));
+    }
+    if (ChronoUnit.DAYS.between(first, last) >= MAX_DAYS) {
+      throw KubeAuth.refuse(
+          400,
+          "Ask for at most %d days at a time (from %s to %s).".formatted(MAX_DAYS, first, last));
+    }
+    var rows = usage.days(name, first, last);
+    var days =
+        rows.stream()
+            .map(
+                d ->
+                    new DayResponse(
+                        d.day().toString(),
+                        d.admitted(),
+                        d.succeeded(),
+                        d.failed(),
+                        d.deadLettered(),
+                        d.processingMs(),
+                        TenantUsage.money(d.costMxn())))
+            .toList();
+    return new UsageResponse(
+        name,
+        first.toString(),
+        last.toString(),
+        days,
+        rows.stream().mapToLong(TenantUsageStore.Day::succeeded).sum(),
+        rows.stream().mapToLong(TenantUsageStore.Day::failed).sum(),
+        rows.stream().mapToLong(TenantUsageStore.Day::deadLettered).sum(),
+        TenantUsage.money(
+            rows.stream()
+                .map(TenantUsageStore.Day::costMxn)
+                .reduce(java.math.BigDecimal.ZERO, java.math.BigDecimal::add)));
+  }
+
+  private static LocalDate day(String parameter, String value, LocalDate fallback) {
+    if (value == null || value.isBlank()) {
+      return fallback;
+    }
+    try {
+      return LocalDate.parse(value);
+    } catch (DateTimeParseException e) {
+      throw KubeAuth.refuse(
+          400, "%s=%s is not a day: give it as YYYY-MM-DD (UTC).".formatted(parameter, value));
+    }
+  }
+}

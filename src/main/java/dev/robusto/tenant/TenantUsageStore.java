@@ -1,0 +1,118 @@
+package dev.robusto.tenant;
+
+import dev.robusto.operator.Sql;
+import java.math.BigDecimal;
+import java.sql.SQLException;
+import java.time.LocalDate;
+import java.time.YearMonth;
+import java.util.List;
+import javax.sql.DataSource;
+
+/**
+ * A tenant's usage as automation_metrics has it: one row per UTC day, written by admissions (the
+ * daily ledger) and by every ticket's outcome in the transaction that records it (V9's trigger).
+ */
+public final class TenantUsageStore {
+
+  /** One day's figures; cost in MXN, exact. */
+  public record Day(
+      LocalDate day,
+      int admitted,
+      int succeeded,
+      int failed,
+      int deadLettered,
+      long processingMs,
+      BigDecimal costMxn) {}
+
+  /** A month's totals. */
+  public record Month(
+      YearMonth month,
+      long admitted,
+      long succeeded,
+      long failed,
+      long deadLettered,
+      long processingMs,
+      BigDecimal costMxn) {}
+
+  /** What a tenant uses right now: today's admissions and the workers its batches hold. */
+  public record Now(int admittedToday, int workers) {}
+
+  private final Sql sql;
+
+  public TenantUsageStore(DataSource dataSource) {
+    this.sql = new Sql(dataSource);
+  }
+
+  /**
+   * Days from {@code from} to {@code to}, both included, oldest first; days without rows left out.
+   */
+  public List<Day> days(String tenantId, LocalDate from, LocalDate to) throws SQLException {
+    return sql.list(
+        """
+        SELECT day, jobs_admitted, jobs_succeeded, jobs_failed, jobs_dead_lettered, processing_ms,
+          cost_mxn FROM automation_metrics
+        WHERE tenant_id = ? AND day BETWEEN ? AND ? ORDER BY day
+        """,
+        rs ->
+            new Day(
+                rs.getObject(1, LocalDate.class),
+                rs.getInt(2),
+                rs.getInt(3),
+                rs.getInt(4),
+                rs.getInt(5),
+                rs.getLong(6),
+                rs.getBigDecimal(7)),
+        tenantId,
+        from,
+        to);
+  }
+
+  public Month month(String tenantId, YearMonth month) throws SQLException {
+    return sql.one(
+            """
+            SELECT coalesce(sum(jobs_admitted), 0), coalesce(sum(jobs_succeeded), 0),
+              coalesce(sum(jobs_failed), 0), coalesce(sum(jobs_dead_lettered), 0),
+              coalesce(sum(processing_ms), 0), coalesce(sum(cost_mxn), 0)
+            FROM automation_metrics WHERE tenant_id = ? AND day BETWEEN ? AND ?
+            """,
+            rs ->
+                new Month(
+                    month,
+                    rs.getLong(1),
+                    rs.getLong(2),
+                    rs.getLong(3),
+                    rs.getLong(4),
+                    rs.getLong(5),
+                    rs.getBigDecimal(6)),
+            tenantId,
+            month.atDay(1),
+            month.atEndOfMonth())
+        .orElseThrow();
+  }
+
+  public Now now(String tenantId, LocalDate today) throws SQLException {
+    return sql.one(
+            """
+            SELECT (SELECT coalesce(max(jobs_admitted), 0) FROM automation_metrics
+                     WHERE tenant_id = ? AND day = ?),
+                   (SELECT coalesce(sum(workers), 0) FROM automation_batches WHERE tenant_id = ?)
+            """,
+            rs -> new Now(rs.getInt(1), rs.getInt(2)),
+            tenantId,
+            today,
+            tenantId)
+        .orElseThrow();
+  }
+
+  /** Tenants with usage in the month, by name. */
+  public List<String> tenantsWithUsage(YearMonth month) throws SQLException {
+    return sql.list(
+        """
+        SELECT DISTINCT tenant_id FROM automation_metrics WHERE day BETWEEN ? AND ?
+        ORDER BY tenant_id
+        """,
+        rs -> rs.getString(1),
+        month.atDay(1),
+        month.atEndOfMonth());
+  }
+}

@@ -1,0 +1,162 @@
+-- V9: usage and billing. Every ticket's outcome updates its tenant's daily automation_metrics row
+-- in the transaction that records it: a statement trigger on automation_item_outcomes, so success,
+-- failure and dead-lettering (by a worker or by lease rescue) are all counted, each once, as an
+-- outcome row is inserted once (item_id is its key).
+-- Processing time is how long the ticket's attempts held their claims: a retried attempt's time
+-- is kept on its queue row, the last one's is added when the outcome is recorded (a claim sets
+-- updated_at; heartbeats do not touch it). An attempt whose lease expired adds nothing: its
+-- worker died, and what it did is unknown.
+-- Cost: the succeeded tickets times the tenant's price when they succeeded
+-- (tenant_config.price_per_ticket_mxn, set by the operator from the tier or the Tenant's spec),
+-- always numeric: money is never a float.
+-- Rollback: db/rollback/V9__usage_metering.sql
+
+ALTER TABLE tenant_config ADD COLUMN IF NOT EXISTS price_per_ticket_mxn numeric(12, 4) NOT NULL
+    DEFAULT 0 CHECK (price_per_ticket_mxn >= 0);
+ALTER TABLE automation_metrics ADD COLUMN IF NOT EXISTS jobs_dead_lettered integer NOT NULL
+    DEFAULT 0 CHECK (jobs_dead_lettered >= 0);
+ALTER TABLE automation_items ADD COLUMN IF NOT EXISTS processing_ms bigint NOT NULL DEFAULT 0;
+ALTER TABLE automation_item_outcomes ADD COLUMN IF NOT EXISTS processing_ms bigint NOT NULL
+    DEFAULT 0;
+
+-- Milliseconds since a claim was taken.
+CREATE OR REPLACE FUNCTION robusto_held_ms(p_claimed_at timestamptz) RETURNS bigint
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT greatest((extract(epoch FROM now() - p_claimed_at) * 1000)::bigint, 0)
+$$;
+
+CREATE OR REPLACE FUNCTION robusto_meter_outcomes() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+    INSERT INTO public.automation_metrics AS m (tenant_id, day, jobs_succeeded, jobs_failed,
+                                                jobs_dead_lettered, processing_ms, cost_mxn)
+    SELECT o.tenant_id, (o.finished_at AT TIME ZONE 'UTC')::date,
+           count(*) FILTER (WHERE o.state = 'succeeded'),
+           count(*) FILTER (WHERE o.state = 'failed'),
+           count(*) FILTER (WHERE o.state = 'dead_lettered'),
+           sum(o.processing_ms),
+           count(*) FILTER (WHERE o.state = 'succeeded') * t.price_per_ticket_mxn
+      FROM new_outcomes o JOIN public.tenant_config t ON t.tenant_id = o.tenant_id
+     GROUP BY o.tenant_id, (o.finished_at AT TIME ZONE 'UTC')::date, t.price_per_ticket_mxn
+    ON CONFLICT (tenant_id, day) DO UPDATE SET
+        jobs_succeeded = m.jobs_succeeded + excluded.jobs_succeeded,
+        jobs_failed = m.jobs_failed + excluded.jobs_failed,
+        jobs_dead_lettered = m.jobs_dead_lettered + excluded.jobs_dead_lettered,
+        processing_ms = m.processing_ms + excluded.processing_ms,
+        cost_mxn = m.cost_mxn + excluded.cost_mxn;
+    RETURN NULL;
+END;
+$$;
+
+DROP TRIGGER IF EXISTS automation_item_outcomes_metered ON automation_item_outcomes;
+CREATE TRIGGER automation_item_outcomes_metered AFTER INSERT ON automation_item_outcomes
+    REFERENCING NEW TABLE AS new_outcomes
+    FOR EACH STATEMENT EXECUTE FUNCTION robusto_meter_outcomes();
+
+-- V6's functions, now carrying processing time to the outcome.
+CREATE OR REPLACE FUNCTION robusto_worker_succeed(p_items bigint[], p_tokens uuid[])
+RETURNS SETOF bigint
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+SET lock_timeout = '5s'
+AS $$
+    WITH done AS (
+        DELETE FROM public.automation_items i
+         USING unnest(p_items, p_tokens) AS d(item_id, token)
+         WHERE public.robusto_worker_bounded(p_items) AND public.robusto_worker_bounded(p_tokens)
+           AND i.item_id = d.item_id AND i.claim_token = d.token AND i.state = 'running'
+           AND i.tenant_id = public.robusto_worker_tenant()
+        RETURNING i.*)
+    INSERT INTO public.automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,
+                                                 payload, state, attempts, last_error, created_at,
+                                                 processing_ms)
+    SELECT item_id, batch_id, tenant_id, idempotency_key, payload, 'succeeded', attempts, NULL,
+           created_at, processing_ms + public.robusto_held_ms(updated_at) FROM done
+    RETURNING item_id
+$$;
+
+CREATE OR REPLACE FUNCTION robusto_worker_fail(
+    p_item bigint, p_token uuid, p_error text, p_permanent boolean, p_delay_ms bigint)
+RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    tenant text := public.robusto_worker_tenant();
+    used integer;
+    allowed integer;
+    outcome text;
+    error text := left(p_error, 2000);
+BEGIN
+    SELECT i.attempts, b.max_attempts INTO used, allowed
+      FROM public.automation_items i JOIN public.automation_batches b ON b.batch_id = i.batch_id
+     WHERE i.item_id = p_item AND i.claim_token = p_token AND i.state = 'running'
+       AND i.tenant_id = tenant
+       FOR UPDATE OF i;
+    IF NOT FOUND THEN
+        RETURN 'fenced';
+    END IF;
+    IF coalesce(p_permanent, false) OR used >= allowed THEN
+        outcome := CASE WHEN coalesce(p_permanent, false) THEN 'failed' ELSE 'dead_lettered' END;
+        WITH done AS (DELETE FROM public.automation_items i WHERE i.item_id = p_item RETURNING i.*)
+        INSERT INTO public.automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,
+                                                     payload, state, attempts, last_error, created_at,
+                                                     processing_ms)
+        SELECT item_id, batch_id, tenant_id, idempotency_key, payload, outcome, attempts, error,
+               created_at, processing_ms + public.robusto_held_ms(updated_at) FROM done;
+        RETURN outcome;
+    END IF;
+    UPDATE public.automation_items
+       SET state = 'pending', processing_ms = processing_ms + public.robusto_held_ms(updated_at),
+           updated_at = now(), last_error = error,
+           next_attempt_at = now() + least(greatest(p_delay_ms, 0), 86400000) * interval '1 millisecond',
+           lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL
+     WHERE item_id = p_item;
+    RETURN 'retry_scheduled';
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION robusto_worker_rescue(p_batch uuid, p_deployment text)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    tenant text := public.robusto_worker_tenant();
+    rescued integer;
+BEGIN
+    WITH expired AS (
+        SELECT i.item_id, i.attempts >= b.max_attempts AS last
+          FROM public.automation_items i JOIN public.automation_batches b ON b.batch_id = i.batch_id
+         WHERE i.tenant_id = tenant AND b.tenant_id = tenant
+           AND (i.batch_id = p_batch OR (p_batch IS NULL AND b.deployment = p_deployment))
+           AND i.state = 'running' AND i.lease_expires_at < now()
+           FOR UPDATE OF i SKIP LOCKED),
+    dead AS (
+        DELETE FROM public.automation_items i USING expired e
+         WHERE i.item_id = e.item_id AND e.last RETURNING i.*),
+    buried AS (
+        INSERT INTO public.automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,
+                                                     payload, state, attempts, last_error, created_at,
+                                                     processing_ms)
+        SELECT item_id, batch_id, tenant_id, idempotency_key, payload, 'dead_lettered', attempts,
+               'lease of attempt ' || attempts || ' expired: the worker died or stopped heartbeating',
+               created_at, processing_ms FROM dead RETURNING 1),
+    back AS (
+        UPDATE public.automation_items i
+           SET state = 'pending', updated_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+               claim_token = NULL,
+               last_error = 'lease of attempt ' || i.attempts || ' expired: the worker died or stopped heartbeating'
+          FROM expired e WHERE i.item_id = e.item_id AND NOT e.last RETURNING 1)
+    SELECT (SELECT count(*) FROM buried) + (SELECT count(*) FROM back) INTO rescued;
+    RETURN rescued;
+END;
+$$;
+
+REVOKE EXECUTE ON FUNCTION robusto_held_ms(timestamptz), robusto_meter_outcomes() FROM PUBLIC;

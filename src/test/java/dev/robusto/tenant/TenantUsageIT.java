@@ -1,0 +1,227 @@
+package dev.robusto.tenant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.robusto.batch.DailyLedger;
+import dev.robusto.queue.WorkQueue;
+import dev.robusto.testing.Postgres;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.IntStream;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Usage and billing against a real PostgreSQL: workers record outcomes with the tenant's own role,
+ * through the worker functions, and the daily automation_metrics row follows in the same
+ * transaction; the usage store, the report and SQL over the table all agree to the centavo.
+ */
+@Tag("db")
+class TenantUsageIT {
+
+  private static final String DATABASE = "usage_it";
+  private static final UUID BATCH = UUID.fromString("00000000-0000-0000-0000-0000000000c1");
+  private static final WorkQueue.Retry RETRY =
+      new WorkQueue.Retry(Duration.ofMillis(1), Duration.ofMillis(1), 1);
+  private static final Duration HELD = Duration.ofMillis(20);
+
+  private DataSource db;
+  private WorkQueue operator;
+  private WorkQueue worker;
+  private TenantUsageStore usage;
+  private final LocalDate today = LocalDate.now(ZoneOffset.UTC);
+
+  @BeforeEach
+  void freshDatabase() throws SQLException {
+    db = Postgres.get().migratedDatabase(DATABASE);
+    operator = new WorkQueue(db);
+    usage = new TenantUsageStore(db);
+    execute(
+        "INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs,"
+            + " max_daily_jobs, requests_per_minute, price_per_ticket_mxn)"
+            + " VALUES ('acme', 'enterprise', 'tenant-acme', 20, 1000, 6000, 1.25)");
+    var role = TenantDatabase.roleName("acme", "a");
+    var password = ScramVerifier.newPassword();
+    new TenantDatabase(db).login("acme", role, ScramVerifier.of(password), 10);
+    worker = new WorkQueue(Postgres.get().pooled(DATABASE, role, password, 4));
+    execute(
+        "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name, max_attempts)"
+            + " VALUES ('"
+            + BATCH
+            + "', 'acme', 'tenant-acme', 'fin-de-mes', 2)");
+  }
+
+  @Test
+  void theMonthEndBatchIsBilledExactlyForItsSucceededTickets() throws Exception {
+    admit(500);
+    int processed = 0;
+    while (processed < 500) {
+      var claims = worker.claim(BATCH, "w", 50, Duration.ofSeconds(30));
+      assertThat(claims).as("claims while %d of 500 are processed", processed).isNotEmpty();
+      Thread.sleep(HELD.toMillis());
+      var succeeded = claims.stream().filter(c -> !refusedByThePortal(c)).toList();
+      assertThat(worker.succeedAll(succeeded)).hasSize(succeeded.size());
+      for (var claim : claims) {
+        if (refusedByThePortal(claim)) {
+          assertThat(worker.fail(claim, "HTTP 422: RFC inválido", true, RETRY))
+              .isEqualTo(WorkQueue.FailureOutcome.FAILED);
+        }
+      }
+      processed += claims.size();
+    }
+
+    var day = usage.days("acme", today, today);
+    assertThat(day).hasSize(1);
+    assertThat(day.get(0))
+        .extracting(
+            TenantUsageStore.Day::admitted,
+            TenantUsageStore.Day::succeeded,
+            TenantUsageStore.Day::failed,
+            TenantUsageStore.Day::deadLettered)
+        .containsExactly(500, 450, 50, 0);
+    assertThat(day.get(0).costMxn()).isEqualByComparingTo("562.5");
+    assertThat(day.get(0).processingMs())
+        .as("every ticket held its claim at least %s", HELD)
+        .isGreaterThanOrEqualTo(500 * HELD.toMillis());
+    var month = usage.month("acme", YearMonth.from(today));
+    assertThat(month.succeeded()).isEqualTo(450);
+    assertThat(month.failed()).isEqualTo(50);
+    assertThat(month.costMxn()).isEqualByComparingTo("562.5");
+    assertThat(
+            decimal(
+                "SELECT sum(cost_mxn) FROM automation_metrics WHERE tenant_id = 'acme'"
+                    + " AND date_trunc('month', day) = date_trunc('month', now() AT TIME ZONE 'UTC')"))
+        .isEqualByComparingTo(month.costMxn());
+    assertThat(
+            decimal(
+                "SELECT count(*) FROM automation_item_outcomes WHERE state = 'succeeded'"
+                    + " AND tenant_id = 'acme'"))
+        .as("the outcomes the bill counts")
+        .isEqualByComparingTo("450");
+
+    var report = report(YearMonth.from(today).toString(), "acme");
+    assertThat(report)
+        .contains("Tenant acme (enterprise), 1.2500 MXN per succeeded ticket")
+        .containsPattern("total +500 +450 +50 +0 +[0-9.]+ s +562\\.5000");
+  }
+
+  @Test
+  void retriesCountOnceWithEveryAttemptsTimeAndDeadLettersAreNotBilled() throws Exception {
+    admit(2);
+    for (int attempt = 1; attempt <= 2; attempt++) {
+      var claims = worker.claim(BATCH, "w", 2, Duration.ofSeconds(30));
+      assertThat(claims).hasSize(2);
+      Thread.sleep(HELD.toMillis());
+      for (var claim : claims) {
+        worker.fail(claim, "HTTP 503", false, RETRY);
+      }
+      Thread.sleep(5);
+    }
+    var day = usage.days("acme", today, today).get(0);
+    assertThat(day.deadLettered()).isEqualTo(2);
+    assertThat(day.failed()).isZero();
+    assertThat(day.succeeded()).isZero();
+    assertThat(day.costMxn()).isEqualByComparingTo(BigDecimal.ZERO);
+    assertThat(day.processingMs())
+        .as("both attempts of both tickets")
+        .isGreaterThanOrEqualTo(4 * HELD.toMillis());
+  }
+
+  @Test
+  void aRescuedDeadLetterIsCountedOnceAndAPriceChangeBillsFromThen() throws Exception {
+    admit(3);
+    var expiring = worker.claim(BATCH, "w", 1, Duration.ofSeconds(1));
+    var first = worker.claim(BATCH, "w", 1, Duration.ofSeconds(30));
+    worker.succeedAll(first);
+    execute("UPDATE tenant_config SET price_per_ticket_mxn = 2.00 WHERE tenant_id = 'acme'");
+    var second = worker.claim(BATCH, "w", 1, Duration.ofSeconds(30));
+    worker.succeedAll(second);
+    assertThat(worker.succeedAll(second)).as("a success recorded twice counts once").isEmpty();
+
+    // The first ticket's lease runs out twice: its batch allows two attempts.
+    Thread.sleep(1_100);
+    assertThat(worker.rescueExpired(BATCH)).isEqualTo(1);
+    worker.claim(BATCH, "w", 1, Duration.ofSeconds(1));
+    Thread.sleep(1_100);
+    assertThat(worker.rescueExpired(BATCH)).isEqualTo(1);
+    assertThat(worker.rescueExpired(BATCH)).isZero();
+    assertThat(worker.succeedAll(expiring)).as("the expired claim is fenced").isEmpty();
+
+    var day = usage.days("acme", today, today).get(0);
+    assertThat(List.of(day.succeeded(), day.failed(), day.deadLettered())).containsExactly(2, 0, 1);
+    assertThat(day.costMxn()).as("1.25 then 2.00").isEqualByComparingTo("3.25");
+  }
+
+  @Test
+  void theUsageReportNamesWhatItCannotDo() {
+    var err = new ByteArrayOutputStream();
+    assertThat(
+            UsageReport.run(
+                new String[] {"diciembre"},
+                Map.of(),
+                new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(err)))
+        .isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("diciembre is not a month");
+  }
+
+  /** The portal refuses one ticket in ten (its RFC is wrong). */
+  private static boolean refusedByThePortal(WorkQueue.Claim claim) {
+    return Integer.parseInt(claim.key().substring("ticket-".length())) % 10 == 0;
+  }
+
+  private void admit(int tickets) throws SQLException {
+    operator.enqueue(
+        BATCH,
+        "acme",
+        "normal",
+        IntStream.range(0, tickets)
+            .mapToObj(i -> new WorkQueue.NewItem("ticket-" + i, "{\"total\": " + i + "}"))
+            .toList());
+    assertThat(new DailyLedger(db).admit(BATCH, "acme", today, 1000)).isEqualTo(tickets);
+  }
+
+  private String report(String... args) {
+    var out = new ByteArrayOutputStream();
+    var err = new ByteArrayOutputStream();
+    var pg = Postgres.get();
+    var code =
+        UsageReport.run(
+            args,
+            Map.of(
+                "QUARKUS_DATASOURCE_JDBC_URL", pg.jdbcUrl(DATABASE),
+                "QUARKUS_DATASOURCE_USERNAME", Postgres.OPERATOR_ROLE,
+                "QUARKUS_DATASOURCE_PASSWORD", Postgres.OPERATOR_PASSWORD),
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  private void execute(String sql) throws SQLException {
+    try (var c = db.getConnection();
+        var s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  private BigDecimal decimal(String sql) throws SQLException {
+    try (var c = db.getConnection();
+        var rs = c.createStatement().executeQuery(sql)) {
+      rs.next();
+      return rs.getBigDecimal(1);
+    }
+  }
+}
