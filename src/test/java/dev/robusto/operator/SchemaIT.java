@@ -29,7 +29,8 @@ class SchemaIT {
           "V6__worker_functions.sql",
           "V7__tenant_identity.sql",
           "V8__queue_batch_index.sql",
-          "V9__usage_metering.sql");
+          "V9__usage_metering.sql",
+          "V10__bounded_retention.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {
@@ -112,9 +113,12 @@ class SchemaIT {
       rank.next();
       assertThat(rank.getInt(1)).as("urgente claims first").isZero();
 
-      var cleanup = s.executeQuery("SELECT * FROM robusto_retention_cleanup()");
+      var cleanup =
+          s.executeQuery(
+              "SELECT rows_deleted FROM robusto_retention_cleanup(now() - interval '30 days',"
+                  + " current_date - 400, 1000) WHERE table_name = 'automation_item_outcomes'");
       cleanup.next();
-      assertThat(cleanup.getLong("items_deleted")).isEqualTo(1);
+      assertThat(cleanup.getLong(1)).as("the outcome finished 40 days ago").isEqualTo(1);
 
       s.execute("DELETE FROM tenant_config WHERE tenant_id = 'acme'");
       var left =

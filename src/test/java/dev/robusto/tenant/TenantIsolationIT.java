@@ -95,7 +95,7 @@ class TenantIsolationIT {
                   + " duration_ms) VALUES ('iso-vecino', 'x', 1, true, 1)",
               "SELECT * FROM tenant_config",
               "SELECT * FROM automation_item_keys",
-              "SELECT robusto_retention_cleanup()")) {
+              "SELECT robusto_retention_cleanup(now(), current_date, 10)")) {
         hostile.setAutoCommit(false); // LOCK TABLE needs a transaction
         assertThatThrownBy(() -> hostile.createStatement().execute(attack))
             .as(attack)

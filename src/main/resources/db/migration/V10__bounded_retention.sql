@@ -1,0 +1,63 @@
+-- V10: retention in bounded steps. One call deletes at most p_limit rows of each table that ages
+-- out (finished tickets' outcomes, idempotency keys no live ticket holds, fleet attempts, daily
+-- usage rows) and returns how many went from each, so the operator calls it again until nothing
+-- is left: no lock is held long, and a running batch's live rows are never touched. Replaces
+-- V1's unbounded robusto_retention_cleanup(interval, interval), which no one called.
+-- Rollback: db/rollback/V10__bounded_retention.sql
+
+DROP FUNCTION IF EXISTS robusto_retention_cleanup(interval, interval);
+
+CREATE OR REPLACE FUNCTION robusto_retention_cleanup(
+    p_finished_before timestamptz, p_metrics_before date, p_limit integer)
+RETURNS TABLE (table_name text, rows_deleted bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    how_many integer := least(greatest(coalesce(p_limit, 1000), 1), 10000);
+BEGIN
+    table_name := 'automation_item_outcomes';
+    WITH gone AS (
+        DELETE FROM automation_item_outcomes WHERE item_id IN (
+            SELECT item_id FROM automation_item_outcomes WHERE finished_at < p_finished_before
+             ORDER BY finished_at LIMIT how_many)
+        RETURNING 1)
+    SELECT count(*) INTO rows_deleted FROM gone;
+    RETURN NEXT;
+
+    -- A key goes once no queued ticket holds it: until then it is what keeps the ticket unique.
+    table_name := 'automation_item_keys';
+    WITH gone AS (
+        DELETE FROM automation_item_keys WHERE (tenant_id, idempotency_key) IN (
+            SELECT k.tenant_id, k.idempotency_key FROM automation_item_keys k
+             WHERE k.created_at < p_finished_before
+               AND NOT EXISTS (SELECT FROM automation_items i
+                                WHERE i.tenant_id = k.tenant_id
+                                  AND i.idempotency_key = k.idempotency_key)
+             ORDER BY k.created_at LIMIT how_many)
+        RETURNING 1)
+    SELECT count(*) INTO rows_deleted FROM gone;
+    RETURN NEXT;
+
+    table_name := 'automation_attempts';
+    WITH gone AS (
+        DELETE FROM automation_attempts WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM automation_attempts WHERE finished_at < p_finished_before
+             ORDER BY finished_at LIMIT how_many))
+        RETURNING 1)
+    SELECT count(*) INTO rows_deleted FROM gone;
+    RETURN NEXT;
+
+    table_name := 'automation_metrics';
+    WITH gone AS (
+        DELETE FROM automation_metrics WHERE (tenant_id, day) IN (
+            SELECT tenant_id, day FROM automation_metrics WHERE day < p_metrics_before
+             ORDER BY day LIMIT how_many)
+        RETURNING 1)
+    SELECT count(*) INTO rows_deleted FROM gone;
+    RETURN NEXT;
+END;
+$$;
+
+REVOKE EXECUTE ON FUNCTION robusto_retention_cleanup(timestamptz, date, integer) FROM PUBLIC;
