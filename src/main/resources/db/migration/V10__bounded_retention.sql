@@ -1,8 +1,8 @@
 -- V10: retention in bounded steps. One call deletes at most p_limit rows of each table that ages
 -- out (finished tickets' outcomes, idempotency keys no live ticket holds, fleet attempts, daily
--- usage rows) and returns how many went from each, so the operator calls it again until nothing
--- is left: no lock is held long, and a running batch's live rows are never touched. Replaces
--- V1's unbounded robusto_retention_cleanup(interval, interval), which no one called.
+-- usage and latency rows) and returns how many went from each, so the operator calls it again
+-- until nothing is left: no lock is held long, and a running batch's live rows are never
+-- touched. Replaces V1's unbounded robusto_retention_cleanup(interval, interval), which no one called.
 -- Rollback: db/rollback/V10__bounded_retention.sql
 
 DROP FUNCTION IF EXISTS robusto_retention_cleanup(interval, interval);
@@ -53,6 +53,15 @@ BEGIN
     WITH gone AS (
         DELETE FROM automation_metrics WHERE (tenant_id, day) IN (
             SELECT tenant_id, day FROM automation_metrics WHERE day < p_metrics_before
+             ORDER BY day LIMIT how_many)
+        RETURNING 1)
+    SELECT count(*) INTO rows_deleted FROM gone;
+    RETURN NEXT;
+
+    table_name := 'automation_latency';
+    WITH gone AS (
+        DELETE FROM automation_latency WHERE (tenant_id, day, le_ms) IN (
+            SELECT tenant_id, day, le_ms FROM automation_latency WHERE day < p_metrics_before
              ORDER BY day LIMIT how_many)
         RETURNING 1)
     SELECT count(*) INTO rows_deleted FROM gone;

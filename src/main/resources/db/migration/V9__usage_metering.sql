@@ -6,6 +6,10 @@
 -- is kept on its queue row, the last one's is added when the outcome is recorded (a claim sets
 -- updated_at; heartbeats do not touch it). An attempt whose lease expired adds nothing: its
 -- worker died, and what it did is unknown.
+-- Retries (an attempt failed and the ticket was queued again, by its worker or by lease rescue)
+-- are counted by day too, and each finished ticket's processing time falls in a latency bucket
+-- (automation_latency: upper bounds in ms, not cumulative), so the leader exports exact counters
+-- and a histogram from what the database committed, never from what a tenant's pod claims.
 -- Cost: the succeeded tickets times the tenant's price when they succeeded
 -- (tenant_config.price_per_ticket_mxn, set by the operator from the tier or the Tenant's spec),
 -- always numeric: money is never a float.
@@ -15,9 +19,40 @@ ALTER TABLE tenant_config ADD COLUMN IF NOT EXISTS price_per_ticket_mxn numeric(
     DEFAULT 0 CHECK (price_per_ticket_mxn >= 0);
 ALTER TABLE automation_metrics ADD COLUMN IF NOT EXISTS jobs_dead_lettered integer NOT NULL
     DEFAULT 0 CHECK (jobs_dead_lettered >= 0);
+ALTER TABLE automation_metrics ADD COLUMN IF NOT EXISTS jobs_retried integer NOT NULL
+    DEFAULT 0 CHECK (jobs_retried >= 0);
+CREATE TABLE IF NOT EXISTS automation_latency (
+    tenant_id text NOT NULL REFERENCES tenant_config ON DELETE CASCADE,
+    day       date NOT NULL,
+    le_ms     integer NOT NULL,
+    tickets   bigint NOT NULL DEFAULT 0 CHECK (tickets >= 0),
+    PRIMARY KEY (tenant_id, day, le_ms)
+);
+CREATE INDEX IF NOT EXISTS automation_latency_day ON automation_latency (day);
 ALTER TABLE automation_items ADD COLUMN IF NOT EXISTS processing_ms bigint NOT NULL DEFAULT 0;
 ALTER TABLE automation_item_outcomes ADD COLUMN IF NOT EXISTS processing_ms bigint NOT NULL
     DEFAULT 0;
+
+-- The latency buckets' upper bounds in ms (the last one stands for +Inf); RobustoCollector has
+-- the same list.
+CREATE OR REPLACE FUNCTION robusto_latency_bucket(p_ms bigint) RETURNS integer
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(min(b), 2147483647)
+      FROM unnest(ARRAY[100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000]) AS b
+     WHERE b >= p_ms
+$$;
+
+-- Counts a day's retries of a tenant.
+CREATE OR REPLACE FUNCTION robusto_count_retries(p_tenant text, p_retries bigint) RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+    INSERT INTO public.automation_metrics AS m (tenant_id, day, jobs_retried)
+    SELECT p_tenant, (now() AT TIME ZONE 'UTC')::date, p_retries WHERE p_retries > 0
+    ON CONFLICT (tenant_id, day) DO UPDATE SET jobs_retried = m.jobs_retried + excluded.jobs_retried
+$$;
 
 -- Milliseconds since a claim was taken.
 CREATE OR REPLACE FUNCTION robusto_held_ms(p_claimed_at timestamptz) RETURNS bigint
@@ -48,6 +83,12 @@ BEGIN
         jobs_dead_lettered = m.jobs_dead_lettered + excluded.jobs_dead_lettered,
         processing_ms = m.processing_ms + excluded.processing_ms,
         cost_mxn = m.cost_mxn + excluded.cost_mxn;
+    INSERT INTO public.automation_latency AS l (tenant_id, day, le_ms, tickets)
+    SELECT o.tenant_id, (o.finished_at AT TIME ZONE 'UTC')::date,
+           public.robusto_latency_bucket(o.processing_ms), count(*)
+      FROM new_outcomes o JOIN public.tenant_config t ON t.tenant_id = o.tenant_id
+     GROUP BY 1, 2, 3
+    ON CONFLICT (tenant_id, day, le_ms) DO UPDATE SET tickets = l.tickets + excluded.tickets;
     RETURN NULL;
 END;
 $$;
@@ -117,6 +158,7 @@ BEGIN
            next_attempt_at = now() + least(greatest(p_delay_ms, 0), 86400000) * interval '1 millisecond',
            lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL
      WHERE item_id = p_item;
+    PERFORM public.robusto_count_retries(tenant, 1);
     RETURN 'retry_scheduled';
 END;
 $$;
@@ -129,7 +171,8 @@ SET lock_timeout = '5s'
 AS $$
 DECLARE
     tenant text := public.robusto_worker_tenant();
-    rescued integer;
+    buried_count integer;
+    back_count integer;
 BEGIN
     WITH expired AS (
         SELECT i.item_id, i.attempts >= b.max_attempts AS last
@@ -154,9 +197,12 @@ BEGIN
                claim_token = NULL,
                last_error = 'lease of attempt ' || i.attempts || ' expired: the worker died or stopped heartbeating'
           FROM expired e WHERE i.item_id = e.item_id AND NOT e.last RETURNING 1)
-    SELECT (SELECT count(*) FROM buried) + (SELECT count(*) FROM back) INTO rescued;
-    RETURN rescued;
+    SELECT (SELECT count(*) FROM buried), (SELECT count(*) FROM back)
+      INTO buried_count, back_count;
+    PERFORM public.robusto_count_retries(tenant, back_count);
+    RETURN buried_count + back_count;
 END;
 $$;
 
-REVOKE EXECUTE ON FUNCTION robusto_held_ms(timestamptz), robusto_meter_outcomes() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION robusto_held_ms(timestamptz), robusto_meter_outcomes(),
+    robusto_count_retries(text, bigint), robusto_latency_bucket(bigint) FROM PUBLIC;

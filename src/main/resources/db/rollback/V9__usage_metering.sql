@@ -108,6 +108,10 @@ END;
 $$;
 
 DROP FUNCTION IF EXISTS robusto_held_ms(timestamptz);
+DROP FUNCTION IF EXISTS robusto_count_retries(text, bigint);
+DROP FUNCTION IF EXISTS robusto_latency_bucket(bigint);
+DROP TABLE IF EXISTS automation_latency;
+ALTER TABLE automation_metrics DROP COLUMN IF EXISTS jobs_retried;
 ALTER TABLE automation_item_outcomes DROP COLUMN IF EXISTS processing_ms;
 ALTER TABLE automation_items DROP COLUMN IF EXISTS processing_ms;
 ALTER TABLE automation_metrics DROP COLUMN IF EXISTS jobs_dead_lettered;

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.robusto.flag.FlagAnswers;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.ws.rs.Consumes;
@@ -13,8 +15,11 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -32,10 +37,12 @@ public class OfrepApi {
 
   private final FlagAnswers answers;
   private final TenantCallers callers;
+  private final MeterRegistry registry;
 
-  OfrepApi(FlagAnswers answers, TenantCallers callers) {
+  OfrepApi(FlagAnswers answers, TenantCallers callers, MeterRegistry registry) {
     this.answers = answers;
     this.callers = callers;
+    this.registry = registry;
   }
 
   @POST
@@ -72,12 +79,56 @@ public class OfrepApi {
         });
   }
 
+  /** {@link #answer}, timed and counted by result, refusals included. */
+  private Uni<Response> asCaller(
+      String authorization, String body, String key, Function<String, Response> answer) {
+    var started = System.nanoTime();
+    return Uni.createFrom()
+        .deferred(() -> answer(authorization, body, key, answer))
+        .onItemOrFailure()
+        .invoke(
+            (response, failure) ->
+                evaluations(response != null ? response.getStatus() : status(failure))
+                    .record(System.nanoTime() - started, TimeUnit.NANOSECONDS));
+  }
+
+  /** robusto_ofrep_evaluation_seconds{result}: a few buckets around what callers wait for. */
+  private Timer evaluations(int status) {
+    var result =
+        switch (status) {
+          case 200 -> "evaluated";
+          case 304 -> "not_modified";
+          case 400 -> "invalid_context";
+          case 401 -> "unauthenticated";
+          case 403 -> "forbidden";
+          case 404 -> "flag_not_found";
+          case 429 -> "rate_limited";
+          default -> "error";
+        };
+    return Timer.builder("robusto.ofrep.evaluation")
+        .description("OFREP evaluations by result, and how long each took to answer")
+        .tag("result", result)
+        .serviceLevelObjectives(
+            Duration.ofMillis(1),
+            Duration.ofMillis(5),
+            Duration.ofMillis(25),
+            Duration.ofMillis(100),
+            Duration.ofMillis(500))
+        .register(registry);
+  }
+
+  private static int status(Throwable failure) {
+    return failure instanceof WebApplicationException refusal
+        ? refusal.getResponse().getStatus()
+        : 500;
+  }
+
   /**
    * Answers for the request's tenant if the caller speaks for it (400 without a usable context, 403
    * for another tenant): on the event loop when the caller is known, otherwise after establishing
    * who it is (a TokenReview and a database read) on a worker thread.
    */
-  private Uni<Response> asCaller(
+  private Uni<Response> answer(
       String authorization, String body, String key, Function<String, Response> answer) {
     Function<String, Response> checked =
         caller -> {

@@ -43,6 +43,15 @@ public class AuditAnchoring {
     this.namespace = namespace;
   }
 
+  /** When the anchor was last moved, if it ever was. */
+  public Optional<Instant> anchoredAt() {
+    var map = client.configMaps().inNamespace(namespace).withName(CONFIG_MAP).get();
+    if (map == null || map.getData() == null || !map.getData().containsKey("anchoredAt")) {
+      return Optional.empty();
+    }
+    return Optional.of(Instant.parse(map.getData().get("anchoredAt")));
+  }
+
   /** The anchor last copied out of the database, if any. */
   public Optional<AuditAnchor> current() {
     var map = client.configMaps().inNamespace(namespace).withName(CONFIG_MAP).get();

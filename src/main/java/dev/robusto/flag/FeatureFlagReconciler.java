@@ -20,6 +20,7 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -53,6 +54,7 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
   private final AuditLog audit;
   private final Duration checkInterval;
   private final Clock clock;
+  private final MeterRegistry registry;
   private InformerEventSource<Tenant, FeatureFlag> tenants;
 
   public FeatureFlagReconciler(
@@ -60,12 +62,14 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
       PrometheusQueries prometheus,
       AuditLog audit,
       @ConfigProperty(name = "robusto.flag.auto-disable-check") Duration checkInterval,
-      Clock clock) {
+      Clock clock,
+      MeterRegistry registry) {
     this.metrics = metrics;
     this.prometheus = prometheus;
     this.audit = audit;
     this.checkInterval = checkInterval;
     this.clock = clock;
+    this.registry = registry;
   }
 
   @Override
@@ -222,6 +226,10 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
             : FlagSwitch.turnOffFor(
                 client, audit, TenantFlagsReconciler.ACTOR, name, breach.tenant(), breach.reason());
     if (turnedOff) {
+      registry
+          .counter(
+              "robusto.flag.auto.disables", "scope", breach.tenant() == null ? "all" : "tenant")
+          .increment();
       event(context, flag, KubeEvents.WARNING, "AutoDisabled", breach.reason());
     }
   }

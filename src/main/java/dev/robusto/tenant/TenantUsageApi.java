@@ -46,6 +46,7 @@ public class TenantUsageApi {
       int succeeded,
       int failed,
       int deadLettered,
+      int retried,
       long processingMs,
       String costMxn) {}
 
@@ -111,6 +112,7 @@ public class TenantUsageApi {
                         d.succeeded(),
                         d.failed(),
                         d.deadLettered(),
+                        d.retried(),
                         d.processingMs(),
                         TenantUsage.money(d.costMxn())))
             .toList();

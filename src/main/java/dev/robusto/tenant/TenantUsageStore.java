@@ -21,6 +21,7 @@ public final class TenantUsageStore {
       int succeeded,
       int failed,
       int deadLettered,
+      int retried,
       long processingMs,
       BigDecimal costMxn) {}
 
@@ -49,8 +50,8 @@ public final class TenantUsageStore {
   public List<Day> days(String tenantId, LocalDate from, LocalDate to) throws SQLException {
     return sql.list(
         """
-        SELECT day, jobs_admitted, jobs_succeeded, jobs_failed, jobs_dead_lettered, processing_ms,
-          cost_mxn FROM automation_metrics
+        SELECT day, jobs_admitted, jobs_succeeded, jobs_failed, jobs_dead_lettered, jobs_retried,
+          processing_ms, cost_mxn FROM automation_metrics
         WHERE tenant_id = ? AND day BETWEEN ? AND ? ORDER BY day
         """,
         rs ->
@@ -60,8 +61,9 @@ public final class TenantUsageStore {
                 rs.getInt(3),
                 rs.getInt(4),
                 rs.getInt(5),
-                rs.getLong(6),
-                rs.getBigDecimal(7)),
+                rs.getInt(6),
+                rs.getLong(7),
+                rs.getBigDecimal(8)),
         tenantId,
         from,
         to);

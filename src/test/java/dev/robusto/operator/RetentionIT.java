@@ -92,6 +92,9 @@ class RetentionIT {
     execute(
         "INSERT INTO automation_metrics (tenant_id, day, jobs_admitted, jobs_succeeded, cost_mxn)"
             + " VALUES ('acme', current_date - 1, 9, 9, 13.5)");
+    execute(
+        "INSERT INTO automation_latency (tenant_id, day, le_ms, tickets) VALUES"
+            + " ('acme', current_date - 500, 100, 4), ('acme', current_date - 500, 250, 1)");
   }
 
   @Test
@@ -129,7 +132,8 @@ class RetentionIT {
                 "automation_item_outcomes", 2500L,
                 "automation_item_keys", 2500L,
                 "automation_attempts", 120L,
-                "automation_metrics", 3L));
+                "automation_metrics", 3L,
+                "automation_latency", 2L));
     assertThat(removed.calls())
         .as("at most %d rows of a table per call", STEP)
         .isGreaterThanOrEqualTo(2500 / STEP);
@@ -205,7 +209,7 @@ class RetentionIT {
         .isEqualTo(1);
     assertThat(count("SELECT count(*) FROM audit_log WHERE actor = 'robusto-retention'"))
         .as("one entry per table that lost rows")
-        .isEqualTo(4);
+        .isEqualTo(5);
   }
 
   private static LocalDate today() {

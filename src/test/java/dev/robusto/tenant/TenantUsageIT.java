@@ -95,6 +95,12 @@ class TenantUsageIT {
     assertThat(day.get(0).processingMs())
         .as("every ticket held its claim at least %s", HELD)
         .isGreaterThanOrEqualTo(500 * HELD.toMillis());
+    assertThat(
+            count(
+                "SELECT sum(tickets) FROM automation_latency WHERE tenant_id = 'acme'"
+                    + " AND le_ms >= 100"))
+        .as("each ticket once in a latency bucket")
+        .isEqualTo(500);
     var month = usage.month("acme", YearMonth.from(today));
     assertThat(month.succeeded()).isEqualTo(450);
     assertThat(month.failed()).isEqualTo(50);
@@ -131,6 +137,7 @@ class TenantUsageIT {
     }
     var day = usage.days("acme", today, today).get(0);
     assertThat(day.deadLettered()).isEqualTo(2);
+    assertThat(day.retried()).as("each ticket's first attempt").isEqualTo(2);
     assertThat(day.failed()).isZero();
     assertThat(day.succeeded()).isZero();
     assertThat(day.costMxn()).isEqualByComparingTo(BigDecimal.ZERO);
@@ -215,6 +222,10 @@ class TenantUsageIT {
         var s = c.createStatement()) {
       s.execute(sql);
     }
+  }
+
+  private long count(String sql) throws SQLException {
+    return decimal(sql).longValueExact();
   }
 
   private BigDecimal decimal(String sql) throws SQLException {

@@ -177,7 +177,7 @@ public final class LocalCluster {
     return result.output();
   }
 
-  static Result exec(Path dir, List<String> command, int timeoutSeconds, Path clusterDir) {
+  public static Result exec(Path dir, List<String> command, int timeoutSeconds, Path clusterDir) {
     try {
       var builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
       if (clusterDir != null) {

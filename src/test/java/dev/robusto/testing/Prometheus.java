@@ -31,6 +31,7 @@ public final class Prometheus {
   private final URI url;
   private final Path dir;
   private final Map<String, Double> gauges = new TreeMap<>();
+  private final java.util.List<String> targets = new java.util.ArrayList<>();
 
   private Prometheus(Process server, HttpServer exporter, URI url, Path dir) {
     this.server = server;
@@ -61,6 +62,24 @@ public final class Prometheus {
    */
   public synchronized void set(String name, double value) {
     gauges.put(name, value);
+  }
+
+  /**
+   * Scrapes {@code path} on a loopback {@code port} every second from now on, with label {@code
+   * target="<name>"} on its series.
+   */
+  public synchronized void scrape(String name, int port, String path) {
+    targets.add(
+        "{\"targets\": [\"127.0.0.1:%d\"], \"labels\": {\"target\": \"%s\", \"__metrics_path__\": \"%s\"}}"
+            .formatted(port, name, path));
+    try {
+      var file = dir.resolve("targets.json");
+      var next = dir.resolve("targets.json.next");
+      Files.writeString(next, "[" + String.join(",", targets) + "]");
+      Files.move(next, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** Stops serving a gauge: queries for it find no data once Prometheus marks it stale. */
@@ -108,8 +127,11 @@ public final class Prometheus {
         scrape_configs:
           - job_name: tests
             static_configs: [{targets: ["127.0.0.1:%d"]}]
+          - job_name: scraped
+            file_sd_configs: [{files: ["%s"], refresh_interval: 1s}]
         """
-            .formatted(exporter.getAddress().getPort()));
+            .formatted(exporter.getAddress().getPort(), dir.resolve("targets.json")));
+    Files.writeString(dir.resolve("targets.json"), "[]");
     var server =
         new ProcessBuilder(
                 Prerequisites.path("prometheus").toString(),

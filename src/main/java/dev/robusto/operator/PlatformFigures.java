@@ -1,0 +1,98 @@
+package dev.robusto.operator;
+
+import java.sql.SQLException;
+import java.time.LocalDate;
+import java.util.List;
+import javax.sql.DataSource;
+
+/** What the platform's metrics read from PostgreSQL, each in one statement. */
+public final class PlatformFigures {
+
+  /** A tenant's counts for a UTC day, as automation_metrics holds them. */
+  public record TenantDay(
+      String tenantId,
+      LocalDate day,
+      long succeeded,
+      long failed,
+      long deadLettered,
+      long retried,
+      long admitted,
+      long processingMs) {}
+
+  /** Finished tickets in one latency bucket (upper bound in ms) for a UTC day. */
+  public record LatencyBucket(String tenantId, LocalDate day, int leMs, long tickets) {}
+
+  /** Live tickets of one priority in one state, and how long the oldest due one has waited. */
+  public record QueueDepth(String priority, String state, long tickets, double oldestDueSeconds) {}
+
+  /** A live tenant's limits and what its batches hold now. */
+  public record TenantLoad(String tenantId, int workers, int maxWorkers, int maxDaily) {}
+
+  private final Sql sql;
+
+  public PlatformFigures(DataSource dataSource) {
+    this.sql = new Sql(dataSource);
+  }
+
+  /** The days from {@code since}: the only rows outcomes still change. */
+  public List<TenantDay> days(LocalDate since) throws SQLException {
+    return sql.list(
+        """
+        SELECT tenant_id, day, jobs_succeeded, jobs_failed, jobs_dead_lettered, jobs_retried,
+          jobs_admitted, processing_ms FROM automation_metrics WHERE day >= ?
+        """,
+        rs ->
+            new TenantDay(
+                rs.getString(1),
+                rs.getObject(2, LocalDate.class),
+                rs.getLong(3),
+                rs.getLong(4),
+                rs.getLong(5),
+                rs.getLong(6),
+                rs.getLong(7),
+                rs.getLong(8)),
+        since);
+  }
+
+  public List<LatencyBucket> latency(LocalDate since) throws SQLException {
+    return sql.list(
+        """
+        SELECT tenant_id, day, le_ms, tickets FROM automation_latency WHERE day >= ?
+        """,
+        rs ->
+            new LatencyBucket(
+                rs.getString(1), rs.getObject(2, LocalDate.class), rs.getInt(3), rs.getLong(4)),
+        since);
+  }
+
+  public List<QueueDepth> queue() throws SQLException {
+    return sql.list(
+        """
+        SELECT priority, state, count(*),
+          coalesce(extract(epoch FROM now() - min(next_attempt_at)
+            FILTER (WHERE state = 'pending' AND next_attempt_at <= now())), 0)
+        FROM automation_items GROUP BY priority, state
+        """,
+        rs -> new QueueDepth(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getDouble(4)));
+  }
+
+  public List<TenantLoad> tenants() throws SQLException {
+    return sql.list(
+        """
+        SELECT t.tenant_id, coalesce(sum(b.workers), 0), t.max_concurrent_jobs, t.max_daily_jobs
+        FROM tenant_config t LEFT JOIN automation_batches b ON b.tenant_id = t.tenant_id
+        WHERE t.retained_at IS NULL
+        GROUP BY t.tenant_id, t.max_concurrent_jobs, t.max_daily_jobs ORDER BY t.tenant_id
+        """,
+        rs -> new TenantLoad(rs.getString(1), rs.getInt(2), rs.getInt(3), rs.getInt(4)));
+  }
+
+  /** Batches by phase, as their rows hold it. */
+  public List<java.util.Map.Entry<String, Long>> batchPhases() throws SQLException {
+    return sql.list(
+        """
+        SELECT phase, count(*) FROM automation_batches GROUP BY phase
+        """,
+        rs -> java.util.Map.entry(rs.getString(1), rs.getLong(2)));
+  }
+}

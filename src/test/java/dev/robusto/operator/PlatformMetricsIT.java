@@ -1,0 +1,350 @@
+package dev.robusto.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import dev.robusto.batch.AutomationBatch;
+import dev.robusto.batch.AutomationBatchSpec;
+import dev.robusto.tenant.Tier;
+import dev.robusto.testing.Charts;
+import dev.robusto.testing.KubeletHarness;
+import dev.robusto.testing.LocalCluster;
+import dev.robusto.testing.LocalClusterResource;
+import dev.robusto.testing.PostgresResource;
+import dev.robusto.testing.Prometheus;
+import dev.robusto.testing.TestTenants;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URL;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
+import java.util.stream.IntStream;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The platform's metrics as a real Prometheus scrapes them from the operator, while worker
+ * processes run a batch against a portal that fails 30 % of its calls: the error-rate alert's own
+ * expression goes over 0.2, the queue and the outcome counters match the database exactly, no
+ * series carries a ticket's key or payload, and the series stay bounded for 150 tenants.
+ */
+@QuarkusTest
+@QuarkusTestResource(LocalClusterResource.class)
+@QuarkusTestResource(PostgresResource.class)
+@Tag("cluster")
+class PlatformMetricsIT {
+
+  private static final String TENANT = "medidas";
+  private static final int TICKETS = 200;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Metrics a dashboard or alert uses that exist only once their first event happened. */
+  private static final Set<String> CREATED_ON_FIRST_USE =
+      Set.of(
+          "robusto_rollbacks_total", // a fleet's first rollback
+          "robusto_flag_auto_disables_total", // a flag's first automatic disable
+          "robusto_ofrep_evaluation_seconds_count", // the first OFREP evaluation
+          "robusto_ofrep_evaluation_seconds_bucket",
+          "robusto_retention_deleted_rows_total", // the first retention run (off in tests)
+          "robusto_fleet_canary_weight_percent", // a fleet's first status
+          "robusto_fleet_analysis_value",
+          "robusto_fleet_analysis_threshold",
+          "robusto_audit_anchor_timestamp_seconds", // the first anchor (timer off in tests)
+          "robusto_audit_unanchored_rows");
+
+  @TestHTTPResource("/q/metrics")
+  URL metrics;
+
+  @Inject DataSource database;
+
+  private final KubernetesClient client = LocalCluster.get().client();
+  private final HttpClient http = HttpClient.newHttpClient();
+  private final Prometheus prometheus = Prometheus.get();
+
+  @Test
+  void prometheusSeesWhatTheDatabaseRecordedAndNothingATicketCarries() throws Exception {
+    prometheus.scrape("operator", metrics.getPort(), metrics.getPath());
+    var namespace = TestTenants.ready(client, TENANT, Tier.ENTERPRISE, null);
+    var invoiced = new ConcurrentHashMap<String, AtomicInteger>();
+    var calls = new AtomicInteger();
+    var portal = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
+    // Three calls in ten fail with 503 (they are retried), whichever ticket they carry.
+    portal.createContext(
+        "/facturas",
+        exchange -> {
+          var key = exchange.getRequestHeaders().getFirst("Idempotency-Key");
+          exchange.getRequestBody().readAllBytes();
+          var failed = calls.incrementAndGet() % 10 < 3;
+          if (!failed) {
+            invoiced.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+          }
+          exchange.sendResponseHeaders(failed ? 503 : 201, -1);
+          exchange.close();
+        });
+    portal.setExecutor(Executors.newFixedThreadPool(4));
+    portal.start();
+    try {
+      var batch = batch(namespace, portal.getAddress().getPort());
+      client.resource(batch).create();
+
+      // No worker runs yet: the admitted tickets wait, and Prometheus says how many.
+      await("the tickets are admitted")
+          .atMost(Duration.ofSeconds(60))
+          .until(() -> count("SELECT count(*) FROM automation_items WHERE state = 'pending'") > 0);
+      var pending = count("SELECT count(*) FROM automation_items WHERE state = 'pending'");
+      await("Prometheus's pending tickets equal the database's")
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () ->
+                  assertThat(query("sum(robusto_queue_tickets{state=\"pending\"})"))
+                      .isEqualTo(pending));
+
+      var started = Instant.now();
+      try (var kubelet = new KubeletHarness(client, namespace, "robusto-operator:dev")) {
+        await("the batch finishes")
+            .atMost(Duration.ofSeconds(180))
+            .until(() -> finished(namespace));
+      }
+      var window = Duration.between(started, Instant.now()).toSeconds() + 10;
+
+      // The outcome counters equal what the database committed, outcome by outcome.
+      var recorded =
+          one(
+              "SELECT sum(jobs_succeeded), sum(jobs_failed), sum(jobs_dead_lettered),"
+                  + " sum(jobs_retried) FROM automation_metrics WHERE tenant_id = '"
+                  + TENANT
+                  + "'");
+      assertThat(recorded.get(0) + recorded.get(2)).isEqualTo(TICKETS);
+      assertThat(recorded.get(3)).as("retries: the portal failed calls").isPositive();
+      var outcomes = List.of("succeeded", "failed", "dead_lettered", "retried");
+      await("Prometheus's counters equal the database's")
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                for (var i = 0; i < outcomes.size(); i++) {
+                  assertThat(
+                          query(
+                              "sum(robusto_tenant_tickets_total{tenant=\"%s\", outcome=\"%s\"})"
+                                  .formatted(TENANT, outcomes.get(i))))
+                      .as(outcomes.get(i))
+                      .isEqualTo(recorded.get(i).doubleValue());
+                }
+              });
+      assertThat(invoiced).hasSize((int) (long) recorded.get(0));
+      assertThat(invoiced.values())
+          .as("no ticket invoiced twice")
+          .allSatisfy(n -> assertThat(n.get()).isEqualTo(1));
+
+      // The chart's own alert expression, over the batch's run: 3 calls in 10 failed.
+      var errorRate =
+          Charts.alertExpression("RobustoTicketErrorRateHigh").replace("[5m]", "[" + window + "s]");
+      var ratio = errorRate.substring(0, errorRate.lastIndexOf('>')).strip();
+      assertThat(query(ratio)).as(ratio).isBetween(0.2, 0.4);
+      assertThat(vector(errorRate)).as("the alert's condition holds").isNotEmpty();
+
+      // No series names a ticket or carries its payload.
+      var exposition = get(metrics.toString());
+      var labelValues = new TreeSet<String>();
+      for (var series : prometheusSeries()) {
+        series.fields().forEachRemaining(f -> labelValues.add(f.getValue().asText()));
+      }
+      assertThat(labelValues).isNotEmpty();
+      for (var i = 0; i < TICKETS; i++) {
+        var key = key(i);
+        assertThat(exposition).doesNotContain(key);
+        assertThat(labelValues).noneMatch(value -> value.contains(key));
+      }
+      assertThat(exposition).doesNotContain("XAXX010101000").doesNotContain("\"total\"");
+    } finally {
+      portal.stop(0);
+    }
+  }
+
+  @Test
+  void seriesStayBoundedFor150TenantsAndEveryDashboardMetricExists() throws Exception {
+    execute(
+        "INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs,"
+            + " max_daily_jobs, requests_per_minute) SELECT 'sim-' || lpad(g::text, 3, '0'),"
+            + " 'startup', 'tenant-sim-' || g, 3, 100, 600 FROM generate_series(1, 150) g");
+    execute(
+        "INSERT INTO automation_metrics (tenant_id, day, jobs_admitted, jobs_succeeded,"
+            + " jobs_failed, jobs_dead_lettered, jobs_retried) SELECT tenant_id, current_date,"
+            + " 10, 7, 1, 1, 2 FROM tenant_config WHERE tenant_id LIKE 'sim-%'");
+    try {
+      await("the leader reads the 150 tenants")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> get(metrics.toString()).contains("tenant=\"_other\""));
+      var exposition = get(metrics.toString());
+      var series = exposition.lines().filter(l -> l.startsWith("robusto_")).toList();
+      var tenants = new HashSet<String>();
+      var tenantLabel = Pattern.compile("tenant=\"([^\"]+)\"");
+      for (var line : series) {
+        var m = tenantLabel.matcher(line);
+        if (m.find()) {
+          tenants.add(m.group(1));
+        }
+      }
+      assertThat(tenants)
+          .as("100 tenants by name with series of their own, the rest summed as _other")
+          .hasSize(101)
+          .contains("_other", "sim-001")
+          .doesNotContain("sim-150");
+      assertThat(series.size())
+          .as("robusto_ series with 150 tenants (bound: 1,000)")
+          .isLessThan(1_000);
+      System.out.printf("robusto_ series with 150 tenants: %d%n", series.size());
+
+      // Every metric the dashboards and alerts query is one the operator serves.
+      var used = new TreeSet<String>();
+      var name = Pattern.compile("\\b(robusto_[a-z_]+)");
+      try (var files =
+          Files.list(LocalCluster.projectDir().resolve(Charts.CHART + "/dashboards"))) {
+        for (var file : files.toList()) {
+          var m = name.matcher(Files.readString(file));
+          while (m.find()) {
+            used.add(m.group(1));
+          }
+        }
+      }
+      var m = name.matcher(JSON.writeValueAsString(Charts.alertRules()));
+      while (m.find()) {
+        used.add(m.group(1));
+      }
+      var served = new TreeSet<String>();
+      exposition
+          .lines()
+          .filter(l -> l.startsWith("robusto_"))
+          .forEach(l -> served.add(l.split("[{ ]")[0]));
+      used.removeAll(CREATED_ON_FIRST_USE);
+      assertThat(served).containsAll(used);
+    } finally {
+      execute("DELETE FROM tenant_config WHERE tenant_id LIKE 'sim-%'");
+    }
+  }
+
+  private static String key(int i) {
+    return "medicion-%04d".formatted(i);
+  }
+
+  private static AutomationBatch batch(String namespace, int portalPort) {
+    var batch = new AutomationBatch();
+    batch.setMetadata(
+        new ObjectMetaBuilder().withName("medicion").withNamespace(namespace).build());
+    var spec = new AutomationBatchSpec();
+    spec.processor = new AutomationBatchSpec.Processor();
+    spec.processor.http = new AutomationBatchSpec.Http();
+    spec.processor.http.url = "http://127.0.0.1:" + portalPort + "/facturas";
+    spec.parallelism = 4;
+    spec.maxAttempts = 8;
+    spec.backoff.initial = "100ms";
+    spec.backoff.max = "500ms";
+    spec.items =
+        IntStream.range(0, TICKETS)
+            .mapToObj(
+                i -> {
+                  var item = new AutomationBatchSpec.Item();
+                  item.key = key(i);
+                  item.payload =
+                      JSON.createObjectNode().put("rfc", "XAXX010101000").put("total", 100 + i);
+                  return item;
+                })
+            .toList();
+    batch.setSpec(spec);
+    return batch;
+  }
+
+  private boolean finished(String namespace) {
+    var batch =
+        client.resources(AutomationBatch.class).inNamespace(namespace).withName("medicion").get();
+    return batch.getStatus() != null
+        && batch.getStatus().phase != null
+        && batch.getStatus().phase.finished();
+  }
+
+  private double query(String promql) throws Exception {
+    var result = vector(promql);
+    assertThat(result).as(promql).hasSize(1);
+    return result.get(0).get("value").get(1).asDouble();
+  }
+
+  private List<JsonNode> vector(String promql) throws Exception {
+    var body =
+        get(
+            prometheus.url()
+                + "/api/v1/query?query="
+                + URLEncoder.encode(promql, StandardCharsets.UTF_8));
+    var answer = JSON.readTree(body);
+    assertThat(answer.get("status").asText()).as(body).isEqualTo("success");
+    var out = new ArrayList<JsonNode>();
+    answer.get("data").get("result").forEach(out::add);
+    return out;
+  }
+
+  private List<JsonNode> prometheusSeries() throws Exception {
+    var body =
+        get(
+            prometheus.url()
+                + "/api/v1/series?match[]="
+                + URLEncoder.encode("{target=\"operator\"}", StandardCharsets.UTF_8));
+    var out = new ArrayList<JsonNode>();
+    JSON.readTree(body).get("data").forEach(out::add);
+    return out;
+  }
+
+  private String get(String url) throws Exception {
+    var response =
+        http.send(
+            HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).as(url).isEqualTo(200);
+    return response.body();
+  }
+
+  private long count(String sql) throws SQLException {
+    return one(sql).get(0);
+  }
+
+  private List<Long> one(String sql) throws SQLException {
+    try (var c = database.getConnection();
+        var rs = c.createStatement().executeQuery(sql)) {
+      rs.next();
+      var out = new ArrayList<Long>();
+      for (var i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
+        out.add(rs.getLong(i));
+      }
+      return out;
+    }
+  }
+
+  private void execute(String sql) throws SQLException {
+    try (var c = database.getConnection();
+        var s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+}

@@ -1,0 +1,58 @@
+package dev.robusto.testing;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.yaml.snakeyaml.Yaml;
+
+/** The chart rendered by the real helm, without a cluster. */
+public final class Charts {
+
+  public static final String CHART = "helm/robusto-operator";
+
+  private Charts() {}
+
+  /** {@code helm template} in namespace robusto-system with a database Secret named, plus args. */
+  public static String template(String... args) {
+    var command = new ArrayList<String>();
+    command.add(LocalCluster.binDir().resolve("helm").toString());
+    command.addAll(
+        List.of(
+            "template",
+            "robusto",
+            CHART,
+            "--namespace",
+            "robusto-system",
+            "--set",
+            "database.existingSecret=robusto-db"));
+    command.addAll(List.of(args));
+    return LocalCluster.checked(LocalCluster.exec(LocalCluster.projectDir(), command, 120, null));
+  }
+
+  /** The PrometheusRule's spec (its groups), with {@code sets} as extra --set values. */
+  public static Map<String, Object> alertRules(String... sets) {
+    var args = new ArrayList<String>();
+    args.addAll(List.of("--set", "monitoring.prometheusRule.enabled=true"));
+    for (var set : sets) {
+      args.addAll(List.of("--set", set));
+    }
+    args.addAll(List.of("--show-only", "templates/prometheusrule.yaml"));
+    Map<String, Object> rule = new Yaml().load(template(args.toArray(String[]::new)));
+    @SuppressWarnings("unchecked")
+    var spec = (Map<String, Object>) rule.get("spec");
+    return spec;
+  }
+
+  /** One alert's expression, by its name. */
+  @SuppressWarnings("unchecked")
+  public static String alertExpression(String alert) {
+    for (var group : (List<Map<String, Object>>) alertRules().get("groups")) {
+      for (var rule : (List<Map<String, Object>>) group.get("rules")) {
+        if (alert.equals(rule.get("alert"))) {
+          return ((String) rule.get("expr")).strip();
+        }
+      }
+    }
+    throw new IllegalArgumentException("no alert " + alert);
+  }
+}
