@@ -4,6 +4,7 @@ import dev.robusto.audit.AuditLog;
 import dev.robusto.audit.Auditor;
 import dev.robusto.batch.AutomationBatchStatus.WorkerJob;
 import dev.robusto.operator.KubeEvents;
+import dev.robusto.operator.LogContext;
 import dev.robusto.operator.StatusWrites;
 import dev.robusto.queue.WorkQueue;
 import dev.robusto.tenant.TenantDirectory;
@@ -100,12 +101,22 @@ public class AutomationBatchReconciler
   @Override
   public UpdateControl<AutomationBatch> reconcile(
       AutomationBatch batch, Context<AutomationBatch> context) throws SQLException {
+    try {
+      return reconcileForTenant(batch, context);
+    } finally {
+      LogContext.clear();
+    }
+  }
+
+  private UpdateControl<AutomationBatch> reconcileForTenant(
+      AutomationBatch batch, Context<AutomationBatch> context) throws SQLException {
     var namespace = batch.getMetadata().getNamespace();
     if (BatchDecision.finished(batch)) {
       deleteJobs(batch, context);
       return UpdateControl.noUpdate();
     }
     var tenant = tenants.ofNamespace(namespace);
+    tenant.ifPresent(t -> LogContext.tenant(t.tenantId()));
     if (tenant.isEmpty()) {
       return pending(
           batch,

@@ -2,6 +2,7 @@ package dev.robusto.deployment;
 
 import dev.robusto.audit.AuditLog;
 import dev.robusto.batch.BatchSettings;
+import dev.robusto.operator.LogContext;
 import dev.robusto.operator.StatusWrites;
 import dev.robusto.tenant.TenantDirectory;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
@@ -87,8 +88,18 @@ public class AutomationDeploymentReconciler implements Reconciler<AutomationDepl
   @Override
   public UpdateControl<AutomationDeployment> reconcile(
       AutomationDeployment fleet, Context<AutomationDeployment> context) throws SQLException {
+    try {
+      return reconcileForTenant(fleet, context);
+    } finally {
+      LogContext.clear();
+    }
+  }
+
+  private UpdateControl<AutomationDeployment> reconcileForTenant(
+      AutomationDeployment fleet, Context<AutomationDeployment> context) throws SQLException {
     var namespace = fleet.getMetadata().getNamespace();
     var tenant = tenants.ofNamespace(namespace);
+    tenant.ifPresent(t -> LogContext.tenant(t.tenantId()));
     var rollout =
         new FleetRollout(fleet, context, tenant.orElse(null), settings, analysis, audit, registry);
     var wakeUp =

@@ -94,6 +94,14 @@ public final class KubeEvents {
       String type,
       String reason,
       String message) {
+    // The operator's log tells the same story as its Events (which the API server ages out).
+    LOG.logf(
+        WARNING.equals(type) ? Logger.Level.WARN : Logger.Level.INFO,
+        "%s %s/%s: %s",
+        reason,
+        involved.getKind(),
+        involved.getName(),
+        message);
     var now = Instant.now().toString();
     var event =
         new EventBuilder()

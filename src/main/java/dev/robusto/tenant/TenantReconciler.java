@@ -2,6 +2,7 @@ package dev.robusto.tenant;
 
 import dev.robusto.audit.AuditLog;
 import dev.robusto.operator.KubeEvents;
+import dev.robusto.operator.LogContext;
 import dev.robusto.operator.StatusWrites;
 import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
@@ -116,6 +117,15 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
 
   @Override
   public UpdateControl<Tenant> reconcile(Tenant tenant, Context<Tenant> context) {
+    try {
+      return reconcileTenant(tenant, context);
+    } finally {
+      LogContext.clear();
+    }
+  }
+
+  private UpdateControl<Tenant> reconcileTenant(Tenant tenant, Context<Tenant> context) {
+    LogContext.tenant(tenant.getMetadata().getName());
     TenantPlan plan;
     try {
       plan = TenantPlan.resolve(tenant, defaults);

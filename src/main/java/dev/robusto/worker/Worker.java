@@ -13,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
+import org.jboss.logging.MDC;
 
 /**
  * One worker of a batch: claims items, processes them, records each outcome with the claim's token,
@@ -129,18 +130,23 @@ public final class Worker {
         continue;
       }
       limiter.acquire();
-      var started = System.nanoTime();
-      var result = processor.process(claim.key(), claim.payloadJson(), claim.attempts());
-      if (result.verdict() != ItemProcessor.Verdict.DEFERRED) {
-        attempts.add(
-            new WorkQueue.Attempt(
-                result.verdict() != ItemProcessor.Verdict.SUCCEEDED,
-                (System.nanoTime() - started) / 1_000_000));
-      }
-      switch (result.verdict()) {
-        case SUCCEEDED -> done.add(claim);
-        case DEFERRED -> deferred.add(claim);
-        case RETRY, PERMANENT_FAILURE -> recordFailure(claim, result);
+      MDC.put(WorkerLogFormat.TICKET, claim.key());
+      try {
+        var started = System.nanoTime();
+        var result = processor.process(claim.key(), claim.payloadJson(), claim.attempts());
+        if (result.verdict() != ItemProcessor.Verdict.DEFERRED) {
+          attempts.add(
+              new WorkQueue.Attempt(
+                  result.verdict() != ItemProcessor.Verdict.SUCCEEDED,
+                  (System.nanoTime() - started) / 1_000_000));
+        }
+        switch (result.verdict()) {
+          case SUCCEEDED -> done.add(claim);
+          case DEFERRED -> deferred.add(claim);
+          case RETRY, PERMANENT_FAILURE -> recordFailure(claim, result);
+        }
+      } finally {
+        MDC.remove(WorkerLogFormat.TICKET);
       }
     }
     recordBatch(done, deferred, attempts);
@@ -161,7 +167,11 @@ public final class Worker {
     switch (outcome) {
       case RETRY_SCHEDULED -> retried++;
       case FENCED -> fenced++;
-      default -> failed++;
+      default -> {
+        failed++;
+        // The outcome and the attempt, never the portal's answer: it may echo the payload.
+        LOG.infof("ticket %s after attempt %d", outcome, claim.attempts());
+      }
     }
     held.remove(claim);
   }

@@ -35,24 +35,21 @@ public final class WorkerMain {
   private WorkerMain() {}
 
   public static void main(String[] args) throws Exception {
-    logToStandardError();
     System.exit(run(System.getenv()));
   }
 
   /**
    * The worker is not a Quarkus application, so nothing would configure its logging: Quarkus's
    * bootstrap handler would hold every record in memory, unwritten. Records of INFO and up go to
-   * standard error instead, one line each, for the pod's log.
+   * standard error instead, one JSON object a line ({@link WorkerLogFormat}), for the pod's log.
    */
-  static void logToStandardError() {
-    System.setProperty(
-        "java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s [%3$s] %5$s%6$s%n");
+  static void logToStandardError(String worker, WorkerConfig config) {
     var root = java.util.logging.Logger.getLogger("");
     for (var handler : root.getHandlers()) {
       root.removeHandler(handler);
     }
     var console = new java.util.logging.ConsoleHandler();
-    console.setFormatter(new java.util.logging.SimpleFormatter());
+    console.setFormatter(new WorkerLogFormat(worker, config));
     console.setLevel(java.util.logging.Level.INFO);
     root.addHandler(console);
     root.setLevel(java.util.logging.Level.INFO);
@@ -70,6 +67,7 @@ public final class WorkerMain {
       return 2;
     }
     var name = env.getOrDefault("ROBUSTO_WORKER_NAME", "worker-" + ProcessHandle.current().pid());
+    logToStandardError(name, config);
     var worker = new Worker(new WorkQueue(dataSource), config.newProcessor(), config, name);
     var main = Thread.currentThread();
     Runtime.getRuntime()

@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -113,6 +114,31 @@ class LeaderElectionIT {
                               .body())
                       .contains("\"value\":true"));
 
+      // PostgreSQL unreachable: no replica is ready (both leave the Service), both stay live (no
+      // restart would help); back, both are ready again.
+      var ready = standby.get("/q/health/ready").body();
+      assertThat(ready)
+          .as("readiness checks the informers and the database")
+          .contains("Quarkus Operator SDK health check")
+          .contains("Database connections health check");
+      assertThat(standby.get("/q/health/live").body()).doesNotContain("Database");
+      allowConnections(postgres, false);
+      try {
+        for (var replica : List.of(leader, standby)) {
+          await(replica.name() + " is not ready without its database")
+              .atMost(Duration.ofSeconds(30))
+              .until(() -> replica.get("/q/health/ready").status() == 503);
+          assertThat(replica.get("/q/health/live").status()).isEqualTo(200);
+        }
+      } finally {
+        allowConnections(postgres, true);
+      }
+      for (var replica : List.of(leader, standby)) {
+        await(replica.name() + " is ready again")
+            .atMost(Duration.ofSeconds(30))
+            .until(() -> replica.get("/q/health/ready").status() == 200);
+      }
+
       // The leader's node fails: the standby takes the lease once it lapses, and reconciles.
       leader.kill();
       await("the standby takes over")
@@ -128,13 +154,7 @@ class LeaderElectionIT {
       // still ends the leader, while it still believes it leads, within seconds.
       cluster.stop();
       cluster = null;
-      try (var admin = postgres.superuser("postgres");
-          var s = admin.createStatement()) {
-        s.execute("ALTER DATABASE leader_election ALLOW_CONNECTIONS false");
-        s.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                + " WHERE datname = 'leader_election'");
-      }
+      allowConnections(postgres, false);
       var stopping = System.nanoTime();
       assertThat(standby.terminate(Duration.ofSeconds(10)))
           .as("the leader exits within 10 s of SIGTERM with no API server and no database")
@@ -172,5 +192,18 @@ class LeaderElectionIT {
                     + " \"defaultVariant\": \"on\"}",
                 FeatureFlagSpec.class));
     return flag;
+  }
+
+  /** Opens or closes database leader_election; closing it also ends its sessions. */
+  private static void allowConnections(Postgres postgres, boolean allowed) throws Exception {
+    try (var admin = postgres.superuser("postgres");
+        var s = admin.createStatement()) {
+      s.execute("ALTER DATABASE leader_election ALLOW_CONNECTIONS " + allowed);
+      if (!allowed) {
+        s.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                + " WHERE datname = 'leader_election'");
+      }
+    }
   }
 }

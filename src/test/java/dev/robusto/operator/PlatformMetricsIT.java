@@ -181,6 +181,30 @@ class PlatformMetricsIT {
         assertThat(labelValues).noneMatch(value -> value.contains(key));
       }
       assertThat(exposition).doesNotContain("XAXX010101000").doesNotContain("\"total\"");
+
+      // The operator's JSON log lines about the batch name it, its namespace and its tenant.
+      var log = Files.readAllLines(java.nio.file.Path.of("target/operator-test-log.json"));
+      var aboutTheBatch =
+          log.stream()
+              .map(PlatformMetricsIT::json)
+              .filter(
+                  line ->
+                      line.path("loggerName").asText().startsWith("dev.robusto")
+                          && line.path("mdc")
+                              .path("resource.kind")
+                              .asText()
+                              .equals("AutomationBatch")
+                          && line.path("mdc").path("resource.name").asText().equals("medicion"))
+              .toList();
+      assertThat(aboutTheBatch).as("log lines of the batch's reconciles").isNotEmpty();
+      assertThat(aboutTheBatch)
+          .allSatisfy(
+              line -> {
+                assertThat(line.path("mdc").path("resource.namespace").asText())
+                    .isEqualTo(namespace);
+                assertThat(line.path("mdc").path("tenant").asText()).isEqualTo(TENANT);
+              });
+      assertThat(log).noneMatch(line -> line.contains("XAXX010101000"));
     } finally {
       portal.stop(0);
     }
@@ -245,6 +269,14 @@ class PlatformMetricsIT {
       assertThat(served).containsAll(used);
     } finally {
       execute("DELETE FROM tenant_config WHERE tenant_id LIKE 'sim-%'");
+    }
+  }
+
+  private static JsonNode json(String line) {
+    try {
+      return JSON.readTree(line);
+    } catch (java.io.IOException e) {
+      throw new AssertionError("not a JSON line: " + line, e);
     }
   }
 
