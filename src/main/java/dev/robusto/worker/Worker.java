@@ -45,6 +45,7 @@ public final class Worker {
   private final WorkerConfig config;
   private final String name;
   private final RateLimiter limiter;
+  private final WorkerHealth health;
   private final DatabaseRetry retry = new DatabaseRetry(DATABASE_PATIENCE);
   private final Set<Claim> held = ConcurrentHashMap.newKeySet();
   private final Set<Long> lost = ConcurrentHashMap.newKeySet();
@@ -56,11 +57,17 @@ public final class Worker {
   private long fenced;
   private long released;
 
-  public Worker(WorkQueue queue, ItemProcessor processor, WorkerConfig config, String name) {
+  Worker(
+      WorkQueue queue,
+      ItemProcessor processor,
+      WorkerConfig config,
+      String name,
+      WorkerHealth health) {
     this.queue = queue;
     this.processor = processor;
     this.config = config;
     this.name = name;
+    this.health = health;
     this.limiter = new RateLimiter(config.requestsPerMinute());
   }
 
@@ -87,6 +94,7 @@ public final class Worker {
                         ? queue.claim(config.batchId(), name, config.claimSize(), lease)
                         : queue.claimForDeployment(
                             fleet.deployment(), name, config.claimSize(), lease));
+        health.progress();
         if (claims.isEmpty()) {
           if (fleet != null) {
             retry.call("rescue", () -> queue.rescueExpiredForDeployment(fleet.deployment()));
@@ -145,6 +153,7 @@ public final class Worker {
           case DEFERRED -> deferred.add(claim);
           case RETRY, PERMANENT_FAILURE -> recordFailure(claim, result);
         }
+        health.progress();
       } finally {
         MDC.remove(WorkerLogFormat.TICKET);
       }

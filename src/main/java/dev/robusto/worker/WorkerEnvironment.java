@@ -22,6 +22,9 @@ public final class WorkerEnvironment {
           "/deployments/app/*:/deployments/lib/main/*",
           "dev.robusto.worker.WorkerMain");
 
+  /** The port a worker answers its probes on (WorkerHealth). */
+  public static final int HEALTH_PORT = WorkerHealth.DEFAULT_PORT;
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private WorkerEnvironment() {}

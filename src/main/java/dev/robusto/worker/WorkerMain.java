@@ -68,7 +68,17 @@ public final class WorkerMain {
     }
     var name = env.getOrDefault("ROBUSTO_WORKER_NAME", "worker-" + ProcessHandle.current().pid());
     logToStandardError(name, config);
-    var worker = new Worker(new WorkQueue(dataSource), config.newProcessor(), config, name);
+    var health = new WorkerHealth(config, System::nanoTime);
+    try {
+      health.serve(
+          Integer.parseInt(
+              env.getOrDefault(
+                  "ROBUSTO_WORKER_HEALTH_PORT", Integer.toString(WorkerHealth.DEFAULT_PORT))));
+    } catch (java.io.IOException | NumberFormatException e) {
+      System.err.println("worker: cannot serve its health port: " + e.getMessage());
+      return 2;
+    }
+    var worker = new Worker(new WorkQueue(dataSource), config.newProcessor(), config, name, health);
     var main = Thread.currentThread();
     Runtime.getRuntime()
         .addShutdownHook(

@@ -58,6 +58,18 @@ class ExamplesIT {
         .contains("\"maxConcurrentJobs\":3")
         .contains("\"maxDailyJobs\":100")
         .contains("\"requestsPerMinute\":120");
+    await("the example's price shows in its usage")
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () ->
+                assertThat(
+                        cluster.kubectl(
+                            "get",
+                            "tenant",
+                            "tacos-el-guero",
+                            "-o",
+                            "jsonpath={.status.usage.pricePerTicketMxn}"))
+                    .isEqualTo("1.2500"));
     assertThat(
             cluster.kubectl(
                 "get",

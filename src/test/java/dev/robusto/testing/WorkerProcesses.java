@@ -33,6 +33,8 @@ public final class WorkerProcesses {
             .redirectOutput(ProcessBuilder.Redirect.appendTo(logs.resolve(name + ".log").toFile()));
     builder.environment().putAll(env);
     builder.environment().put("ROBUSTO_WORKER_NAME", name);
+    // Pods have a network namespace each; processes on one machine take any free health port.
+    builder.environment().put("ROBUSTO_WORKER_HEALTH_PORT", "0");
     return builder.start();
   }
 }
