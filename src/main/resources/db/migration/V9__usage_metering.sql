@@ -33,15 +33,17 @@ ALTER TABLE automation_items ADD COLUMN IF NOT EXISTS processing_ms bigint NOT N
 ALTER TABLE automation_item_outcomes ADD COLUMN IF NOT EXISTS processing_ms bigint NOT NULL
     DEFAULT 0;
 
--- The latency buckets' upper bounds in ms (the last one stands for +Inf); RobustoCollector has
+-- The latency buckets' upper bounds in ms (the last one stands for +Inf); PlatformCollector has
 -- the same list.
 CREATE OR REPLACE FUNCTION robusto_latency_bucket(p_ms bigint) RETURNS integer
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(min(b), 2147483647)
-      FROM unnest(ARRAY[100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000]) AS b
-     WHERE b >= p_ms
+    SELECT CASE WHEN p_ms <= 100 THEN 100 WHEN p_ms <= 250 THEN 250 WHEN p_ms <= 500 THEN 500
+                WHEN p_ms <= 1000 THEN 1000 WHEN p_ms <= 2000 THEN 2000
+                WHEN p_ms <= 5000 THEN 5000 WHEN p_ms <= 10000 THEN 10000
+                WHEN p_ms <= 30000 THEN 30000 WHEN p_ms <= 60000 THEN 60000
+                ELSE 2147483647 END
 $$;
 
 -- Counts a day's retries of a tenant.
