@@ -1,8 +1,9 @@
 -- V10: retention in bounded steps. One call deletes at most p_limit rows of each table that ages
--- out (finished tickets' outcomes, idempotency keys no live ticket holds, fleet attempts, daily
--- usage and latency rows) and returns how many went from each, so the operator calls it again
--- until nothing is left: no lock is held long, and a running batch's live rows are never
--- touched. Replaces V1's unbounded robusto_retention_cleanup(interval, interval), which no one called.
+-- out (finished tickets' outcomes, idempotency keys, fleet attempts, daily usage and latency
+-- rows) and returns how many went from each, so the operator calls it again until nothing is
+-- left: no lock is held long. A batch with live tickets keeps its outcomes (its status counts
+-- them), and a key stays while its batch has a ticket queued or an outcome kept: a ticket
+-- submitted again before its outcome ages out is never processed twice. Replaces V1's unbounded robusto_retention_cleanup(interval, interval), which no one called.
 -- Rollback: db/rollback/V10__bounded_retention.sql
 
 DROP FUNCTION IF EXISTS robusto_retention_cleanup(interval, interval);
@@ -16,28 +17,36 @@ SET lock_timeout = '5s'
 AS $$
 DECLARE
     how_many integer := least(greatest(coalesce(p_limit, 1000), 1), 10000);
+    outcomes_left boolean;
 BEGIN
     table_name := 'automation_item_outcomes';
     WITH gone AS (
         DELETE FROM automation_item_outcomes WHERE item_id IN (
-            SELECT item_id FROM automation_item_outcomes WHERE finished_at < p_finished_before
-             ORDER BY finished_at LIMIT how_many)
+            SELECT o.item_id FROM automation_item_outcomes o
+             WHERE o.finished_at < p_finished_before
+               AND NOT EXISTS (SELECT FROM automation_items i WHERE i.batch_id = o.batch_id)
+             ORDER BY o.finished_at LIMIT how_many)
         RETURNING 1)
     SELECT count(*) INTO rows_deleted FROM gone;
+    outcomes_left := rows_deleted >= how_many;
     RETURN NEXT;
 
-    -- A key goes once no queued ticket holds it: until then it is what keeps the ticket unique.
+    -- Keys go once their batch has neither a queued ticket nor a kept outcome, so only after the
+    -- aged outcomes are gone: until then a key is what keeps its ticket from running twice.
     table_name := 'automation_item_keys';
-    WITH gone AS (
-        DELETE FROM automation_item_keys WHERE (tenant_id, idempotency_key) IN (
-            SELECT k.tenant_id, k.idempotency_key FROM automation_item_keys k
-             WHERE k.created_at < p_finished_before
-               AND NOT EXISTS (SELECT FROM automation_items i
-                                WHERE i.tenant_id = k.tenant_id
-                                  AND i.idempotency_key = k.idempotency_key)
-             ORDER BY k.created_at LIMIT how_many)
-        RETURNING 1)
-    SELECT count(*) INTO rows_deleted FROM gone;
+    rows_deleted := 0;
+    IF NOT outcomes_left THEN
+        WITH gone AS (
+            DELETE FROM automation_item_keys WHERE (tenant_id, idempotency_key) IN (
+                SELECT k.tenant_id, k.idempotency_key FROM automation_item_keys k
+                 WHERE k.created_at < p_finished_before
+                   AND NOT EXISTS (SELECT FROM automation_items i WHERE i.batch_id = k.batch_id)
+                   AND NOT EXISTS (SELECT FROM automation_item_outcomes o
+                                    WHERE o.batch_id = k.batch_id)
+                 ORDER BY k.created_at LIMIT how_many)
+            RETURNING 1)
+        SELECT count(*) INTO rows_deleted FROM gone;
+    END IF;
     RETURN NEXT;
 
     table_name := 'automation_attempts';
@@ -53,6 +62,15 @@ BEGIN
     WITH gone AS (
         DELETE FROM automation_metrics WHERE (tenant_id, day) IN (
             SELECT tenant_id, day FROM automation_metrics WHERE day < p_metrics_before
+             ORDER BY day LIMIT how_many)
+        RETURNING 1)
+    SELECT count(*) INTO rows_deleted FROM gone;
+    RETURN NEXT;
+
+    table_name := 'automation_usage';
+    WITH gone AS (
+        DELETE FROM automation_usage WHERE (tenant_id, day) IN (
+            SELECT tenant_id, day FROM automation_usage WHERE day < p_metrics_before
              ORDER BY day LIMIT how_many)
         RETURNING 1)
     SELECT count(*) INTO rows_deleted FROM gone;

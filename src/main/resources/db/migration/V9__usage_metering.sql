@@ -1,34 +1,64 @@
--- V9: usage and billing. Every ticket's outcome updates its tenant's daily automation_metrics row
--- in the transaction that records it: a statement trigger on automation_item_outcomes, so success,
--- failure and dead-lettering (by a worker or by lease rescue) are all counted, each once, as an
--- outcome row is inserted once (item_id is its key).
--- Processing time is how long the ticket's attempts held their claims: a retried attempt's time
--- is kept on its queue row, the last one's is added when the outcome is recorded (a claim sets
--- updated_at; heartbeats do not touch it). An attempt whose lease expired adds nothing: its
--- worker died, and what it did is unknown.
--- Retries (an attempt failed and the ticket was queued again, by its worker or by lease rescue)
--- are counted by day too, and each finished ticket's processing time falls in a latency bucket
--- (automation_latency: upper bounds in ms, not cumulative), so the leader exports exact counters
--- and a histogram from what the database committed, never from what a tenant's pod claims.
--- Cost: the succeeded tickets times the tenant's price when they succeeded
--- (tenant_config.price_per_ticket_mxn, set by the operator from the tier or the Tenant's spec),
--- always numeric: money is never a float.
+-- V9: usage and billing.
+--
+-- Billing is what the operator itself records: a ticket costs its tenant's price when the daily
+-- ledger admits it (automation_metrics.cost_mxn, in DailyLedger's transaction), whatever its
+-- outcome. Outcomes come from workers, and a tenant runs its own pods with its own credentials: it
+-- could report a ticket it processed as failed. So they are counted, never billed.
+--
+-- Outcomes: every ticket's outcome updates its tenant's daily automation_usage row in the
+-- transaction that records it (a statement trigger on automation_item_outcomes: success, failure
+-- and dead-lettering, by a worker or by lease rescue, each once, as an outcome row is inserted
+-- once), and each finished ticket falls in a latency bucket (automation_latency: upper bounds in
+-- ms, not cumulative). Retries (an attempt failed and the ticket was queued again) are counted
+-- there too. These rows are written with the tenant's role and have no foreign key, like
+-- automation_item_outcomes: a tenant holding its transaction open locks only its own usage rows,
+-- never a row the operator locks (tenant_config, automation_metrics).
+-- Processing time is how long the ticket's attempts held their claims, from claim to outcome (the
+-- portal's answer and the tenant's rate-limit wait; real processors claim one ticket at a time).
+-- A retried attempt's time is kept on its queue row, the last one's is added when the outcome is
+-- recorded (a claim sets updated_at; heartbeats do not touch it). An attempt whose lease expired
+-- adds nothing: its worker died, and what it did is unknown.
+-- Money is numeric, never a float.
 -- Rollback: db/rollback/V9__usage_metering.sql
 
 ALTER TABLE tenant_config ADD COLUMN IF NOT EXISTS price_per_ticket_mxn numeric(12, 4) NOT NULL
     DEFAULT 0 CHECK (price_per_ticket_mxn >= 0);
-ALTER TABLE automation_metrics ADD COLUMN IF NOT EXISTS jobs_dead_lettered integer NOT NULL
-    DEFAULT 0 CHECK (jobs_dead_lettered >= 0);
-ALTER TABLE automation_metrics ADD COLUMN IF NOT EXISTS jobs_retried integer NOT NULL
-    DEFAULT 0 CHECK (jobs_retried >= 0);
+-- V1 meant automation_metrics to hold outcomes too; nothing ever wrote them, and they moved to
+-- automation_usage.
+ALTER TABLE automation_metrics DROP COLUMN IF EXISTS jobs_succeeded;
+ALTER TABLE automation_metrics DROP COLUMN IF EXISTS jobs_failed;
+ALTER TABLE automation_metrics DROP COLUMN IF EXISTS processing_ms;
+CREATE TABLE IF NOT EXISTS automation_usage (
+    tenant_id          text NOT NULL,
+    day                date NOT NULL,
+    jobs_succeeded     integer NOT NULL DEFAULT 0 CHECK (jobs_succeeded >= 0),
+    jobs_failed        integer NOT NULL DEFAULT 0 CHECK (jobs_failed >= 0),
+    jobs_dead_lettered integer NOT NULL DEFAULT 0 CHECK (jobs_dead_lettered >= 0),
+    jobs_retried       integer NOT NULL DEFAULT 0 CHECK (jobs_retried >= 0),
+    processing_ms      bigint NOT NULL DEFAULT 0 CHECK (processing_ms >= 0),
+    PRIMARY KEY (tenant_id, day)
+);
+CREATE INDEX IF NOT EXISTS automation_usage_day ON automation_usage (day);
 CREATE TABLE IF NOT EXISTS automation_latency (
-    tenant_id text NOT NULL REFERENCES tenant_config ON DELETE CASCADE,
+    tenant_id text NOT NULL,
     day       date NOT NULL,
     le_ms     integer NOT NULL,
     tickets   bigint NOT NULL DEFAULT 0 CHECK (tickets >= 0),
     PRIMARY KEY (tenant_id, day, le_ms)
 );
 CREATE INDEX IF NOT EXISTS automation_latency_day ON automation_latency (day);
+-- An erased tenant's usage goes with its tenant_config row (no foreign key to cascade).
+CREATE OR REPLACE FUNCTION robusto_forget_tenant_usage() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM automation_usage WHERE tenant_id = OLD.tenant_id;
+    DELETE FROM automation_latency WHERE tenant_id = OLD.tenant_id;
+    RETURN OLD;
+END;
+$$;
+DROP TRIGGER IF EXISTS tenant_config_forget_usage ON tenant_config;
+CREATE TRIGGER tenant_config_forget_usage AFTER DELETE ON tenant_config
+    FOR EACH ROW EXECUTE FUNCTION robusto_forget_tenant_usage();
 ALTER TABLE automation_items ADD COLUMN IF NOT EXISTS processing_ms bigint NOT NULL DEFAULT 0;
 ALTER TABLE automation_item_outcomes ADD COLUMN IF NOT EXISTS processing_ms bigint NOT NULL
     DEFAULT 0;
@@ -51,9 +81,9 @@ CREATE OR REPLACE FUNCTION robusto_count_retries(p_tenant text, p_retries bigint
 LANGUAGE sql
 SET search_path = pg_catalog, public, pg_temp
 AS $$
-    INSERT INTO public.automation_metrics AS m (tenant_id, day, jobs_retried)
+    INSERT INTO public.automation_usage AS u (tenant_id, day, jobs_retried)
     SELECT p_tenant, (now() AT TIME ZONE 'UTC')::date, p_retries WHERE p_retries > 0
-    ON CONFLICT (tenant_id, day) DO UPDATE SET jobs_retried = m.jobs_retried + excluded.jobs_retried
+    ON CONFLICT (tenant_id, day) DO UPDATE SET jobs_retried = u.jobs_retried + excluded.jobs_retried
 $$;
 
 -- Milliseconds since a claim was taken.
@@ -69,26 +99,24 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
-    INSERT INTO public.automation_metrics AS m (tenant_id, day, jobs_succeeded, jobs_failed,
-                                                jobs_dead_lettered, processing_ms, cost_mxn)
+    INSERT INTO public.automation_usage AS u (tenant_id, day, jobs_succeeded, jobs_failed,
+                                              jobs_dead_lettered, processing_ms)
     SELECT o.tenant_id, (o.finished_at AT TIME ZONE 'UTC')::date,
            count(*) FILTER (WHERE o.state = 'succeeded'),
            count(*) FILTER (WHERE o.state = 'failed'),
            count(*) FILTER (WHERE o.state = 'dead_lettered'),
-           sum(o.processing_ms),
-           count(*) FILTER (WHERE o.state = 'succeeded') * t.price_per_ticket_mxn
-      FROM new_outcomes o JOIN public.tenant_config t ON t.tenant_id = o.tenant_id
-     GROUP BY o.tenant_id, (o.finished_at AT TIME ZONE 'UTC')::date, t.price_per_ticket_mxn
+           sum(o.processing_ms)
+      FROM new_outcomes o
+     GROUP BY 1, 2
     ON CONFLICT (tenant_id, day) DO UPDATE SET
-        jobs_succeeded = m.jobs_succeeded + excluded.jobs_succeeded,
-        jobs_failed = m.jobs_failed + excluded.jobs_failed,
-        jobs_dead_lettered = m.jobs_dead_lettered + excluded.jobs_dead_lettered,
-        processing_ms = m.processing_ms + excluded.processing_ms,
-        cost_mxn = m.cost_mxn + excluded.cost_mxn;
+        jobs_succeeded = u.jobs_succeeded + excluded.jobs_succeeded,
+        jobs_failed = u.jobs_failed + excluded.jobs_failed,
+        jobs_dead_lettered = u.jobs_dead_lettered + excluded.jobs_dead_lettered,
+        processing_ms = u.processing_ms + excluded.processing_ms;
     INSERT INTO public.automation_latency AS l (tenant_id, day, le_ms, tickets)
     SELECT o.tenant_id, (o.finished_at AT TIME ZONE 'UTC')::date,
            public.robusto_latency_bucket(o.processing_ms), count(*)
-      FROM new_outcomes o JOIN public.tenant_config t ON t.tenant_id = o.tenant_id
+      FROM new_outcomes o
      GROUP BY 1, 2, 3
     ON CONFLICT (tenant_id, day, le_ms) DO UPDATE SET tickets = l.tickets + excluded.tickets;
     RETURN NULL;
@@ -207,4 +235,5 @@ END;
 $$;
 
 REVOKE EXECUTE ON FUNCTION robusto_held_ms(timestamptz), robusto_meter_outcomes(),
-    robusto_count_retries(text, bigint), robusto_latency_bucket(bigint) FROM PUBLIC;
+    robusto_count_retries(text, bigint), robusto_latency_bucket(bigint),
+    robusto_forget_tenant_usage() FROM PUBLIC;

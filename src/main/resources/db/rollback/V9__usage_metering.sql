@@ -1,7 +1,10 @@
--- Undoes V9__usage_metering.sql: V6's worker functions back, the metering trigger and the new
--- columns gone (what they counted stays in automation_metrics' older columns).
+-- Undoes V9__usage_metering.sql: V6's worker functions back; the metering triggers, the usage and
+-- latency tables and the new columns gone (what they counted with them); V1's unused outcome
+-- columns of automation_metrics back, empty.
 DROP TRIGGER IF EXISTS automation_item_outcomes_metered ON automation_item_outcomes;
 DROP FUNCTION IF EXISTS robusto_meter_outcomes();
+DROP TRIGGER IF EXISTS tenant_config_forget_usage ON tenant_config;
+DROP FUNCTION IF EXISTS robusto_forget_tenant_usage();
 
 -- Records the success of claims still held with their token, once; returns the ids recorded.
 CREATE OR REPLACE FUNCTION robusto_worker_succeed(p_items bigint[], p_tokens uuid[])
@@ -111,8 +114,13 @@ DROP FUNCTION IF EXISTS robusto_held_ms(timestamptz);
 DROP FUNCTION IF EXISTS robusto_count_retries(text, bigint);
 DROP FUNCTION IF EXISTS robusto_latency_bucket(bigint);
 DROP TABLE IF EXISTS automation_latency;
-ALTER TABLE automation_metrics DROP COLUMN IF EXISTS jobs_retried;
+DROP TABLE IF EXISTS automation_usage;
 ALTER TABLE automation_item_outcomes DROP COLUMN IF EXISTS processing_ms;
 ALTER TABLE automation_items DROP COLUMN IF EXISTS processing_ms;
-ALTER TABLE automation_metrics DROP COLUMN IF EXISTS jobs_dead_lettered;
+ALTER TABLE automation_metrics ADD COLUMN IF NOT EXISTS jobs_succeeded integer NOT NULL DEFAULT 0
+    CHECK (jobs_succeeded >= 0);
+ALTER TABLE automation_metrics ADD COLUMN IF NOT EXISTS jobs_failed integer NOT NULL DEFAULT 0
+    CHECK (jobs_failed >= 0);
+ALTER TABLE automation_metrics ADD COLUMN IF NOT EXISTS processing_ms bigint NOT NULL DEFAULT 0
+    CHECK (processing_ms >= 0);
 ALTER TABLE tenant_config DROP COLUMN IF EXISTS price_per_ticket_mxn;

@@ -10,7 +10,9 @@ import javax.sql.DataSource;
  * Admits a tenant's tickets against its daily limit (maxDailyJobs), in automation_metrics: one row
  * per tenant and UTC day, locked while a grant is computed and the granted items released, so
  * concurrent batches of one tenant can never admit more than the limit between them, and a grant is
- * never recorded without its items (or the reverse). Billing reads the same row.
+ * never recorded without its items (or the reverse). The same statement bills the admitted tickets
+ * at the tenant's price: what the operator admits is what a tenant pays for, whatever its workers
+ * later report.
  */
 public final class DailyLedger {
 
@@ -63,10 +65,14 @@ public final class DailyLedger {
           Sql.update(
               c,
               """
-              UPDATE automation_metrics SET jobs_admitted = jobs_admitted + ?
+              UPDATE automation_metrics SET jobs_admitted = jobs_admitted + ?,
+                cost_mxn = cost_mxn + ? * (SELECT price_per_ticket_mxn FROM tenant_config
+                                           WHERE tenant_id = ?)
               WHERE tenant_id = ? AND day = ?
               """,
               granted,
+              granted,
+              tenantId,
               tenantId,
               day);
           return granted;

@@ -80,11 +80,14 @@ public class PlatformCollector extends Collector {
   private final Clock clock;
   private final PrometheusMeterRegistry registry;
 
-  private final MonotonicTotals<List<Object>> tickets = new MonotonicTotals<>();
-  private final MonotonicTotals<List<Object>> tenantTickets = new MonotonicTotals<>();
-  private final MonotonicTotals<List<Object>> latency = new MonotonicTotals<>();
-  private final MonotonicTotals<List<Object>> processing = new MonotonicTotals<>();
+  // Counted from this replica's first reading as leader: a replica that leads again starts over
+  // (Prometheus sees a counter reset), never adding what another leader already exported.
+  private MonotonicTotals<List<Object>> tickets = new MonotonicTotals<>();
+  private MonotonicTotals<List<Object>> tenantTickets = new MonotonicTotals<>();
+  private MonotonicTotals<List<Object>> latency = new MonotonicTotals<>();
+  private MonotonicTotals<List<Object>> processing = new MonotonicTotals<>();
   private long verificationFailures;
+  private java.time.Instant lastVerificationCounted;
   private final Map<List<String>, Double> refreshFailures =
       new TreeMap<>(MonotonicTotals::compareLabels);
   private final Map<String, List<MetricFamilySamples>> sections = new LinkedHashMap<>();
@@ -132,6 +135,10 @@ public class PlatformCollector extends Collector {
     if (!leadership.leads()) {
       samples = List.of();
       sections.clear();
+      tickets = new MonotonicTotals<>();
+      tenantTickets = new MonotonicTotals<>();
+      latency = new MonotonicTotals<>();
+      processing = new MonotonicTotals<>();
       return;
     }
     var today = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
@@ -528,8 +535,10 @@ public class PlatformCollector extends Collector {
 
   private void auditFamilies(List<MetricFamilySamples> families) throws Exception {
     var result = verifications.latest();
-    if (!result.verification().intact()) {
+    // The answer is shared for a while: count each verification once.
+    if (!result.verification().intact() && !result.at().equals(lastVerificationCounted)) {
       verificationFailures++;
+      lastVerificationCounted = result.at();
     }
     families.add(
         gauge(

@@ -8,7 +8,7 @@ import javax.sql.DataSource;
 /** What the platform's metrics read from PostgreSQL, each in one statement. */
 public final class PlatformFigures {
 
-  /** A tenant's counts for a UTC day, as automation_metrics holds them. */
+  /** A tenant's counts for a UTC day: admissions (automation_metrics) and outcomes (_usage). */
   public record TenantDay(
       String tenantId,
       LocalDate day,
@@ -38,8 +38,11 @@ public final class PlatformFigures {
   public List<TenantDay> days(LocalDate since) throws SQLException {
     return sql.list(
         """
-        SELECT tenant_id, day, jobs_succeeded, jobs_failed, jobs_dead_lettered, jobs_retried,
-          jobs_admitted, processing_ms FROM automation_metrics WHERE day >= ?
+        SELECT tenant_id, day, coalesce(u.jobs_succeeded, 0), coalesce(u.jobs_failed, 0),
+          coalesce(u.jobs_dead_lettered, 0), coalesce(u.jobs_retried, 0),
+          coalesce(m.jobs_admitted, 0), coalesce(u.processing_ms, 0)
+        FROM (SELECT * FROM automation_metrics WHERE day >= ?) m
+        FULL JOIN (SELECT * FROM automation_usage WHERE day >= ?) u USING (tenant_id, day)
         """,
         rs ->
             new TenantDay(
@@ -51,6 +54,7 @@ public final class PlatformFigures {
                 rs.getLong(6),
                 rs.getLong(7),
                 rs.getLong(8)),
+        since,
         since);
   }
 

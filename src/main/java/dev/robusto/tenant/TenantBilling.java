@@ -11,7 +11,7 @@ public class TenantBilling {
 
   @Pattern("^[0-9]{1,8}([.][0-9]{1,4})?$")
   @JsonPropertyDescription(
-      "Price of one succeeded ticket in MXN, a decimal string with at most 4 decimals, e.g."
+      "Price of one admitted ticket in MXN, a decimal string with at most 4 decimals, e.g."
           + " \"1.25\". Default: the tier's price (Helm value tiers.<tier>.pricePerTicketMxn).")
   private String pricePerTicketMxn;
 

@@ -21,7 +21,7 @@ public interface TenantDefaults {
   Map<String, String> defaultLimit();
 
   /** How often a Tenant's status.usage is refreshed when nothing else reconciles it. */
-  @WithDefault("PT1M")
+  @WithDefault("PT5M")
   java.time.Duration usageRefresh();
 
   /** Tenant database credentials. */
@@ -66,7 +66,7 @@ public interface TenantDefaults {
     /** ResourceQuota hard limits, e.g. {@code pods: 50}. */
     Map<String, String> resources();
 
-    /** What a succeeded ticket costs the tenant, in MXN (a Tenant's spec.billing may override). */
+    /** What an admitted ticket costs the tenant, in MXN (a Tenant's spec.billing may override). */
     @WithDefault("0")
     BigDecimal pricePerTicketMxn();
   }

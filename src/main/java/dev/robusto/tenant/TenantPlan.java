@@ -69,15 +69,24 @@ public record TenantPlan(
         overlay(defaults.defaultLimit(), limitRange.getDefaultLimit()),
         new TreeMap<>(limitRange.getMax()),
         limits.getMaxConcurrentJobs() * WorkerMain.CONNECTIONS + tier.databaseConnections(),
-        price(spec.getBilling(), tier.pricePerTicketMxn()));
+        price(spec, tier.pricePerTicketMxn()));
   }
 
-  private static BigDecimal price(TenantBilling billing, BigDecimal tierPrice) {
-    var price =
-        billing == null || billing.getPricePerTicketMxn() == null
-            ? tierPrice
-            : new BigDecimal(billing.getPricePerTicketMxn());
-    return price.setScale(TenantBilling.PRICE_SCALE, RoundingMode.UNNECESSARY);
+  private static BigDecimal price(TenantSpec spec, BigDecimal tierPrice) {
+    var billing = spec.getBilling();
+    if (billing != null && billing.getPricePerTicketMxn() != null) {
+      // The CRD's pattern allows 4 decimals at most.
+      return new BigDecimal(billing.getPricePerTicketMxn())
+          .setScale(TenantBilling.PRICE_SCALE, RoundingMode.UNNECESSARY);
+    }
+    if (tierPrice.signum() < 0
+        || tierPrice.stripTrailingZeros().scale() > TenantBilling.PRICE_SCALE) {
+      throw new InvalidTenantException(
+          "The operator's price for tier '%s' (%s) is not a price in MXN with at most %d decimals:"
+                  .formatted(spec.getTier(), tierPrice.toPlainString(), TenantBilling.PRICE_SCALE)
+              + " fix Helm value tiers.%s.pricePerTicketMxn".formatted(spec.getTier()));
+    }
+    return tierPrice.setScale(TenantBilling.PRICE_SCALE, RoundingMode.UNNECESSARY);
   }
 
   private static int orDefault(Integer value, int fallback) {

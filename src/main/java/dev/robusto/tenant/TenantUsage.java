@@ -7,7 +7,7 @@ import java.util.Objects;
 
 /**
  * A tenant's usage against its limits, refreshed at every reconcile (at least every
- * robusto.tenant.usage-refresh). Money is a decimal string in MXN.
+ * robusto.tenant.usage-refresh, 5 minutes). Money is a decimal string in MXN.
  */
 public class TenantUsage {
 
@@ -29,7 +29,7 @@ public class TenantUsage {
   @JsonPropertyDescription("The month the monthly figures are for, e.g. 2026-12.")
   private String month;
 
-  @JsonPropertyDescription("Tickets that succeeded this month: the ones billed.")
+  @JsonPropertyDescription("Tickets that succeeded this month, as the tenant's workers reported.")
   private long succeededThisMonth;
 
   @JsonPropertyDescription("Tickets that failed permanently this month.")
@@ -38,10 +38,10 @@ public class TenantUsage {
   @JsonPropertyDescription("Tickets dead-lettered this month (every attempt used).")
   private long deadLetteredThisMonth;
 
-  @JsonPropertyDescription("The price of a succeeded ticket in MXN, e.g. \"1.2500\".")
+  @JsonPropertyDescription("The price of an admitted ticket in MXN, e.g. \"1.2500\".")
   private String pricePerTicketMxn;
 
-  @JsonPropertyDescription("What this month's succeeded tickets cost, in MXN, e.g. \"562.5000\".")
+  @JsonPropertyDescription("What this month's admitted tickets cost, in MXN, e.g. \"625.0000\".")
   private String costThisMonthMxn;
 
   public TenantUsage() {}

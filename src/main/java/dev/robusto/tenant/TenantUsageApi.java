@@ -19,9 +19,9 @@ import java.util.List;
 
 /**
  * A tenant's daily usage and cost: {@code GET /api/v1/tenants/{name}/usage?from=&to=} (UTC days,
- * both included; default the month so far). The caller needs {@code get} on robusto.dev
- * tenantusages in the tenant's namespace (its owners have it through the chart's aggregated roles)
- * or cluster-wide (platform admins).
+ * both included; default to today and from the first of to's month). The caller needs {@code get}
+ * on robusto.dev tenantusages in the tenant's namespace (its owners have it through the chart's
+ * aggregated roles) or cluster-wide (platform admins).
  */
 @Path("/api/v1/tenants/{name}/usage")
 public class TenantUsageApi {

@@ -9,8 +9,9 @@ import java.util.List;
 import javax.sql.DataSource;
 
 /**
- * A tenant's usage as automation_metrics has it: one row per UTC day, written by admissions (the
- * daily ledger) and by every ticket's outcome in the transaction that records it (V9's trigger).
+ * A tenant's usage per UTC day: admissions and their cost from automation_metrics (the operator's
+ * daily ledger writes them), outcomes from automation_usage (every ticket's outcome, in the
+ * transaction that records it: V9's trigger).
  */
 public final class TenantUsageStore {
 
@@ -50,9 +51,13 @@ public final class TenantUsageStore {
   public List<Day> days(String tenantId, LocalDate from, LocalDate to) throws SQLException {
     return sql.list(
         """
-        SELECT day, jobs_admitted, jobs_succeeded, jobs_failed, jobs_dead_lettered, jobs_retried,
-          processing_ms, cost_mxn FROM automation_metrics
-        WHERE tenant_id = ? AND day BETWEEN ? AND ? ORDER BY day
+        SELECT day, coalesce(m.jobs_admitted, 0), coalesce(u.jobs_succeeded, 0),
+          coalesce(u.jobs_failed, 0), coalesce(u.jobs_dead_lettered, 0),
+          coalesce(u.jobs_retried, 0), coalesce(u.processing_ms, 0), coalesce(m.cost_mxn, 0)
+        FROM (SELECT * FROM automation_metrics WHERE tenant_id = ? AND day BETWEEN ? AND ?) m
+        FULL JOIN (SELECT * FROM automation_usage WHERE tenant_id = ? AND day BETWEEN ? AND ?) u
+          USING (tenant_id, day)
+        ORDER BY day
         """,
         rs ->
             new Day(
@@ -66,30 +71,22 @@ public final class TenantUsageStore {
                 rs.getBigDecimal(8)),
         tenantId,
         from,
+        to,
+        tenantId,
+        from,
         to);
   }
 
   public Month month(String tenantId, YearMonth month) throws SQLException {
-    return sql.one(
-            """
-            SELECT coalesce(sum(jobs_admitted), 0), coalesce(sum(jobs_succeeded), 0),
-              coalesce(sum(jobs_failed), 0), coalesce(sum(jobs_dead_lettered), 0),
-              coalesce(sum(processing_ms), 0), coalesce(sum(cost_mxn), 0)
-            FROM automation_metrics WHERE tenant_id = ? AND day BETWEEN ? AND ?
-            """,
-            rs ->
-                new Month(
-                    month,
-                    rs.getLong(1),
-                    rs.getLong(2),
-                    rs.getLong(3),
-                    rs.getLong(4),
-                    rs.getLong(5),
-                    rs.getBigDecimal(6)),
-            tenantId,
-            month.atDay(1),
-            month.atEndOfMonth())
-        .orElseThrow();
+    var days = days(tenantId, month.atDay(1), month.atEndOfMonth());
+    return new Month(
+        month,
+        days.stream().mapToLong(Day::admitted).sum(),
+        days.stream().mapToLong(Day::succeeded).sum(),
+        days.stream().mapToLong(Day::failed).sum(),
+        days.stream().mapToLong(Day::deadLettered).sum(),
+        days.stream().mapToLong(Day::processingMs).sum(),
+        days.stream().map(Day::costMxn).reduce(BigDecimal.ZERO, BigDecimal::add));
   }
 
   public Now now(String tenantId, LocalDate today) throws SQLException {
@@ -110,10 +107,13 @@ public final class TenantUsageStore {
   public List<String> tenantsWithUsage(YearMonth month) throws SQLException {
     return sql.list(
         """
-        SELECT DISTINCT tenant_id FROM automation_metrics WHERE day BETWEEN ? AND ?
+        SELECT tenant_id FROM automation_metrics WHERE day BETWEEN ? AND ?
+        UNION SELECT tenant_id FROM automation_usage WHERE day BETWEEN ? AND ?
         ORDER BY tenant_id
         """,
         rs -> rs.getString(1),
+        month.atDay(1),
+        month.atEndOfMonth(),
         month.atDay(1),
         month.atEndOfMonth());
   }

@@ -56,7 +56,7 @@ public final class UsageReport {
       for (var name : names) {
         var config = tenants.config(name);
         out.printf(
-            "%nTenant %s (%s), %s MXN per succeeded ticket%n",
+            "%nTenant %s (%s), now %s MXN per admitted ticket (each day at its own price)%n",
             name,
             config.map(TenantDatabase.Config::tier).orElse("no longer configured"),
             config.map(c -> c.pricePerTicketMxn().toPlainString()).orElse("-"));

@@ -137,7 +137,7 @@ class PlatformMetricsIT {
       var recorded =
           one(
               "SELECT sum(jobs_succeeded), sum(jobs_failed), sum(jobs_dead_lettered),"
-                  + " sum(jobs_retried) FROM automation_metrics WHERE tenant_id = '"
+                  + " sum(jobs_retried) FROM automation_usage WHERE tenant_id = '"
                   + TENANT
                   + "'");
       assertThat(recorded.get(0) + recorded.get(2)).isEqualTo(TICKETS);
@@ -217,9 +217,12 @@ class PlatformMetricsIT {
             + " max_daily_jobs, requests_per_minute) SELECT 'sim-' || lpad(g::text, 3, '0'),"
             + " 'startup', 'tenant-sim-' || g, 3, 100, 600 FROM generate_series(1, 150) g");
     execute(
-        "INSERT INTO automation_metrics (tenant_id, day, jobs_admitted, jobs_succeeded,"
-            + " jobs_failed, jobs_dead_lettered, jobs_retried) SELECT tenant_id, current_date,"
-            + " 10, 7, 1, 1, 2 FROM tenant_config WHERE tenant_id LIKE 'sim-%'");
+        "INSERT INTO automation_metrics (tenant_id, day, jobs_admitted) SELECT tenant_id,"
+            + " current_date, 10 FROM tenant_config WHERE tenant_id LIKE 'sim-%'");
+    execute(
+        "INSERT INTO automation_usage (tenant_id, day, jobs_succeeded, jobs_failed,"
+            + " jobs_dead_lettered, jobs_retried) SELECT tenant_id, current_date, 7, 1, 1, 2"
+            + " FROM tenant_config WHERE tenant_id LIKE 'sim-%'");
     try {
       await("the leader reads the 150 tenants")
           .atMost(Duration.ofSeconds(30))

@@ -36,6 +36,7 @@ class RetentionIT {
   private static final UUID RUNNING = UUID.fromString("00000000-0000-0000-0000-0000000000d1");
   private static final UUID WAITING = UUID.fromString("00000000-0000-0000-0000-0000000000d2");
   private static final UUID OLD = UUID.fromString("00000000-0000-0000-0000-0000000000d3");
+  private static final UUID LATE = UUID.fromString("00000000-0000-0000-0000-0000000000d4");
   private static final int STEP = 100;
   private static final Retention.Windows WINDOWS =
       new Retention.Windows(Duration.ofDays(30), Duration.ofDays(400), STEP);
@@ -55,7 +56,7 @@ class RetentionIT {
     var password = ScramVerifier.newPassword();
     new TenantDatabase(db).login("acme", role, ScramVerifier.of(password), 10);
     worker = new WorkQueue(Postgres.get().pooled(DATABASE, role, password, 2));
-    for (var batch : new UUID[] {RUNNING, WAITING, OLD}) {
+    for (var batch : new UUID[] {RUNNING, WAITING, OLD, LATE}) {
       execute(
           "INSERT INTO automation_batches (batch_id, tenant_id, namespace, name) VALUES ('"
               + batch
@@ -90,8 +91,12 @@ class RetentionIT {
         "INSERT INTO automation_metrics (tenant_id, day, jobs_admitted) SELECT 'acme',"
             + " current_date - 400 - g, 7 FROM generate_series(1, 3) g");
     execute(
-        "INSERT INTO automation_metrics (tenant_id, day, jobs_admitted, jobs_succeeded, cost_mxn)"
-            + " VALUES ('acme', current_date - 1, 9, 9, 13.5)");
+        "INSERT INTO automation_metrics (tenant_id, day, jobs_admitted, cost_mxn)"
+            + " VALUES ('acme', current_date - 1, 9, 13.5)");
+    execute(
+        "INSERT INTO automation_usage (tenant_id, day, jobs_succeeded) VALUES"
+            + " ('acme', current_date - 450, 3), ('acme', current_date - 460, 3),"
+            + " ('acme', current_date - 1, 9)");
     execute(
         "INSERT INTO automation_latency (tenant_id, day, le_ms, tickets) VALUES"
             + " ('acme', current_date - 500, 100, 4), ('acme', current_date - 500, 250, 1)");
@@ -108,6 +113,25 @@ class RetentionIT {
             + " WHERE batch_id = '"
             + WAITING
             + "'");
+    // A ticket submitted 40 days ago that waited for quota and finished today: its key must stay
+    // as long as its outcome, or submitting it again would process and bill it twice.
+    execute(
+        "INSERT INTO automation_item_keys (tenant_id, idempotency_key, batch_id, created_at)"
+            + " VALUES ('acme', 'tardio', '"
+            + LATE
+            + "', now() - interval '40 days')");
+    execute(
+        "INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,"
+            + " payload, state, attempts, created_at) VALUES (9000002, '"
+            + LATE
+            + "', 'acme', 'tardio', '{}', 'succeeded', 1, now() - interval '40 days')");
+    // An outcome of that batch, finished long ago: the batch is not over, its counts keep it.
+    execute(
+        "INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,"
+            + " payload, state, attempts, created_at, finished_at) VALUES (9000001, '"
+            + WAITING
+            + "', 'acme', 'temprano', '{}', 'succeeded', 1, now() - interval '91 days',"
+            + " now() - interval '90 days')");
 
     var processing =
         CompletableFuture.supplyAsync(
@@ -133,6 +157,7 @@ class RetentionIT {
                 "automation_item_keys", 2500L,
                 "automation_attempts", 120L,
                 "automation_metrics", 3L,
+                "automation_usage", 2L,
                 "automation_latency", 2L));
     assertThat(removed.calls())
         .as("at most %d rows of a table per call", STEP)
@@ -146,10 +171,20 @@ class RetentionIT {
             count("SELECT count(*) FROM automation_item_keys WHERE batch_id = '" + WAITING + "'"))
         .as("a key a queued ticket holds")
         .isEqualTo(1);
+    assertThat(
+            count(
+                "SELECT count(*) FROM automation_item_outcomes WHERE batch_id = '" + WAITING + "'"))
+        .as("an old outcome of a batch with tickets still queued")
+        .isEqualTo(1);
+    assertThat(count("SELECT count(*) FROM automation_item_keys WHERE batch_id = '" + LATE + "'"))
+        .as("the key of a ticket submitted long ago that finished today")
+        .isEqualTo(1);
     assertThat(count("SELECT count(*) FROM automation_attempts")).isEqualTo(1);
-    assertThat(count("SELECT jobs_succeeded FROM automation_metrics WHERE day = current_date"))
-        .as("today's usage row")
-        .isEqualTo(400);
+    assertThat(count("SELECT jobs_succeeded FROM automation_usage WHERE day = current_date"))
+        .as("today's usage row: the running batch's 400 and the late ticket")
+        .isEqualTo(401);
+    assertThat(count("SELECT count(*) FROM automation_usage WHERE day = current_date - 1"))
+        .isEqualTo(1);
     assertThat(count("SELECT count(*) FROM automation_metrics WHERE day = current_date - 1"))
         .isEqualTo(1);
     assertThat(new Retention(db, WINDOWS).sweep(Instant.now()).total())
@@ -209,7 +244,7 @@ class RetentionIT {
         .isEqualTo(1);
     assertThat(count("SELECT count(*) FROM audit_log WHERE actor = 'robusto-retention'"))
         .as("one entry per table that lost rows")
-        .isEqualTo(5);
+        .isEqualTo(6);
   }
 
   private static LocalDate today() {

@@ -113,10 +113,14 @@ class SchemaIT {
       rank.next();
       assertThat(rank.getInt(1)).as("urgente claims first").isZero();
 
-      var cleanup =
-          s.executeQuery(
-              "SELECT rows_deleted FROM robusto_retention_cleanup(now() - interval '30 days',"
-                  + " current_date - 400, 1000) WHERE table_name = 'automation_item_outcomes'");
+      var sweep =
+          "SELECT rows_deleted FROM robusto_retention_cleanup(now() - interval '30 days',"
+              + " current_date - 400, 1000) WHERE table_name = 'automation_item_outcomes'";
+      var kept = s.executeQuery(sweep);
+      kept.next();
+      assertThat(kept.getLong(1)).as("an old outcome of a batch with tickets queued").isZero();
+      s.execute("DELETE FROM automation_items");
+      var cleanup = s.executeQuery(sweep);
       cleanup.next();
       assertThat(cleanup.getLong(1)).as("the outcome finished 40 days ago").isEqualTo(1);
 

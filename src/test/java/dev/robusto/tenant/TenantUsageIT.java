@@ -24,9 +24,10 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * Usage and billing against a real PostgreSQL: workers record outcomes with the tenant's own role,
- * through the worker functions, and the daily automation_metrics row follows in the same
- * transaction; the usage store, the report and SQL over the table all agree to the centavo.
+ * Usage and billing against a real PostgreSQL: the operator's ledger bills tickets as it admits
+ * them; workers record outcomes with the tenant's own role, through the worker functions, and the
+ * daily usage row follows in the same transaction; the usage store, the report and SQL over the
+ * tables all agree to the centavo.
  */
 @Tag("db")
 class TenantUsageIT {
@@ -91,7 +92,9 @@ class TenantUsageIT {
             TenantUsageStore.Day::failed,
             TenantUsageStore.Day::deadLettered)
         .containsExactly(500, 450, 50, 0);
-    assertThat(day.get(0).costMxn()).isEqualByComparingTo("562.5");
+    assertThat(day.get(0).costMxn())
+        .as("500 admitted at 1.25: what the workers report does not lower the bill")
+        .isEqualByComparingTo("625");
     assertThat(day.get(0).processingMs())
         .as("every ticket held its claim at least %s", HELD)
         .isGreaterThanOrEqualTo(500 * HELD.toMillis());
@@ -104,7 +107,7 @@ class TenantUsageIT {
     var month = usage.month("acme", YearMonth.from(today));
     assertThat(month.succeeded()).isEqualTo(450);
     assertThat(month.failed()).isEqualTo(50);
-    assertThat(month.costMxn()).isEqualByComparingTo("562.5");
+    assertThat(month.costMxn()).isEqualByComparingTo("625");
     assertThat(
             decimal(
                 "SELECT sum(cost_mxn) FROM automation_metrics WHERE tenant_id = 'acme'"
@@ -119,8 +122,8 @@ class TenantUsageIT {
 
     var report = report(YearMonth.from(today).toString(), "acme");
     assertThat(report)
-        .contains("Tenant acme (enterprise), 1.2500 MXN per succeeded ticket")
-        .containsPattern("total +500 +450 +50 +0 +[0-9.]+ s +562\\.5000");
+        .contains("Tenant acme (enterprise), now 1.2500 MXN per admitted ticket")
+        .containsPattern("total +500 +450 +50 +0 +[0-9.]+ s +625\\.0000");
   }
 
   @Test
@@ -140,7 +143,7 @@ class TenantUsageIT {
     assertThat(day.retried()).as("each ticket's first attempt").isEqualTo(2);
     assertThat(day.failed()).isZero();
     assertThat(day.succeeded()).isZero();
-    assertThat(day.costMxn()).isEqualByComparingTo(BigDecimal.ZERO);
+    assertThat(day.costMxn()).as("billed when admitted").isEqualByComparingTo("2.5");
     assertThat(day.processingMs())
         .as("both attempts of both tickets")
         .isGreaterThanOrEqualTo(4 * HELD.toMillis());
@@ -148,14 +151,14 @@ class TenantUsageIT {
 
   @Test
   void aRescuedDeadLetterIsCountedOnceAndAPriceChangeBillsFromThen() throws Exception {
-    admit(3);
+    admit(0, 3);
     var expiring = worker.claim(BATCH, "w", 1, Duration.ofSeconds(1));
     var first = worker.claim(BATCH, "w", 1, Duration.ofSeconds(30));
     worker.succeedAll(first);
+    assertThat(worker.succeedAll(first)).as("a success recorded twice counts once").isEmpty();
     execute("UPDATE tenant_config SET price_per_ticket_mxn = 2.00 WHERE tenant_id = 'acme'");
-    var second = worker.claim(BATCH, "w", 1, Duration.ofSeconds(30));
-    worker.succeedAll(second);
-    assertThat(worker.succeedAll(second)).as("a success recorded twice counts once").isEmpty();
+    admit(3, 4);
+    worker.succeedAll(worker.claim(BATCH, "w", 2, Duration.ofSeconds(30)));
 
     // The first ticket's lease runs out twice: its batch allows two attempts.
     Thread.sleep(1_100);
@@ -167,8 +170,11 @@ class TenantUsageIT {
     assertThat(worker.succeedAll(expiring)).as("the expired claim is fenced").isEmpty();
 
     var day = usage.days("acme", today, today).get(0);
-    assertThat(List.of(day.succeeded(), day.failed(), day.deadLettered())).containsExactly(2, 0, 1);
-    assertThat(day.costMxn()).as("1.25 then 2.00").isEqualByComparingTo("3.25");
+    assertThat(List.of(day.succeeded(), day.failed(), day.deadLettered(), day.retried()))
+        .as("succeeded, failed, dead-lettered, retried (its first lease's expiry)")
+        .containsExactly(3, 0, 1, 1);
+    assertThat(day.admitted()).isEqualTo(4);
+    assertThat(day.costMxn()).as("3 admitted at 1.25, then 1 at 2.00").isEqualByComparingTo("5.75");
   }
 
   @Test
@@ -190,11 +196,17 @@ class TenantUsageIT {
   }
 
   private void admit(int tickets) throws SQLException {
+    admit(0, tickets);
+  }
+
+  /** Queues tickets {@code from} to {@code to} (excluded) and admits them. */
+  private void admit(int from, int to) throws SQLException {
+    var tickets = to - from;
     operator.enqueue(
         BATCH,
         "acme",
         "normal",
-        IntStream.range(0, tickets)
+        IntStream.range(from, to)
             .mapToObj(i -> new WorkQueue.NewItem("ticket-" + i, "{\"total\": " + i + "}"))
             .toList());
     assertThat(new DailyLedger(db).admit(BATCH, "acme", today, 1000)).isEqualTo(tickets);
