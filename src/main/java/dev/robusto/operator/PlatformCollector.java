@@ -51,6 +51,10 @@ public class PlatformCollector extends Collector {
   static final int[] LATENCY_BUCKETS_MS = {100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000};
 
   static final String OTHER_TENANTS = "_other";
+
+  /** Fleets of one namespace with series of their own. */
+  static final int FLEETS_PER_NAMESPACE = 5;
+
   private static final List<String> OUTCOMES =
       List.of("succeeded", "failed", "dead_lettered", "retried");
   private static final List<String> PRIORITIES = List.of("urgente", "alta", "normal", "baja");
@@ -163,12 +167,9 @@ public class PlatformCollector extends Collector {
                   List.of(),
                   Map.of(List.of(), clock.instant().getEpochSecond() * 1.0)));
         });
-    section(
-        "cluster",
-        families -> {
-          tenantFamilies(families, labelled);
-          fleetFamilies(families);
-        });
+    section("tenants", families -> tenantFamilies(families, labelled));
+    // Apart from tenants: an operator confined to some namespaces may not list fleets everywhere.
+    section("fleets", this::fleetFamilies);
     section("audit", this::auditFamilies);
     var all = new ArrayList<MetricFamilySamples>();
     sections.values().forEach(all::addAll);
@@ -486,13 +487,18 @@ public class PlatformCollector extends Collector {
                             b.getMetadata().getNamespace() + "/" + b.getMetadata().getName()))
             .toList();
     var labelledFleets = 0;
+    var perNamespace = new java.util.HashMap<String, Integer>();
     for (var fleet : fleets) {
       var status = fleet.getStatus();
       if (status == null || status.phase == null) {
         continue;
       }
       byPhase.merge(List.of(status.phase.toString()), 1.0, Double::sum);
-      if (!settings.tenantLabels() || labelledFleets++ >= settings.maxLabelledTenants()) {
+      // A few fleets per namespace: one tenant's many fleets cannot take every labelled slot.
+      var inNamespace = perNamespace.merge(fleet.getMetadata().getNamespace(), 1, Integer::sum);
+      if (!settings.tenantLabels()
+          || inNamespace > FLEETS_PER_NAMESPACE
+          || labelledFleets++ >= settings.maxLabelledTenants()) {
         continue;
       }
       var id = List.of(fleet.getMetadata().getNamespace(), fleet.getMetadata().getName());
