@@ -7,6 +7,7 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import javax.sql.DataSource;
 
 /**
@@ -20,10 +21,20 @@ public final class Retention {
   /** How old a finished ticket's rows (and fleet attempts) and a daily usage row may get. */
   public record Windows(Duration finishedAfter, Duration metricsAfter, int batchSize) {}
 
-  /** What a sweep removed, per table, and in how many calls. */
-  public record Removed(Map<String, Long> rowsByTable, int calls) {
+  /** Tables of daily rows, aged by the metrics window; the others by the finished window. */
+  static final Set<String> DAILY_TABLES =
+      Set.of("automation_metrics", "automation_usage", "automation_latency");
+
+  /** What a sweep removed, per table, in how many calls, and what was older than what. */
+  public record Removed(
+      Map<String, Long> rowsByTable, int calls, Instant finishedBefore, LocalDate metricsBefore) {
     public long total() {
       return rowsByTable.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /** The cutoff {@code table}'s rows were older than: a day or an instant. */
+    public String cutoff(String table) {
+      return DAILY_TABLES.contains(table) ? metricsBefore.toString() : finishedBefore.toString();
     }
   }
 
@@ -57,6 +68,6 @@ public final class Retention {
         more |= step.getValue() >= windows.batchSize();
       }
     } while (more);
-    return new Removed(removed, calls);
+    return new Removed(removed, calls, finishedBefore, metricsBefore);
   }
 }

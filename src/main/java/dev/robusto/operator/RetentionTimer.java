@@ -54,7 +54,6 @@ public class RetentionTimer {
   private final Auditor auditor;
   private final MeterRegistry registry;
   private final Clock clock;
-  private final Settings settings;
   private final AtomicLong lastSuccess = new AtomicLong();
 
   RetentionTimer(
@@ -69,7 +68,6 @@ public class RetentionTimer {
             dataSource,
             new Retention.Windows(
                 settings.finishedAfter(), settings.metricsAfter(), settings.batchSize()));
-    this.settings = settings;
     this.leadership = leadership;
     this.auditor = new Auditor(audit, ACTOR);
     this.registry = registry;
@@ -98,7 +96,7 @@ public class RetentionTimer {
                   auditor.record(
                       "delete",
                       "retention/%s/older-than=%s/rows=%d"
-                          .formatted(table, cutoff(table, now), rows),
+                          .formatted(table, removed.cutoff(table), rows),
                       null,
                       null,
                       null);
@@ -112,11 +110,5 @@ public class RetentionTimer {
       registry.counter("robusto.retention.failures").increment();
       LOG.warnf("Retention failed, retried at the next run: %s", ReconcileErrors.detail(e));
     }
-  }
-
-  private String cutoff(String table, java.time.Instant now) {
-    return table.equals("automation_metrics")
-        ? now.minus(settings.metricsAfter()).toString().substring(0, 10)
-        : now.minus(settings.finishedAfter()).toString();
   }
 }

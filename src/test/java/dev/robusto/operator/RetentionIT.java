@@ -242,6 +242,14 @@ class RetentionIT {
                 "SELECT count(*) FROM audit_log WHERE actor = 'robusto-retention' AND action = 'delete'"
                     + " AND resource LIKE 'retention/automation_item_outcomes/older-than=%/rows=2500'"))
         .isEqualTo(1);
+    assertThat(
+            count(
+                "SELECT count(*) FROM audit_log WHERE actor = 'robusto-retention'"
+                    + " AND resource = 'retention/automation_usage/older-than="
+                    + LocalDate.now(ZoneOffset.UTC).minusDays(400)
+                    + "/rows=2'"))
+        .as("a daily table's rows, older than the metrics window's day")
+        .isEqualTo(1);
     assertThat(count("SELECT count(*) FROM audit_log WHERE actor = 'robusto-retention'"))
         .as("one entry per table that lost rows")
         .isEqualTo(6);
