@@ -87,6 +87,10 @@ class TenantIsolationIT {
                   + "', 'iso-hostil', 'squat')",
               "UPDATE automation_items SET state = 'pending' WHERE state = 'held'",
               "UPDATE automation_metrics SET jobs_admitted = 0",
+              "UPDATE automation_usage SET jobs_succeeded = 0 WHERE tenant_id = 'iso-vecino'",
+              "INSERT INTO automation_latency (tenant_id, day, le_ms, tickets)"
+                  + " VALUES ('iso-vecino', current_date, 100, 1000000)",
+              "SELECT robusto_count_retries('iso-vecino', 1000000)",
               "INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,"
                   + " payload, state, attempts, created_at) VALUES (1, '"
                   + mine

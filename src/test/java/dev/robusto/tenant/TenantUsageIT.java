@@ -42,6 +42,7 @@ class TenantUsageIT {
   private WorkQueue operator;
   private WorkQueue worker;
   private TenantUsageStore usage;
+  private String password;
   private final LocalDate today = LocalDate.now(ZoneOffset.UTC);
 
   @BeforeEach
@@ -54,7 +55,7 @@ class TenantUsageIT {
             + " max_daily_jobs, requests_per_minute, price_per_ticket_mxn)"
             + " VALUES ('acme', 'enterprise', 'tenant-acme', 20, 1000, 6000, 1.25)");
     var role = TenantDatabase.roleName("acme", "a");
-    var password = ScramVerifier.newPassword();
+    password = ScramVerifier.newPassword();
     new TenantDatabase(db).login("acme", role, ScramVerifier.of(password), 10);
     worker = new WorkQueue(Postgres.get().pooled(DATABASE, role, password, 4));
     execute(
@@ -178,6 +179,40 @@ class TenantUsageIT {
   }
 
   @Test
+  void aTenantHoldingItsTransactionOpenDoesNotHoldUpTheOperatorsLedger() throws Exception {
+    admit(0, 1);
+    var claim = worker.claim(BATCH, "w", 1, Duration.ofSeconds(30)).get(0);
+    try (var hostile =
+        Postgres.get()
+            .dataSource(DATABASE, TenantDatabase.roleName("acme", "a"), password)
+            .getConnection()) {
+      // A failed attempt recorded inside a transaction the tenant never ends: its usage row for
+      // the day stays locked.
+      hostile.setAutoCommit(false);
+      try (var call =
+          hostile.prepareStatement("SELECT robusto_worker_fail(?, ?, 'HTTP 503', false, 0)")) {
+        call.setLong(1, claim.itemId());
+        call.setObject(2, claim.token());
+        call.executeQuery().close();
+      }
+      enqueueMore();
+      var admitting =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return new DailyLedger(db).admit(BATCH, "acme", today, 1000);
+                } catch (SQLException e) {
+                  throw new IllegalStateException(e);
+                }
+              });
+      assertThat(admitting.get(10, java.util.concurrent.TimeUnit.SECONDS))
+          .as("the ledger admits (and bills) without waiting on the tenant's open transaction")
+          .isEqualTo(1);
+      hostile.rollback();
+    }
+  }
+
+  @Test
   void theUsageReportNamesWhatItCannotDo() {
     var err = new ByteArrayOutputStream();
     assertThat(
@@ -197,6 +232,10 @@ class TenantUsageIT {
 
   private void admit(int tickets) throws SQLException {
     admit(0, tickets);
+  }
+
+  private void enqueueMore() throws SQLException {
+    operator.enqueue(BATCH, "acme", "normal", List.of(new WorkQueue.NewItem("ticket-otro", "{}")));
   }
 
   /** Queues tickets {@code from} to {@code to} (excluded) and admits them. */
