@@ -17,10 +17,15 @@ import java.util.Map;
 
 /**
  * One revision's apps/v1 Deployment: {@code <fleet>-r<revision>}, the revision's pod template with
- * the worker's configuration (its fleet and revision, so every attempt is counted for it) and the
- * tenant's database Secret. Its template never changes; weight moves by its replica count.
+ * the worker's configuration (its fleet and revision, so every attempt is counted for it), the
+ * tenant's database Secret and, when the template runs the Robusto worker, its probes. Weight moves
+ * by its replica count. What the operator adds to the template can change with its version or
+ * settings; {@link #TEMPLATE_HASH_ANNOTATION} tells that apart from a hand edit.
  */
 final class FleetDeployment {
+
+  /** The hash of the pod template this operator made, as it made it. */
+  static final String TEMPLATE_HASH_ANNOTATION = "robusto.dev/worker-template-hash";
 
   private FleetDeployment() {}
 
@@ -67,6 +72,7 @@ final class FleetDeployment {
         .withNamespace(fleet.getMetadata().getNamespace())
         .withLabels(labels)
         .withOwnerReferences(Owners.controller(fleet))
+        .withAnnotations(Map.of(TEMPLATE_HASH_ANNOTATION, FleetRevisions.canonicalHash(pod)))
         .endMetadata()
         .withNewSpec()
         .withReplicas(replicas)
@@ -78,7 +84,10 @@ final class FleetDeployment {
         .build();
   }
 
-  /** The worker's command (unless the template sets one) and its configuration, in environment. */
+  /**
+   * The worker's configuration, in environment, and unless the template sets a command of its own,
+   * the worker's command and probes.
+   */
   private static void configureWorker(
       Container worker,
       AutomationDeployment fleet,
@@ -88,6 +97,7 @@ final class FleetDeployment {
       BatchSettings settings) {
     if (worker.getCommand() == null || worker.getCommand().isEmpty()) {
       worker.setCommand(WorkerEnvironment.COMMAND);
+      WorkerEnvironment.addHealthChecks(worker);
     }
     // The tenant's request rate, shared by the fleet's pods.
     var perPod = Math.max(1, tenant.requestsPerMinute() / Math.max(1, fleet.getSpec().replicas));

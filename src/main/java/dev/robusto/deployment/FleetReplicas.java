@@ -21,12 +21,21 @@ import java.util.Set;
  * the informer last saw them, and their sizes. Weight moves between revisions by replica count
  * alone; a revision no longer wanted goes to zero first and is deleted once its pods are gone.
  * Deployments are written by server-side apply, so a hand edit of what the fleet sets (image,
- * environment, ...) is seen as drift and put back.
+ * environment, ...) is seen as drift and put back, and a template this operator now makes
+ * differently (after an upgrade) is rolled out to the revision's pods.
  */
 final class FleetReplicas {
 
-  /** A Deployment this call created, or put back after a hand edit. */
-  record Written(Deployment deployment, boolean created) {}
+  /** A Deployment this call wrote, and why (a change of size alone is not reported). */
+  record Written(Deployment deployment, Change change) {}
+
+  enum Change {
+    CREATED,
+    /** Edited by hand: what the fleet sets is put back. */
+    REPAIRED,
+    /** This operator makes the pod template differently (its version or settings changed). */
+    UPDATED
+  }
 
   private final AutomationDeployment fleet;
   private final Context<AutomationDeployment> context;
@@ -82,7 +91,7 @@ final class FleetReplicas {
         (revision, replicas) -> {
           var current = of(revision);
           if (current.isEmpty()) {
-            create(revision, replicas).ifPresent(d -> written.add(new Written(d, true)));
+            create(revision, replicas).ifPresent(d -> written.add(new Written(d, Change.CREATED)));
             return;
           }
           var desired = desired(revision, replicas);
@@ -92,7 +101,9 @@ final class FleetReplicas {
           var drifted = !matches(current.get(), desired(revision, replicasOf(current.get())));
           var applied = serverSideApply(desired);
           if (drifted) {
-            written.add(new Written(applied, false));
+            written.add(
+                new Written(
+                    applied, madeAsNow(current.get(), desired) ? Change.REPAIRED : Change.UPDATED));
           }
         });
     for (var deployment : cached()) {
@@ -158,6 +169,14 @@ final class FleetReplicas {
         .inNamespace(deployment.getMetadata().getNamespace())
         .withName(deployment.getMetadata().getName())
         .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\": {\"replicas\": 0}}");
+  }
+
+  /** Whether the Deployment's template was made as this operator makes it now. */
+  private static boolean madeAsNow(Deployment actual, Deployment desired) {
+    var key = FleetDeployment.TEMPLATE_HASH_ANNOTATION;
+    var annotations = actual.getMetadata().getAnnotations();
+    return annotations != null
+        && desired.getMetadata().getAnnotations().get(key).equals(annotations.get(key));
   }
 
   private static int replicasOf(Deployment deployment) {

@@ -54,11 +54,7 @@ final class FleetRevisions {
     }
 
     String hash() {
-      try {
-        return Hashes.sha256Hex(CANONICAL.writeValueAsString(this)).substring(0, 16);
-      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-        throw new IllegalStateException(e);
-      }
+      return canonicalHash(this);
     }
 
     String image() {
@@ -68,6 +64,15 @@ final class FleetRevisions {
   }
 
   private FleetRevisions() {}
+
+  /** A short hash of a value's canonical JSON. */
+  static String canonicalHash(Object value) {
+    try {
+      return Hashes.sha256Hex(CANONICAL.writeValueAsString(value)).substring(0, 16);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
 
   /** The revision with this content among those kept, if any. */
   static Optional<ControllerRevision> find(Collection<ControllerRevision> kept, String hash) {

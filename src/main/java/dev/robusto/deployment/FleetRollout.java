@@ -162,23 +162,35 @@ final class FleetRollout {
   }
 
   /**
-   * The revisions' Deployments to their planned sizes; creations and hand edits put back audited.
+   * The revisions' Deployments to their planned sizes; creations, hand edits put back and templates
+   * remade after an upgrade audited, the last two told in an Event.
    */
   private void scaleRevisions(FleetPlan plan) {
     for (var written : replicas.apply(plan.replicas())) {
       var name = written.deployment().getMetadata().getName();
+      var change = written.change();
       record(
-          written.created() ? "create" : "update",
+          change == FleetReplicas.Change.CREATED ? "create" : "update",
           Auditor.resource(written.deployment()),
           null,
           "replicas=" + written.deployment().getSpec().getReplicas());
-      if (!written.created()) {
-        appliedEvents.add(
-            new FleetPlan.Event(
-                KubeEvents.NORMAL,
-                "DriftRepaired",
-                "Deployment %s was edited by hand; the fleet's settings are back."
-                    .formatted(name)));
+      switch (change) {
+        case REPAIRED ->
+            appliedEvents.add(
+                new FleetPlan.Event(
+                    KubeEvents.NORMAL,
+                    "DriftRepaired",
+                    "Deployment %s was edited by hand; the fleet's settings are back."
+                        .formatted(name)));
+        case UPDATED ->
+            appliedEvents.add(
+                new FleetPlan.Event(
+                    KubeEvents.NORMAL,
+                    "WorkerTemplateUpdated",
+                    ("Deployment %s gets the pod template this operator version makes (worker"
+                            + " probes, settings); its pods are replaced by a rolling update.")
+                        .formatted(name)));
+        case CREATED -> {}
       }
     }
   }

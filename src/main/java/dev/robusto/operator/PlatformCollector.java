@@ -32,11 +32,12 @@ import org.jboss.logging.Logger;
 /**
  * The platform's own metrics, in Prometheus's format at /q/metrics next to the Operator SDK's. The
  * leader reads them every robusto.metrics.refresh from PostgreSQL (what workers committed through
- * the worker functions: outcomes, retries, latency buckets, the queue) and from the API server
- * (tenants' readiness, fleets' phases and analyses); scrapes serve the last reading. Worker pods
- * expose nothing: their figures reach the database in the transaction that records a ticket, so
- * they are exact, survive a pod that ends between scrapes, and cannot be forged by a tenant who
- * controls its pods.
+ * the worker functions: outcomes, retries, latency buckets, attempts, circuit breakers, the queue)
+ * and from the API server (tenants' readiness, fleets' phases and analyses); scrapes serve the last
+ * reading. Worker pods expose no metrics port: their figures reach the database with the work they
+ * record (an outcome in its own transaction), so they are exact, survive a pod that ends between
+ * scrapes (most are short-lived Jobs), need no PodMonitor in every tenant's namespace, and a
+ * tenant, who controls its pods, can misreport only its own.
  *
  * <p>Series per tenant (and per fleet) are on by default for the first {@code max-labelled-tenants}
  * tenants by name; the others are summed under tenant="_other", so the number of series is bounded
@@ -54,6 +55,9 @@ public class PlatformCollector extends Collector {
 
   /** Fleets of one namespace with series of their own. */
   static final int FLEETS_PER_NAMESPACE = 5;
+
+  /** Endpoints of one tenant with circuit series of their own. */
+  static final int ENDPOINTS_PER_TENANT = 5;
 
   private static final List<String> OUTCOMES =
       List.of("succeeded", "failed", "dead_lettered", "retried");
@@ -90,6 +94,9 @@ public class PlatformCollector extends Collector {
   private MonotonicTotals<List<Object>> tenantTickets = new MonotonicTotals<>();
   private MonotonicTotals<List<Object>> latency = new MonotonicTotals<>();
   private MonotonicTotals<List<Object>> processing = new MonotonicTotals<>();
+  private MonotonicTotals<List<Object>> attemptLatency = new MonotonicTotals<>();
+  private MonotonicTotals<List<Object>> attemptMillis = new MonotonicTotals<>();
+  private MonotonicTotals<List<Object>> attemptResults = new MonotonicTotals<>();
   private long verificationFailures;
   private java.time.Instant lastVerificationCounted;
   private final Map<List<String>, Double> refreshFailures =
@@ -143,6 +150,9 @@ public class PlatformCollector extends Collector {
       tenantTickets = new MonotonicTotals<>();
       latency = new MonotonicTotals<>();
       processing = new MonotonicTotals<>();
+      attemptLatency = new MonotonicTotals<>();
+      attemptMillis = new MonotonicTotals<>();
+      attemptResults = new MonotonicTotals<>();
       return;
     }
     var today = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
@@ -157,6 +167,8 @@ public class PlatformCollector extends Collector {
           var days = figures.days(since);
           ticketFamilies(families, days, since, labelled);
           latencyFamilies(families, figures.latency(since), since);
+          attemptFamilies(families, figures.attempts(since), since);
+          circuitFamilies(families, figures.openCircuits(), labelled);
           queueFamilies(families, figures.queue());
           loadFamilies(families, loads, days, today, labelled);
           batchFamilies(families, figures.batchPhases());
@@ -270,17 +282,102 @@ public class PlatformCollector extends Collector {
           bucket.tickets());
     }
     latency.endRound(row -> !((LocalDate) row.get(1)).isBefore(since));
+    families.add(
+        histogram(
+            "robusto_ticket_processing_seconds",
+            "How long finished tickets held their workers, over all their attempts.",
+            latency.totals(),
+            processing.totals().values().stream().mapToDouble(Double::doubleValue).sum()));
+  }
+
+  private void attemptFamilies(
+      List<MetricFamilySamples> families,
+      List<PlatformFigures.AttemptBucket> buckets,
+      LocalDate since) {
+    for (var bucket : buckets) {
+      var row = List.<Object>of(bucket.tenantId(), bucket.day(), bucket.leMs());
+      attemptLatency.observe(row, List.of(Integer.toString(bucket.leMs())), bucket.attempts());
+      attemptMillis.observe(row, List.of(), bucket.durationMs());
+      attemptResults.observe(
+          List.of(bucket.tenantId(), bucket.day(), bucket.leMs(), "failed"),
+          List.of("failed"),
+          bucket.failed());
+      attemptResults.observe(
+          List.of(bucket.tenantId(), bucket.day(), bucket.leMs(), "succeeded"),
+          List.of("succeeded"),
+          bucket.attempts() - bucket.failed());
+    }
+    for (var totals : List.of(attemptLatency, attemptMillis, attemptResults)) {
+      totals.endRound(row -> !((LocalDate) row.get(1)).isBefore(since));
+    }
+    families.add(
+        histogram(
+            "robusto_attempt_duration_seconds",
+            "How long workers' calls to the processor took, attempt by attempt (as each worker"
+                + " measured it; an attempt the circuit breaker held back is not one).",
+            attemptLatency.totals(),
+            attemptMillis.totals().values().stream().mapToDouble(Double::doubleValue).sum()));
+    var results = attemptResults.totals();
+    results.putIfAbsent(List.of("succeeded"), 0.0);
+    results.putIfAbsent(List.of("failed"), 0.0);
+    families.add(
+        counter(
+            "robusto_attempts",
+            "Workers' attempts by result: succeeded, or failed (to be retried or for good).",
+            List.of("result"),
+            results));
+  }
+
+  /** Open circuits, per tenant and endpoint for at most a few endpoints a tenant. */
+  private void circuitFamilies(
+      List<MetricFamilySamples> families,
+      List<PlatformFigures.OpenCircuits> circuits,
+      Set<String> labelled) {
+    double open = 0;
+    var perEndpoint = new TreeMap<List<String>, Double>(MonotonicTotals::compareLabels);
+    var endpointsOf = new java.util.HashMap<String, Integer>();
+    for (var circuit : circuits) {
+      open += circuit.workers();
+      var tenant = tenantLabel(circuit.tenantId(), labelled);
+      var endpoint =
+          !tenant.equals(OTHER_TENANTS)
+                  && endpointsOf.merge(tenant, 1, Integer::sum) <= ENDPOINTS_PER_TENANT
+              ? circuit.endpoint()
+              : OTHER_TENANTS;
+      perEndpoint.merge(List.of(tenant, endpoint), (double) circuit.workers(), Double::sum);
+    }
+    families.add(
+        gauge(
+            "robusto_circuit_breakers_open",
+            "Workers' circuit breakers open now, across tenants and endpoints: a portal failed"
+                + " 5 calls in a row and its tickets wait out the cool-down.",
+            List.of(),
+            Map.of(List.of(), open)));
+    if (settings.tenantLabels()) {
+      families.add(
+          gauge(
+              "robusto_tenant_circuit_breakers_open",
+              "Workers with their circuit breaker to an endpoint (host:port) open, per tenant"
+                  + " (past "
+                  + ENDPOINTS_PER_TENANT
+                  + " endpoints a tenant, and for tenants past the label cap, endpoint=_other).",
+              List.of("tenant", "endpoint"),
+              perEndpoint));
+    }
+  }
+
+  /** A histogram from per-bucket counts (upper bound in ms, not cumulative) and a sum in ms. */
+  private static MetricFamilySamples histogram(
+      String name, String help, Map<List<String>, Double> perBucketMs, double sumMs) {
     var perBucket = new TreeMap<Integer, Double>();
-    latency
-        .totals()
-        .forEach((labels, value) -> perBucket.put(Integer.parseInt(labels.get(0)), value));
+    perBucketMs.forEach((labels, value) -> perBucket.put(Integer.parseInt(labels.get(0)), value));
     var samplesOut = new ArrayList<MetricFamilySamples.Sample>();
     double cumulative = 0;
     for (var le : LATENCY_BUCKETS_MS) {
       cumulative += perBucket.getOrDefault(le, 0.0);
       samplesOut.add(
           new MetricFamilySamples.Sample(
-              "robusto_ticket_processing_seconds_bucket",
+              name + "_bucket",
               List.of("le"),
               List.of(Collector.doubleToGoString(le / 1000.0)),
               cumulative));
@@ -288,25 +385,12 @@ public class PlatformCollector extends Collector {
     cumulative += perBucket.getOrDefault(Integer.MAX_VALUE, 0.0);
     samplesOut.add(
         new MetricFamilySamples.Sample(
-            "robusto_ticket_processing_seconds_bucket",
-            List.of("le"),
-            List.of("+Inf"),
-            cumulative));
+            name + "_bucket", List.of("le"), List.of("+Inf"), cumulative));
     samplesOut.add(
-        new MetricFamilySamples.Sample(
-            "robusto_ticket_processing_seconds_count", List.of(), List.of(), cumulative));
+        new MetricFamilySamples.Sample(name + "_count", List.of(), List.of(), cumulative));
     samplesOut.add(
-        new MetricFamilySamples.Sample(
-            "robusto_ticket_processing_seconds_sum",
-            List.of(),
-            List.of(),
-            processing.totals().values().stream().mapToDouble(Double::doubleValue).sum() / 1000.0));
-    families.add(
-        new MetricFamilySamples(
-            "robusto_ticket_processing_seconds",
-            Type.HISTOGRAM,
-            "How long finished tickets held their workers, over all their attempts.",
-            samplesOut));
+        new MetricFamilySamples.Sample(name + "_sum", List.of(), List.of(), sumMs / 1000.0));
+    return new MetricFamilySamples(name, Type.HISTOGRAM, help, samplesOut);
   }
 
   private void queueFamilies(

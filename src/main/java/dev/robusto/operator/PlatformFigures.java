@@ -22,6 +22,13 @@ public final class PlatformFigures {
   /** Finished tickets in one latency bucket (upper bound in ms) for a UTC day. */
   public record LatencyBucket(String tenantId, LocalDate day, int leMs, long tickets) {}
 
+  /** Workers' attempts in one latency bucket (upper bound in ms) for a UTC day. */
+  public record AttemptBucket(
+      String tenantId, LocalDate day, int leMs, long attempts, long failed, long durationMs) {}
+
+  /** How many of a tenant's live workers have their circuit to an endpoint open. */
+  public record OpenCircuits(String tenantId, String endpoint, long workers) {}
+
   /** Live tickets of one priority in one state, and how long the oldest due one has waited. */
   public record QueueDepth(String priority, String state, long tickets, double oldestDueSeconds) {}
 
@@ -67,6 +74,37 @@ public final class PlatformFigures {
             new LatencyBucket(
                 rs.getString(1), rs.getObject(2, LocalDate.class), rs.getInt(3), rs.getLong(4)),
         since);
+  }
+
+  public List<AttemptBucket> attempts(LocalDate since) throws SQLException {
+    return sql.list(
+        """
+        SELECT tenant_id, day, le_ms, attempts, failed, duration_ms
+        FROM automation_attempt_latency WHERE day >= ?
+        """,
+        rs ->
+            new AttemptBucket(
+                rs.getString(1),
+                rs.getObject(2, LocalDate.class),
+                rs.getInt(3),
+                rs.getLong(4),
+                rs.getLong(5),
+                rs.getLong(6)),
+        since);
+  }
+
+  /**
+   * Circuits open by tenant and endpoint, as workers reported them in the last two minutes (a live
+   * worker reports every 30 s; an older report is a worker's that was killed).
+   */
+  public List<OpenCircuits> openCircuits() throws SQLException {
+    return sql.list(
+        """
+        SELECT tenant_id, endpoint, count(*) FROM automation_circuits
+        WHERE open AND reported_at > now() - interval '2 minutes'
+        GROUP BY tenant_id, endpoint ORDER BY tenant_id, endpoint
+        """,
+        rs -> new OpenCircuits(rs.getString(1), rs.getString(2), rs.getLong(3)));
   }
 
   public List<QueueDepth> queue() throws SQLException {

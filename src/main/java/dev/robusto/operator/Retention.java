@@ -23,7 +23,11 @@ public final class Retention {
 
   /** Tables of daily rows, aged by the metrics window; the others by the finished window. */
   static final Set<String> DAILY_TABLES =
-      Set.of("automation_metrics", "automation_usage", "automation_latency");
+      Set.of(
+          "automation_metrics",
+          "automation_usage",
+          "automation_latency",
+          "automation_attempt_latency");
 
   /** What a sweep removed, per table, in how many calls, and what was older than what. */
   public record Removed(

@@ -253,10 +253,12 @@ public final class WorkQueue {
   }
 
   /**
-   * Records a fleet worker's attempts (one statement, committed without waiting for the WAL flush:
-   * these are figures, and a crash losing the last few changes no verdict).
+   * Records a worker's attempts, for the attempt-latency histogram and, of a fleet's revision
+   * ({@code deployment} and {@code revision} given, else both null), one by one for canary
+   * analysis. One statement, committed without waiting for the WAL flush: these are figures, and a
+   * crash losing the last few changes no verdict.
    */
-  public void recordAttempts(String deployment, int revision, List<Attempt> attempts)
+  public void recordAttempts(String deployment, Integer revision, List<Attempt> attempts)
       throws SQLException {
     if (attempts.isEmpty()) {
       return;
@@ -271,7 +273,7 @@ public final class WorkQueue {
           SELECT robusto_worker_record_attempts(?, ?, ?, ?)
           """,
           deployment,
-          revision,
+          Sql.orNull(revision, Types.INTEGER),
           Sql.array("boolean", attempts.stream().map(Attempt::failed).toArray()),
           Sql.array(
               "integer",
@@ -279,6 +281,24 @@ public final class WorkQueue {
                   .map(a -> (int) Math.min(Integer.MAX_VALUE, a.durationMillis()))
                   .toArray()));
       c.commit();
+    }
+  }
+
+  /**
+   * Replaces what this worker last reported of its processor's circuit breakers (endpoint to open),
+   * for the platform's metrics; an empty map withdraws its reports.
+   */
+  public void reportCircuits(String worker, Map<String, Boolean> open) throws SQLException {
+    var endpoints = List.copyOf(open.keySet());
+    try (var c = dataSource.getConnection()) {
+      Sql.execute(
+          c,
+          """
+          SELECT robusto_worker_report_circuits(?, ?, ?)
+          """,
+          worker,
+          Sql.array("text", endpoints.toArray()),
+          Sql.array("boolean", endpoints.stream().map(open::get).toArray()));
     }
   }
 

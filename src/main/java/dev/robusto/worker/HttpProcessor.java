@@ -68,6 +68,13 @@ public final class HttpProcessor implements ItemProcessor {
     }
   }
 
+  @Override
+  public Map<String, Boolean> circuits() {
+    var states = new java.util.TreeMap<String, Boolean>();
+    breakers.forEach((endpoint, breaker) -> states.put(endpoint, breaker.isOpen()));
+    return states;
+  }
+
   static Result classify(int status) {
     if (status >= 200 && status < 300) {
       return Result.SUCCESS;

@@ -22,4 +22,9 @@ public interface ItemProcessor {
 
   /** Processes the item's {@code attempt}-th attempt; never throws for a failure of the item. */
   Result process(String key, String payloadJson, int attempt);
+
+  /** Each endpoint's circuit breaker (host:port) and whether it is open; none by default. */
+  default java.util.Map<String, Boolean> circuits() {
+    return java.util.Map.of();
+  }
 }

@@ -20,9 +20,10 @@ import org.jboss.logging.MDC;
  * and heartbeats its leases meanwhile. While nothing is due it rescues expired leases of its batch
  * (a dead peer's items) and it exits once the batch has nothing pending or running, which is when
  * the Job may complete. A fleet worker (of an AutomationDeployment) serves every batch handed to
- * its deployment, records every attempt with its revision and duration, and runs until stopped.
- * {@link #stop()} (SIGTERM) finishes the item in hand, gives the rest of the claim back
- * unattempted, records what is done and returns. A database outage is waited out for up to {@link
+ * its deployment and runs until stopped. Every worker records each attempt's duration (a fleet
+ * worker's with its revision, for canary analysis) and reports its circuit breakers' states. {@link
+ * #stop()} (SIGTERM) finishes the item in hand, gives the rest of the claim back unattempted,
+ * records what is done and returns. A database outage is waited out for up to {@link
  * #DATABASE_PATIENCE} ({@link DatabaseRetry}).
  */
 public final class Worker {
@@ -46,6 +47,7 @@ public final class Worker {
   private final String name;
   private final RateLimiter limiter;
   private final WorkerHealth health;
+  private final CircuitReports circuits;
   private final DatabaseRetry retry = new DatabaseRetry(DATABASE_PATIENCE);
   private final Set<Claim> held = ConcurrentHashMap.newKeySet();
   private final Set<Long> lost = ConcurrentHashMap.newKeySet();
@@ -69,6 +71,7 @@ public final class Worker {
     this.name = name;
     this.health = health;
     this.limiter = new RateLimiter(config.requestsPerMinute());
+    this.circuits = new CircuitReports(queue, name, processor, System::nanoTime);
   }
 
   /** Works until the batch has no live items left, or until stopped. */
@@ -83,6 +86,8 @@ public final class Worker {
             });
     var every = Math.max(1, config.leaseMillis() / 3);
     heartbeats.scheduleWithFixedDelay(() -> heartbeat(lease), every, every, TimeUnit.MILLISECONDS);
+    var check = CircuitReports.CHECK.toMillis();
+    heartbeats.scheduleWithFixedDelay(circuits::check, check, check, TimeUnit.MILLISECONDS);
     try {
       var fleet = config.fleet();
       while (!stopping) {
@@ -113,6 +118,8 @@ public final class Worker {
       return new Summary(succeeded, failed, retried, fenced, released);
     } finally {
       heartbeats.shutdownNow();
+      heartbeats.awaitTermination(5, TimeUnit.SECONDS);
+      circuits.withdraw();
       finished.countDown();
     }
   }
@@ -185,7 +192,10 @@ public final class Worker {
     held.remove(claim);
   }
 
-  /** Successes in one statement, deferred tickets back to the queue, attempts for the canary. */
+  /**
+   * Successes in one statement, deferred tickets back to the queue, attempts for the latency
+   * histogram (and a fleet's canary).
+   */
   private void recordBatch(List<Claim> done, List<Claim> deferred, List<WorkQueue.Attempt> attempts)
       throws SQLException, InterruptedException {
     if (!done.isEmpty()) {
@@ -197,16 +207,18 @@ public final class Worker {
       released += retry.call("release", () -> queue.release(deferred, DEFERRAL)).size();
     }
     var fleet = config.fleet();
-    if (fleet != null) {
-      // Attempts are figures for canary analysis, not outcomes: a retry after a lost answer may
-      // count a few twice, never a ticket.
-      retry.call(
-          "record attempts",
-          () -> {
+    // Attempts are figures, not outcomes: a retry after a lost answer may count a few twice, never
+    // a ticket.
+    retry.call(
+        "record attempts",
+        () -> {
+          if (fleet == null) {
+            queue.recordAttempts(null, null, attempts);
+          } else {
             queue.recordAttempts(fleet.deployment(), fleet.revision(), attempts);
-            return null;
-          });
-    }
+          }
+          return null;
+        });
   }
 
   private void heartbeat(Duration lease) {

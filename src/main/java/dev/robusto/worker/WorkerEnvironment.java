@@ -3,8 +3,15 @@ package dev.robusto.worker;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.tenant.TenantDatabaseSync;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.ProbeBuilder;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -52,6 +59,53 @@ public final class WorkerEnvironment {
         secret("ROBUSTO_DATABASE_URL", "jdbc-url"),
         secret("ROBUSTO_DATABASE_USERNAME", "username"),
         secret("ROBUSTO_DATABASE_PASSWORD", "password"));
+  }
+
+  /**
+   * The worker's health port and probes, where the container has none of its own: a hung worker is
+   * restarted (its leases expire and others take its tickets), and one that has not reached the
+   * database yet is not ready (a fleet's canary counts ready pods). The probes name the port by
+   * number, so a template's own port named "health" cannot misdirect them.
+   */
+  public static void addHealthChecks(Container worker) {
+    var ports = new ArrayList<ContainerPort>();
+    if (worker.getPorts() != null) {
+      ports.addAll(worker.getPorts());
+    }
+    if (ports.stream()
+        .noneMatch(
+            p ->
+                Integer.valueOf(HEALTH_PORT).equals(p.getContainerPort())
+                    || "health".equals(p.getName()))) {
+      ports.add(
+          new ContainerPortBuilder()
+              .withName("health")
+              .withContainerPort(HEALTH_PORT)
+              .withProtocol("TCP")
+              .build());
+      worker.setPorts(ports);
+    }
+    if (worker.getLivenessProbe() == null) {
+      worker.setLivenessProbe(probe("/live", 20));
+    }
+    if (worker.getReadinessProbe() == null) {
+      worker.setReadinessProbe(probe("/ready", 10));
+    }
+  }
+
+  /** An HTTP probe as the API server defaults it, so an applied Deployment matches what it sent. */
+  private static Probe probe(String path, int periodSeconds) {
+    return new ProbeBuilder()
+        .withNewHttpGet()
+        .withPath(path)
+        .withPort(new IntOrString(HEALTH_PORT))
+        .withScheme("HTTP")
+        .endHttpGet()
+        .withPeriodSeconds(periodSeconds)
+        .withTimeoutSeconds(1)
+        .withSuccessThreshold(1)
+        .withFailureThreshold(3)
+        .build();
   }
 
   private static EnvVar secret(String name, String key) {

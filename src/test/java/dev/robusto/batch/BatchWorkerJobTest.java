@@ -40,8 +40,7 @@ class BatchWorkerJobTest {
               assertThat(port.getContainerPort()).isEqualTo(8081);
             });
     assertThat(worker.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/live");
-    assertThat(worker.getLivenessProbe().getHttpGet().getPort())
-        .isEqualTo(new IntOrString("health"));
+    assertThat(worker.getLivenessProbe().getHttpGet().getPort()).isEqualTo(new IntOrString(8081));
     assertThat(worker.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/ready");
   }
 }

@@ -23,6 +23,8 @@ import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -300,7 +302,52 @@ class AutomationDeploymentIT {
                     .isEqualTo(TestFleets.IMAGE);
                 assertThat(reasons(namespace, "sano")).contains("DriftRepaired");
               });
+
+      // The worker's pods are probed on its health port.
+      var worker = deployment(namespace, "sano-r2").getSpec().getTemplate().getSpec();
+      assertThat(worker.getContainers().get(0).getReadinessProbe().getHttpGet().getPath())
+          .isEqualTo("/ready");
+      assertThat(worker.getContainers().get(0).getLivenessProbe().getHttpGet().getPath())
+          .isEqualTo("/live");
+
+      // A Deployment as an operator version without probes made it (no template hash) is given
+      // this version's template, and said so: it is no hand edit.
+      var driftRepairs = count(reasons(namespace, "sano"), "DriftRepaired");
+      client
+          .apps()
+          .deployments()
+          .inNamespace(namespace)
+          .withName("sano-r2")
+          .patch(
+              PatchContext.of(PatchType.JSON),
+              """
+              [{"op": "remove", "path": "/metadata/annotations/robusto.dev~1worker-template-hash"},
+               {"op": "remove", "path": "/spec/template/spec/containers/0/livenessProbe"},
+               {"op": "remove", "path": "/spec/template/spec/containers/0/readinessProbe"}]
+              """);
+      await("the new template is rolled out")
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                var container =
+                    deployment(namespace, "sano-r2")
+                        .getSpec()
+                        .getTemplate()
+                        .getSpec()
+                        .getContainers()
+                        .get(0);
+                assertThat(container.getReadinessProbe()).isNotNull();
+                assertThat(container.getLivenessProbe()).isNotNull();
+                assertThat(reasons(namespace, "sano")).contains("WorkerTemplateUpdated");
+              });
+      assertThat(count(reasons(namespace, "sano"), "DriftRepaired"))
+          .as("an upgrade's new template is not reported as a hand edit")
+          .isEqualTo(driftRepairs);
     }
+  }
+
+  private static long count(List<String> reasons, String reason) {
+    return reasons.stream().filter(reason::equals).count();
   }
 
   @Test

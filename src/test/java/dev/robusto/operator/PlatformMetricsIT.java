@@ -76,7 +76,8 @@ class PlatformMetricsIT {
           "robusto_fleet_analysis_value",
           "robusto_fleet_analysis_threshold",
           "robusto_audit_anchor_timestamp_seconds", // the first anchor (timer off in tests)
-          "robusto_audit_unanchored_rows");
+          "robusto_audit_unanchored_rows",
+          "robusto_tenant_circuit_breakers_open"); // only while a circuit is open
 
   @TestHTTPResource("/q/metrics")
   URL metrics;
@@ -93,6 +94,7 @@ class PlatformMetricsIT {
     var namespace = TestTenants.ready(client, TENANT, Tier.ENTERPRISE, null);
     var invoiced = new ConcurrentHashMap<String, AtomicInteger>();
     var calls = new AtomicInteger();
+    var refusals = new AtomicInteger();
     var portal = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
     // Three calls in ten fail with 503 (they are retried), whichever ticket they carry.
     portal.createContext(
@@ -101,7 +103,9 @@ class PlatformMetricsIT {
           var key = exchange.getRequestHeaders().getFirst("Idempotency-Key");
           exchange.getRequestBody().readAllBytes();
           var failed = calls.incrementAndGet() % 10 < 3;
-          if (!failed) {
+          if (failed) {
+            refusals.incrementAndGet();
+          } else {
             invoiced.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
           }
           exchange.sendResponseHeaders(failed ? 503 : 201, -1);
@@ -125,6 +129,9 @@ class PlatformMetricsIT {
                   assertThat(query("sum(robusto_queue_tickets{state=\"pending\"})"))
                       .isEqualTo(pending));
 
+      var attemptsBefore = query("sum(robusto_attempts_total)");
+      var failedBefore = query("sum(robusto_attempts_total{result=\"failed\"})");
+      var histogramBefore = query("sum(robusto_attempt_duration_seconds_count)");
       var started = Instant.now();
       try (var kubelet = new KubeletHarness(client, namespace, "robusto-operator:dev")) {
         await("the batch finishes")
@@ -157,6 +164,19 @@ class PlatformMetricsIT {
                 }
               });
       assertThat(invoiced).hasSize((int) (long) recorded.get(0));
+
+      // Every call the portal answered is one attempt in the workers' latency histogram.
+      await("Prometheus's attempts equal the portal's calls")
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                assertThat(query("sum(robusto_attempts_total)") - attemptsBefore)
+                    .isEqualTo(calls.get());
+                assertThat(query("sum(robusto_attempts_total{result=\"failed\"})") - failedBefore)
+                    .isEqualTo(refusals.get());
+                assertThat(query("sum(robusto_attempt_duration_seconds_count)") - histogramBefore)
+                    .isEqualTo(calls.get());
+              });
       assertThat(invoiced.values())
           .as("no ticket invoiced twice")
           .allSatisfy(n -> assertThat(n.get()).isEqualTo(1));
@@ -205,6 +225,50 @@ class PlatformMetricsIT {
                 assertThat(line.path("mdc").path("tenant").asText()).isEqualTo(TENANT);
               });
       assertThat(log).noneMatch(line -> line.contains("XAXX010101000"));
+    } finally {
+      portal.stop(0);
+    }
+  }
+
+  @Test
+  void aPortalThatIsDownOpensItsCircuitInPrometheusUntilTheWorkersEnd() throws Exception {
+    prometheus.scrape("operator", metrics.getPort(), metrics.getPath());
+    var namespace = TestTenants.ready(client, "cortocircuito", Tier.ENTERPRISE, null);
+    var portal = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
+    portal.createContext(
+        "/facturas",
+        exchange -> {
+          exchange.getRequestBody().readAllBytes();
+          exchange.sendResponseHeaders(503, -1);
+          exchange.close();
+        });
+    portal.start();
+    var endpoint = "127.0.0.1:" + portal.getAddress().getPort();
+    var openHere =
+        "sum(robusto_tenant_circuit_breakers_open{tenant=\"cortocircuito\", endpoint=\"%s\"})"
+            .formatted(endpoint);
+    try (var kubelet = new KubeletHarness(client, namespace, "robusto-operator:dev")) {
+      var batch = batch(namespace, portal.getAddress().getPort());
+      batch.getMetadata().setName("sin-portal");
+      batch.getSpec().parallelism = 2;
+      batch.getSpec().maxAttempts = 50;
+      client.resource(batch).create();
+      await("the workers' circuits to the portal are open, as Prometheus sees them")
+          .atMost(Duration.ofSeconds(90))
+          .untilAsserted(
+              () -> {
+                assertThat(query(openHere)).as("one breaker a worker").isBetween(1.0, 2.0);
+                assertThat(query("robusto_circuit_breakers_open")).isGreaterThanOrEqualTo(1.0);
+              });
+
+      client.resource(batch).delete();
+      await("the ended workers withdrew their circuits")
+          .atMost(Duration.ofSeconds(90))
+          .untilAsserted(() -> assertThat(vector(openHere)).isEmpty());
+      assertThat(
+              count("SELECT count(*) FROM automation_circuits WHERE tenant_id = 'cortocircuito'"))
+          .as("nothing left to fade")
+          .isZero();
     } finally {
       portal.stop(0);
     }

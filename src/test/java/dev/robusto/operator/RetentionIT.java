@@ -100,6 +100,13 @@ class RetentionIT {
     execute(
         "INSERT INTO automation_latency (tenant_id, day, le_ms, tickets) VALUES"
             + " ('acme', current_date - 500, 100, 4), ('acme', current_date - 500, 250, 1)");
+    execute(
+        "INSERT INTO automation_attempt_latency (tenant_id, day, le_ms, attempts) VALUES"
+            + " ('acme', current_date - 500, 100, 4), ('acme', current_date, 100, 4)");
+    execute(
+        "INSERT INTO automation_circuits (tenant_id, worker, endpoint, open, reported_at) VALUES"
+            + " ('acme', 'muerto', 'portal:443', true, now() - interval '31 days'),"
+            + " ('acme', 'vivo', 'portal:443', true, now())");
   }
 
   @Test
@@ -158,7 +165,9 @@ class RetentionIT {
                 "automation_attempts", 120L,
                 "automation_metrics", 3L,
                 "automation_usage", 2L,
-                "automation_latency", 2L));
+                "automation_latency", 2L,
+                "automation_attempt_latency", 1L,
+                "automation_circuits", 1L));
     assertThat(removed.calls())
         .as("at most %d rows of a table per call", STEP)
         .isGreaterThanOrEqualTo(2500 / STEP);
@@ -252,7 +261,7 @@ class RetentionIT {
         .isEqualTo(1);
     assertThat(count("SELECT count(*) FROM audit_log WHERE actor = 'robusto-retention'"))
         .as("one entry per table that lost rows")
-        .isEqualTo(6);
+        .isEqualTo(8);
   }
 
   private static LocalDate today() {

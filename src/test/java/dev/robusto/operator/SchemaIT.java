@@ -30,7 +30,8 @@ class SchemaIT {
           "V7__tenant_identity.sql",
           "V8__queue_batch_index.sql",
           "V9__usage_metering.sql",
-          "V10__bounded_retention.sql");
+          "V10__bounded_retention.sql",
+          "V11__worker_observations.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {

@@ -30,7 +30,7 @@ class MonitoringChartIT {
     var dir = rules();
     var check = promtool(dir, "check", "rules", "--lint=all", "rules.yml");
     assertThat(check.exitCode()).as(check.output()).isZero();
-    assertThat(check.output()).contains("SUCCESS: 11 rules found");
+    assertThat(check.output()).contains("SUCCESS: 12 rules found");
     var tests = promtool(dir, "test", "rules", "robusto-alerts-test.yml");
     assertThat(tests.exitCode()).as(tests.output()).isZero();
     assertThat(tests.output()).contains("SUCCESS");
@@ -39,12 +39,14 @@ class MonitoringChartIT {
     var raised =
         rules(
             "monitoring.prometheusRule.thresholds.ticketErrorRatio=0.4",
-            "monitoring.prometheusRule.thresholds.queueDepth=70");
+            "monitoring.prometheusRule.thresholds.queueDepth=70",
+            "monitoring.prometheusRule.thresholds.circuitOpenFor=20m");
     var failing = promtool(raised, "test", "rules", "robusto-alerts-test.yml");
     assertThat(failing.exitCode()).isNotZero();
     assertThat(failing.output())
         .contains("alertname: RobustoTicketErrorRateHigh")
         .contains("alertname: RobustoQueueBacklog")
+        .contains("alertname: RobustoPortalCircuitOpen")
         .doesNotContain("alertname: RobustoNoLeader");
   }
 

@@ -91,6 +91,9 @@ class TenantIsolationIT {
               "INSERT INTO automation_latency (tenant_id, day, le_ms, tickets)"
                   + " VALUES ('iso-vecino', current_date, 100, 1000000)",
               "SELECT robusto_count_retries('iso-vecino', 1000000)",
+              "INSERT INTO automation_attempt_latency (tenant_id, day, le_ms, attempts)"
+                  + " VALUES ('iso-vecino', current_date, 100, 1000000)",
+              "DELETE FROM automation_circuits WHERE tenant_id = 'iso-vecino'",
               "INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,"
                   + " payload, state, attempts, created_at) VALUES (1, '"
                   + mine
@@ -223,6 +226,49 @@ class TenantIsolationIT {
                               + " array_fill(true, ARRAY[2, 10000]), array_fill(1, ARRAY[2, 10000]))"))
           .hasMessageContaining("at most 10,000");
     }
+
+    // Circuit reports: bounded per call and per tenant, and only ever the caller's own.
+    try (var c = operator.getConnection()) {
+      c.createStatement()
+          .execute(
+              "INSERT INTO automation_circuits (tenant_id, worker, endpoint, open)"
+                  + " VALUES ('iso-vecino', 'w-0', 'portal.vecino:443', true)");
+    }
+    try (var hostile = connect(credentials("iso-hostil"))) {
+      for (var attack :
+          List.of(
+              "SELECT robusto_worker_report_circuits('w', array_fill('e'::text, ARRAY[17]),"
+                  + " array_fill(true, ARRAY[17]))",
+              "SELECT robusto_worker_report_circuits('w', ARRAY[repeat('e', 256)], ARRAY[true])",
+              "SELECT robusto_worker_report_circuits(repeat('w', 254), ARRAY['e'], ARRAY[true])",
+              "SELECT robusto_worker_report_circuits('w', ARRAY['e'], ARRAY[NULL::boolean])")) {
+        assertThatThrownBy(() -> hostile.createStatement().execute(attack))
+            .as(attack)
+            .hasMessageContaining("at most 16 circuits");
+      }
+      var flood =
+          "SELECT robusto_worker_report_circuits('w-' || g, ARRAY(SELECT 'e' || i FROM"
+              + " generate_series(1, 16) i), array_fill(true, ARRAY[16])) FROM generate_series(0, %d) g";
+      hostile.createStatement().execute(flood.formatted(11)); // 192 circuits
+      assertThatThrownBy(() -> hostile.createStatement().execute(flood.formatted(12)))
+          .hasMessageContaining("at most 200 circuits");
+      hostile.createStatement().execute("SELECT robusto_worker_report_circuits('w-0', '{}', '{}')");
+    }
+    assertThat(
+            longValue(
+                operator,
+                "SELECT count(*) FROM automation_circuits WHERE tenant_id = ?"
+                    + " AND worker = 'w-0' AND open",
+                "iso-vecino"))
+        .as("the neighbour's report, under the worker name the attacker withdrew")
+        .isEqualTo(1);
+    assertThat(
+            longValue(
+                operator,
+                "SELECT count(*) FROM automation_circuits WHERE tenant_id = ?",
+                "iso-hostil"))
+        .as("the attacker's reports: 12 workers, one withdrawn")
+        .isEqualTo(11 * 16);
 
     // The neighbour's batch went on through all of it.
     for (var worker : workers) {

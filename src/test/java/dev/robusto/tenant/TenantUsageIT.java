@@ -213,6 +213,46 @@ class TenantUsageIT {
   }
 
   @Test
+  void attemptsAndCircuitsAreCountedForTheCallersTenantAndForgottenWithIt() throws Exception {
+    // A batch Job's worker: bucketed only. A fleet's: bucketed, and one by one for its canary.
+    worker.recordAttempts(
+        null,
+        null,
+        List.of(
+            new WorkQueue.Attempt(false, 40),
+            new WorkQueue.Attempt(true, 700),
+            new WorkQueue.Attempt(false, 3_000),
+            new WorkQueue.Attempt(false, 70_000)));
+    worker.recordAttempts("flota", 3, List.of(new WorkQueue.Attempt(true, 90)));
+    var figures = new dev.robusto.operator.PlatformFigures(db);
+    assertThat(figures.attempts(today))
+        .extracting(b -> b.leMs() + ":" + b.attempts() + "/" + b.failed() + "/" + b.durationMs())
+        .containsExactlyInAnyOrder(
+            "100:2/1/130", "1000:1/1/700", "5000:1/0/3000", Integer.MAX_VALUE + ":1/0/70000");
+    assertThat(figures.attempts(today)).allMatch(b -> b.tenantId().equals("acme"));
+    assertThat(count("SELECT count(*) FROM automation_attempts WHERE tenant_id = 'acme'"))
+        .as("only the fleet's attempt is kept one by one")
+        .isEqualTo(1);
+
+    // Each worker's report replaces its last; a worker that ends withdraws its own.
+    worker.reportCircuits("w1", Map.of("sat.example:443", true, "oxxo.example:443", false));
+    worker.reportCircuits("w1", Map.of("sat.example:443", true));
+    worker.reportCircuits("w2", Map.of("sat.example:443", true));
+    assertThat(figures.openCircuits())
+        .containsExactly(
+            new dev.robusto.operator.PlatformFigures.OpenCircuits("acme", "sat.example:443", 2));
+    worker.reportCircuits("w2", Map.of());
+    assertThat(figures.openCircuits()).extracting(c -> c.workers()).containsExactly(1L);
+    // A worker killed before it could withdraw: its report fades after two minutes.
+    execute("UPDATE automation_circuits SET reported_at = now() - interval '3 minutes'");
+    assertThat(figures.openCircuits()).isEmpty();
+
+    execute("DELETE FROM tenant_config WHERE tenant_id = 'acme'");
+    assertThat(count("SELECT count(*) FROM automation_attempt_latency")).isZero();
+    assertThat(count("SELECT count(*) FROM automation_circuits")).isZero();
+  }
+
+  @Test
   void theUsageReportNamesWhatItCannotDo() {
     var err = new ByteArrayOutputStream();
     assertThat(
