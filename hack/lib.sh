@@ -8,6 +8,8 @@ ROBUSTO_NAMESPACE=robusto-system
 # The chart's CRDs, ServiceAccount and least-privilege ClusterRole, without an operator pod:
 # the operator runs as a local process instead, with the chart's ServiceAccount identity.
 install_chart() {
+  # CRDs an earlier chart (0.1.0: crds/ folder) installed are handed to the release first.
+  hack/adopt-crds "$ROBUSTO_RELEASE" "$ROBUSTO_NAMESPACE" >/dev/null
   helm upgrade --install "$ROBUSTO_RELEASE" helm/robusto-operator -n "$ROBUSTO_NAMESPACE" \
     --create-namespace --set replicaCount=0 --set database.password=unused-by-local-runs \
     --wait --timeout 120s >/dev/null
@@ -74,6 +76,29 @@ stop_operator() {
   fi
   wait "$operator_pid" 2>/dev/null || true
   operator_pid=""
+}
+
+# start_local_node DIR: the local node agent (dev.robusto.localnode.LocalNodeMain) in the
+# background, as the admin of KUBECONFIG: it runs the worker pods of batches and fleets as
+# processes (KWOK's nodes run no containers), their output under DIR/workers. Sets local_node_pid.
+start_local_node() {
+  mkdir -p "$1/workers"
+  local app=target/quarkus-app
+  java -Xmx192m -cp "$app/app/*:$app/lib/main/*:$app/lib/boot/*" \
+    dev.robusto.localnode.LocalNodeMain "$1/workers" >"$1/local-node.log" 2>&1 &
+  local_node_pid=$!
+}
+
+# stop_local_node: SIGTERM (its workers finish the ticket in hand and give the rest back), up to
+# 30 s, then SIGKILL. Called before the operator, the cluster and PostgreSQL go.
+stop_local_node() {
+  [ -n "${local_node_pid:-}" ] || return 0
+  if kill -TERM "$local_node_pid" 2>/dev/null; then
+    for _ in $(seq 300); do kill -0 "$local_node_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$local_node_pid" 2>/dev/null || true
+  fi
+  wait "$local_node_pid" 2>/dev/null || true
+  local_node_pid=""
 }
 
 # run_benchmark_main CLASS ARGS...: runs a benchmark main from the test classes against a fresh

@@ -26,3 +26,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "robusto.databaseSecret" -}}
 {{- default (printf "%s-database" (include "robusto.fullname" .)) .Values.database.existingSecret -}}
 {{- end -}}
+
+{{- /* The operator's image (the workers' too): pinned by digest when one is given. */}}
+{{- define "robusto.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+{{- end -}}

@@ -1,5 +1,6 @@
 package dev.robusto.batch;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
@@ -51,4 +52,18 @@ public class AutomationBatch extends CustomResource<AutomationBatchSpec, Automat
 
   public static final String COMPONENT_LABEL = "app.kubernetes.io/component";
   public static final String WORKER_COMPONENT = "batch-worker";
+
+  @Override
+  @JsonPropertyDescription(
+      "The tickets, how each is processed, with what priority, parallelism and retries.")
+  public AutomationBatchSpec getSpec() {
+    return super.getSpec();
+  }
+
+  @Override
+  @JsonPropertyDescription(
+      "Where the batch stands: its phase, tickets by state, its worker Jobs and conditions.")
+  public AutomationBatchStatus getStatus() {
+    return super.getStatus();
+  }
 }

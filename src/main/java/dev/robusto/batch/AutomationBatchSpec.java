@@ -109,8 +109,18 @@ public class AutomationBatchSpec {
       message = "processor takes exactly one of http, command and simulated")
   public static class Processor {
 
+    @JsonPropertyDescription(
+        "POST each ticket's payload to a URL with the ticket's key as Idempotency-Key.")
     public Http http;
+
+    @JsonPropertyDescription(
+        "Run a program per ticket in the worker container: payload on stdin, key in"
+            + " ROBUSTO_ITEM_KEY; exit 0 succeeds, 64 to 78 (sysexits, but 75) fail for good,"
+            + " anything else is retried.")
     public Command command;
+
+    @JsonPropertyDescription(
+        "No real work: latency and failures drawn from a seed, for drills and benchmarks.")
     public Simulated simulated;
   }
 
@@ -143,6 +153,7 @@ public class AutomationBatchSpec {
 
     @Pattern(DURATION)
     @Default("0s")
+    @JsonPropertyDescription("Mean time an attempt takes, as a duration (500ms, 2s).")
     public String meanLatency = "0s";
 
     @Min(0)
@@ -158,6 +169,8 @@ public class AutomationBatchSpec {
     public Double permanentFailureRate = 0.0;
 
     @Default("0")
+    @JsonPropertyDescription(
+        "Seed of the random draws: the same seed and key give the same latency and failures.")
     public Long seed = 0L;
   }
 
@@ -165,15 +178,18 @@ public class AutomationBatchSpec {
 
     @Pattern(DURATION)
     @Default("1s")
+    @JsonPropertyDescription("Delay bound before the second attempt, as a duration (1s, 500ms).")
     public String initial = "1s";
 
     @Pattern(DURATION)
     @Default("5m")
+    @JsonPropertyDescription("The delay bound never grows past this duration.")
     public String max = "5m";
 
     @Min(1)
     @Max(10)
     @Default("2")
+    @JsonPropertyDescription("Factor the delay bound grows by after each failed attempt.")
     public Double multiplier = 2.0;
   }
 }

@@ -1,8 +1,11 @@
 package dev.robusto.batch;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import com.fasterxml.jackson.annotation.JsonValue;
+import dev.robusto.operator.ConditionSchema;
 import dev.robusto.operator.EnumNames;
+import io.fabric8.crd.generator.annotation.SchemaFrom;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,6 +14,9 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class AutomationBatchStatus {
 
+  @JsonPropertyDescription(
+      "Pending, Queued, Running, Throttled (waiting for the daily quota), Succeeded,"
+          + " PartiallyFailed or Failed.")
   public Phase phase;
 
   /** Where a batch stands, as kubectl's Phase column shows it. */
@@ -35,56 +41,77 @@ public class AutomationBatchStatus {
     }
   }
 
+  @JsonPropertyDescription("The spec generation this status reflects.")
   public Long observedGeneration;
 
-  /** The Tenant whose namespace this is. */
+  @JsonPropertyDescription("The Tenant whose namespace this is.")
   public String tenant;
 
+  @JsonPropertyDescription("Tickets by state.")
   public Counts counts;
 
-  /** Workers this batch holds of the tenant's maxConcurrentJobs. */
+  @JsonPropertyDescription("Workers this batch holds of the tenant's maxConcurrentJobs.")
   public Integer workers;
 
-  /** The worker Jobs, newest last. */
+  @JsonPropertyDescription("The worker Jobs, newest last.")
   public List<WorkerJob> jobs = new ArrayList<>();
 
+  @JsonPropertyDescription("When the first ticket was admitted (RFC 3339).")
   public String startTime;
+
+  @JsonPropertyDescription("When the last ticket finished (RFC 3339).")
   public String completionTime;
 
-  /** When throttled: the time (next UTC midnight) the daily quota admits more. */
+  @JsonPropertyDescription(
+      "When throttled: the time (next UTC midnight) the daily quota admits more.")
   public String resumesAt;
 
+  @SchemaFrom(type = ConditionSchema[].class)
+  @JsonPropertyDescription(ConditionSchema.DESCRIPTION)
   public List<Condition> conditions = new ArrayList<>();
 
   /** Tickets by state; total is their sum. */
   public static class Counts {
+    @JsonPropertyDescription("All the batch's tickets: the sum of the others.")
     public long total;
 
-    /** Waiting for the tenant's daily quota. */
+    @JsonPropertyDescription("Waiting for the tenant's daily quota.")
     public long throttled;
 
-    /** Admitted, waiting for a worker (or for their next attempt). */
+    @JsonPropertyDescription("Admitted, waiting for a worker (or for their next attempt).")
     public long pending;
 
+    @JsonPropertyDescription("Claimed by a worker now.")
     public long running;
+
+    @JsonPropertyDescription("Processed: the processor accepted them.")
     public long succeeded;
 
-    /** Failed for good (the processor refused them, like an HTTP 4xx). */
+    @JsonPropertyDescription("Failed for good (the processor refused them, like an HTTP 4xx).")
     public long failed;
 
-    /** Used every attempt; the last error is kept with the item. */
+    @JsonPropertyDescription("Used every attempt; the last error is kept with the ticket.")
     public long deadLettered;
   }
 
   /** One worker Job of the batch. */
   public static class WorkerJob {
+    @JsonPropertyDescription("The Job's name.")
     public String name;
+
+    @JsonPropertyDescription("Worker pods the Job runs at once.")
     public int parallelism;
+
+    @JsonPropertyDescription("Its pods running now.")
     public int active;
+
+    @JsonPropertyDescription("Its pods that exited 0 (their batch had nothing left).")
     public int succeeded;
+
+    @JsonPropertyDescription("Its pods that failed.")
     public int failed;
 
-    /** Running, Complete or Failed. */
+    @JsonPropertyDescription("Running, Complete or Failed.")
     public String state;
   }
 }

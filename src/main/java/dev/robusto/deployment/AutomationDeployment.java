@@ -1,5 +1,6 @@
 package dev.robusto.deployment;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
@@ -55,4 +56,19 @@ public class AutomationDeployment
   public static final String REVISION_LABEL = "robusto.dev/revision";
   public static final String COMPONENT_LABEL = "app.kubernetes.io/component";
   public static final String FLEET_COMPONENT = "fleet-worker";
+
+  @Override
+  @JsonPropertyDescription(
+      "The worker fleet: its pod template and processor, replicas, the canary steps and how"
+          + " a canary is judged.")
+  public AutomationDeploymentSpec getSpec() {
+    return super.getSpec();
+  }
+
+  @Override
+  @JsonPropertyDescription(
+      "Where the rollout stands: revisions, weights, the last analysis, rollbacks and conditions.")
+  public AutomationDeploymentStatus getStatus() {
+    return super.getStatus();
+  }
 }

@@ -96,7 +96,11 @@ public class AutomationDeploymentSpec {
     @JsonPropertyDescription("Percent of replicas that run the canary revision.")
     public Integer setWeight;
 
+    @JsonPropertyDescription("Hold the canary's weight for a while, or until a person promotes.")
     public Pause pause;
+
+    @JsonPropertyDescription(
+        "Measure the canary (spec.analysis) until it passes, or roll it back on a breach.")
     public StepAnalysis analysis;
 
     static Step weight(int percent) {
@@ -133,6 +137,9 @@ public class AutomationDeploymentSpec {
     public String interval = "30s";
 
     @Size(max = 20)
+    @JsonPropertyDescription(
+        "What to measure; each metric is judged on its own threshold. Empty: the platform's"
+            + " errorRate and latencyP95.")
     public List<Metric> metrics = new ArrayList<>();
   }
 
@@ -146,6 +153,7 @@ public class AutomationDeploymentSpec {
     @Required
     @Pattern(NAME)
     @Size(max = 63)
+    @JsonPropertyDescription("The metric's name, as status.lastAnalysis reports it.")
     public String name;
 
     @Default("builtin")

@@ -1,5 +1,6 @@
 package dev.robusto.flag;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
@@ -20,4 +21,20 @@ import io.fabric8.kubernetes.model.annotation.Version;
     name = "Age",
     jsonPath = ".metadata.creationTimestamp",
     type = AdditionalPrinterColumn.Type.DATE)
-public class FeatureFlag extends CustomResource<FeatureFlagSpec, FeatureFlagStatus> {}
+public class FeatureFlag extends CustomResource<FeatureFlagSpec, FeatureFlagStatus> {
+
+  @Override
+  @JsonPropertyDescription(
+      "The flag's variants, who gets which (targeting, percentage rollout), its kill switch"
+          + " and automatic disable.")
+  public FeatureFlagSpec getSpec() {
+    return super.getSpec();
+  }
+
+  @Override
+  @JsonPropertyDescription(
+      "What the flag does now: tenants per variant, why it is off when it is, and conditions.")
+  public FeatureFlagStatus getStatus() {
+    return super.getStatus();
+  }
+}

@@ -85,11 +85,15 @@ public class FeatureFlagSpec {
 
   /** One variant's share of the rollout. */
   public static class Weight {
-    @Required public String variant;
+    @Required
+    @JsonPropertyDescription("A variant named in variants.")
+    public String variant;
 
     @Required
     @Min(0)
     @Max(100_000)
+    @JsonPropertyDescription(
+        "Its share: this weight over the sum of all weights, tenants assigned by a stable hash.")
     public Integer weight;
   }
 
@@ -121,6 +125,8 @@ public class FeatureFlagSpec {
 
     @Pattern("^([0-9]+(s|m|h))+$")
     @Default("5m")
+    @JsonPropertyDescription(
+        "How far back batchFailureRate and deadLetterRate look, as a duration (5m, 1h).")
     public String window = "5m";
 
     @Min(1)

@@ -1,5 +1,6 @@
 package dev.robusto.tenant;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.Namespaced;
@@ -51,5 +52,20 @@ public class Tenant extends CustomResource<TenantSpec, TenantStatus> {
   public String namespaceName() {
     var requested = getSpec() == null ? null : getSpec().getNamespace();
     return requested != null ? requested : "tenant-" + getMetadata().getName();
+  }
+
+  @Override
+  @JsonPropertyDescription(
+      "What the tenant gets: its tier and limits, its namespace, owners, quotas and billing.")
+  public TenantSpec getSpec() {
+    return super.getSpec();
+  }
+
+  @Override
+  @JsonPropertyDescription(
+      "What the operator made of it: the namespace, the limits in force, the database role,"
+          + " today's usage and conditions.")
+  public TenantStatus getStatus() {
+    return super.getStatus();
   }
 }

@@ -1,21 +1,26 @@
 package dev.robusto.tenant;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import java.util.Objects;
 
 /** The tenant's database credentials as the operator last set them (never the password). */
 public class TenantDatabaseStatus {
 
-  /** The login role whose credentials are in the Secret. */
+  @JsonPropertyDescription("The login role whose credentials are in the Secret.")
   private String role;
 
+  @JsonPropertyDescription(
+      "The Secret in the tenant's namespace with the role's JDBC URL, username and password.")
   private String secret;
 
-  /** The role that held the Secret before the last rotation, valid until previousValidUntil. */
+  @JsonPropertyDescription(
+      "The role that held the Secret before the last rotation, valid until previousValidUntil.")
   private String previousRole;
 
+  @JsonPropertyDescription("When the previous role stops logging in (RFC 3339).")
   private String previousValidUntil;
 
-  /** The spec's credentialsRotation value the current credentials answer. */
+  @JsonPropertyDescription("The spec's credentialsRotation value the current credentials answer.")
   private String credentialsRotation;
 
   public String getRole() {

@@ -27,6 +27,7 @@ public class TenantOwner {
 
   @Required
   @Size(min = 1, max = 253)
+  @JsonPropertyDescription("The user's, group's or service account's name.")
   private String name;
 
   @Pattern(TenantSpec.DNS_1123_LABEL)

@@ -1,6 +1,8 @@
 package dev.robusto.tenant;
 
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import dev.robusto.operator.ConditionSchema;
+import io.fabric8.crd.generator.annotation.SchemaFrom;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,14 +10,23 @@ import java.util.Objects;
 
 public class TenantStatus {
 
+  @JsonPropertyDescription("The spec generation this status reflects.")
   private Long observedGeneration;
+
+  @JsonPropertyDescription("The tenant's namespace, as created.")
   private String namespace;
+
+  @JsonPropertyDescription("The limits in force: the tier's defaults with the spec's overrides.")
   private TenantLimits effectiveLimits;
+
+  @JsonPropertyDescription("The tenant's PostgreSQL role and the Secret its workers log in with.")
   private TenantDatabaseStatus database;
 
   @JsonPropertyDescription("Today's and this month's usage against the limits, and its cost.")
   private TenantUsage usage;
 
+  @SchemaFrom(type = ConditionSchema[].class)
+  @JsonPropertyDescription(ConditionSchema.DESCRIPTION)
   private List<Condition> conditions = new ArrayList<>();
 
   public Long getObservedGeneration() {

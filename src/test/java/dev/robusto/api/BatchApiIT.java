@@ -5,14 +5,15 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.batch.AutomationBatch;
+import dev.robusto.localnode.LocalNode;
 import dev.robusto.tenant.Tenant;
 import dev.robusto.tenant.TenantOwner;
 import dev.robusto.tenant.TenantSpec;
 import dev.robusto.tenant.Tier;
-import dev.robusto.testing.KubeletHarness;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.PostgresResource;
+import dev.robusto.testing.WorkerProcesses;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -101,7 +102,8 @@ class BatchApiIT {
     assertThat(invalid.statusCode()).isEqualTo(422);
     assertThat(invalid.body()).contains("processor");
 
-    try (var kubelet = new KubeletHarness(client, NAMESPACE, "robusto-operator:dev")) {
+    try (var kubelet =
+        new LocalNode(client, NAMESPACE, "robusto-operator:dev", WorkerProcesses.LOGS)) {
       var first = events(owner, name, null, 3);
       assertThat(first).as("the first events of the stream").hasSizeGreaterThanOrEqualTo(1);
       var resumeFrom = first.get(first.size() - 1).id();

@@ -5,14 +5,15 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import dev.robusto.localnode.LocalNode;
 import dev.robusto.tenant.TenantLimits;
 import dev.robusto.tenant.Tier;
-import dev.robusto.testing.KubeletHarness;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.PostgresResource;
 import dev.robusto.testing.TestTenants;
 import dev.robusto.testing.TestThreads;
+import dev.robusto.testing.WorkerProcesses;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -39,8 +40,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * AutomationBatch end to end on the local cluster: the operator creates the worker Jobs, the
- * scheduler places their pods on KWOK nodes, and {@link KubeletHarness} runs those pods as real
- * worker processes against the real PostgreSQL, so tickets are really processed.
+ * scheduler places their pods on KWOK nodes, and {@link LocalNode} runs those pods as real worker
+ * processes against the real PostgreSQL, so tickets are really processed.
  */
 @QuarkusTest
 @QuarkusTestResource(LocalClusterResource.class)
@@ -76,7 +77,7 @@ class AutomationBatchIT {
         });
     portal.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
     portal.start();
-    try (var kubelet = new KubeletHarness(client, namespace, WORKER_IMAGE)) {
+    try (var kubelet = new LocalNode(client, namespace, WORKER_IMAGE, WorkerProcesses.LOGS)) {
       var tickets = new ArrayList<Map<String, Object>>();
       IntStream.range(0, 500)
           .forEach(
@@ -180,7 +181,7 @@ class AutomationBatchIT {
     var namespace = readyTenant("cuota", Tier.CUSTOM, limits);
     var sampling = new AtomicBoolean(true);
     var reasons = ConcurrentHashMap.<String>newKeySet();
-    try (var kubelet = new KubeletHarness(client, namespace, WORKER_IMAGE);
+    try (var kubelet = new LocalNode(client, namespace, WORKER_IMAGE, WorkerProcesses.LOGS);
         var threads = new TestThreads()) {
       // What batches say while they share the cap (a person's view; the cap itself is counted by
       // the kubelet harness at every worker start).
@@ -338,7 +339,7 @@ class AutomationBatchIT {
                 .getMessage())
         .contains("batch.readItemSecrets is false");
 
-    try (var kubelet = new KubeletHarness(client, namespace, WORKER_IMAGE)) {
+    try (var kubelet = new LocalNode(client, namespace, WORKER_IMAGE, WorkerProcesses.LOGS)) {
       client
           .resource(
               batch(

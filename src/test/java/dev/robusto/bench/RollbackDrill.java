@@ -2,8 +2,9 @@ package dev.robusto.bench;
 
 import dev.robusto.deployment.AutomationDeployment;
 import dev.robusto.deployment.AutomationDeploymentSpec;
-import dev.robusto.testing.KubeletHarness;
+import dev.robusto.localnode.LocalNode;
 import dev.robusto.testing.TestFleets;
+import dev.robusto.testing.WorkerProcesses;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -16,10 +17,10 @@ import java.time.Instant;
 /**
  * Bad releases undone, timed (run by hack/bench/rollback, which starts the local cluster,
  * PostgreSQL and the operator and creates the tenant): a fleet of 4 worker processes (played by
- * {@link KubeletHarness}) busy with a batch, analysis every 10 s; each round releases a revision
- * whose simulated failure rate is 40 % and prints the time from the measurement that found the
- * breach to the rollback being complete (canary without pods, stable with all its replicas ready),
- * and from the release to that. Targets: within one interval + 5 s; the whole release under 60 s.
+ * {@link LocalNode}) busy with a batch, analysis every 10 s; each round releases a revision whose
+ * simulated failure rate is 40 % and prints the time from the measurement that found the breach to
+ * the rollback being complete (canary without pods, stable with all its replicas ready), and from
+ * the release to that. Targets: within one interval + 5 s; the whole release under 60 s.
  *
  * <p>Arguments: kubeconfig, tenant namespace, rounds.
  */
@@ -32,7 +33,7 @@ public final class RollbackDrill {
     var namespace = args[1];
     var rounds = Integer.parseInt(args[2]);
     try (var client = new KubernetesClientBuilder().withConfig(config).build();
-        var kubelet = new KubeletHarness(client, namespace, TestFleets.IMAGE)) {
+        var kubelet = new LocalNode(client, namespace, TestFleets.IMAGE, WorkerProcesses.LOGS)) {
       client.resource(TestFleets.fleet(namespace, NAME, 4, "50ms", "10s")).create();
       TestFleets.feed(client, namespace, NAME, 15_000);
       awaitPhase(client, namespace, "Healthy", Duration.ofMinutes(2));

@@ -6,9 +6,9 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.flag.FeatureFlag;
 import dev.robusto.flag.FeatureFlagSpec;
+import dev.robusto.localnode.LocalNode;
 import dev.robusto.tenant.TenantLimits;
 import dev.robusto.tenant.Tier;
-import dev.robusto.testing.KubeletHarness;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.Postgres;
@@ -17,6 +17,7 @@ import dev.robusto.testing.Prometheus;
 import dev.robusto.testing.PrometheusResource;
 import dev.robusto.testing.TestFleets;
 import dev.robusto.testing.TestTenants;
+import dev.robusto.testing.WorkerProcesses;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
@@ -44,7 +45,7 @@ import org.junit.jupiter.api.Test;
 /**
  * AutomationDeployment end to end on the local cluster: the operator runs each revision as an
  * apps/v1 Deployment, the controller-manager and scheduler make and place the pods, {@link
- * KubeletHarness} runs them as real fleet workers processing a batch's tickets against the real
+ * LocalNode} runs them as real fleet workers processing a batch's tickets against the real
  * PostgreSQL, and the canary is judged on the attempts those workers record (or by a real
  * Prometheus).
  */
@@ -69,7 +70,7 @@ class AutomationDeploymentIT {
     var killSwitch = flag("ff-portal-global");
     killSwitch.getSpec().killSwitchTenants = List.of("flota-mala");
     client.resource(killSwitch).create();
-    try (var kubelet = new KubeletHarness(client, namespace, TestFleets.IMAGE)) {
+    try (var kubelet = new LocalNode(client, namespace, TestFleets.IMAGE, WorkerProcesses.LOGS)) {
       client
           .resource(
               fleet(
@@ -193,7 +194,7 @@ class AutomationDeploymentIT {
   @Test
   void aHealthyCanaryIsPromotedStepByStep() throws Exception {
     var namespace = readyTenant("flota-sana");
-    try (var kubelet = new KubeletHarness(client, namespace, TestFleets.IMAGE)) {
+    try (var kubelet = new LocalNode(client, namespace, TestFleets.IMAGE, WorkerProcesses.LOGS)) {
       client
           .resource(
               fleet(
@@ -353,7 +354,7 @@ class AutomationDeploymentIT {
   @Test
   void noDataPausesAndAPersonsAbortRetryPromoteAndRollbackActAtOnce() throws Exception {
     var namespace = readyTenant("flota-quieta");
-    try (var kubelet = new KubeletHarness(client, namespace, TestFleets.IMAGE)) {
+    try (var kubelet = new LocalNode(client, namespace, TestFleets.IMAGE, WorkerProcesses.LOGS)) {
       client.resource(fleet(namespace, "quieto", spec -> {})).create();
       awaitPhase(namespace, "quieto", "Healthy");
       edit(namespace, "quieto", spec -> spec.processor.simulated.meanLatency = "30ms");
@@ -437,7 +438,7 @@ class AutomationDeploymentIT {
   @Test
   void anActionIsKeptUntilItsOutcomeIsWrittenInTheStatus() throws Exception {
     var namespace = readyTenant("flota-terca");
-    try (var kubelet = new KubeletHarness(client, namespace, TestFleets.IMAGE)) {
+    try (var kubelet = new LocalNode(client, namespace, TestFleets.IMAGE, WorkerProcesses.LOGS)) {
       client.resource(fleet(namespace, "terco", spec -> {})).create();
       awaitPhase(namespace, "terco", "Healthy");
       var policy =
@@ -522,7 +523,7 @@ class AutomationDeploymentIT {
   void aPrometheusMetricOverItsThresholdRollsTheCanaryBack() throws Exception {
     var namespace = readyTenant("flota-prom");
     var prometheus = Prometheus.get();
-    try (var kubelet = new KubeletHarness(client, namespace, TestFleets.IMAGE)) {
+    try (var kubelet = new LocalNode(client, namespace, TestFleets.IMAGE, WorkerProcesses.LOGS)) {
       client
           .resource(
               fleet(

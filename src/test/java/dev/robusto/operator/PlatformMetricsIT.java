@@ -8,14 +8,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.robusto.batch.AutomationBatch;
 import dev.robusto.batch.AutomationBatchSpec;
+import dev.robusto.localnode.LocalNode;
 import dev.robusto.tenant.Tier;
 import dev.robusto.testing.Charts;
-import dev.robusto.testing.KubeletHarness;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.PostgresResource;
 import dev.robusto.testing.Prometheus;
 import dev.robusto.testing.TestTenants;
+import dev.robusto.testing.WorkerProcesses;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -133,7 +134,8 @@ class PlatformMetricsIT {
       var failedBefore = query("sum(robusto_attempts_total{result=\"failed\"})");
       var histogramBefore = query("sum(robusto_attempt_duration_seconds_count)");
       var started = Instant.now();
-      try (var kubelet = new KubeletHarness(client, namespace, "robusto-operator:dev")) {
+      try (var kubelet =
+          new LocalNode(client, namespace, "robusto-operator:dev", WorkerProcesses.LOGS)) {
         await("the batch finishes")
             .atMost(Duration.ofSeconds(180))
             .until(() -> finished(namespace));
@@ -247,7 +249,8 @@ class PlatformMetricsIT {
     var openHere =
         "sum(robusto_tenant_circuit_breakers_open{tenant=\"cortocircuito\", endpoint=\"%s\"})"
             .formatted(endpoint);
-    try (var kubelet = new KubeletHarness(client, namespace, "robusto-operator:dev")) {
+    try (var kubelet =
+        new LocalNode(client, namespace, "robusto-operator:dev", WorkerProcesses.LOGS)) {
       var batch = batch(namespace, portal.getAddress().getPort());
       batch.getMetadata().setName("sin-portal");
       batch.getSpec().parallelism = 2;

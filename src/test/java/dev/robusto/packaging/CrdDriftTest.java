@@ -15,7 +15,7 @@ class CrdDriftTest {
   private static final Path GENERATED = Path.of("target/classes/META-INF/fabric8");
 
   @ParameterizedTest
-  @ValueSource(strings = {"crds", "helm/robusto-operator/crds"})
+  @ValueSource(strings = {"crds", "helm/robusto-operator/files/crds"})
   void committedCrdsMatchTheJavaClasses(String folder) throws IOException {
     var generated = crdFiles(GENERATED);
     assertThat(generated).as("generated CRDs").isNotEmpty();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.robusto.testing.LocalCluster;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -94,6 +95,8 @@ class HelmChartIT {
             CHART,
             "--set",
             "database.password=demo-only",
+            "--set",
+            "crds.install=false", // the cluster's CRDs are the test harness's
             "-n",
             "robusto-demo",
             "--create-namespace",
@@ -144,6 +147,8 @@ class HelmChartIT {
             CHART,
             "--set",
             "database.password=unused",
+            "--set",
+            "crds.install=false",
             "-n",
             "rbac-check",
             "--create-namespace",
@@ -166,6 +171,156 @@ class HelmChartIT {
     assertThat(canI(sa, "update", "leases.coordination.k8s.io", "-n", "rbac-check")).isTrue();
     assertThat(canI(sa, "patch", "leases.coordination.k8s.io", "-n", "rbac-check")).isTrue();
     assertThat(canI(sa, "update", "leases.coordination.k8s.io", "-n", "kube-system")).isFalse();
+  }
+
+  @Test
+  void badValuesAreRefusedWithTheirPath() {
+    for (var bad :
+        List.of(
+            List.of("tiers.gold.maxDailyJobs=5", "gold"),
+            List.of("replicaCount=two", "replicaCount"),
+            List.of("tiers.startup.pricePerTicketMxn=1.23456", "pricePerTicketMxn"),
+            List.of("retention.finishedAfter=30d", "finishedAfter"),
+            List.of("image.pullPolicy=Sometimes", "pullPolicy"),
+            List.of("monitoring.prometheusRule.thresholds.ticketErrorRatio=20", "ticketErrorRatio"),
+            List.of("replicas=3", "replicas"))) {
+      var result =
+          cluster.helm(
+              "template", "bad-values", CHART, "--set", "database.password=x", "--set", bad.get(0));
+      assertThat(result.exitCode()).as(bad.get(0)).isNotZero();
+      assertThat(result.output())
+          .as(bad.get(0))
+          .contains("values don't meet the specifications of the schema")
+          .contains(bad.get(1));
+    }
+  }
+
+  @Test
+  void crdsImageDigestAndTheTestPodRenderAsValuesSay() {
+    var defaults = cluster.helm("template", "r", CHART, "--set", "database.password=x");
+    assertThat(defaults.exitCode()).as(defaults.output()).isZero();
+    assertThat(defaults.output().split("kind: \"?CustomResourceDefinition\"?", -1))
+        .as("four CRDs")
+        .hasSize(5);
+    assertThat(defaults.output())
+        .contains("helm.sh/resource-policy: keep")
+        .contains("helm.sh/hook: test")
+        .contains("dev.robusto.operator.InstallCheck")
+        .contains("image: \"robusto-operator:0.1.0\"");
+    var options =
+        cluster.helm(
+            "template",
+            "r",
+            CHART,
+            "--set",
+            "database.password=x",
+            "--set",
+            "crds.keep=false",
+            "--set",
+            "tests.enabled=false",
+            "--set",
+            "image.digest=sha256:" + "a".repeat(64));
+    assertThat(options.output())
+        .doesNotContain("helm.sh/resource-policy")
+        .doesNotContain("helm.sh/hook")
+        .contains("image: \"robusto-operator@sha256:" + "a".repeat(64) + "\"")
+        .contains("robusto.batch.worker-image=robusto-operator@sha256:" + "a".repeat(64));
+    var none =
+        cluster.helm(
+            "template", "r", CHART, "--set", "database.password=x", "--set", "crds.install=false");
+    assertThat(none.output()).doesNotContain("CustomResourceDefinition");
+  }
+
+  /**
+   * An upgrade from the previous chart version (0.1.0, which shipped the CRDs in crds/, installed
+   * once and never upgraded) delivers this version's CRD schema, once the CRDs are adopted by the
+   * release as the README says; uninstalling leaves them (crds.keep).
+   */
+  @Test
+  void anUpgradeFromThePreviousChartChangesTheCrdSchemaAndUninstallKeepsThem() throws Exception {
+    var previous =
+        LocalCluster.projectDir().resolve("src/test/resources/charts/robusto-operator-0.1.0.tgz");
+    var crdsBefore = Files.createTempDirectory("robusto-crds-0.1.0");
+    LocalCluster.checked(
+        LocalCluster.exec(
+            crdsBefore,
+            List.of("tar", "-xzf", previous.toString(), "robusto-operator/crds"),
+            60,
+            null));
+    // The cluster as 0.1.0 left it: its CRDs, without the descriptions this version adds.
+    cluster.kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "-f",
+        crdsBefore.resolve("robusto-operator/crds").toString());
+    var statusDescription =
+        "jsonpath={.spec.versions[0].schema.openAPIV3Schema.properties.status.description}";
+    assertThat(cluster.kubectl("get", "crd", "tenants.robusto.dev", "-o", statusDescription))
+        .isEmpty();
+    LocalCluster.checked(
+        cluster.helm(
+            "install",
+            "crd-upgrade",
+            previous.toString(),
+            "-n",
+            "crd-upgrade",
+            "--create-namespace",
+            "--set",
+            "database.password=unused",
+            "--set",
+            "replicaCount=0"));
+
+    var refused = upgrade();
+    assertThat(refused.exitCode()).isNotZero();
+    assertThat(refused.output()).contains("invalid ownership metadata");
+    LocalCluster.checked(
+        LocalCluster.exec(
+            LocalCluster.projectDir(),
+            List.of(
+                "bash",
+                "-c",
+                "eval \"$(hack/local-cluster env)\" && hack/adopt-crds crd-upgrade crd-upgrade"),
+            60,
+            cluster.stateDir()));
+    LocalCluster.checked(upgrade());
+    assertThat(cluster.kubectl("get", "crd", "tenants.robusto.dev", "-o", statusDescription))
+        .startsWith("What the operator made of it");
+    assertThat(
+            cluster.kubectl(
+                "get",
+                "crd",
+                "automationbatches.robusto.dev",
+                "-o",
+                "jsonpath={.metadata.annotations.helm\\.sh/resource-policy}"))
+        .isEqualTo("keep");
+
+    LocalCluster.checked(cluster.helm("uninstall", "crd-upgrade", "-n", "crd-upgrade", "--wait"));
+    for (var crd : CRDS) {
+      assertThat(cluster.kubectlResult("get", "crd", crd).exitCode())
+          .as("%s kept after uninstall", crd)
+          .isZero();
+    }
+  }
+
+  private static final List<String> CRDS =
+      List.of(
+          "tenants.robusto.dev",
+          "featureflags.robusto.dev",
+          "automationbatches.robusto.dev",
+          "automationdeployments.robusto.dev");
+
+  private static LocalCluster.Result upgrade() {
+    return cluster.helm(
+        "upgrade",
+        "crd-upgrade",
+        CHART,
+        "-n",
+        "crd-upgrade",
+        "--set",
+        "database.password=unused",
+        "--set",
+        "replicaCount=0");
   }
 
   private static boolean canI(String user, String verb, String resource, String... flags) {

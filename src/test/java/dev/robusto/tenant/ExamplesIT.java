@@ -3,10 +3,11 @@ package dev.robusto.tenant;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.robusto.testing.KubeletHarness;
+import dev.robusto.localnode.LocalNode;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.PostgresResource;
+import dev.robusto.testing.WorkerProcesses;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -117,8 +118,11 @@ class ExamplesIT {
     assertThat(cluster.kubectl("apply", "-f", batches))
         .contains("automationbatch.robusto.dev/fin-de-mes-noviembre");
     try (var kubelet =
-        new KubeletHarness(
-            cluster.client(), "tenant-comercializadora-norte", "robusto-operator:dev")) {
+        new LocalNode(
+            cluster.client(),
+            "tenant-comercializadora-norte",
+            "robusto-operator:dev",
+            WorkerProcesses.LOGS)) {
       await()
           .atMost(Duration.ofSeconds(120))
           .untilAsserted(
@@ -145,8 +149,11 @@ class ExamplesIT {
         .contains("automationdeployment.robusto.dev/portal-workers")
         .contains("automationbatch.robusto.dev/reenvios-noviembre");
     try (var kubelet =
-        new KubeletHarness(
-            cluster.client(), "tenant-comercializadora-norte", "robusto-operator:dev")) {
+        new LocalNode(
+            cluster.client(),
+            "tenant-comercializadora-norte",
+            "robusto-operator:dev",
+            WorkerProcesses.LOGS)) {
       await()
           .atMost(Duration.ofSeconds(120))
           .untilAsserted(

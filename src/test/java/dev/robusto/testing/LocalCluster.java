@@ -60,9 +60,10 @@ public final class LocalCluster {
   }
 
   /**
-   * Installs the Helm chart (CRDs, ServiceAccount, ClusterRole) with no operator pod, and returns a
-   * token of the chart's ServiceAccount: the operator under test runs with exactly the permissions
-   * the chart grants, so a missing RBAC rule fails the tests.
+   * Installs the Helm chart (ServiceAccount, ClusterRole; the CRDs are applied when the cluster
+   * starts) with no operator pod, and returns a token of the chart's ServiceAccount: the operator
+   * under test runs with exactly the permissions the chart grants, so a missing RBAC rule fails the
+   * tests.
    */
   public synchronized String installChartAndIssueOperatorToken() {
     var chart = projectDir.resolve("helm/robusto-operator").toString();
@@ -79,6 +80,8 @@ public final class LocalCluster {
             "replicaCount=0",
             "--set",
             "database.password=unused-by-tests",
+            "--set",
+            "crds.install=false", // applied at start, as a platform team may manage CRDs itself
             "--wait",
             "--timeout",
             "120s"));
@@ -134,6 +137,11 @@ public final class LocalCluster {
 
   private void run(List<String> command, int timeoutSeconds) {
     checked(exec(projectDir, command, timeoutSeconds, stateDir));
+  }
+
+  /** Where this cluster keeps its state (ROBUSTO_CLUSTER_DIR of the hack/ scripts). */
+  public Path stateDir() {
+    return stateDir;
   }
 
   /** Stops the control plane and deletes its state (idempotent). */

@@ -15,7 +15,7 @@ import java.util.Map;
 import java.util.stream.IntStream;
 
 /**
- * Fleets for tests and drills: simulated workers of the image {@link KubeletHarness} runs, quick
+ * Fleets for tests and drills: simulated workers of the image {@link LocalNode} runs, quick
  * retries, and batches handed to them.
  */
 public final class TestFleets {

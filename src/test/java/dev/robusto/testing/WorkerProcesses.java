@@ -1,40 +1,18 @@
 package dev.robusto.testing;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 
-/**
- * Starts the worker role as real JVM processes, with this test run's classpath: what a batch's Job
- * pods run, minus the container. Their output goes to a log file under target/.
- */
+/** The worker role as real JVM processes, logging under target/worker-logs. */
 public final class WorkerProcesses {
+
+  /** Where tests' worker processes (and the local node's) write their output. */
+  public static final Path LOGS = Path.of("target", "worker-logs");
 
   private WorkerProcesses() {}
 
   public static Process start(Map<String, String> env, String name) throws IOException {
-    var logs = Path.of("target", "worker-logs");
-    Files.createDirectories(logs);
-    var java = ProcessHandle.current().info().command().orElse("java");
-    var builder =
-        new ProcessBuilder(
-                List.of(
-                    java,
-                    "-Xmx96m",
-                    "-XX:TieredStopAtLevel=1",
-                    "-XX:+UseSerialGC",
-                    "-Djava.util.logging.manager=org.jboss.logmanager.LogManager",
-                    "-cp",
-                    System.getProperty("java.class.path"),
-                    "dev.robusto.worker.WorkerMain"))
-            .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(logs.resolve(name + ".log").toFile()));
-    builder.environment().putAll(env);
-    builder.environment().put("ROBUSTO_WORKER_NAME", name);
-    // Pods have a network namespace each; processes on one machine take any free health port.
-    builder.environment().put("ROBUSTO_WORKER_HEALTH_PORT", "0");
-    return builder.start();
+    return dev.robusto.localnode.WorkerProcesses.start(env, name, LOGS);
   }
 }

@@ -1,5 +1,6 @@
-package dev.robusto.testing;
+package dev.robusto.localnode;
 
+import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -11,6 +12,7 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.HashMap;
@@ -19,16 +21,19 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 
 /**
- * Plays the kubelet for worker pods (batch Jobs' and fleets'), and for nothing else: KWOK leaves
- * those pods Pending on their fake node (hack/kwok-stages.yaml), and this harness starts each as a
- * real worker process with the pod's environment (Secret references resolved, as the kubelet does),
- * reports it Running, then Succeeded or Failed with the process's exit code. A deleted pod's
- * process gets SIGTERM.
+ * A node agent for a machine without containers: it plays the kubelet for Robusto's worker pods
+ * (batch Jobs' and fleets'), and for nothing else. KWOK leaves those pods Pending on their fake
+ * node (hack/kwok-stages.yaml); this starts each as a real worker process with the pod's
+ * environment (Secret references resolved, as the kubelet does), reports it Running and Ready, then
+ * Succeeded or Failed with the process's exit code. A deleted pod's process gets SIGTERM. The tests
+ * use it, and hack/run-local runs it ({@link LocalNodeMain}) so that the examples' tickets are
+ * processed.
  */
-public final class KubeletHarness implements AutoCloseable {
+public final class LocalNode implements AutoCloseable {
 
   private final KubernetesClient client;
   private final String image;
+  private final Path logs;
   private final Map<String, Process> processes = new ConcurrentHashMap<>();
   private final java.util.concurrent.atomic.AtomicInteger alive =
       new java.util.concurrent.atomic.AtomicInteger();
@@ -39,15 +44,19 @@ public final class KubeletHarness implements AutoCloseable {
       new java.util.concurrent.atomic.AtomicInteger();
   private final SharedIndexInformer<Pod> informer;
 
-  /** Runs the pods of {@code image} in {@code namespace} that the scheduler placed on a node. */
-  public KubeletHarness(KubernetesClient client, String namespace, String image) {
+  /**
+   * Runs the worker pods the scheduler placed on a node, in {@code namespace} (every namespace if
+   * null), of {@code image} (any image if null: the process runs this artifact's worker whatever
+   * the pod names), writing each process's output to {@code logs}.
+   */
+  public LocalNode(KubernetesClient client, String namespace, String image, Path logs) {
     this.client = client;
     this.image = image;
+    this.logs = logs;
+    var pods =
+        namespace == null ? client.pods().inAnyNamespace() : client.pods().inNamespace(namespace);
     this.informer =
-        client
-            .pods()
-            .inNamespace(namespace)
-            .withLabelIn("app.kubernetes.io/component", "batch-worker", "fleet-worker")
+        pods.withLabelIn("app.kubernetes.io/component", "batch-worker", "fleet-worker")
             .inform(
                 new ResourceEventHandler<>() {
                   @Override
@@ -110,13 +119,13 @@ public final class KubeletHarness implements AutoCloseable {
     var container = pod.getSpec().getContainers().get(0);
     if (pod.getSpec().getNodeName() == null
         || !"Pending".equals(pod.getStatus().getPhase())
-        || !image.equals(container.getImage())
+        || (image != null && !image.equals(container.getImage()))
         || processes.containsKey(name)) {
       return;
     }
     Process process;
     try {
-      process = WorkerProcesses.start(environment(pod), name);
+      process = WorkerProcesses.start(environment(pod), name, logs);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
@@ -142,8 +151,8 @@ public final class KubeletHarness implements AutoCloseable {
                   java.util.List.of(
                       new ContainerStatusBuilder()
                           .withName(container.getName())
-                          .withImage(image)
-                          .withImageID(image)
+                          .withImage(container.getImage())
+                          .withImageID(container.getImage())
                           .withReady(true)
                           .withStarted(true)
                           .withRestartCount(0)
@@ -161,7 +170,7 @@ public final class KubeletHarness implements AutoCloseable {
         .thenAccept(
             exited -> {
               alive.decrementAndGet();
-              reportExit(pod, container.getName(), exited.exitValue());
+              reportExit(pod, container, exited.exitValue());
             });
   }
 
@@ -199,7 +208,7 @@ public final class KubeletHarness implements AutoCloseable {
         });
   }
 
-  private void reportExit(Pod pod, String container, int exitCode) {
+  private void reportExit(Pod pod, Container container, int exitCode) {
     var finished = Instant.now().toString();
     patchStatus(
         pod,
@@ -218,9 +227,9 @@ public final class KubeletHarness implements AutoCloseable {
               .setContainerStatuses(
                   java.util.List.of(
                       new ContainerStatusBuilder()
-                          .withName(container)
-                          .withImage(image)
-                          .withImageID(image)
+                          .withName(container.getName())
+                          .withImage(container.getImage())
+                          .withImageID(container.getImage())
                           .withReady(false)
                           .withStarted(false)
                           .withRestartCount(0)
@@ -292,9 +301,26 @@ public final class KubeletHarness implements AutoCloseable {
     }
   }
 
+  /** Stops at once: every worker process is killed, as when a node dies. */
   @Override
   public void close() {
     informer.close();
     processes.values().forEach(Process::destroyForcibly);
+  }
+
+  /**
+   * Stops as a node being drained: every worker gets SIGTERM (it finishes the ticket in hand and
+   * gives the rest back), and those still running after {@code grace} are killed.
+   */
+  public void shutdown(java.time.Duration grace) throws InterruptedException {
+    informer.close();
+    processes.values().forEach(Process::destroy);
+    var deadline = System.nanoTime() + grace.toNanos();
+    for (var process : processes.values()) {
+      var left = deadline - System.nanoTime();
+      if (left <= 0 || !process.waitFor(left, java.util.concurrent.TimeUnit.NANOSECONDS)) {
+        process.destroyForcibly();
+      }
+    }
   }
 }
