@@ -19,7 +19,7 @@ public final class FlagSwitch {
 
   static final String AUTO_DISABLED_REASON = "robusto.dev/auto-disabled-reason";
   static final String AUTO_DISABLED_GENERATION = "robusto.dev/auto-disabled-generation";
-  static final String DISABLED_FOR = "disabled-for.robusto.dev/";
+  public static final String DISABLED_FOR = "disabled-for.robusto.dev/";
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
