@@ -78,27 +78,36 @@ stop_operator() {
   operator_pid=""
 }
 
+# The operator's artifact as a classpath, for its other mains (local node, example portals, CLI).
+ROBUSTO_APP_CLASSPATH="target/quarkus-app/app/*:target/quarkus-app/lib/main/*:target/quarkus-app/lib/boot/*"
+
 # start_local_node DIR: the local node agent (dev.robusto.localnode.LocalNodeMain) in the
 # background, as the admin of KUBECONFIG: it runs the worker pods of batches and fleets as
 # processes (KWOK's nodes run no containers), their output under DIR/workers. Sets local_node_pid.
 start_local_node() {
   mkdir -p "$1/workers"
-  local app=target/quarkus-app
-  java -Xmx192m -cp "$app/app/*:$app/lib/main/*:$app/lib/boot/*" \
-    dev.robusto.localnode.LocalNodeMain "$1/workers" >"$1/local-node.log" 2>&1 &
+  java -Xmx192m -cp "$ROBUSTO_APP_CLASSPATH" dev.robusto.localnode.LocalNodeMain "$1/workers" \
+    >"$1/local-node.log" 2>&1 &
+  # shellcheck disable=SC2034 # the caller's, to stop it
   local_node_pid=$!
 }
 
-# stop_local_node: SIGTERM (its workers finish the ticket in hand and give the rest back), up to
-# 30 s, then SIGKILL. Called before the operator, the cluster and PostgreSQL go.
-stop_local_node() {
-  [ -n "${local_node_pid:-}" ] || return 0
-  if kill -TERM "$local_node_pid" 2>/dev/null; then
-    for _ in $(seq 300); do kill -0 "$local_node_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$local_node_pid" 2>/dev/null || true
+# start_example_portals LOG: the seeds' test merchants (OXXO, Litro Mil, Simple Portal) on
+# 127.0.0.1:18080, which examples/local-portals/ names. Sets portals_pid.
+start_example_portals() {
+  java -Xmx96m -cp "$ROBUSTO_APP_CLASSPATH" dev.robusto.localnode.ExamplePortals 18080 >"$1" 2>&1 &
+  # shellcheck disable=SC2034 # the caller's, to stop it
+  portals_pid=$!
+}
+
+# stop_pid PID SECONDS: SIGTERM, up to SECONDS for it to end, then SIGKILL; returns once it is gone.
+stop_pid() {
+  [ -n "$1" ] || return 0
+  if kill -TERM "$1" 2>/dev/null; then
+    for _ in $(seq $(( $2 * 10 ))); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
   fi
-  wait "$local_node_pid" 2>/dev/null || true
-  local_node_pid=""
+  wait "$1" 2>/dev/null || true
 }
 
 # run_benchmark_main CLASS ARGS...: runs a benchmark main from the test classes against a fresh

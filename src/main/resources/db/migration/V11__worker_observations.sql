@@ -73,7 +73,7 @@ BEGIN
            count(*), count(*) FILTER (WHERE f), sum(greatest(d, 0))
       FROM unnest(p_failed, p_duration_ms) AS a(f, d)
      WHERE f IS NOT NULL AND d IS NOT NULL
-     GROUP BY 3
+     GROUP BY 3 ORDER BY 3
     ON CONFLICT (tenant_id, day, le_ms) DO UPDATE SET
         attempts = l.attempts + excluded.attempts,
         failed = l.failed + excluded.failed,
@@ -81,7 +81,10 @@ BEGIN
 END;
 $$;
 
--- Replaces what worker p_worker of the caller's tenant last reported of its circuits.
+-- Replaces what worker p_worker of the caller's tenant last reported of its circuits. Endpoints
+-- are host:port (lowercase), so a tenant cannot write free text into metric labels or alerts. A
+-- tenant's calls are serialized (an advisory lock on its name), so concurrent calls cannot pass
+-- the cap together; only a call that adds circuits is refused over it (a withdrawal never is).
 CREATE OR REPLACE FUNCTION robusto_worker_report_circuits(
     p_worker text, p_endpoints text[], p_open boolean[])
 RETURNS void
@@ -95,17 +98,21 @@ BEGIN
     IF coalesce(length(p_worker), 0) NOT BETWEEN 1 AND 253
        OR coalesce(array_ndims(p_endpoints), 1) > 1 OR coalesce(cardinality(p_endpoints), 0) > 16
        OR coalesce(cardinality(p_endpoints), 0) <> coalesce(cardinality(p_open), 0)
-       OR EXISTS (SELECT FROM unnest(p_endpoints) e WHERE coalesce(length(e), 0) NOT BETWEEN 1 AND 255)
+       OR EXISTS (SELECT FROM unnest(p_endpoints) e
+                   WHERE e IS NULL OR length(e) > 255
+                      OR e !~ '^([a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]):[0-9]{1,5}$')
        OR EXISTS (SELECT FROM unnest(p_open) o WHERE o IS NULL) THEN
-        RAISE EXCEPTION 'a worker name of 1 to 253 characters and at most 16 circuits, each an endpoint of 1 to 255 characters and a state'
+        RAISE EXCEPTION 'a worker name of 1 to 253 characters and at most 16 circuits, each an endpoint (host:port, lowercase, at most 255 characters) and a state'
             USING ERRCODE = 'program_limit_exceeded';
     END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('robusto.circuits'), hashtext(tenant));
     DELETE FROM public.automation_circuits
      WHERE tenant_id = tenant AND (worker = p_worker OR reported_at < now() - interval '10 minutes');
     INSERT INTO public.automation_circuits (tenant_id, worker, endpoint, open)
     SELECT tenant, p_worker, e, o FROM unnest(p_endpoints, p_open) AS c(e, o)
     ON CONFLICT (tenant_id, worker, endpoint) DO UPDATE SET open = excluded.open;
-    IF (SELECT count(*) FROM public.automation_circuits WHERE tenant_id = tenant) > 200 THEN
+    IF cardinality(p_endpoints) > 0
+       AND (SELECT count(*) FROM public.automation_circuits WHERE tenant_id = tenant) > 200 THEN
         RAISE EXCEPTION 'a tenant''s workers report at most 200 circuits'
             USING ERRCODE = 'program_limit_exceeded';
     END IF;
@@ -113,7 +120,8 @@ END;
 $$;
 
 -- Retention: V10's sweep, then the attempt buckets past the metrics window and circuit reports
--- past the finished-ticket window (the leader ignores them long before).
+-- past the finished-ticket window (the leader ignores them long before). Rows a tenant's open
+-- transaction holds are skipped (the next run takes them), so a tenant cannot stall the sweep.
 DO $$
 BEGIN
     IF to_regprocedure('robusto_retention_cleanup_tickets(timestamptz, date, integer)') IS NULL THEN
@@ -139,7 +147,8 @@ BEGIN
     WITH gone AS (
         DELETE FROM automation_attempt_latency WHERE (tenant_id, day, le_ms) IN (
             SELECT tenant_id, day, le_ms FROM automation_attempt_latency
-             WHERE day < p_metrics_before ORDER BY day LIMIT how_many)
+             WHERE day < p_metrics_before ORDER BY day LIMIT how_many
+               FOR UPDATE SKIP LOCKED)
         RETURNING 1)
     SELECT count(*) INTO rows_deleted FROM gone;
     RETURN NEXT;
@@ -148,7 +157,8 @@ BEGIN
     WITH gone AS (
         DELETE FROM automation_circuits WHERE (tenant_id, worker, endpoint) IN (
             SELECT tenant_id, worker, endpoint FROM automation_circuits
-             WHERE reported_at < p_finished_before ORDER BY reported_at LIMIT how_many)
+             WHERE reported_at < p_finished_before ORDER BY reported_at LIMIT how_many
+               FOR UPDATE SKIP LOCKED)
         RETURNING 1)
     SELECT count(*) INTO rows_deleted FROM gone;
     RETURN NEXT;

@@ -1,8 +1,17 @@
 -- Undoes V11__worker_observations.sql: V10's retention and V9's erasure trigger back, attempts
 -- recorded for fleets only as V6 had it; the attempt buckets and circuit reports gone.
-DROP FUNCTION IF EXISTS robusto_retention_cleanup(timestamptz, date, integer);
-ALTER FUNCTION robusto_retention_cleanup_tickets(timestamptz, date, integer)
-    RENAME TO robusto_retention_cleanup;
+-- Runs twice as well as once: V10's function is renamed back only if V11's still stands.
+-- Workers of V11's release call robusto_worker_record_attempts without a deployment, which V6's
+-- refuses: roll the operator (and so its workers' image) back with the schema.
+DO $$
+BEGIN
+    IF to_regprocedure('robusto_retention_cleanup_tickets(timestamptz, date, integer)') IS NOT NULL THEN
+        DROP FUNCTION IF EXISTS robusto_retention_cleanup(timestamptz, date, integer);
+        ALTER FUNCTION robusto_retention_cleanup_tickets(timestamptz, date, integer)
+            RENAME TO robusto_retention_cleanup;
+    END IF;
+END;
+$$;
 DROP FUNCTION IF EXISTS robusto_worker_report_circuits(text, text[], boolean[]);
 
 CREATE OR REPLACE FUNCTION robusto_worker_record_attempts(

@@ -8,6 +8,7 @@ import dev.robusto.batch.AutomationBatch;
 import dev.robusto.batch.AutomationBatchSpec;
 import dev.robusto.batch.BatchStore;
 import dev.robusto.operator.Hashes;
+import dev.robusto.operator.ReconcileErrors;
 import dev.robusto.queue.WorkQueue;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -59,6 +60,12 @@ public class BatchApi {
   private static final Duration KEEPALIVE = Duration.ofSeconds(15);
   private static final String RESOURCE = "automationbatches";
   private static final Duration POLL = Duration.ofMillis(500);
+
+  /** Polls in a row that may fail (5 s) before a stream ends. */
+  private static final int FAILURES_BEFORE_ENDING = 10;
+
+  private static final org.jboss.logging.Logger LOG =
+      org.jboss.logging.Logger.getLogger(BatchApi.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final KubeAuth auth;
@@ -201,6 +208,7 @@ public class BatchApi {
     private long sentAt = System.nanoTime();
     private String lastSnapshot;
     private boolean ended;
+    private int failures;
     private volatile ScheduledFuture<?> future;
 
     EventStream(
@@ -252,8 +260,16 @@ public class BatchApi {
           sink.send(event("done", id, snapshot));
           end();
         }
+        failures = 0;
+      } catch (jakarta.ws.rs.WebApplicationException refused) {
+        end(); // the caller lost its access (token or RoleBinding revoked)
       } catch (SQLException | JsonProcessingException | RuntimeException e) {
-        end(); // the client reconnects with Last-Event-ID, and is checked again
+        // A database hiccup skips a poll; one that lasts ends the stream, and the client
+        // reconnects with Last-Event-ID (and is checked again).
+        LOG.warnf("Progress stream of batch %s/%s: %s", namespace, name, ReconcileErrors.detail(e));
+        if (++failures >= FAILURES_BEFORE_ENDING) {
+          end();
+        }
       }
     }
 

@@ -36,6 +36,7 @@ public final class RobustoCli implements Runnable {
 
   @Option(
       names = "--operator",
+      scope = CommandLine.ScopeType.INHERIT,
       description =
           "The operator's HTTP URL (env ROBUSTO_OPERATOR_URL; default http://127.0.0.1:8080, as"
               + " hack/run-local or a port-forward serve it).")
@@ -43,6 +44,7 @@ public final class RobustoCli implements Runnable {
 
   @Option(
       names = "--token",
+      scope = CommandLine.ScopeType.INHERIT,
       description =
           "Bearer token for the operator's APIs (env ROBUSTO_TOKEN; default your kubeconfig's).")
   String token;
@@ -155,6 +157,17 @@ public final class RobustoCli implements Runnable {
     var config = kubernetes().getConfiguration();
     var fromKubeconfig =
         config.getOauthToken() != null ? config.getOauthToken() : config.getAutoOAuthToken();
+    var url = URI.create(operatorUrl());
+    if (fromKubeconfig != null
+        && "http".equals(url.getScheme())
+        && !java.util.Set.of("127.0.0.1", "localhost", "[::1]").contains(url.getHost())) {
+      // The kubeconfig's token is often an admin's: never sent in the clear off this machine.
+      throw new CliException(
+          "Refusing to send your kubeconfig's token over plain http to "
+              + operatorUrl()
+              + ": port-forward the operator to 127.0.0.1, use https, or pass --token with a"
+              + " token meant for it.");
+    }
     if (fromKubeconfig == null || fromKubeconfig.isBlank()) {
       throw new CliException(
           "The operator's APIs need a bearer token and your kubeconfig has none (it may use a"

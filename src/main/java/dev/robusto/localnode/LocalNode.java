@@ -78,7 +78,7 @@ public final class LocalNode implements AutoCloseable {
 
                   @Override
                   public void onDelete(Pod pod, boolean unknownState) {
-                    livePods.remove(pod.getMetadata().getName());
+                    livePods.remove(key(pod));
                     stop(pod);
                   }
                 });
@@ -103,8 +103,8 @@ public final class LocalNode implements AutoCloseable {
   private void countPod(Pod pod) {
     var phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
     if ("Succeeded".equals(phase) || "Failed".equals(phase)) {
-      livePods.remove(pod.getMetadata().getName());
-    } else if (livePods.add(pod.getMetadata().getName())) {
+      livePods.remove(key(pod));
+    } else if (livePods.add(key(pod))) {
       peakPods.accumulateAndGet(livePods.size(), Math::max);
     }
   }
@@ -114,13 +114,18 @@ public final class LocalNode implements AutoCloseable {
     return (int) processes.values().stream().filter(Process::isAlive).count();
   }
 
+  /** Pods are named per namespace; processes are keyed by both. */
+  private static String key(Pod pod) {
+    return pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
+  }
+
   private synchronized void maybeStart(Pod pod) {
     var name = pod.getMetadata().getName();
     var container = pod.getSpec().getContainers().get(0);
     if (pod.getSpec().getNodeName() == null
         || !"Pending".equals(pod.getStatus().getPhase())
         || (image != null && !image.equals(container.getImage()))
-        || processes.containsKey(name)) {
+        || processes.containsKey(key(pod))) {
       return;
     }
     Process process;
@@ -129,7 +134,7 @@ public final class LocalNode implements AutoCloseable {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
-    processes.put(name, process);
+    processes.put(key(pod), process);
     peak.accumulateAndGet(alive.incrementAndGet(), Math::max);
     var started = Instant.now().toString();
     patchStatus(
@@ -180,7 +185,7 @@ public final class LocalNode implements AutoCloseable {
    * run, and so does this.
    */
   private void keepReady(Pod pod) {
-    var process = processes.get(pod.getMetadata().getName());
+    var process = processes.get(key(pod));
     var conditions = pod.getStatus().getConditions();
     var ready =
         conditions != null
@@ -247,7 +252,7 @@ public final class LocalNode implements AutoCloseable {
   }
 
   private void stop(Pod pod) {
-    var process = processes.get(pod.getMetadata().getName());
+    var process = processes.get(key(pod));
     if (process != null && process.isAlive()) {
       process.destroy(); // SIGTERM, as the kubelet does on deletion
     }
@@ -261,7 +266,18 @@ public final class LocalNode implements AutoCloseable {
         env.put(var.getName(), var.getValue());
       } else if (var.getValueFrom().getFieldRef() != null) {
         env.put(var.getName(), pod.getMetadata().getName());
-      } else {
+      } else if (var.getValueFrom().getConfigMapKeyRef() != null) {
+        var ref = var.getValueFrom().getConfigMapKeyRef();
+        var map =
+            client
+                .configMaps()
+                .inNamespace(pod.getMetadata().getNamespace())
+                .withName(ref.getName())
+                .get();
+        if (map != null && map.getData() != null && map.getData().get(ref.getKey()) != null) {
+          env.put(var.getName(), map.getData().get(ref.getKey()));
+        }
+      } else if (var.getValueFrom().getSecretKeyRef() != null) {
         var ref = var.getValueFrom().getSecretKeyRef();
         var secret =
             client

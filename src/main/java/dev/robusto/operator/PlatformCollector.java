@@ -167,7 +167,7 @@ public class PlatformCollector extends Collector {
           var days = figures.days(since);
           ticketFamilies(families, days, since, labelled);
           latencyFamilies(families, figures.latency(since), since);
-          attemptFamilies(families, figures.attempts(since), since);
+          attemptFamilies(families, figures.attempts(since), since, labelled);
           circuitFamilies(families, figures.openCircuits(), labelled);
           queueFamilies(families, figures.queue());
           loadFamilies(families, loads, days, today, labelled);
@@ -290,41 +290,79 @@ public class PlatformCollector extends Collector {
             processing.totals().values().stream().mapToDouble(Double::doubleValue).sum()));
   }
 
+  /**
+   * Attempts as workers report them, so per tenant (under the label cap): a tenant can misreport
+   * its own attempts, never hide or raise another's, nor the platform's alert for them.
+   */
   private void attemptFamilies(
       List<MetricFamilySamples> families,
       List<PlatformFigures.AttemptBucket> buckets,
-      LocalDate since) {
+      LocalDate since,
+      Set<String> labelled) {
     for (var bucket : buckets) {
+      var tenant = settings.tenantLabels() ? tenantLabel(bucket.tenantId(), labelled) : "";
       var row = List.<Object>of(bucket.tenantId(), bucket.day(), bucket.leMs());
-      attemptLatency.observe(row, List.of(Integer.toString(bucket.leMs())), bucket.attempts());
-      attemptMillis.observe(row, List.of(), bucket.durationMs());
+      attemptLatency.observe(
+          row, List.of(tenant, Integer.toString(bucket.leMs())), bucket.attempts());
+      attemptMillis.observe(row, List.of(tenant), bucket.durationMs());
       attemptResults.observe(
           List.of(bucket.tenantId(), bucket.day(), bucket.leMs(), "failed"),
-          List.of("failed"),
+          List.of(tenant, "failed"),
           bucket.failed());
       attemptResults.observe(
           List.of(bucket.tenantId(), bucket.day(), bucket.leMs(), "succeeded"),
-          List.of("succeeded"),
+          List.of(tenant, "succeeded"),
           bucket.attempts() - bucket.failed());
     }
     for (var totals : List.of(attemptLatency, attemptMillis, attemptResults)) {
       totals.endRound(row -> !((LocalDate) row.get(1)).isBefore(since));
     }
+    var byTenant = new TreeMap<String, Map<List<String>, Double>>();
+    attemptLatency
+        .totals()
+        .forEach(
+            (labels, value) ->
+                byTenant
+                    .computeIfAbsent(
+                        labels.get(0), t -> new TreeMap<>(MonotonicTotals::compareLabels))
+                    .put(List.of(labels.get(1)), value));
+    var sums = attemptMillis.totals();
+    var samplesOut = new ArrayList<MetricFamilySamples.Sample>();
+    byTenant.forEach(
+        (tenant, perBucket) ->
+            samplesOut.addAll(
+                histogram(
+                        "robusto_attempt_duration_seconds",
+                        "",
+                        perBucket,
+                        sums.getOrDefault(List.of(tenant), 0.0),
+                        tenant.isEmpty() ? List.of() : List.of("tenant"),
+                        tenant.isEmpty() ? List.of() : List.of(tenant))
+                    .samples));
     families.add(
-        histogram(
+        new MetricFamilySamples(
             "robusto_attempt_duration_seconds",
-            "How long workers' calls to the processor took, attempt by attempt (as each worker"
-                + " measured it; an attempt the circuit breaker held back is not one).",
-            attemptLatency.totals(),
-            attemptMillis.totals().values().stream().mapToDouble(Double::doubleValue).sum()));
-    var results = attemptResults.totals();
-    results.putIfAbsent(List.of("succeeded"), 0.0);
-    results.putIfAbsent(List.of("failed"), 0.0);
+            Type.HISTOGRAM,
+            "How long workers' calls to the processor took, attempt by attempt, as each worker"
+                + " measured and reported it; per tenant under the label cap (an attempt the"
+                + " circuit breaker held back is not one).",
+            samplesOut));
+    var results = new TreeMap<List<String>, Double>(MonotonicTotals::compareLabels);
+    attemptResults
+        .totals()
+        .forEach(
+            (labels, value) ->
+                results.put(settings.tenantLabels() ? labels : List.of(labels.get(1)), value));
+    if (!settings.tenantLabels()) {
+      results.putIfAbsent(List.of("succeeded"), 0.0);
+      results.putIfAbsent(List.of("failed"), 0.0);
+    }
     families.add(
         counter(
             "robusto_attempts",
-            "Workers' attempts by result: succeeded, or failed (to be retried or for good).",
-            List.of("result"),
+            "Workers' attempts by result (succeeded, or failed: to be retried or for good), as"
+                + " they report them; per tenant under the label cap.",
+            settings.tenantLabels() ? List.of("tenant", "result") : List.of("result"),
             results));
   }
 
@@ -369,27 +407,37 @@ public class PlatformCollector extends Collector {
   /** A histogram from per-bucket counts (upper bound in ms, not cumulative) and a sum in ms. */
   private static MetricFamilySamples histogram(
       String name, String help, Map<List<String>, Double> perBucketMs, double sumMs) {
+    return histogram(name, help, perBucketMs, sumMs, List.of(), List.of());
+  }
+
+  /** The same, every sample carrying {@code labels} = {@code values} too. */
+  private static MetricFamilySamples histogram(
+      String name,
+      String help,
+      Map<List<String>, Double> perBucketMs,
+      double sumMs,
+      List<String> labels,
+      List<String> values) {
     var perBucket = new TreeMap<Integer, Double>();
-    perBucketMs.forEach((labels, value) -> perBucket.put(Integer.parseInt(labels.get(0)), value));
+    perBucketMs.forEach((key, value) -> perBucket.put(Integer.parseInt(key.get(0)), value));
+    var bucketLabels = new ArrayList<>(labels);
+    bucketLabels.add("le");
     var samplesOut = new ArrayList<MetricFamilySamples.Sample>();
     double cumulative = 0;
     for (var le : LATENCY_BUCKETS_MS) {
       cumulative += perBucket.getOrDefault(le, 0.0);
+      var bucketValues = new ArrayList<>(values);
+      bucketValues.add(Collector.doubleToGoString(le / 1000.0));
       samplesOut.add(
-          new MetricFamilySamples.Sample(
-              name + "_bucket",
-              List.of("le"),
-              List.of(Collector.doubleToGoString(le / 1000.0)),
-              cumulative));
+          new MetricFamilySamples.Sample(name + "_bucket", bucketLabels, bucketValues, cumulative));
     }
     cumulative += perBucket.getOrDefault(Integer.MAX_VALUE, 0.0);
+    var infValues = new ArrayList<>(values);
+    infValues.add("+Inf");
     samplesOut.add(
-        new MetricFamilySamples.Sample(
-            name + "_bucket", List.of("le"), List.of("+Inf"), cumulative));
-    samplesOut.add(
-        new MetricFamilySamples.Sample(name + "_count", List.of(), List.of(), cumulative));
-    samplesOut.add(
-        new MetricFamilySamples.Sample(name + "_sum", List.of(), List.of(), sumMs / 1000.0));
+        new MetricFamilySamples.Sample(name + "_bucket", bucketLabels, infValues, cumulative));
+    samplesOut.add(new MetricFamilySamples.Sample(name + "_count", labels, values, cumulative));
+    samplesOut.add(new MetricFamilySamples.Sample(name + "_sum", labels, values, sumMs / 1000.0));
     return new MetricFamilySamples(name, Type.HISTOGRAM, help, samplesOut);
   }
 

@@ -29,6 +29,7 @@ final class CircuitReports {
   private final LongSupplier nanoTime;
   private Map<String, Boolean> reported = Map.of();
   private long reportedAt;
+  private long failedAt = Long.MIN_VALUE;
 
   CircuitReports(WorkQueue queue, String worker, ItemProcessor processor, LongSupplier nanoTime) {
     this.queue = queue;
@@ -40,7 +41,11 @@ final class CircuitReports {
   /** Reports the breakers' states if they changed or the last report is getting old. */
   synchronized void check() {
     var now = processor.circuits();
-    var fresh = nanoTime.getAsLong() - reportedAt < REFRESH.toNanos();
+    var clock = nanoTime.getAsLong();
+    if (failedAt != Long.MIN_VALUE && clock - failedAt < REFRESH.toNanos()) {
+      return; // the last report failed: not again before REFRESH
+    }
+    var fresh = clock - reportedAt < REFRESH.toNanos();
     if (now.equals(reported) && (now.isEmpty() || fresh)) {
       return;
     }
@@ -59,8 +64,10 @@ final class CircuitReports {
       queue.reportCircuits(worker, states);
       reported = Map.copyOf(states);
       reportedAt = nanoTime.getAsLong();
+      failedAt = Long.MIN_VALUE;
     } catch (SQLException e) {
-      // A figure, not work: the next check tries again.
+      // A figure, not work: tried again after REFRESH.
+      failedAt = nanoTime.getAsLong();
       LOG.warnf("could not report the circuit breakers' states: %s", e.getMessage());
     }
   }

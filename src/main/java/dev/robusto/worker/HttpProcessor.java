@@ -35,7 +35,7 @@ public final class HttpProcessor implements ItemProcessor {
   public Result process(String idempotencyKey, String payloadJson, int attempt) {
     var breaker =
         breakers.computeIfAbsent(
-            endpoint.getHost() + ":" + endpoint.getPort(),
+            circuitName(endpoint),
             k ->
                 new CircuitBreaker(
                     CircuitBreaker.DEFAULT_FAILURES, CircuitBreaker.DEFAULT_COOL_DOWN, clock));
@@ -73,6 +73,15 @@ public final class HttpProcessor implements ItemProcessor {
     var states = new java.util.TreeMap<String, Boolean>();
     breakers.forEach((endpoint, breaker) -> states.put(endpoint, breaker.isOpen()));
     return states;
+  }
+
+  /** host:port, lowercase, the scheme's port when the URL names none: how circuits are named. */
+  static String circuitName(URI endpoint) {
+    var port = endpoint.getPort();
+    if (port < 0) {
+      port = "https".equalsIgnoreCase(endpoint.getScheme()) ? 443 : 80;
+    }
+    return endpoint.getHost().toLowerCase(java.util.Locale.ROOT) + ":" + port;
   }
 
   static Result classify(int status) {

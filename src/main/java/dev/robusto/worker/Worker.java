@@ -118,9 +118,14 @@ public final class Worker {
       return new Summary(succeeded, failed, retried, fenced, released);
     } finally {
       heartbeats.shutdownNow();
-      heartbeats.awaitTermination(5, TimeUnit.SECONDS);
-      circuits.withdraw();
-      finished.countDown();
+      try {
+        heartbeats.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        circuits.withdraw();
+        finished.countDown();
+      }
     }
   }
 
@@ -209,16 +214,24 @@ public final class Worker {
     var fleet = config.fleet();
     // Attempts are figures, not outcomes: a retry after a lost answer may count a few twice, never
     // a ticket.
-    retry.call(
-        "record attempts",
-        () -> {
-          if (fleet == null) {
-            queue.recordAttempts(null, null, attempts);
-          } else {
-            queue.recordAttempts(fleet.deployment(), fleet.revision(), attempts);
-          }
-          return null;
-        });
+    try {
+      retry.call(
+          "record attempts",
+          () -> {
+            if (fleet == null) {
+              queue.recordAttempts(null, null, attempts);
+            } else {
+              queue.recordAttempts(fleet.deployment(), fleet.revision(), attempts);
+            }
+            return null;
+          });
+    } catch (SQLException e) {
+      if (DatabaseRetry.isTransient(e)) {
+        throw e; // the outage outlasted the patience: the worker exits as for any other call
+      }
+      // Figures: a refusal (a schema rolled back under this worker) loses them, not the tickets.
+      LOG.warnf("could not record %d attempts: %s", attempts.size(), e.getMessage());
+    }
   }
 
   private void heartbeat(Duration lease) {

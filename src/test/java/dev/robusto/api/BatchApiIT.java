@@ -205,9 +205,13 @@ class BatchApiIT {
       assertThat(stream.statusCode()).isEqualTo(200);
       open.add(stream);
     }
-    var sixth = stream(owner, queued.asText(), HttpResponse.BodyHandlers.ofString());
-    assertThat(sixth.statusCode()).isEqualTo(429);
-    assertThat(sixth.body()).contains("has 5 progress streams open");
+    // Read as a stream: were it let in, the test fails at once instead of waiting for its end.
+    var sixth = stream(owner, queued.asText(), HttpResponse.BodyHandlers.ofInputStream());
+    try (var refusal = sixth.body()) {
+      assertThat(sixth.statusCode()).isEqualTo(429);
+      assertThat(new String(refusal.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+          .contains("has 5 progress streams open");
+    }
     assertThat(sixth.headers().firstValue("Retry-After")).isPresent();
     for (var stream : open) {
       stream.body().close();

@@ -121,7 +121,8 @@ class CliIT {
                         .get();
                 return b.getStatus() != null && b.getStatus().counts != null;
               });
-      var watch = robusto("--token", owner, "batch", "watch", "cli", "-n", NAMESPACE);
+      // Options after the command, as the README writes them.
+      var watch = robusto("batch", "watch", "cli", "-n", NAMESPACE, "--token", owner);
       assertThat(watch.code()).as(watch.err()).isZero();
       var lines = watch.out().lines().toList();
       assertThat(lines).isNotEmpty().allMatch(l -> l.startsWith("cli ["));
@@ -251,6 +252,13 @@ class CliIT {
     assertThat(unreachable.err())
         .contains("Cannot reach the operator at http://127.0.0.1:9")
         .contains("port-forward svc/robusto-operator 8080:8080");
+
+    var cleartext = robustoAt("http://robusto.example:8080", "audit", "verify");
+    assertThat(cleartext.code()).isEqualTo(1);
+    assertThat(cleartext.err())
+        .contains(
+            "Refusing to send your kubeconfig's token over plain http to"
+                + " http://robusto.example:8080");
 
     var usage = robusto("fleet", "rollback", "flota");
     assertThat(usage.code()).isEqualTo(2);

@@ -78,7 +78,9 @@ class PlatformMetricsIT {
           "robusto_fleet_analysis_threshold",
           "robusto_audit_anchor_timestamp_seconds", // the first anchor (timer off in tests)
           "robusto_audit_unanchored_rows",
-          "robusto_tenant_circuit_breakers_open"); // only while a circuit is open
+          "robusto_tenant_circuit_breakers_open", // only while a circuit is open
+          "robusto_attempts_total", // per tenant: a tenant's first attempt
+          "robusto_attempt_duration_seconds_bucket");
 
   @TestHTTPResource("/q/metrics")
   URL metrics;
@@ -141,9 +143,9 @@ class PlatformMetricsIT {
                     .isEqualTo(pending);
               });
 
-      var attemptsBefore = query("sum(robusto_attempts_total)");
-      var failedBefore = query("sum(robusto_attempts_total{result=\"failed\"})");
-      var histogramBefore = query("sum(robusto_attempt_duration_seconds_count)");
+      var attemptsBefore = query("sum(robusto_attempts_total) or vector(0)");
+      var failedBefore = query("sum(robusto_attempts_total{result=\"failed\"}) or vector(0)");
+      var histogramBefore = query("sum(robusto_attempt_duration_seconds_count) or vector(0)");
       var started = Instant.now();
       try (var kubelet =
           new LocalNode(client, namespace, "robusto-operator:dev", WorkerProcesses.LOGS)) {
@@ -183,11 +185,15 @@ class PlatformMetricsIT {
           .atMost(Duration.ofSeconds(30))
           .untilAsserted(
               () -> {
-                assertThat(query("sum(robusto_attempts_total)") - attemptsBefore)
+                assertThat(query("sum(robusto_attempts_total) or vector(0)") - attemptsBefore)
                     .isEqualTo(calls.get());
-                assertThat(query("sum(robusto_attempts_total{result=\"failed\"})") - failedBefore)
+                assertThat(
+                        query("sum(robusto_attempts_total{result=\"failed\"}) or vector(0)")
+                            - failedBefore)
                     .isEqualTo(refusals.get());
-                assertThat(query("sum(robusto_attempt_duration_seconds_count)") - histogramBefore)
+                assertThat(
+                        query("sum(robusto_attempt_duration_seconds_count) or vector(0)")
+                            - histogramBefore)
                     .isEqualTo(calls.get());
               });
       assertThat(invoiced.values())
@@ -297,6 +303,12 @@ class PlatformMetricsIT {
     execute(
         "INSERT INTO automation_metrics (tenant_id, day, jobs_admitted) SELECT tenant_id,"
             + " current_date, 10 FROM tenant_config WHERE tenant_id LIKE 'sim-%'");
+    // Attempts in every latency bucket: each labelled tenant gets its whole histogram.
+    execute(
+        "INSERT INTO automation_attempt_latency (tenant_id, day, le_ms, attempts, failed,"
+            + " duration_ms) SELECT tenant_id, current_date, le, 3, 1, 300 FROM tenant_config,"
+            + " unnest(ARRAY[100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000, 2147483647]) le"
+            + " WHERE tenant_id LIKE 'sim-%'");
     execute(
         "INSERT INTO automation_usage (tenant_id, day, jobs_succeeded, jobs_failed,"
             + " jobs_dead_lettered, jobs_retried) SELECT tenant_id, current_date, 7, 1, 1, 2"
@@ -321,8 +333,10 @@ class PlatformMetricsIT {
           .contains("_other", "sim-001")
           .doesNotContain("sim-150");
       assertThat(series.size())
-          .as("robusto_ series with 150 tenants (bound: 1,000)")
-          .isLessThan(1_000);
+          .as(
+              "robusto_ series with 150 tenants, each with attempts in every bucket (bound: 3,000;"
+                  + " about 23 a labelled tenant)")
+          .isLessThan(3_000);
       System.out.printf("robusto_ series with 150 tenants: %d%n", series.size());
 
       // Every metric the dashboards and alerts query is one the operator serves.

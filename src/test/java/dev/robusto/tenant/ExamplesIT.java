@@ -3,6 +3,7 @@ package dev.robusto.tenant;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.robusto.localnode.ExamplePortals;
 import dev.robusto.localnode.LocalNode;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
@@ -138,6 +139,80 @@ class ExamplesIT {
                               "jsonpath={.status.phase} {.status.counts.total}"))
                       .matches("(Succeeded|PartiallyFailed) 10"));
     }
+  }
+
+  /**
+   * The seeds' test merchants, as hack/run-local serves them: OXXO invoices every ticket, Litro Mil
+   * refuses the two without a valid RFC for good, Simple Portal's 503s are retried until every
+   * ticket is invoiced; no portal invoices a ticket twice.
+   */
+  @Test
+  void theTestMerchantsInvoiceRefuseAndRecoverAsTheSeedsSay() throws Exception {
+    theExampleTenantsAreAcceptedAndBecomeReady();
+    var cluster = LocalCluster.get();
+    var portalsFile = LocalCluster.projectDir().resolve("examples/local-portals").toString();
+    try (var portals = new ExamplePortals(18080).start();
+        var tacos =
+            new LocalNode(
+                cluster.client(), "tenant-tacos", "robusto-operator:dev", WorkerProcesses.LOGS);
+        var norte =
+            new LocalNode(
+                cluster.client(),
+                "tenant-comercializadora-norte",
+                "robusto-operator:dev",
+                WorkerProcesses.LOGS)) {
+      assertThat(cluster.kubectl("apply", "-f", portalsFile))
+          .contains("automationbatch.robusto.dev/oxxo-noviembre")
+          .contains("automationbatch.robusto.dev/litro-mil-noviembre")
+          .contains("automationbatch.robusto.dev/simple-portal-noviembre");
+      await("the three batches finish")
+          .atMost(Duration.ofSeconds(180))
+          .untilAsserted(
+              () -> {
+                assertThat(outcome("tenant-tacos", "oxxo-noviembre")).isEqualTo("Succeeded 8 8 0");
+                assertThat(outcome("tenant-comercializadora-norte", "litro-mil-noviembre"))
+                    .isEqualTo("PartiallyFailed 8 6 2");
+                assertThat(outcome("tenant-comercializadora-norte", "simple-portal-noviembre"))
+                    .isEqualTo("Succeeded 8 8 0");
+              });
+      var http = HttpClient.newHttpClient();
+      var stats = new java.util.HashMap<String, com.fasterxml.jackson.databind.JsonNode>();
+      for (var portal : java.util.List.of("oxxo", "litro-mil", "simple-portal")) {
+        var body =
+            http.send(
+                    HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:18080/" + portal + "/stats"))
+                        .build(),
+                    BodyHandlers.ofString())
+                .body();
+        stats.put(portal, new com.fasterxml.jackson.databind.ObjectMapper().readTree(body));
+      }
+      assertThat(stats.values())
+          .as("no ticket invoiced twice")
+          .allSatisfy(portal -> assertThat(portal.path("invoicedTwice").asInt()).isZero());
+      assertThat(stats.get("oxxo").path("invoiced").asInt()).isEqualTo(8);
+      assertThat(stats.get("litro-mil").path("invoiced").asInt()).isEqualTo(6);
+      assertThat(stats.get("litro-mil").path("refused").asInt())
+          .as("a refused ticket is not sent again")
+          .isEqualTo(2);
+      assertThat(stats.get("simple-portal").path("invoiced").asInt()).isEqualTo(8);
+      assertThat(stats.get("simple-portal").path("unavailable").asInt())
+          .as("503s, retried")
+          .isPositive();
+    }
+  }
+
+  private static String outcome(String namespace, String batch) {
+    return LocalCluster.get()
+        .kubectl(
+            "get",
+            "automationbatch",
+            batch,
+            "-n",
+            namespace,
+            "-o",
+            "jsonpath={.status.phase} {.status.counts.total} {.status.counts.succeeded}"
+                + " {.status.counts.failed}");
   }
 
   @Test

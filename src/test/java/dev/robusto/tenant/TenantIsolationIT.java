@@ -237,17 +237,22 @@ class TenantIsolationIT {
     try (var hostile = connect(credentials("iso-hostil"))) {
       for (var attack :
           List.of(
-              "SELECT robusto_worker_report_circuits('w', array_fill('e'::text, ARRAY[17]),"
+              "SELECT robusto_worker_report_circuits('w', array_fill('e:443'::text, ARRAY[17]),"
                   + " array_fill(true, ARRAY[17]))",
-              "SELECT robusto_worker_report_circuits('w', ARRAY[repeat('e', 256)], ARRAY[true])",
-              "SELECT robusto_worker_report_circuits(repeat('w', 254), ARRAY['e'], ARRAY[true])",
-              "SELECT robusto_worker_report_circuits('w', ARRAY['e'], ARRAY[NULL::boolean])")) {
+              "SELECT robusto_worker_report_circuits('w', ARRAY[repeat('e', 252) || ':443'],"
+                  + " ARRAY[true])",
+              "SELECT robusto_worker_report_circuits(repeat('w', 254), ARRAY['e:443'],"
+                  + " ARRAY[true])",
+              "SELECT robusto_worker_report_circuits('w', ARRAY['e:443'], ARRAY[NULL::boolean])",
+              // Free text, which would reach metric labels and alert summaries.
+              "SELECT robusto_worker_report_circuits('w', ARRAY['Portal caído: llamen al 555'],"
+                  + " ARRAY[true])")) {
         assertThatThrownBy(() -> hostile.createStatement().execute(attack))
             .as(attack)
             .hasMessageContaining("at most 16 circuits");
       }
       var flood =
-          "SELECT robusto_worker_report_circuits('w-' || g, ARRAY(SELECT 'e' || i FROM"
+          "SELECT robusto_worker_report_circuits('w-' || g, ARRAY(SELECT 'e' || i || ':443' FROM"
               + " generate_series(1, 16) i), array_fill(true, ARRAY[16])) FROM generate_series(0, %d) g";
       hostile.createStatement().execute(flood.formatted(11)); // 192 circuits
       assertThatThrownBy(() -> hostile.createStatement().execute(flood.formatted(12)))
