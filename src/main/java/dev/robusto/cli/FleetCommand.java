@@ -1,6 +1,8 @@
 package dev.robusto.cli;
 
 import dev.robusto.deployment.AutomationDeployment;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -61,14 +63,14 @@ final class FleetCommand {
           "No AutomationDeployment %s in namespace %s. kubectl get automationdeployments -A lists them."
               .formatted(name, ns));
     }
-    fleets.edit(
-        f -> {
-          if (f.getMetadata().getAnnotations() == null) {
-            f.getMetadata().setAnnotations(new java.util.HashMap<>());
-          }
-          f.getMetadata().getAnnotations().put(AutomationDeployment.ACTION_ANNOTATION, action);
-          return f;
-        });
+    // A merge patch, as kubectl annotate sends: no resourceVersion to conflict with the operator's
+    // own writes to the fleet.
+    var patch = RobustoCli.JSON.createObjectNode();
+    patch
+        .putObject("metadata")
+        .putObject("annotations")
+        .put(AutomationDeployment.ACTION_ANNOTATION, action);
+    fleets.patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
     cli.out.printf(
         "Asked AutomationDeployment %s/%s to %s. The operator carries it out, says so in"
             + " status.lastAction and an Event: kubectl get automationdeployment %s -n %s -w%n",
