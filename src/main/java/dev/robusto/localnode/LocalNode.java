@@ -143,31 +143,16 @@ public final class LocalNode implements AutoCloseable {
           p.getStatus().setPhase("Running");
           p.getStatus().setStartTime(started);
           p.getStatus().setPodIP("10.244.0." + (1 + Math.abs(name.hashCode() % 250)));
-          p.getStatus()
-              .setConditions(
-                  java.util.List.of(
-                      new PodConditionBuilder()
-                          .withType("Ready")
-                          .withStatus("True")
-                          .withLastTransitionTime(started)
-                          .build()));
+          p.getStatus().setConditions(ready(true, null, started));
           p.getStatus()
               .setContainerStatuses(
-                  java.util.List.of(
-                      new ContainerStatusBuilder()
-                          .withName(container.getName())
-                          .withImage(container.getImage())
-                          .withImageID(container.getImage())
-                          .withReady(true)
-                          .withStarted(true)
-                          .withRestartCount(0)
-                          .withState(
-                              new ContainerStateBuilder()
-                                  .withNewRunning()
-                                  .withStartedAt(started)
-                                  .endRunning()
-                                  .build())
-                          .build()));
+                  containerStatus(
+                      container,
+                      true,
+                      new ContainerStateBuilder()
+                          .withNewRunning()
+                          .withStartedAt(started)
+                          .endRunning()));
           return p;
         });
     process
@@ -201,14 +186,7 @@ public final class LocalNode implements AutoCloseable {
     patchStatus(
         pod,
         p -> {
-          p.getStatus()
-              .setConditions(
-                  java.util.List.of(
-                      new PodConditionBuilder()
-                          .withType("Ready")
-                          .withStatus("True")
-                          .withLastTransitionTime(now)
-                          .build()));
+          p.getStatus().setConditions(ready(true, null, now));
           return p;
         });
   }
@@ -220,35 +198,47 @@ public final class LocalNode implements AutoCloseable {
         p -> {
           p.getStatus().setPhase(exitCode == 0 ? "Succeeded" : "Failed");
           p.getStatus()
-              .setConditions(
-                  java.util.List.of(
-                      new PodConditionBuilder()
-                          .withType("Ready")
-                          .withStatus("False")
-                          .withReason(exitCode == 0 ? "PodCompleted" : "PodFailed")
-                          .withLastTransitionTime(finished)
-                          .build()));
+              .setConditions(ready(false, exitCode == 0 ? "PodCompleted" : "PodFailed", finished));
           p.getStatus()
               .setContainerStatuses(
-                  java.util.List.of(
-                      new ContainerStatusBuilder()
-                          .withName(container.getName())
-                          .withImage(container.getImage())
-                          .withImageID(container.getImage())
-                          .withReady(false)
-                          .withStarted(false)
-                          .withRestartCount(0)
-                          .withState(
-                              new ContainerStateBuilder()
-                                  .withNewTerminated()
-                                  .withExitCode(exitCode)
-                                  .withReason(exitCode == 0 ? "Completed" : "Error")
-                                  .withFinishedAt(finished)
-                                  .endTerminated()
-                                  .build())
-                          .build()));
+                  containerStatus(
+                      container,
+                      false,
+                      new ContainerStateBuilder()
+                          .withNewTerminated()
+                          .withExitCode(exitCode)
+                          .withReason(exitCode == 0 ? "Completed" : "Error")
+                          .withFinishedAt(finished)
+                          .endTerminated()));
           return p;
         });
+  }
+
+  /** The pod's Ready condition, as a kubelet sets it. */
+  private static java.util.List<io.fabric8.kubernetes.api.model.PodCondition> ready(
+      boolean ready, String reason, String since) {
+    return java.util.List.of(
+        new PodConditionBuilder()
+            .withType("Ready")
+            .withStatus(ready ? "True" : "False")
+            .withReason(reason)
+            .withLastTransitionTime(since)
+            .build());
+  }
+
+  /** The worker container's status: running (and ready) or terminated. */
+  private static java.util.List<io.fabric8.kubernetes.api.model.ContainerStatus> containerStatus(
+      Container container, boolean running, ContainerStateBuilder state) {
+    return java.util.List.of(
+        new ContainerStatusBuilder()
+            .withName(container.getName())
+            .withImage(container.getImage())
+            .withImageID(container.getImage())
+            .withReady(running)
+            .withStarted(running)
+            .withRestartCount(0)
+            .withState(state.build())
+            .build());
   }
 
   private void stop(Pod pod) {
