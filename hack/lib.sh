@@ -5,6 +5,17 @@
 ROBUSTO_RELEASE=robusto-operator
 ROBUSTO_NAMESPACE=robusto-system
 
+# ROBUSTO_IMAGE=TARBALL (the image ./mvnw package -Pimage writes, target/jib-image.tar): the chart
+# names that image, batch Jobs run it, and the local node runs their pods in it (as root, which a
+# container runtime needs too). Unset: worker pods run as processes of the operator's classpath.
+image_args=()
+worker_image=""
+if [ -n "${ROBUSTO_IMAGE:-}" ]; then
+  ROBUSTO_IMAGE=$(realpath "$ROBUSTO_IMAGE")
+  worker_image=$(tar -xOf "$ROBUSTO_IMAGE" manifest.json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["RepoTags"][0])')
+  image_args=(--set "image.repository=${worker_image%:*}" --set "image.tag=${worker_image##*:}")
+fi
+
 # The chart's CRDs, ServiceAccount and least-privilege ClusterRole, without an operator pod:
 # the operator runs as a local process instead, with the chart's ServiceAccount identity.
 install_chart() {
@@ -12,7 +23,7 @@ install_chart() {
   hack/adopt-crds "$ROBUSTO_RELEASE" "$ROBUSTO_NAMESPACE" >/dev/null
   helm upgrade --install "$ROBUSTO_RELEASE" helm/robusto-operator -n "$ROBUSTO_NAMESPACE" \
     --create-namespace --set replicaCount=0 --set database.password=unused-by-local-runs \
-    --wait --timeout 120s >/dev/null
+    "${image_args[@]}" --wait --timeout 120s >/dev/null
   kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
 }
 
@@ -46,7 +57,8 @@ build_operator() {
 # Call it directly, never in $(...): a command substitution's child is not the caller's to wait for.
 start_operator() {
   # shellcheck disable=SC2086 # ROBUSTO_JAVA_OPTS is a space-separated list of JVM options: split on purpose
-  KUBECONFIG="$1" QUARKUS_HTTP_PORT="$2" java ${ROBUSTO_JAVA_OPTS:-} \
+  KUBECONFIG="$1" QUARKUS_HTTP_PORT="$2" ROBUSTO_BATCH_WORKER_IMAGE="${worker_image:-robusto-operator:dev}" \
+    java ${ROBUSTO_JAVA_OPTS:-} \
     -jar target/quarkus-app/quarkus-run.jar >"$3" 2>&1 &
   operator_pid=$!
   local deadline=$(( $(date +%s) + 60 ))
@@ -87,7 +99,7 @@ ROBUSTO_APP_CLASSPATH="target/quarkus-app/app/*:target/quarkus-app/lib/main/*:ta
 start_local_node() {
   mkdir -p "$1/workers"
   java -Xmx192m -cp "$ROBUSTO_APP_CLASSPATH" dev.robusto.localnode.LocalNodeMain "$1/workers" \
-    >"$1/local-node.log" 2>&1 &
+    ${ROBUSTO_IMAGE:+"$ROBUSTO_IMAGE"} >"$1/local-node.log" 2>&1 &
   # shellcheck disable=SC2034 # the caller's, to stop it
   local_node_pid=$!
 }

@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Base64;
@@ -33,6 +34,7 @@ public final class LocalNode implements AutoCloseable {
 
   private final KubernetesClient client;
   private final String image;
+  private final ContainerImage containerImage;
   private final Path logs;
   private final Map<String, Process> processes = new ConcurrentHashMap<>();
   private final java.util.concurrent.atomic.AtomicInteger alive =
@@ -50,8 +52,22 @@ public final class LocalNode implements AutoCloseable {
    * the pod names), writing each process's output to {@code logs}.
    */
   public LocalNode(KubernetesClient client, String namespace, String image, Path logs) {
+    this(client, namespace, image, null, logs);
+  }
+
+  /**
+   * The same, but the pods whose image is one of {@code containerImage}'s tags run in it (its
+   * entrypoint or the pod's command, its root filesystem, its user), the others as above.
+   */
+  public LocalNode(
+      KubernetesClient client,
+      String namespace,
+      String image,
+      ContainerImage containerImage,
+      Path logs) {
     this.client = client;
     this.image = image;
+    this.containerImage = containerImage;
     this.logs = logs;
     var pods =
         namespace == null ? client.pods().inAnyNamespace() : client.pods().inNamespace(namespace);
@@ -130,7 +146,10 @@ public final class LocalNode implements AutoCloseable {
     }
     Process process;
     try {
-      process = WorkerProcesses.start(environment(pod), name, logs);
+      process =
+          inImage(container)
+              ? startInImage(container, environment(pod), name)
+              : WorkerProcesses.start(environment(pod), name, logs);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
@@ -162,6 +181,30 @@ public final class LocalNode implements AutoCloseable {
               alive.decrementAndGet();
               reportExit(pod, container, exited.exitValue());
             });
+  }
+
+  private boolean inImage(Container container) {
+    return containerImage != null && containerImage.config().tags().contains(container.getImage());
+  }
+
+  /** As a kubelet does: the pod's command replaces the entrypoint, its args the image's cmd. */
+  private Process startInImage(Container container, Map<String, String> env, String name)
+      throws IOException {
+    var config = containerImage.config();
+    var command = new java.util.ArrayList<String>();
+    var args = container.getArgs() == null ? java.util.List.<String>of() : container.getArgs();
+    if (container.getCommand() == null || container.getCommand().isEmpty()) {
+      command.addAll(config.entrypoint());
+      command.addAll(args.isEmpty() ? config.cmd() : args);
+    } else {
+      command.addAll(container.getCommand());
+      command.addAll(args);
+    }
+    env.put("ROBUSTO_WORKER_NAME", name);
+    // Containers here share the machine's network: each worker takes any free health port.
+    env.put("ROBUSTO_WORKER_HEALTH_PORT", "0");
+    Files.createDirectories(logs);
+    return containerImage.start(command, env, logs.resolve(name + ".log"));
   }
 
   /**

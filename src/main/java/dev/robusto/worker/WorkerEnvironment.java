@@ -26,7 +26,7 @@ public final class WorkerEnvironment {
           "java",
           "-Djava.util.logging.manager=org.jboss.logmanager.LogManager",
           "-cp",
-          "/deployments/app/*:/deployments/lib/main/*",
+          "/deployments/app/*:/deployments/lib/main/*:/deployments/lib/boot/*",
           "dev.robusto.worker.WorkerMain");
 
   /** The port a worker answers its probes on (WorkerHealth). */

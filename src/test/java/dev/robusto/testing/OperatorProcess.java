@@ -54,8 +54,35 @@ public final class OperatorProcess implements AutoCloseable {
     return new OperatorProcess(name, port, builder.start());
   }
 
+  /**
+   * Starts the operator role of an image (its entrypoint, as the chart's pod runs it) with {@code
+   * env}; files the container needs (a kubeconfig) must lie in its root filesystem.
+   */
+  public static OperatorProcess inImage(
+      String name, dev.robusto.localnode.ContainerImage image, Map<String, String> env)
+      throws IOException {
+    var logs = LocalCluster.projectDir().resolve("target/operator-logs");
+    Files.createDirectories(logs);
+    var port = freePort();
+    var all = new java.util.HashMap<>(env);
+    all.put("QUARKUS_HTTP_PORT", Integer.toString(port));
+    all.put("POD_NAME", name);
+    return new OperatorProcess(
+        name, port, image.start(List.of(), all, logs.resolve(name + ".log")));
+  }
+
   public String name() {
     return name;
+  }
+
+  /** Its HTTP port, on loopback. */
+  public int port() {
+    return port;
+  }
+
+  /** Its process id (in an image, the entrypoint's own: unshare execs it). */
+  public long pid() {
+    return process.pid();
   }
 
   public boolean alive() {
