@@ -15,12 +15,14 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.annotation.PreDestroy;
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -28,6 +30,7 @@ import jakarta.ws.rs.sse.Sse;
 import jakarta.ws.rs.sse.SseEventSink;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -176,18 +179,100 @@ public class BatchApi {
     var caller = auth.authenticate(authorization);
     limits.admit(CallerLimits.Api.BATCHES, caller.getUsername());
     auth.allow(caller, "get", RESOURCE, null, namespace);
-    if (store.find(namespace, name).isEmpty()) {
-      throw KubeAuth.refuse(
-          404,
-          "No batch %s in namespace %s (or it has not been queued yet)."
-              .formatted(name, namespace));
-    }
+    queued(namespace, name);
     limits.openStream(caller.getUsername());
     var stream =
         new EventStream(
             namespace, name, parseId(lastEventId), authorization, caller.getUsername(), sink, sse);
     stream.future =
         streams.scheduleWithFixedDelay(stream, 0, POLL.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** A page of dead letters; {@code next} is the cursor of the next page (null: last page). */
+  public record DeadLetters(List<WorkQueue.DeadLetter> items, String next) {}
+
+  /**
+   * The batch's dead-lettered tickets with their last error, by key, {@code limit} (1 to 500) a
+   * page after the cursor {@code after} (the previous page's next). The payloads stay out.
+   */
+  @GET
+  @Path("/{name}/dead-letters")
+  @Produces(MediaType.APPLICATION_JSON)
+  public DeadLetters deadLetters(
+      @PathParam("namespace") String namespace,
+      @PathParam("name") String name,
+      @HeaderParam("Authorization") String authorization,
+      @QueryParam("after") String after,
+      @QueryParam("limit") @DefaultValue("100") int limit)
+      throws SQLException {
+    var caller = auth.authenticate(authorization);
+    limits.admit(CallerLimits.Api.BATCHES, caller.getUsername());
+    auth.allow(caller, "get", RESOURCE, null, namespace);
+    if (limit < 1 || limit > 500) {
+      throw KubeAuth.refuse(400, "limit must be 1 to 500.");
+    }
+    var row = queued(namespace, name);
+    var page = queue.deadLetters(row.batchId(), after, limit + 1);
+    var items = page.subList(0, Math.min(limit, page.size()));
+    return new DeadLetters(
+        List.copyOf(items), page.size() > limit ? items.get(items.size() - 1).key() : null);
+  }
+
+  /** What a redrive request answers: the generation asked for, and where to follow the batch. */
+  public record RedriveRequested(String name, long redriveGeneration, String events) {}
+
+  /**
+   * Asks for the batch's dead letters to be requeued: raises spec.redriveGeneration past the last
+   * one carried out (a merge patch, as kubectl would send it; the operator does the rest once).
+   * Needs patch on automationbatches.
+   */
+  @POST
+  @Path("/{name}/dead-letters:redrive")
+  @Produces(MediaType.APPLICATION_JSON)
+  public Response redrive(
+      @PathParam("namespace") String namespace,
+      @PathParam("name") String name,
+      @HeaderParam("Authorization") String authorization) {
+    var caller = auth.authenticate(authorization);
+    limits.admit(CallerLimits.Api.BATCHES, caller.getUsername());
+    auth.allow(caller, "patch", RESOURCE, null, namespace);
+    var batch = client.resources(AutomationBatch.class).inNamespace(namespace).withName(name).get();
+    if (batch == null) {
+      throw KubeAuth.refuse(404, "No batch %s in namespace %s.".formatted(name, namespace));
+    }
+    var asked = batch.getSpec().redriveGeneration == null ? 0L : batch.getSpec().redriveGeneration;
+    var done =
+        batch.getStatus() == null || batch.getStatus().redrivenGeneration == null
+            ? 0L
+            : batch.getStatus().redrivenGeneration;
+    var next = Math.max(asked, done) + 1;
+    client
+        .resources(AutomationBatch.class)
+        .inNamespace(namespace)
+        .withName(name)
+        .patch(
+            io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+            "{\"spec\": {\"redriveGeneration\": " + next + "}}");
+    new Auditor(audit, "api:" + caller.getUsername())
+        .record(
+            "update",
+            "AutomationBatch/" + namespace + "/" + name,
+            null,
+            null,
+            "redriveGeneration=" + next);
+    return Response.accepted(new RedriveRequested(name, next, eventsPath(namespace, name))).build();
+  }
+
+  private BatchStore.Row queued(String namespace, String name) throws SQLException {
+    return store
+        .find(namespace, name)
+        .orElseThrow(
+            () ->
+                KubeAuth.refuse(
+                    404,
+                    "No batch %s in namespace %s (or it has not been queued yet)."
+                        .formatted(name, namespace)));
   }
 
   /**

@@ -148,22 +148,30 @@ public class AutomationBatchReconciler
       throws SQLException {
     var id = UUID.fromString(batch.getMetadata().getUid());
     var now = clock.instant();
-    var counts = admitted(id, limits, now);
+    var control = redrive(batch, id, limits, context.getClient(), now);
+    var counts = control.suspended() ? queue.counts(id) : admitted(id, limits, now);
     var job = newestJob(context);
     var jobState = job == null ? null : state(job);
-    if (BatchDecision.releasesWorkers(jobState)) {
+    if (control.suspended()) {
+      // Deleted Jobs' workers get SIGTERM: each finishes the ticket in hand and gives the rest
+      // back.
+      deleteJobs(batch, context);
+      store.releaseWorkers(id);
+    } else if (BatchDecision.releasesWorkers(jobState)) {
       store.releaseWorkers(id);
     }
     var fleet = batch.getSpec().deployment;
     // A fleet's batch wants none of the tenant's workers: its fleet claims the tickets.
-    var workers = fleet != null ? 0 : share(id, limits);
+    var workers = fleet != null || control.suspended() ? 0 : share(id, limits);
     var move =
-        BatchDecision.jobMove(
-            fleet != null,
-            jobState,
-            job == null ? null : job.getSpec().getParallelism(),
-            counts.live(),
-            workers);
+        control.suspended()
+            ? BatchDecision.JobMove.NONE
+            : BatchDecision.jobMove(
+                fleet != null,
+                jobState,
+                job == null ? null : job.getSpec().getParallelism(),
+                counts.live(),
+                workers);
     job =
         switch (move) {
           case START -> startJob(batch, workers, limits, context.getClient());
@@ -184,7 +192,8 @@ public class AutomationBatchReconciler
                 ? "Worker Job " + job.getMetadata().getName() + " failed: " + failure(job) + "."
                 : null,
             BatchDecision.resumesAt(now),
-            now);
+            now,
+            control);
     var next = BatchStatusAggregator.of(batch, facts);
     var finished = next.phase.finished();
     store.recordPhase(id, next.phase.toString(), finished);
@@ -192,9 +201,52 @@ public class AutomationBatchReconciler
       deleteJobs(batch, context);
     }
     writeStatus(batch, context, b -> BatchStatusAggregator.of(b, facts));
-    var control = UpdateControl.<AutomationBatch>noUpdate();
-    BatchDecision.wakeUp(counts, now).ifPresent(control::rescheduleAfter);
-    return control;
+    var update = UpdateControl.<AutomationBatch>noUpdate();
+    BatchDecision.wakeUp(counts, now).ifPresent(update::rescheduleAfter);
+    return update;
+  }
+
+  /**
+   * Carries out spec.redriveGeneration when it is past the status's: the dead letters go back to
+   * the queue (once per generation: the database keeps the last one it carried out), with an Event
+   * and an audit entry. Returns the batch's controls for its status.
+   */
+  private BatchStatusAggregator.Control redrive(
+      AutomationBatch batch,
+      UUID id,
+      TenantDirectory.Entry limits,
+      KubernetesClient client,
+      Instant now)
+      throws SQLException {
+    var spec = batch.getSpec();
+    var suspended = Boolean.TRUE.equals(spec.suspend);
+    var wanted = spec.redriveGeneration == null ? 0L : spec.redriveGeneration;
+    var status = batch.getStatus();
+    var done = status == null || status.redrivenGeneration == null ? 0L : status.redrivenGeneration;
+    if (wanted <= done) {
+      return new BatchStatusAggregator.Control(suspended, done, null);
+    }
+    var requeued = queue.redrive(id, wanted);
+    if (requeued.isEmpty()) {
+      // Carried out by a reconcile that died before its status: only the status is behind.
+      return new BatchStatusAggregator.Control(suspended, wanted, null);
+    }
+    var tickets = requeued.getAsLong();
+    event(
+        client,
+        batch,
+        KubeEvents.NORMAL,
+        "Redriven",
+        "%d dead-lettered tickets requeued with fresh attempts (redrive %d); they are admitted"
+                .formatted(tickets, wanted)
+            + " within the daily quota.");
+    record(
+        "update",
+        Auditor.resource(batch) + "/items",
+        limits.tenantId(),
+        "redrive=" + wanted + ";requeued=" + tickets);
+    return new BatchStatusAggregator.Control(
+        suspended, wanted, new AutomationBatchStatus.Redrive(wanted, tickets, now.toString()));
   }
 
   /** The batch's tickets after held ones asked the daily ledger for today's quota. */
@@ -267,7 +319,8 @@ public class AutomationBatchReconciler
             spec.maxAttempts,
             // A fleet's batch wants none of the tenant's workers.
             spec.deployment == null ? spec.parallelism : 0,
-            spec.deployment));
+            spec.deployment,
+            Boolean.TRUE.equals(spec.suspend)));
     var added = queue.enqueue(id, limits.tenantId(), spec.priority.value(), items);
     if (added > 0 || batch.getStatus() == null || batch.getStatus().counts == null) {
       var skipped = items.size() - added;

@@ -73,6 +73,25 @@ public class AutomationBatchSpec {
   @JsonPropertyDescription("How long one attempt may take (http and command processors).")
   public String itemTimeout = "30s";
 
+  @Default("false")
+  @JsonPropertyDescription(
+      "true pauses the batch: its workers finish the ticket in hand and stop, no worker claims its"
+          + " tickets (a fleet's neither), and its share of the tenant's workers goes to its other"
+          + " batches. false resumes it.")
+  public Boolean suspend = false;
+
+  @Min(0)
+  @Default("0")
+  @ValidationRule(
+      value = "self >= oldSelf",
+      message =
+          "redriveGeneration only goes up: raise it past status.redrivenGeneration to redrive")
+  @JsonPropertyDescription(
+      "Raise it past status.redrivenGeneration to requeue the batch's dead-lettered tickets with"
+          + " fresh attempts, once per value: they are admitted again within the tenant's daily"
+          + " quota (and billed again), with the same idempotency keys.")
+  public Long redriveGeneration = 0L;
+
   /** One ticket. */
   public static class Item {
 

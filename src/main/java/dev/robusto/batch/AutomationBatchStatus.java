@@ -15,8 +15,8 @@ import java.util.List;
 public class AutomationBatchStatus {
 
   @JsonPropertyDescription(
-      "Pending, Queued, Running, Throttled (waiting for the daily quota), Succeeded,"
-          + " PartiallyFailed or Failed.")
+      "Pending, Queued, Running, Throttled (waiting for the daily quota), Suspended"
+          + " (spec.suspend), Succeeded, PartiallyFailed or Failed.")
   public Phase phase;
 
   /** Where a batch stands, as kubectl's Phase column shows it. */
@@ -25,6 +25,7 @@ public class AutomationBatchStatus {
     QUEUED,
     RUNNING,
     THROTTLED,
+    SUSPENDED,
     SUCCEEDED,
     PARTIALLY_FAILED,
     FAILED;
@@ -66,6 +67,12 @@ public class AutomationBatchStatus {
       "When throttled: the time (next UTC midnight) the daily quota admits more.")
   public String resumesAt;
 
+  @JsonPropertyDescription("The spec.redriveGeneration last carried out (0: none).")
+  public Long redrivenGeneration;
+
+  @JsonPropertyDescription("The last redrive of the batch's dead letters.")
+  public Redrive lastRedrive;
+
   @SchemaFrom(type = ConditionSchema[].class)
   @JsonPropertyDescription(ConditionSchema.DESCRIPTION)
   public List<Condition> conditions = new ArrayList<>();
@@ -92,6 +99,26 @@ public class AutomationBatchStatus {
 
     @JsonPropertyDescription("Used every attempt; the last error is kept with the ticket.")
     public long deadLettered;
+  }
+
+  /** A redrive: which generation, how many dead letters it requeued, when. */
+  public static class Redrive {
+    @JsonPropertyDescription("The spec.redriveGeneration it carried out.")
+    public long generation;
+
+    @JsonPropertyDescription("Dead-lettered tickets it requeued.")
+    public long tickets;
+
+    @JsonPropertyDescription("When (RFC 3339).")
+    public String time;
+
+    public Redrive() {}
+
+    Redrive(long generation, long tickets, String time) {
+      this.generation = generation;
+      this.tickets = tickets;
+      this.time = time;
+    }
   }
 
   /** One worker Job of the batch. */

@@ -33,7 +33,17 @@ final class BatchStatusAggregator {
       WorkerJob job,
       String jobFailure,
       Instant resumesAt,
-      Instant now) {}
+      Instant now,
+      Control control) {}
+
+  /**
+   * What the batch's own controls did: suspended (spec.suspend), the redrive generation carried
+   * out, and the redrive this reconcile made (null: none).
+   */
+  record Control(
+      boolean suspended, long redrivenGeneration, AutomationBatchStatus.Redrive redrive) {
+    static final Control NONE = new Control(false, 0, null);
+  }
 
   private BatchStatusAggregator() {}
 
@@ -82,6 +92,13 @@ final class BatchStatusAggregator {
         status.startTime = facts.now().toString();
       }
     }
+    var control = facts.control();
+    if (control.redrivenGeneration() > 0) {
+      status.redrivenGeneration = control.redrivenGeneration();
+    }
+    if (control.redrive() != null) {
+      status.lastRedrive = control.redrive();
+    }
     var verdict = verdict(facts);
     status.phase = verdict.phase();
     var conditions = new ArrayList<Condition>();
@@ -98,6 +115,8 @@ final class BatchStatusAggregator {
     conditions.add(throttled(batch, status, facts));
     if (status.phase.finished() && status.completionTime == null) {
       status.completionTime = facts.now().toString();
+    } else if (!status.phase.finished()) {
+      status.completionTime = null; // redriven: it finishes again later
     }
     status.conditions = conditions;
     return status;
@@ -127,6 +146,21 @@ final class BatchStatusAggregator {
                   .formatted(c.live() + c.held())
               + " re-create the batch (tickets that succeeded are not processed again).";
       return new Verdict(Phase.FAILED, false, "WorkerJobFailed", message, true);
+    }
+    if (facts.control().suspended()) {
+      return new Verdict(
+          Phase.SUSPENDED,
+          true,
+          "Suspended",
+          ("spec.suspend is true: no worker claims the batch's tickets (%d pending, %d waiting for"
+                  + " the daily quota%s). Set spec.suspend to false to resume.")
+              .formatted(
+                  c.pending(),
+                  c.held(),
+                  c.running() == 0
+                      ? ""
+                      : "; %d in workers' hands finish first".formatted(c.running())),
+          false);
     }
     if (c.live() == 0 && !jobRunning) {
       return new Verdict(
@@ -211,6 +245,8 @@ final class BatchStatusAggregator {
       status.completionTime = old.completionTime;
       status.counts = old.counts;
       status.workers = old.workers;
+      status.redrivenGeneration = old.redrivenGeneration;
+      status.lastRedrive = old.lastRedrive;
     }
     return status;
   }

@@ -24,7 +24,8 @@ public final class BatchStore {
       String priority,
       int maxAttempts,
       int parallelism,
-      String deployment) {}
+      String deployment,
+      boolean suspended) {}
 
   private final Sql sql;
 
@@ -32,19 +33,23 @@ public final class BatchStore {
     this.sql = new Sql(dataSource);
   }
 
-  /** Creates the batch's row, or brings its priority and limits up to date. */
+  /**
+   * Creates the batch's row, or brings its priority, limits and suspension up to date (a suspended
+   * batch's tickets are claimed by no worker: robusto_worker_claim).
+   */
   public void upsert(Batch batch) throws SQLException {
     sql.update(
         """
         INSERT INTO automation_batches (batch_id, tenant_id, namespace, name, priority,
-          max_attempts, parallelism, deployment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          max_attempts, parallelism, deployment, suspended) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (batch_id) DO UPDATE SET priority = excluded.priority,
           max_attempts = excluded.max_attempts, parallelism = excluded.parallelism,
-          deployment = excluded.deployment, updated_at = now()
+          deployment = excluded.deployment, suspended = excluded.suspended, updated_at = now()
         WHERE (automation_batches.priority, automation_batches.max_attempts,
-          automation_batches.parallelism, automation_batches.deployment)
+          automation_batches.parallelism, automation_batches.deployment,
+          automation_batches.suspended)
           IS DISTINCT FROM (excluded.priority, excluded.max_attempts,
-          excluded.parallelism, excluded.deployment)
+          excluded.parallelism, excluded.deployment, excluded.suspended)
         """,
         batch.batchId(),
         batch.tenantId(),
@@ -53,13 +58,14 @@ public final class BatchStore {
         batch.priority(),
         batch.maxAttempts(),
         batch.parallelism(),
-        batch.deployment());
+        batch.deployment(),
+        batch.suspended());
   }
 
   /**
-   * Shares the tenant's cap among its active batches (see {@link WorkerAllocation}) under the lock
-   * of its tenant_config row, so concurrent reconciles of its batches cannot grant more than the
-   * cap between them. Returns the workers each active batch holds.
+   * Shares the tenant's cap among its active batches (see {@link WorkerAllocation}; a suspended one
+   * wants none) under the lock of its tenant_config row, so concurrent reconciles of its batches
+   * cannot grant more than the cap between them. Returns the workers each active batch holds.
    */
   public Map<UUID, Integer> allocate(String tenantId, int cap) throws SQLException {
     return sql.inTransaction(
@@ -75,8 +81,9 @@ public final class BatchStore {
                   c,
                   """
                   SELECT b.batch_id, b.priority, b.created_at, b.parallelism, b.workers,
-                    (SELECT count(*) FROM automation_items i WHERE i.batch_id = b.batch_id
-                      AND i.state IN ('pending', 'running'))
+                    CASE WHEN b.suspended THEN 0 ELSE
+                      (SELECT count(*) FROM automation_items i WHERE i.batch_id = b.batch_id
+                        AND i.state IN ('pending', 'running')) END
                   FROM automation_batches b WHERE b.tenant_id = ? AND b.completed_at IS NULL
                   """,
                   rs ->

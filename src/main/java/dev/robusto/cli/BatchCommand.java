@@ -4,7 +4,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code robusto batch watch NAME}: a batch's progress, live, from the operator's stream. */
+/**
+ * {@code robusto batch watch|suspend|resume|dead-letters|redrive NAME}: a batch's progress, live,
+ * from the operator's stream, and its controls.
+ */
 @Command(name = "batch", description = "AutomationBatches.")
 final class BatchCommand {
 
@@ -51,6 +54,119 @@ final class BatchCommand {
           "The stream ended before the batch finished (the operator restarted, or the stream's"
               + " time limit): run the command again to go on.");
     }
+    return 0;
+  }
+
+  @Command(
+      name = "suspend",
+      description = "Pause a batch: its workers finish the ticket in hand and stop (spec.suspend).")
+  Integer suspend(
+      @Parameters(paramLabel = "NAME", description = "The AutomationBatch.") String name,
+      @Option(
+              names = {"-n", "--namespace"},
+              description = "Its namespace (default: the kubeconfig context's).")
+          String namespace) {
+    return setSuspend(name, namespace, true);
+  }
+
+  @Command(name = "resume", description = "Resume a suspended batch.")
+  Integer resume(
+      @Parameters(paramLabel = "NAME", description = "The AutomationBatch.") String name,
+      @Option(
+              names = {"-n", "--namespace"},
+              description = "Its namespace (default: the kubeconfig context's).")
+          String namespace) {
+    return setSuspend(name, namespace, false);
+  }
+
+  private int setSuspend(String name, String namespace, boolean suspend) {
+    var ns = cli.namespace(namespace);
+    var batches =
+        cli.kubernetes()
+            .resources(dev.robusto.batch.AutomationBatch.class)
+            .inNamespace(ns)
+            .withName(name);
+    if (batches.get() == null) {
+      throw new RobustoCli.CliException(
+          "No AutomationBatch %s in namespace %s. kubectl get automationbatches -A lists them."
+              .formatted(name, ns));
+    }
+    // A merge patch: no resourceVersion to conflict with the operator's own writes.
+    batches.patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+            io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        "{\"spec\": {\"suspend\": " + suspend + "}}");
+    cli.out.printf(
+        "AutomationBatch %s/%s %s. Follow it: robusto batch watch %s -n %s%n",
+        ns,
+        name,
+        suspend ? "suspended (its workers finish the ticket in hand)" : "resumed",
+        name,
+        ns);
+    return 0;
+  }
+
+  @Command(
+      name = "dead-letters",
+      description = "List a batch's dead-lettered tickets with their last error.")
+  Integer deadLetters(
+      @Parameters(paramLabel = "NAME", description = "The AutomationBatch.") String name,
+      @Option(
+              names = {"-n", "--namespace"},
+              description = "Its namespace (default: the kubeconfig context's).")
+          String namespace) {
+    var ns = cli.namespace(namespace);
+    String after = null;
+    var listed = 0;
+    do {
+      var path =
+          "/api/v1/namespaces/%s/batches/%s/dead-letters?limit=500".formatted(ns, name)
+              + (after == null
+                  ? ""
+                  : "&after="
+                      + java.net.URLEncoder.encode(after, java.nio.charset.StandardCharsets.UTF_8));
+      var response = cli.call("GET", path, null);
+      if (response.statusCode() != 200) {
+        throw cli.refused(response, response.body());
+      }
+      var page = RobustoCli.json(response.body());
+      for (var item : page.path("items")) {
+        cli.out.printf(
+            "%s  attempts %d  %s%n",
+            item.path("key").asText(),
+            item.path("attempts").asInt(),
+            item.path("lastError").asText(""));
+        listed++;
+      }
+      after = page.path("next").isTextual() ? page.path("next").asText() : null;
+    } while (after != null);
+    cli.out.printf("%d dead-lettered tickets.%n", listed);
+    return 0;
+  }
+
+  @Command(
+      name = "redrive",
+      description =
+          "Requeue a batch's dead-lettered tickets with fresh attempts, within the daily quota.")
+  Integer redrive(
+      @Parameters(paramLabel = "NAME", description = "The AutomationBatch.") String name,
+      @Option(
+              names = {"-n", "--namespace"},
+              description = "Its namespace (default: the kubeconfig context's).")
+          String namespace) {
+    var ns = cli.namespace(namespace);
+    var response =
+        cli.call(
+            "POST",
+            "/api/v1/namespaces/%s/batches/%s/dead-letters:redrive".formatted(ns, name),
+            null);
+    if (response.statusCode() != 202) {
+      throw cli.refused(response, response.body());
+    }
+    cli.out.printf(
+        "Redrive %d of AutomationBatch %s/%s asked; status.lastRedrive says how many tickets it"
+            + " requeued. Follow it: robusto batch watch %s -n %s%n",
+        RobustoCli.json(response.body()).path("redriveGeneration").asLong(), ns, name, name, ns);
     return 0;
   }
 

@@ -313,6 +313,72 @@ public final class WorkQueue {
         .orElseThrow();
   }
 
+  /** A dead-lettered ticket: its key, the attempts it used, its last error, when it ended. */
+  public record DeadLetter(String key, int attempts, String lastError, String finishedAt) {}
+
+  /** Up to {@code limit} of a batch's dead letters by key, after {@code afterKey} (null: first). */
+  public List<DeadLetter> deadLetters(UUID batchId, String afterKey, int limit)
+      throws SQLException {
+    return sql.list(
+        """
+        SELECT idempotency_key, attempts, last_error, finished_at FROM automation_item_outcomes
+        WHERE batch_id = ? AND state = 'dead_lettered' AND idempotency_key > ?
+        ORDER BY idempotency_key LIMIT ?
+        """,
+        rs ->
+            new DeadLetter(
+                rs.getString(1),
+                rs.getInt(2),
+                rs.getString(3),
+                rs.getTimestamp(4).toInstant().toString()),
+        batchId,
+        afterKey == null ? "" : afterKey,
+        limit);
+  }
+
+  /**
+   * Requeues a batch's dead letters with fresh attempts, as tickets waiting for the daily quota
+   * (held: admitted, and billed, again), with their keys and last errors; once per {@code
+   * generation}: the batch row records the last one carried out, in the same transaction, so a
+   * repeated call (a reconcile that died before writing its status) requeues nothing. Returns how
+   * many were requeued, or empty when this generation was carried out already.
+   */
+  public java.util.OptionalLong redrive(UUID batchId, long generation) throws SQLException {
+    return sql.inTransaction(
+        c -> {
+          var claimed =
+              Sql.update(
+                  c,
+                  """
+                  UPDATE automation_batches SET redriven_generation = ?, completed_at = NULL,
+                    updated_at = now()
+                  WHERE batch_id = ? AND redriven_generation < ?
+                  """,
+                  generation,
+                  batchId,
+                  generation);
+          if (claimed == 0) {
+            return java.util.OptionalLong.empty();
+          }
+          return java.util.OptionalLong.of(
+              Sql.update(
+                  c,
+                  """
+                  WITH dead AS (
+                    DELETE FROM automation_item_outcomes
+                    WHERE batch_id = ? AND state = 'dead_lettered'
+                    RETURNING tenant_id, idempotency_key, payload, last_error, created_at)
+                  INSERT INTO automation_items (batch_id, tenant_id, idempotency_key, payload,
+                    priority, state, last_error, created_at)
+                  SELECT b.batch_id, d.tenant_id, d.idempotency_key, d.payload, b.priority, 'held',
+                    d.last_error, d.created_at
+                  FROM dead d JOIN automation_batches b ON b.batch_id = ?
+                  """,
+                  batchId,
+                  batchId));
+        });
+  }
+
   /** How a batch's items stand, live and finished. */
   public Counts counts(UUID batchId) throws SQLException {
     var rows =

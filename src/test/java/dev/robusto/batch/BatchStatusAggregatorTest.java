@@ -70,7 +70,8 @@ class BatchStatusAggregatorTest {
             null,
             null,
             MIDNIGHT,
-            NOW);
+            NOW,
+            BatchStatusAggregator.Control.NONE);
     var status = BatchStatusAggregator.of(batch(), facts);
     assertThat(status.phase).isEqualTo(AutomationBatchStatus.Phase.RUNNING);
     assertThat(ready(status).getReason()).isEqualTo("HandedToFleet");
@@ -80,10 +81,76 @@ class BatchStatusAggregatorTest {
                 + " 2 running.");
   }
 
+  @Test
+  void aSuspendedBatchSaysWhatWaitsAndHowToResume() {
+    var facts =
+        new BatchStatusAggregator.Facts(
+            "acme",
+            new Counts(5, 30, 2, 10, 0, 0),
+            0,
+            2,
+            150,
+            false,
+            null,
+            null,
+            null,
+            MIDNIGHT,
+            NOW,
+            new BatchStatusAggregator.Control(true, 0, null));
+    var status = BatchStatusAggregator.of(batch(), facts);
+    assertThat(status.phase).isEqualTo(AutomationBatchStatus.Phase.SUSPENDED);
+    assertThat(status.phase.finished()).isFalse();
+    assertThat(ready(status).getReason()).isEqualTo("Suspended");
+    assertThat(ready(status).getMessage())
+        .isEqualTo(
+            "spec.suspend is true: no worker claims the batch's tickets (30 pending, 5 waiting for"
+                + " the daily quota; 2 in workers' hands finish first). Set spec.suspend to false"
+                + " to resume.");
+  }
+
+  @Test
+  void aRedrivenBatchIsNoLongerCompleteAndSaysWhatWasRequeued() {
+    var finished = batch();
+    finished.setStatus(
+        BatchStatusAggregator.of(batch(), facts(new Counts(0, 0, 0, 45, 0, 5), null)));
+    assertThat(finished.getStatus().completionTime).isNotNull();
+    var redrive = new AutomationBatchStatus.Redrive(1, 5, NOW.toString());
+    var facts =
+        new BatchStatusAggregator.Facts(
+            "acme",
+            new Counts(0, 5, 0, 45, 0, 0),
+            0,
+            2,
+            150,
+            false,
+            null,
+            null,
+            null,
+            MIDNIGHT,
+            NOW,
+            new BatchStatusAggregator.Control(false, 1, redrive));
+    var status = BatchStatusAggregator.of(finished, facts);
+    assertThat(status.phase.finished()).isFalse();
+    assertThat(status.completionTime).isNull();
+    assertThat(status.redrivenGeneration).isEqualTo(1L);
+    assertThat(status.lastRedrive.tickets).isEqualTo(5);
+  }
+
   private static BatchStatusAggregator.Facts facts(
       Counts counts, AutomationBatchStatus.WorkerJob job) {
     return new BatchStatusAggregator.Facts(
-        "acme", counts, 0, 2, 150, false, null, job, null, MIDNIGHT, NOW);
+        "acme",
+        counts,
+        0,
+        2,
+        150,
+        false,
+        null,
+        job,
+        null,
+        MIDNIGHT,
+        NOW,
+        BatchStatusAggregator.Control.NONE);
   }
 
   private static AutomationBatch batch() {

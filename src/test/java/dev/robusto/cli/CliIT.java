@@ -131,6 +131,33 @@ class CliIT {
           .endsWith("Succeeded");
     }
 
+    // The batch's controls: suspend and resume (spec.suspend), its dead letters, a redrive.
+    var suspend = robusto("batch", "suspend", "cli", "-n", NAMESPACE);
+    assertThat(suspend.code()).as(suspend.err()).isZero();
+    assertThat(suspend.out()).contains("AutomationBatch tenant-consola/cli suspended");
+    assertThat(batchSpec(client).suspend).isTrue();
+    var resume = robusto("batch", "resume", "cli", "-n", NAMESPACE);
+    assertThat(resume.code()).as(resume.err()).isZero();
+    assertThat(batchSpec(client).suspend).isFalse();
+    var dead = robusto("batch", "dead-letters", "cli", "-n", NAMESPACE, "--token", owner);
+    assertThat(dead.code()).as(dead.err()).isZero();
+    assertThat(dead.out()).isEqualTo("0 dead-lettered tickets.\n");
+    var redrive = robusto("batch", "redrive", "cli", "-n", NAMESPACE, "--token", owner);
+    assertThat(redrive.code()).as(redrive.err()).isZero();
+    assertThat(redrive.out()).startsWith("Redrive 1 of AutomationBatch tenant-consola/cli asked");
+    await("the operator carries the redrive out")
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              var b =
+                  client.resources(AutomationBatch.class).inNamespace(NAMESPACE).withName("cli");
+              var s = b.get().getStatus();
+              return s.lastRedrive != null && s.lastRedrive.generation == 1;
+            });
+    var noBatch = robusto("batch", "suspend", "nadie", "-n", NAMESPACE);
+    assertThat(noBatch.code()).isEqualTo(1);
+    assertThat(noBatch.err()).contains("No AutomationBatch nadie in namespace tenant-consola");
+
     // The tenant's tree.
     var status = robusto("status", TENANT);
     assertThat(status.code()).as(status.err()).isZero();
@@ -299,5 +326,15 @@ class CliIT {
     spec.tenants = new LinkedHashMap<>(Map.of(TENANT, "on"));
     flag.setSpec(spec);
     return flag;
+  }
+
+  private static dev.robusto.batch.AutomationBatchSpec batchSpec(
+      io.fabric8.kubernetes.client.KubernetesClient client) {
+    return client
+        .resources(AutomationBatch.class)
+        .inNamespace(NAMESPACE)
+        .withName("cli")
+        .get()
+        .getSpec();
   }
 }

@@ -31,7 +31,8 @@ class SchemaIT {
           "V8__queue_batch_index.sql",
           "V9__usage_metering.sql",
           "V10__bounded_retention.sql",
-          "V11__worker_observations.sql");
+          "V11__worker_observations.sql",
+          "V12__batch_control.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {

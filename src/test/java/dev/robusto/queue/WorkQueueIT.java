@@ -1,6 +1,7 @@
 package dev.robusto.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.robusto.batch.DailyLedger;
 import dev.robusto.tenant.ScramVerifier;
@@ -160,6 +161,48 @@ class WorkQueueIT {
       assertThat(rs.getInt(2)).isEqualTo(3);
       assertThat(rs.getString(3)).isEqualTo("HTTP 503 from portal (attempt 3)");
     }
+  }
+
+  @Test
+  void noWorkerClaimsASuspendedBatchsTicketsNeitherItsOwnNorAFleets() throws Exception {
+    enqueueAndAdmit("normal", items(0, 3));
+    execute("UPDATE automation_batches SET suspended = true");
+    assertThat(queue.claim(BATCH, "w", 10, Duration.ofSeconds(30))).isEmpty();
+    execute("UPDATE automation_batches SET deployment = 'portal-workers', parallelism = 0");
+    assertThat(queue.claimForDeployment("portal-workers", "f", 10, Duration.ofSeconds(30)))
+        .isEmpty();
+    execute("UPDATE automation_batches SET suspended = false");
+    assertThat(queue.claimForDeployment("portal-workers", "f", 10, Duration.ofSeconds(30)))
+        .hasSize(3);
+  }
+
+  @Test
+  void aRedriveRequeuesTheDeadLettersOncePerGenerationWithFreshAttempts() throws Exception {
+    enqueueAndAdmit("normal", items(0, 2));
+    execute("UPDATE automation_batches SET max_attempts = 1, completed_at = now()");
+    for (var claim : queue.claim(BATCH, "w", 2, Duration.ofSeconds(30))) {
+      assertThat(queue.fail(claim, "HTTP 503", false, RETRY))
+          .isEqualTo(WorkQueue.FailureOutcome.DEAD_LETTERED);
+    }
+    assertThat(operator.deadLetters(BATCH, null, 10))
+        .extracting(WorkQueue.DeadLetter::key, WorkQueue.DeadLetter::lastError)
+        .containsExactly(tuple("ticket-0", "HTTP 503"), tuple("ticket-1", "HTTP 503"));
+
+    assertThat(operator.redrive(BATCH, 1)).hasValue(2);
+    assertThat(operator.redrive(BATCH, 1)).as("the same generation again").isEmpty();
+    assertThat(operator.deadLetters(BATCH, null, 10)).isEmpty();
+    assertThat(count("SELECT count(*) FROM automation_batches WHERE completed_at IS NULL"))
+        .as("the batch is active again")
+        .isEqualTo(1);
+    // Held: they take today's quota again before a worker sees them, with no attempt used.
+    assertThat(operator.counts(BATCH).held()).isEqualTo(2);
+    new DailyLedger(db).admit(BATCH, "acme", java.time.LocalDate.now(), 1_000_000);
+    var again = queue.claim(BATCH, "w", 2, Duration.ofSeconds(30));
+    assertThat(again).extracting(WorkQueue.Claim::attempts).containsOnly(1);
+    assertThat(again)
+        .extracting(WorkQueue.Claim::key)
+        .containsExactlyInAnyOrder("ticket-0", "ticket-1");
+    assertThat(operator.redrive(BATCH, 2)).as("nothing dead-lettered now").hasValue(0);
   }
 
   @Test
