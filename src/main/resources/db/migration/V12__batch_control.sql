@@ -1,8 +1,12 @@
 -- Batch control: a suspended batch's tickets are claimed by no worker (its Jobs' nor its fleet's),
--- and a batch's dead letters are requeued once per spec.redriveGeneration (the generation the
--- database last redrove is kept here, so a reconcile that dies half-way does not redrive twice).
+-- and its Jobs' workers exit once their claims are done; a batch's dead letters are requeued once
+-- per spec.redriveGeneration (the generation the database last redrove is kept here, so a
+-- reconcile that dies half-way does not redrive twice), their outcome rows kept as 'redriven'.
 ALTER TABLE automation_batches ADD COLUMN IF NOT EXISTS suspended boolean NOT NULL DEFAULT false;
 ALTER TABLE automation_batches ADD COLUMN IF NOT EXISTS redriven_generation bigint NOT NULL DEFAULT 0;
+ALTER TABLE automation_item_outcomes DROP CONSTRAINT IF EXISTS automation_item_outcomes_state_check;
+ALTER TABLE automation_item_outcomes ADD CONSTRAINT automation_item_outcomes_state_check
+    CHECK (state IN ('succeeded', 'failed', 'dead_lettered', 'redriven'));
 ALTER TABLE automation_batches DROP CONSTRAINT IF EXISTS automation_batches_phase_check;
 ALTER TABLE automation_batches ADD CONSTRAINT automation_batches_phase_check
     CHECK (phase IN ('Pending', 'Queued', 'Running', 'Throttled', 'Suspended', 'Succeeded',
@@ -64,3 +68,17 @@ BEGIN
 END;
 $$;
 
+
+-- How many of one of the caller's batches' tickets are still to be processed (pending or running);
+-- none while the batch is suspended, so its Job's workers exit once their claims are done.
+CREATE OR REPLACE FUNCTION robusto_worker_live_items(p_batch uuid)
+RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+    SELECT count(*) FROM public.automation_items
+     WHERE batch_id = p_batch AND tenant_id = public.robusto_worker_tenant()
+       AND state IN ('pending', 'running')
+       AND NOT EXISTS (SELECT 1 FROM public.automation_batches b
+                        WHERE b.batch_id = p_batch AND b.suspended)
+$$;

@@ -1,5 +1,7 @@
--- Undoes V12__batch_control.sql: V6's claim (suspension ignored) back, the columns gone.
--- Runs twice as well as once.
+-- Undoes V12__batch_control.sql: V6's claim and live count (suspension ignored) back, the columns
+-- gone. Runs twice as well as once. Suspended batches are suspended no more: their fleets claim
+-- their tickets at once, and their next Jobs start. The outcome rows of redriven tickets (their
+-- history: the tickets themselves were requeued) are deleted, which V6's vocabulary has no word for.
 -- Claims up to p_limit (1 to 1000) due items of one of the caller's batches, or of the batches
 -- handed to one of its fleets, most urgent and oldest first, under a lease of 1 s to 10 min.
 CREATE OR REPLACE FUNCTION robusto_worker_claim(
@@ -52,6 +54,17 @@ BEGIN
 END;
 $$;
 
+-- How many of one of the caller's batches' tickets are still to be processed (pending or running).
+CREATE OR REPLACE FUNCTION robusto_worker_live_items(p_batch uuid)
+RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+    SELECT count(*) FROM public.automation_items
+     WHERE batch_id = p_batch AND tenant_id = public.robusto_worker_tenant()
+       AND state IN ('pending', 'running')
+$$;
+
 -- A suspended batch's row says Queued, as before V12 (its next reconcile writes the phase again).
 UPDATE automation_batches SET phase = 'Queued' WHERE phase = 'Suspended';
 ALTER TABLE automation_batches DROP CONSTRAINT IF EXISTS automation_batches_phase_check;
@@ -59,3 +72,7 @@ ALTER TABLE automation_batches ADD CONSTRAINT automation_batches_phase_check
     CHECK (phase IN ('Pending', 'Queued', 'Running', 'Throttled', 'Succeeded', 'PartiallyFailed', 'Failed'));
 ALTER TABLE automation_batches DROP COLUMN IF EXISTS redriven_generation;
 ALTER TABLE automation_batches DROP COLUMN IF EXISTS suspended;
+DELETE FROM automation_item_outcomes WHERE state = 'redriven';
+ALTER TABLE automation_item_outcomes DROP CONSTRAINT IF EXISTS automation_item_outcomes_state_check;
+ALTER TABLE automation_item_outcomes ADD CONSTRAINT automation_item_outcomes_state_check
+    CHECK (state IN ('succeeded', 'failed', 'dead_lettered'));

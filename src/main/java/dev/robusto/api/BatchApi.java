@@ -246,14 +246,30 @@ public class BatchApi {
             ? 0L
             : batch.getStatus().redrivenGeneration;
     var next = Math.max(asked, done) + 1;
-    client
-        .resources(AutomationBatch.class)
-        .inNamespace(namespace)
-        .withName(name)
-        .patch(
-            io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
-                io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
-            "{\"spec\": {\"redriveGeneration\": " + next + "}}");
+    // Only if nobody raised it meanwhile: two calls at once ask for one redrive, not two.
+    var patch =
+        "[{\"op\": \"test\", \"path\": \"/spec/redriveGeneration\", \"value\": %d},"
+                .formatted(asked)
+            + " {\"op\": \"replace\", \"path\": \"/spec/redriveGeneration\", \"value\": %d}]"
+                .formatted(next);
+    try {
+      client
+          .resources(AutomationBatch.class)
+          .inNamespace(namespace)
+          .withName(name)
+          .patch(
+              io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                  io.fabric8.kubernetes.client.dsl.base.PatchType.JSON),
+              patch);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 422 || e.getCode() == 409) {
+        throw KubeAuth.refuse(
+            409,
+            "spec.redriveGeneration changed while this redrive was asked (another one was): read"
+                + " the batch's status.redrivenGeneration before asking again.");
+      }
+      throw e;
+    }
     new Auditor(audit, "api:" + caller.getUsername())
         .record(
             "update",
@@ -331,8 +347,10 @@ public class BatchApi {
         }
         var counts = queue.counts(row.get().batchId());
         var snapshot = JSON.writeValueAsString(new Progress(row.get().phase(), counts));
-        var id = Long.toString(counts.finished());
-        if (counts.finished() > resumeAfter && !snapshot.equals(lastSnapshot)) {
+        // Never goes down: a redrive moves tickets from dead-lettered to redriven.
+        var finished = counts.finished() + counts.redriven();
+        var id = Long.toString(finished);
+        if (finished > resumeAfter && !snapshot.equals(lastSnapshot)) {
           sink.send(event("progress", id, snapshot));
           lastSnapshot = snapshot;
           sentAt = System.nanoTime();

@@ -128,6 +128,10 @@ public class AutomationBatchReconciler
               + " belongs to no Tenant; create batches in a tenant's namespace.");
     }
     var limits = tenant.get();
+    // Before the tickets are read again: a suspension holds even when they cannot be.
+    store.suspend(
+        UUID.fromString(batch.getMetadata().getUid()),
+        Boolean.TRUE.equals(batch.getSpec().suspend));
     if (BatchDecision.needsIngest(batch)) {
       try {
         ingest(batch, limits, context.getClient());
@@ -149,29 +153,25 @@ public class AutomationBatchReconciler
     var id = UUID.fromString(batch.getMetadata().getUid());
     var now = clock.instant();
     var control = redrive(batch, id, limits, context.getClient(), now);
+    // Suspended, held tickets take none of today's quota.
     var counts = control.suspended() ? queue.counts(id) : admitted(id, limits, now);
     var job = newestJob(context);
     var jobState = job == null ? null : state(job);
-    if (control.suspended()) {
-      // Deleted Jobs' workers get SIGTERM: each finishes the ticket in hand and gives the rest
-      // back.
-      deleteJobs(batch, context);
-      store.releaseWorkers(id);
-    } else if (BatchDecision.releasesWorkers(jobState)) {
+    if (BatchDecision.releasesWorkers(jobState)) {
       store.releaseWorkers(id);
     }
     var fleet = batch.getSpec().deployment;
-    // A fleet's batch wants none of the tenant's workers: its fleet claims the tickets.
-    var workers = fleet != null || control.suspended() ? 0 : share(id, limits);
+    // A fleet's batch wants none of the tenant's workers: its fleet claims the tickets. A suspended
+    // batch wants none either, and keeps what it holds until its Job's pods are gone.
+    var workers = fleet != null ? 0 : share(id, limits);
     var move =
-        control.suspended()
-            ? BatchDecision.JobMove.NONE
-            : BatchDecision.jobMove(
-                fleet != null,
-                jobState,
-                job == null ? null : job.getSpec().getParallelism(),
-                counts.live(),
-                workers);
+        BatchDecision.jobMove(
+            fleet != null,
+            control.suspended(),
+            jobState,
+            job == null ? null : job.getSpec().getParallelism(),
+            counts.live(),
+            workers);
     job =
         switch (move) {
           case START -> startJob(batch, workers, limits, context.getClient());
@@ -237,9 +237,11 @@ public class AutomationBatchReconciler
         batch,
         KubeEvents.NORMAL,
         "Redriven",
-        "%d dead-lettered tickets requeued with fresh attempts (redrive %d); they are admitted"
-                .formatted(tickets, wanted)
-            + " within the daily quota.");
+        tickets == 0
+            ? "Redrive %d found no dead-lettered ticket to requeue.".formatted(wanted)
+            : ("%d dead-lettered tickets requeued with fresh attempts (redrive %d); they are"
+                    + " admitted within the daily quota.")
+                .formatted(tickets, wanted));
     record(
         "update",
         Auditor.resource(batch) + "/items",

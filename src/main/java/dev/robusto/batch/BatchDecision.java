@@ -61,17 +61,24 @@ final class BatchDecision {
 
   /**
    * The worker Job's move. {@code jobState} and {@code parallelism} are the newest Job's (null:
-   * none); {@code workers} is what the batch holds of its tenant's cap now.
+   * none); {@code workers} is what the batch holds of its tenant's cap now. A suspended batch's
+   * running Job is left to end by itself (its workers finish their claims and exit: the database
+   * shows them nothing live), so its workers go back only once its pods are gone.
    */
   static JobMove jobMove(
-      boolean fleet, String jobState, Integer parallelism, long live, int workers) {
+      boolean fleet,
+      boolean suspended,
+      String jobState,
+      Integer parallelism,
+      long live,
+      int workers) {
     if (fleet) {
       return JobMove.FLEET;
     }
     if ("Failed".equals(jobState)) {
       return JobMove.REPORT_FAILURE;
     }
-    if (live == 0 || workers == 0) {
+    if (suspended || live == 0 || workers == 0) {
       return JobMove.NONE;
     }
     if (!"Running".equals(jobState)) {

@@ -152,14 +152,15 @@ final class BatchStatusAggregator {
           Phase.SUSPENDED,
           true,
           "Suspended",
-          ("spec.suspend is true: no worker claims the batch's tickets (%d pending, %d waiting for"
-                  + " the daily quota%s). Set spec.suspend to false to resume.")
+          ("spec.suspend is true: no worker claims the batch's tickets (%d pending, %d not yet"
+                  + " admitted%s). Set spec.suspend to false to resume.")
               .formatted(
                   c.pending(),
                   c.held(),
-                  c.running() == 0
-                      ? ""
-                      : "; %d in workers' hands finish first".formatted(c.running())),
+                  jobRunning && facts.job().active > 0
+                      ? "; %d workers finish the tickets they hold, then exit"
+                          .formatted(facts.job().active)
+                      : ""),
           false);
     }
     if (c.live() == 0 && !jobRunning) {
@@ -219,6 +220,15 @@ final class BatchStatusAggregator {
   private static Condition throttled(
       AutomationBatch batch, AutomationBatchStatus status, Facts facts) {
     var held = facts.counts().held();
+    if (held > 0 && facts.control().suspended()) {
+      status.resumesAt = null;
+      return condition(
+          batch,
+          THROTTLED,
+          false,
+          "Suspended",
+          "%d tickets are not admitted while the batch is suspended.".formatted(held));
+    }
     if (held == 0) {
       status.resumesAt = null;
       return condition(

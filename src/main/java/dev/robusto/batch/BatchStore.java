@@ -108,6 +108,18 @@ public final class BatchStore {
         });
   }
 
+  /** Suspends or resumes the batch's row, if it has one yet (see {@link #upsert}). */
+  public void suspend(UUID batchId, boolean suspended) throws SQLException {
+    sql.update(
+        """
+        UPDATE automation_batches SET suspended = ?, updated_at = now()
+        WHERE batch_id = ? AND suspended <> ?
+        """,
+        suspended,
+        batchId,
+        suspended);
+  }
+
   /** The batch's Job is gone or done: its workers go back to the tenant. */
   public void releaseWorkers(UUID batchId) throws SQLException {
     sql.update(

@@ -36,7 +36,7 @@ public final class PlatformMetrics {
         sql.list(
             """
             SELECT tenant_id, count(*), count(*) FILTER (WHERE state = 'failed'),
-              count(*) FILTER (WHERE state = 'dead_lettered')
+              count(*) FILTER (WHERE state IN ('dead_lettered', 'redriven'))
             FROM automation_item_outcomes WHERE tenant_id = ANY(?)
               AND finished_at > now() - ? * interval '1 millisecond'
             GROUP BY tenant_id

@@ -62,9 +62,23 @@ public final class WorkQueue {
     FENCED
   }
 
-  /** A batch's items by state; held ones wait for the daily quota. */
+  /**
+   * A batch's items by state; held ones wait for the daily quota. {@code redriven}: dead letters
+   * requeued so far (their tickets are counted again by their new state, not in the total).
+   */
   public record Counts(
-      long held, long pending, long running, long succeeded, long failed, long deadLettered) {
+      long held,
+      long pending,
+      long running,
+      long succeeded,
+      long failed,
+      long deadLettered,
+      long redriven) {
+
+    public Counts(
+        long held, long pending, long running, long succeeded, long failed, long deadLettered) {
+      this(held, pending, running, succeeded, failed, deadLettered, 0);
+    }
 
     public static Counts of(Map<String, Long> byState) {
       return new Counts(
@@ -73,7 +87,8 @@ public final class WorkQueue {
           byState.getOrDefault("running", 0L),
           byState.getOrDefault("succeeded", 0L),
           byState.getOrDefault("failed", 0L),
-          byState.getOrDefault("dead_lettered", 0L));
+          byState.getOrDefault("dead_lettered", 0L),
+          byState.getOrDefault("redriven", 0L));
     }
 
     public long total() {
@@ -338,7 +353,8 @@ public final class WorkQueue {
 
   /**
    * Requeues a batch's dead letters with fresh attempts, as tickets waiting for the daily quota
-   * (held: admitted, and billed, again), with their keys and last errors; once per {@code
+   * (held: admitted, and billed, again), with their keys and last errors; their outcome rows stay,
+   * as 'redriven' (what feature-flag auto-disable and the history read). Once per {@code
    * generation}: the batch row records the last one carried out, in the same transaction, so a
    * repeated call (a reconcile that died before writing its status) requeues nothing. Returns how
    * many were requeued, or empty when this generation was carried out already.
@@ -350,8 +366,7 @@ public final class WorkQueue {
               Sql.update(
                   c,
                   """
-                  UPDATE automation_batches SET redriven_generation = ?, completed_at = NULL,
-                    updated_at = now()
+                  UPDATE automation_batches SET redriven_generation = ?, updated_at = now()
                   WHERE batch_id = ? AND redriven_generation < ?
                   """,
                   generation,
@@ -360,12 +375,12 @@ public final class WorkQueue {
           if (claimed == 0) {
             return java.util.OptionalLong.empty();
           }
-          return java.util.OptionalLong.of(
+          var requeued =
               Sql.update(
                   c,
                   """
                   WITH dead AS (
-                    DELETE FROM automation_item_outcomes
+                    UPDATE automation_item_outcomes SET state = 'redriven'
                     WHERE batch_id = ? AND state = 'dead_lettered'
                     RETURNING tenant_id, idempotency_key, payload, last_error, created_at)
                   INSERT INTO automation_items (batch_id, tenant_id, idempotency_key, payload,
@@ -375,7 +390,17 @@ public final class WorkQueue {
                   FROM dead d JOIN automation_batches b ON b.batch_id = ?
                   """,
                   batchId,
-                  batchId));
+                  batchId);
+          if (requeued > 0) {
+            // Active again: its progress is polled and it shares the tenant's workers.
+            Sql.update(
+                c,
+                """
+                UPDATE automation_batches SET completed_at = NULL WHERE batch_id = ?
+                """,
+                batchId);
+          }
+          return java.util.OptionalLong.of(requeued);
         });
   }
 

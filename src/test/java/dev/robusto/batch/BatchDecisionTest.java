@@ -18,26 +18,31 @@ class BatchDecisionTest {
       nullValues = "-",
       textBlock =
           """
-          # case,                                         fleet, job state, parallelism, live, workers, move
-          a fleet's batch never gets a Job of its own,     true,  -,         -,           40,   0,       FLEET
-          a failed Job is reported not replaced,           false, Failed,    3,           40,   3,       REPORT_FAILURE
-          tickets and workers and no Job: start,           false, -,         -,           40,   3,       START
-          a Job that completed with tickets left: start,   false, Complete,  3,           5,    3,       START
-          no worker free (cap in use): throttled,          false, -,         -,           40,   0,       NONE
-          nothing admitted (quota used up): nothing to do, false, -,         -,           0,    3,       NONE
-          more workers than the Job has: grow,             false, Running,   2,           40,   5,       GROW
-          as many as it holds: keep,                       false, Running,   5,           40,   5,       KEEP
-          fewer than it has (shrinks as workers exit),     false, Running,   5,           40,   2,       KEEP
+          # case,                                         fleet, suspended, job state, parallelism, live, workers, move
+          a fleet's batch never gets a Job of its own,     true,  false,     -,         -,           40,   0,       FLEET
+          a failed Job is reported not replaced,           false, false,     Failed,    3,           40,   3,       REPORT_FAILURE
+          tickets and workers and no Job: start,           false, false,     -,         -,           40,   3,       START
+          a Job that completed with tickets left: start,   false, false,     Complete,  3,           5,    3,       START
+          no worker free (cap in use): throttled,          false, false,     -,         -,           40,   0,       NONE
+          nothing admitted (quota used up): nothing to do, false, false,     -,         -,           0,    3,       NONE
+          more workers than the Job has: grow,             false, false,     Running,   2,           40,   5,       GROW
+          as many as it holds: keep,                       false, false,     Running,   5,           40,   5,       KEEP
+          fewer than it has (shrinks as workers exit),     false, false,     Running,   5,           40,   2,       KEEP
+          suspended: its running Job drains by itself,     false, true,      Running,   2,           40,   5,       NONE
+          suspended: no Job starts however much is left,   false, true,      Complete,  2,           40,   3,       NONE
+          a suspended fleet's batch is still the fleet's,  true,  true,      -,         -,           40,   0,       FLEET
           """)
   void theWorkerJobsMove(
       String name,
       boolean fleet,
+      boolean suspended,
       String jobState,
       Integer parallelism,
       long live,
       int workers,
       BatchDecision.JobMove move) {
-    assertThat(BatchDecision.jobMove(fleet, jobState, parallelism, live, workers)).isEqualTo(move);
+    assertThat(BatchDecision.jobMove(fleet, suspended, jobState, parallelism, live, workers))
+        .isEqualTo(move);
   }
 
   @Test

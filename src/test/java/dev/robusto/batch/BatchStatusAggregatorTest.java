@@ -83,16 +83,21 @@ class BatchStatusAggregatorTest {
 
   @Test
   void aSuspendedBatchSaysWhatWaitsAndHowToResume() {
+    var draining = new AutomationBatchStatus.WorkerJob();
+    draining.name = "fin-de-mes-1";
+    draining.parallelism = 2;
+    draining.active = 2;
+    draining.state = "Running";
     var facts =
         new BatchStatusAggregator.Facts(
             "acme",
             new Counts(5, 30, 2, 10, 0, 0),
-            0,
+            2,
             2,
             150,
             false,
             null,
-            null,
+            draining,
             null,
             MIDNIGHT,
             NOW,
@@ -103,9 +108,14 @@ class BatchStatusAggregatorTest {
     assertThat(ready(status).getReason()).isEqualTo("Suspended");
     assertThat(ready(status).getMessage())
         .isEqualTo(
-            "spec.suspend is true: no worker claims the batch's tickets (30 pending, 5 waiting for"
-                + " the daily quota; 2 in workers' hands finish first). Set spec.suspend to false"
-                + " to resume.");
+            "spec.suspend is true: no worker claims the batch's tickets (30 pending, 5 not yet"
+                + " admitted; 2 workers finish the tickets they hold, then exit). Set"
+                + " spec.suspend to false to resume.");
+    assertThat(status.conditions)
+        .filteredOn(c -> c.getType().equals("Throttled"))
+        .singleElement()
+        .satisfies(c -> assertThat(c.getReason()).isEqualTo("Suspended"));
+    assertThat(status.resumesAt).isNull();
   }
 
   @Test

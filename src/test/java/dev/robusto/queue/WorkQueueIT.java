@@ -168,6 +168,7 @@ class WorkQueueIT {
     enqueueAndAdmit("normal", items(0, 3));
     execute("UPDATE automation_batches SET suspended = true");
     assertThat(queue.claim(BATCH, "w", 10, Duration.ofSeconds(30))).isEmpty();
+    assertThat(queue.liveItems(BATCH)).as("its Job's workers see nothing left, and exit").isZero();
     execute("UPDATE automation_batches SET deployment = 'portal-workers', parallelism = 0");
     assertThat(queue.claimForDeployment("portal-workers", "f", 10, Duration.ofSeconds(30)))
         .isEmpty();
@@ -191,6 +192,10 @@ class WorkQueueIT {
     assertThat(operator.redrive(BATCH, 1)).hasValue(2);
     assertThat(operator.redrive(BATCH, 1)).as("the same generation again").isEmpty();
     assertThat(operator.deadLetters(BATCH, null, 10)).isEmpty();
+    assertThat(count("SELECT count(*) FROM automation_item_outcomes WHERE state = 'redriven'"))
+        .as("their history stays")
+        .isEqualTo(2);
+    assertThat(operator.counts(BATCH).total()).as("each ticket counted once").isEqualTo(2);
     assertThat(count("SELECT count(*) FROM automation_batches WHERE completed_at IS NULL"))
         .as("the batch is active again")
         .isEqualTo(1);
