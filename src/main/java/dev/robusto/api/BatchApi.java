@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.annotation.PreDestroy;
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
@@ -123,10 +124,12 @@ public class BatchApi {
     var user = caller.getUsername();
     if (key == null || key.isBlank() || key.length() > 255) {
       throw KubeAuth.refuse(
-          400, "Send an Idempotency-Key header (1 to 255 characters) so a retry is not a copy.");
+          400,
+          "Send an Idempotency-Key header (1 to 255 characters) so a retry is not a copy.",
+          "Idempotency-Key");
     }
     if (spec == null) {
-      throw KubeAuth.refuse(400, "Send an AutomationBatch spec as the JSON body.");
+      throw KubeAuth.refuse(400, "Send an AutomationBatch spec as the JSON body.", "body");
     }
     var keyHash = Hashes.sha256Hex(namespace + "\n" + key);
     var requestHash = Hashes.sha256Hex(JSON.writeValueAsString(spec));
@@ -152,11 +155,15 @@ public class BatchApi {
           return Response.ok(submitted).header("Idempotent-Replayed", "true").build();
         }
         throw KubeAuth.refuse(
-            422, "This Idempotency-Key was used for a different request; use a new key.");
+            422,
+            "This Idempotency-Key was used for a different request; use a new key.",
+            "Idempotency-Key");
       }
       if (e.getCode() == 422 || e.getCode() == 400) {
         throw KubeAuth.refuse(
-            422, e.getStatus() == null ? e.getMessage() : e.getStatus().getMessage());
+            422,
+            e.getStatus() == null ? e.getMessage() : e.getStatus().getMessage(),
+            fieldAtFault(e));
       }
       throw e;
     }
@@ -209,7 +216,7 @@ public class BatchApi {
     limits.admit(CallerLimits.Api.BATCHES, caller.getUsername());
     auth.allow(caller, "get", RESOURCE, null, namespace);
     if (limit < 1 || limit > 500) {
-      throw KubeAuth.refuse(400, "limit must be 1 to 500.");
+      throw KubeAuth.refuse(400, "limit must be 1 to 500.", "limit");
     }
     var row = queued(namespace, name);
     var page = queue.deadLetters(row.batchId(), after, limit + 1);
@@ -278,6 +285,59 @@ public class BatchApi {
             null,
             "redriveGeneration=" + next);
     return Response.accepted(new RedriveRequested(name, next, eventsPath(namespace, name))).build();
+  }
+
+  /** What a cancellation answers. */
+  public record Cancelled(String key, String state) {}
+
+  /**
+   * Cancels a ticket that no worker has claimed yet: it leaves the queue and ends as cancelled (an
+   * admitted ticket keeps its place in today's quota). A claimed or finished one is refused with
+   * 409 and why. Needs patch on automationbatches.
+   */
+  @DELETE
+  @Path("/{name}/tickets/{key}")
+  @Produces(MediaType.APPLICATION_JSON)
+  public Cancelled cancel(
+      @PathParam("namespace") String namespace,
+      @PathParam("name") String name,
+      @PathParam("key") String key,
+      @HeaderParam("Authorization") String authorization)
+      throws SQLException {
+    var caller = auth.authenticate(authorization);
+    limits.admit(CallerLimits.Api.BATCHES, caller.getUsername());
+    auth.allow(caller, "patch", RESOURCE, null, namespace);
+    var row = queued(namespace, name);
+    switch (queue.cancel(row.batchId(), key)) {
+      case CANCELLED -> {
+        new Auditor(audit, "api:" + caller.getUsername())
+            .record(
+                "update",
+                "AutomationBatch/" + namespace + "/" + name + "/items",
+                null,
+                null,
+                "cancel=" + key);
+        return new Cancelled(key, "cancelled");
+      }
+      case RUNNING ->
+          throw KubeAuth.refuse(
+              409,
+              "Ticket %s is in a worker's hands: it succeeds, fails or is retried, and cannot be"
+                      .formatted(key)
+                  + " cancelled now. Suspend the batch (spec.suspend) to stop further attempts.");
+      case FINISHED -> throw KubeAuth.refuse(409, "Ticket %s is finished already.".formatted(key));
+      default ->
+          throw KubeAuth.refuse(404, "Batch %s has no ticket with key %s.".formatted(name, key));
+    }
+  }
+
+  /** The first field the API server's validation named (spec.items[0].key), as the body's. */
+  private static String fieldAtFault(KubernetesClientException e) {
+    var details = e.getStatus() == null ? null : e.getStatus().getDetails();
+    if (details == null || details.getCauses() == null || details.getCauses().isEmpty()) {
+      return null;
+    }
+    return details.getCauses().get(0).getField();
   }
 
   private BatchStore.Row queued(String namespace, String name) throws SQLException {

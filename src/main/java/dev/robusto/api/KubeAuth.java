@@ -11,7 +11,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.ws.rs.WebApplicationException;
-import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.time.Duration;
 import java.util.List;
@@ -306,10 +305,15 @@ public class KubeAuth {
   }
 
   public static WebApplicationException refuse(int status, String message) {
+    return refuse(status, message, null);
+  }
+
+  /** The same, naming the request's field at fault (a query parameter, a header, a body field). */
+  public static WebApplicationException refuse(int status, String message, String field) {
     return new WebApplicationException(
         Response.status(status)
-            .type(MediaType.APPLICATION_JSON)
-            .entity(new Problem(message))
+            .type(Problem.MEDIA_TYPE)
+            .entity(Problem.of(status, message, field))
             .build());
   }
 
@@ -319,11 +323,32 @@ public class KubeAuth {
     return new WebApplicationException(
         Response.status(429)
             .header("Retry-After", Long.toString(seconds))
-            .type(MediaType.APPLICATION_JSON)
-            .entity(new Problem(message))
+            .type(Problem.MEDIA_TYPE)
+            .entity(Problem.of(429, message, null))
             .build());
   }
 
-  /** An error body: what went wrong and what to do. */
-  public record Problem(String message) {}
+  /**
+   * An error body as RFC 9457 problem details: the status and its title, what went wrong and what
+   * to do ({@code detail}; also {@code message}, which clients of the first release read), and the
+   * request's field at fault when there is one.
+   */
+  @com.fasterxml.jackson.annotation.JsonInclude(
+      com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+  public record Problem(
+      String type, String title, int status, String detail, String message, String field) {
+
+    public static final String MEDIA_TYPE = "application/problem+json";
+
+    static Problem of(int status, String detail, String field) {
+      var known = Response.Status.fromStatusCode(status);
+      return new Problem(
+          "about:blank",
+          known == null ? "Error" : known.getReasonPhrase(),
+          status,
+          detail,
+          detail,
+          field);
+    }
+  }
 }

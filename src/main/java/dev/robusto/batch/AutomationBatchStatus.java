@@ -99,6 +99,9 @@ public class AutomationBatchStatus {
 
     @JsonPropertyDescription("Used every attempt; the last error is kept with the ticket.")
     public long deadLettered;
+
+    @JsonPropertyDescription("Taken out of the queue (the batch API) before a worker claimed them.")
+    public long cancelled;
   }
 
   /** A redrive: which generation, how many dead letters it requeued, when. */

@@ -135,8 +135,13 @@ final class BatchStatusAggregator {
               ? Phase.SUCCEEDED
               : c.succeeded() == 0 ? Phase.FAILED : Phase.PARTIALLY_FAILED;
       var message =
-          "%d of %d tickets succeeded, %d failed, %d dead-lettered."
-              .formatted(c.succeeded(), c.total(), c.failed(), c.deadLettered());
+          "%d of %d tickets succeeded, %d failed, %d dead-lettered%s."
+              .formatted(
+                  c.succeeded(),
+                  c.total(),
+                  c.failed(),
+                  c.deadLettered(),
+                  c.cancelled() == 0 ? "" : ", %d cancelled".formatted(c.cancelled()));
       return new Verdict(phase, true, phase.toString(), message, true);
     }
     if (facts.jobFailure() != null && c.live() > 0) {
@@ -270,6 +275,7 @@ final class BatchStatusAggregator {
     counts.succeeded = c.succeeded();
     counts.failed = c.failed();
     counts.deadLettered = c.deadLettered();
+    counts.cancelled = c.cancelled();
     return counts;
   }
 

@@ -5,8 +5,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code robusto batch watch|suspend|resume|dead-letters|redrive NAME}: a batch's progress, live,
- * from the operator's stream, and its controls.
+ * {@code robusto batch watch|suspend|resume|dead-letters|redrive NAME}, {@code cancel NAME KEY...}:
+ * a batch's progress, live, from the operator's stream, and its controls.
  */
 @Command(name = "batch", description = "AutomationBatches.")
 final class BatchCommand {
@@ -170,20 +170,58 @@ final class BatchCommand {
     return 0;
   }
 
+  @Command(
+      name = "cancel",
+      description = "Take tickets no worker has claimed out of a batch's queue (by key).")
+  Integer cancel(
+      @Parameters(index = "0", paramLabel = "NAME", description = "The AutomationBatch.")
+          String name,
+      @Parameters(index = "1..*", paramLabel = "KEY", description = "The tickets' keys.")
+          java.util.List<String> keys,
+      @Option(
+              names = {"-n", "--namespace"},
+              description = "Its namespace (default: the kubeconfig context's).")
+          String namespace) {
+    var ns = cli.namespace(namespace);
+    var refused = 0;
+    for (var key : keys) {
+      var response =
+          cli.call(
+              "DELETE",
+              "/api/v1/namespaces/%s/batches/%s/tickets/%s"
+                  .formatted(
+                      ns,
+                      name,
+                      java.net.URLEncoder.encode(key, java.nio.charset.StandardCharsets.UTF_8)),
+              null);
+      if (response.statusCode() == 200) {
+        cli.out.printf("%s cancelled%n", key);
+      } else if (response.statusCode() == 409 || response.statusCode() == 404) {
+        cli.out.printf(
+            "%s not cancelled: %s%n", key, cli.refused(response, response.body()).getMessage());
+        refused++;
+      } else {
+        throw cli.refused(response, response.body());
+      }
+    }
+    return refused == 0 ? 0 : 1;
+  }
+
   /** [#########---------] 45/100 succeeded 40 failed 3 dead 2 pending 55 Running */
   static String render(String name, com.fasterxml.jackson.databind.JsonNode progress) {
     var counts = progress.path("counts");
     long succeeded = counts.path("succeeded").asLong();
     long failed = counts.path("failed").asLong();
     long dead = counts.path("deadLettered").asLong();
+    long cancelled = counts.path("cancelled").asLong();
     long live =
         counts.path("held").asLong()
             + counts.path("pending").asLong()
             + counts.path("running").asLong();
-    long done = succeeded + failed + dead;
+    long done = succeeded + failed + dead + cancelled;
     long total = done + live;
     var filled = total == 0 ? BAR : (int) (BAR * done / total);
-    return "%s [%s%s] %d/%d  succeeded %d  failed %d  dead %d  waiting %d  %s"
+    return "%s [%s%s] %d/%d  succeeded %d  failed %d  dead %d%s  waiting %d  %s"
         .formatted(
             name,
             "#".repeat(filled),
@@ -193,6 +231,7 @@ final class BatchCommand {
             succeeded,
             failed,
             dead,
+            cancelled == 0 ? "" : "  cancelled " + cancelled,
             live,
             progress.path("phase").asText());
   }

@@ -35,7 +35,8 @@ public final class PlatformMetrics {
     var rows =
         sql.list(
             """
-            SELECT tenant_id, count(*), count(*) FILTER (WHERE state = 'failed'),
+            SELECT tenant_id, count(*) FILTER (WHERE state <> 'cancelled'),
+              count(*) FILTER (WHERE state = 'failed'),
               count(*) FILTER (WHERE state IN ('dead_lettered', 'redriven'))
             FROM automation_item_outcomes WHERE tenant_id = ANY(?)
               AND finished_at > now() - ? * interval '1 millisecond'

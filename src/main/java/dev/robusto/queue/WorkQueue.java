@@ -63,8 +63,9 @@ public final class WorkQueue {
   }
 
   /**
-   * A batch's items by state; held ones wait for the daily quota. {@code redriven}: dead letters
-   * requeued so far (their tickets are counted again by their new state, not in the total).
+   * A batch's items by state; held ones wait for the daily quota, cancelled ones were taken out of
+   * the queue before a worker claimed them. {@code redriven}: dead letters requeued so far (their
+   * tickets are counted again by their new state, not in the total).
    */
   public record Counts(
       long held,
@@ -73,11 +74,12 @@ public final class WorkQueue {
       long succeeded,
       long failed,
       long deadLettered,
+      long cancelled,
       long redriven) {
 
     public Counts(
         long held, long pending, long running, long succeeded, long failed, long deadLettered) {
-      this(held, pending, running, succeeded, failed, deadLettered, 0);
+      this(held, pending, running, succeeded, failed, deadLettered, 0, 0);
     }
 
     public static Counts of(Map<String, Long> byState) {
@@ -88,11 +90,12 @@ public final class WorkQueue {
           byState.getOrDefault("succeeded", 0L),
           byState.getOrDefault("failed", 0L),
           byState.getOrDefault("dead_lettered", 0L),
+          byState.getOrDefault("cancelled", 0L),
           byState.getOrDefault("redriven", 0L));
     }
 
     public long total() {
-      return held + pending + running + succeeded + failed + deadLettered;
+      return held + pending + running + succeeded + failed + deadLettered + cancelled;
     }
 
     /** Items still to be processed (admitted, not finished). */
@@ -101,7 +104,7 @@ public final class WorkQueue {
     }
 
     public long finished() {
-      return succeeded + failed + deadLettered;
+      return succeeded + failed + deadLettered + cancelled;
     }
   }
 
@@ -402,6 +405,63 @@ public final class WorkQueue {
           }
           return java.util.OptionalLong.of(requeued);
         });
+  }
+
+  /** What asking to cancel a ticket found. */
+  public enum Cancellation {
+    /** It was waiting (held or pending): it is cancelled and no worker will claim it. */
+    CANCELLED,
+    /** A worker holds it: it finishes, fails or is retried; it cannot be taken back now. */
+    RUNNING,
+    /** It has an outcome already. */
+    FINISHED,
+    /** The batch has no ticket with that key. */
+    UNKNOWN
+  }
+
+  /**
+   * Cancels a ticket of a batch by key if no worker has claimed it: its row leaves the queue for an
+   * outcome 'cancelled' in one statement, so a worker's claim and the cancel cannot both win.
+   */
+  public Cancellation cancel(UUID batchId, String key) throws SQLException {
+    var cancelled =
+        sql.update(
+            """
+            WITH gone AS (
+              DELETE FROM automation_items
+              WHERE batch_id = ? AND idempotency_key = ? AND state IN ('held', 'pending')
+              RETURNING *)
+            INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,
+              payload, state, attempts, last_error, created_at)
+            SELECT item_id, batch_id, tenant_id, idempotency_key, payload, 'cancelled', attempts,
+              last_error, created_at FROM gone
+            """,
+            batchId,
+            key);
+    if (cancelled > 0) {
+      return Cancellation.CANCELLED;
+    }
+    if (sql.one(
+            """
+            SELECT 1 FROM automation_items WHERE batch_id = ? AND idempotency_key = ?
+            """,
+            rs -> 1,
+            batchId,
+            key)
+        .isPresent()) {
+      return Cancellation.RUNNING;
+    }
+    return sql.one(
+                """
+            SELECT 1 FROM automation_item_outcomes
+            WHERE batch_id = ? AND idempotency_key = ? AND state <> 'redriven'
+            """,
+                rs -> 1,
+                batchId,
+                key)
+            .isPresent()
+        ? Cancellation.FINISHED
+        : Cancellation.UNKNOWN;
   }
 
   /** How a batch's items stand, live and finished. */

@@ -94,12 +94,13 @@ public class TenantUsageApi {
     var first = day("from", from, today.withDayOfMonth(1));
     var last = day("to", to, today);
     if (last.isBefore(first)) {
-      throw KubeAuth.refuse(400, "to (%s) is before from (%s).".formatted(last, first));
+      throw KubeAuth.refuse(400, "to (%s) is before from (%s).".formatted(last, first), "to");
     }
     if (ChronoUnit.DAYS.between(first, last) >= MAX_DAYS) {
       throw KubeAuth.refuse(
           400,
-          "Ask for at most %d days at a time (from %s to %s).".formatted(MAX_DAYS, first, last));
+          "Ask for at most %d days at a time (from %s to %s).".formatted(MAX_DAYS, first, last),
+          "to");
     }
     var rows = usage.days(name, first, last);
     var days =
@@ -138,7 +139,9 @@ public class TenantUsageApi {
       return LocalDate.parse(value);
     } catch (DateTimeParseException e) {
       throw KubeAuth.refuse(
-          400, "%s=%s is not a day: give it as YYYY-MM-DD (UTC).".formatted(parameter, value));
+          400,
+          "%s=%s is not a day: give it as YYYY-MM-DD (UTC).".formatted(parameter, value),
+          parameter);
     }
   }
 }

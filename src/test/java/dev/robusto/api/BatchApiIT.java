@@ -84,7 +84,15 @@ class BatchApiIT {
     assertThat(forbidden.statusCode()).isEqualTo(403);
     assertThat(forbidden.body())
         .contains("system:serviceaccount:tenant-api:otro may not create automationbatches");
-    assertThat(submit(owner, null, body).statusCode()).isEqualTo(400);
+    var keyless = submit(owner, null, body);
+    assertThat(keyless.statusCode()).isEqualTo(400);
+    // RFC 9457 problem details, naming the field at fault.
+    assertThat(keyless.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+    var problem = new ObjectMapper().readTree(keyless.body());
+    assertThat(problem.get("status").asInt()).isEqualTo(400);
+    assertThat(problem.get("title").asText()).isEqualTo("Bad Request");
+    assertThat(problem.get("detail").asText()).startsWith("Send an Idempotency-Key header");
+    assertThat(problem.get("field").asText()).isEqualTo("Idempotency-Key");
 
     var created = submit(owner, "lote-1", body);
     assertThat(created.statusCode()).isEqualTo(201);
@@ -101,6 +109,9 @@ class BatchApiIT {
     var invalid = submit(owner, "lote-2", "{\"parallelism\": 0, \"items\": [{\"key\": \"a\"}]}");
     assertThat(invalid.statusCode()).isEqualTo(422);
     assertThat(invalid.body()).contains("processor");
+    assertThat(new ObjectMapper().readTree(invalid.body()).get("field").asText())
+        .as("the API server's validation names it")
+        .startsWith("spec");
 
     try (var kubelet =
         new LocalNode(client, NAMESPACE, "robusto-operator:dev", WorkerProcesses.LOGS)) {
@@ -144,6 +155,7 @@ class BatchApiIT {
     var badDay = usage(owner, "api", "?from=diciembre");
     assertThat(badDay.statusCode()).isEqualTo(400);
     assertThat(badDay.body()).contains("from=diciembre is not a day");
+    assertThat(new ObjectMapper().readTree(badDay.body()).get("field").asText()).isEqualTo("from");
     await("the Tenant's status shows today's and the month's usage")
         .atMost(Duration.ofSeconds(30))
         .untilAsserted(

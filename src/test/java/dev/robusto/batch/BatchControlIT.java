@@ -105,12 +105,41 @@ class BatchControlIT {
       assertThat(condition(suspended, "Ready").getMessage())
           .contains("Set spec.suspend to false to resume.");
 
+      // While it waits, its owner takes two tickets out; not twice, not a finished one.
+      var owner = LocalCluster.get().kubectl("create", "token", "ops", "-n", namespace).strip();
+      var waiting =
+          IntStream.range(0, 60)
+              .mapToObj(i -> "pausa-" + i)
+              .filter(k -> !invoiced.containsKey(k))
+              .limit(2)
+              .toList();
+      for (var key : waiting) {
+        var cancel = call(owner, "DELETE", namespace, "pausable", "tickets/" + key);
+        assertThat(cancel.statusCode()).as(cancel.body()).isEqualTo(200);
+        assertThat(cancel.body()).contains("\"state\":\"cancelled\"");
+      }
+      var twice = call(owner, "DELETE", namespace, "pausable", "tickets/" + waiting.get(0));
+      assertThat(twice.statusCode()).isEqualTo(409);
+      assertThat(twice.body()).contains("finished already");
+      var invoicedKey = invoiced.keySet().iterator().next();
+      assertThat(
+              call(owner, "DELETE", namespace, "pausable", "tickets/" + invoicedKey).statusCode())
+          .isEqualTo(409);
+      assertThat(call(owner, "DELETE", namespace, "pausable", "tickets/nadie").statusCode())
+          .isEqualTo(404);
+
       patch(namespace, "pausable", "{\"spec\": {\"suspend\": false}}");
       await("resumed, the batch finishes")
           .atMost(Duration.ofSeconds(180))
           .until(() -> phase(namespace, "pausable") == AutomationBatchStatus.Phase.SUCCEEDED);
-      assertThat(invoiced).hasSize(60);
+      assertThat(invoiced).hasSize(58).doesNotContainKeys(waiting.toArray(String[]::new));
       assertThat(invoiced.values()).allSatisfy(n -> assertThat(n.get()).isEqualTo(1));
+      var finished = get(namespace, "pausable").getStatus();
+      assertThat(finished.counts.cancelled).isEqualTo(2);
+      assertThat(finished.counts.succeeded).isEqualTo(58);
+      assertThat(finished.counts.total).isEqualTo(60);
+      assertThat(condition(finished, "Ready").getMessage())
+          .isEqualTo("58 of 60 tickets succeeded, 0 failed, 0 dead-lettered, 2 cancelled.");
     } finally {
       portal.stop(0);
     }
@@ -164,7 +193,9 @@ class BatchControlIT {
                   .body());
       assertThat(keys(rest)).containsExactly("reenvio-5");
       assertThat(rest.get("next").isNull()).isTrue();
-      assertThat(send(viewer, "GET", "dead-letters?limit=0").statusCode()).isEqualTo(400);
+      var badLimit = send(viewer, "GET", "dead-letters?limit=0");
+      assertThat(badLimit.statusCode()).isEqualTo(400);
+      assertThat(JSON.readTree(badLimit.body()).get("field").asText()).isEqualTo("limit");
 
       // A viewer may read them, not redrive them.
       assertThat(send(viewer, "POST", "dead-letters:redrive").statusCode()).isEqualTo(403);
@@ -305,8 +336,13 @@ class BatchControlIT {
 
   /** A call to the batch API about batch con-caidas of tenant reenvio. */
   private HttpResponse<String> send(String token, String method, String path) throws Exception {
+    return call(token, method, "tenant-reenvio", "con-caidas", path);
+  }
+
+  private HttpResponse<String> call(
+      String token, String method, String namespace, String batch, String path) throws Exception {
     return http.send(
-        HttpRequest.newBuilder(URI.create(api + "/tenant-reenvio/batches/con-caidas/" + path))
+        HttpRequest.newBuilder(URI.create(api + "/" + namespace + "/batches/" + batch + "/" + path))
             .header("Authorization", "Bearer " + token)
             .method(method, HttpRequest.BodyPublishers.noBody())
             .build(),

@@ -154,6 +154,9 @@ class CliIT {
               var s = b.get().getStatus();
               return s.lastRedrive != null && s.lastRedrive.generation == 1;
             });
+    var cancel = robusto("batch", "cancel", "cli", "cli-0", "-n", NAMESPACE, "--token", owner);
+    assertThat(cancel.code()).as("a finished ticket is not cancelled").isEqualTo(1);
+    assertThat(cancel.out()).startsWith("cli-0 not cancelled: ").contains("finished already");
     var noBatch = robusto("batch", "suspend", "nadie", "-n", NAMESPACE);
     assertThat(noBatch.code()).isEqualTo(1);
     assertThat(noBatch.err()).contains("No AutomationBatch nadie in namespace tenant-consola");

@@ -32,7 +32,8 @@ class SchemaIT {
           "V9__usage_metering.sql",
           "V10__bounded_retention.sql",
           "V11__worker_observations.sql",
-          "V12__batch_control.sql");
+          "V12__batch_control.sql",
+          "V13__ticket_cancel.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {

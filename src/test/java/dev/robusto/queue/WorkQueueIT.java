@@ -178,6 +178,28 @@ class WorkQueueIT {
   }
 
   @Test
+  void onlyATicketNoWorkerHoldsCanBeCancelledAndItIsNeverClaimedAfter() throws Exception {
+    enqueueAndAdmit("normal", items(0, 3));
+    var held = queue.claim(BATCH, "w", 1, Duration.ofSeconds(30)).get(0);
+    var waiting = held.key().equals("ticket-0") ? "ticket-1" : "ticket-0";
+    var latencyBefore = count("SELECT coalesce(sum(tickets), 0) FROM automation_latency");
+
+    assertThat(operator.cancel(BATCH, waiting)).isEqualTo(WorkQueue.Cancellation.CANCELLED);
+    assertThat(operator.cancel(BATCH, waiting)).isEqualTo(WorkQueue.Cancellation.FINISHED);
+    assertThat(operator.cancel(BATCH, held.key())).isEqualTo(WorkQueue.Cancellation.RUNNING);
+    assertThat(operator.cancel(BATCH, "no-such-ticket")).isEqualTo(WorkQueue.Cancellation.UNKNOWN);
+
+    var rest = queue.claim(BATCH, "w", 10, Duration.ofSeconds(30));
+    assertThat(rest).extracting(WorkQueue.Claim::key).doesNotContain(waiting).hasSize(1);
+    var counts = operator.counts(BATCH);
+    assertThat(counts.cancelled()).isEqualTo(1);
+    assertThat(counts.total()).isEqualTo(3);
+    assertThat(count("SELECT coalesce(sum(tickets), 0) FROM automation_latency"))
+        .as("a cancelled ticket held no worker: no latency")
+        .isEqualTo(latencyBefore);
+  }
+
+  @Test
   void aRedriveRequeuesTheDeadLettersOncePerGenerationWithFreshAttempts() throws Exception {
     enqueueAndAdmit("normal", items(0, 2));
     execute("UPDATE automation_batches SET max_attempts = 1, completed_at = now()");
