@@ -1,6 +1,6 @@
--- Cancelled tickets: a ticket taken out of the queue before any worker claimed it ends as an
--- outcome of its own, counted in its batch, never in usage or the latency histogram (it held no
--- worker).
+-- Cancelled tickets: a ticket taken out of the queue while no worker held it ends as an outcome
+-- of its own, counted in its batch, never in usage or the latency histogram (and the operator's
+-- cancel never waits on a tenant's lock of its usage row).
 ALTER TABLE automation_item_outcomes DROP CONSTRAINT IF EXISTS automation_item_outcomes_state_check;
 ALTER TABLE automation_item_outcomes ADD CONSTRAINT automation_item_outcomes_state_check
     CHECK (state IN ('succeeded', 'failed', 'dead_lettered', 'redriven', 'cancelled'));
@@ -18,6 +18,7 @@ BEGIN
            count(*) FILTER (WHERE o.state = 'dead_lettered'),
            sum(o.processing_ms)
       FROM new_outcomes o
+     WHERE o.state <> 'cancelled'
      GROUP BY 1, 2
     ON CONFLICT (tenant_id, day) DO UPDATE SET
         jobs_succeeded = u.jobs_succeeded + excluded.jobs_succeeded,

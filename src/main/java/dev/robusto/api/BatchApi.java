@@ -291,12 +291,13 @@ public class BatchApi {
   public record Cancelled(String key, String state) {}
 
   /**
-   * Cancels a ticket that no worker has claimed yet: it leaves the queue and ends as cancelled (an
-   * admitted ticket keeps its place in today's quota). A claimed or finished one is refused with
-   * 409 and why. Needs patch on automationbatches.
+   * Cancels a ticket no worker holds: it leaves the queue and ends as cancelled (an admitted ticket
+   * keeps its place in today's quota; its key stays used, as a failed one's). Cancelling it again
+   * answers the same; a held or finished one is refused with 409 and why. The key may hold any
+   * character, percent-encoded. Needs patch on automationbatches.
    */
   @DELETE
-  @Path("/{name}/tickets/{key}")
+  @Path("/{name}/tickets/{key: .+}")
   @Produces(MediaType.APPLICATION_JSON)
   public Cancelled cancel(
       @PathParam("namespace") String namespace,
@@ -308,7 +309,17 @@ public class BatchApi {
     limits.admit(CallerLimits.Api.BATCHES, caller.getUsername());
     auth.allow(caller, "patch", RESOURCE, null, namespace);
     var row = queued(namespace, name);
-    switch (queue.cancel(row.batchId(), key)) {
+    WorkQueue.Cancellation outcome;
+    try {
+      outcome = queue.cancel(row.batchId(), key);
+    } catch (SQLException e) {
+      if ("55P03".equals(e.getSQLState())) {
+        throw KubeAuth.refuse(
+            503, "Ticket %s is locked by a worker right now; retry.".formatted(key));
+      }
+      throw e;
+    }
+    switch (outcome) {
       case CANCELLED -> {
         new Auditor(audit, "api:" + caller.getUsername())
             .record(

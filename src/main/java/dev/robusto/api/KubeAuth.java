@@ -342,13 +342,11 @@ public class KubeAuth {
 
     static Problem of(int status, String detail, String field) {
       var known = Response.Status.fromStatusCode(status);
-      return new Problem(
-          "about:blank",
-          known == null ? "Error" : known.getReasonPhrase(),
-          status,
-          detail,
-          detail,
-          field);
+      var title =
+          status == 422
+              ? "Unprocessable Content"
+              : known == null ? "Error" : known.getReasonPhrase();
+      return new Problem("about:blank", title, status, detail, detail, field);
     }
   }
 }

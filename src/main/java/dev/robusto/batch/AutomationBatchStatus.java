@@ -100,7 +100,9 @@ public class AutomationBatchStatus {
     @JsonPropertyDescription("Used every attempt; the last error is kept with the ticket.")
     public long deadLettered;
 
-    @JsonPropertyDescription("Taken out of the queue (the batch API) before a worker claimed them.")
+    @JsonPropertyDescription(
+        "Taken out of the queue through the batch API while no worker held them (their earlier"
+            + " attempts, if any, kept).")
     public long cancelled;
   }
 

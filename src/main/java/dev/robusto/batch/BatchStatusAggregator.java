@@ -142,7 +142,9 @@ final class BatchStatusAggregator {
                   c.failed(),
                   c.deadLettered(),
                   c.cancelled() == 0 ? "" : ", %d cancelled".formatted(c.cancelled()));
-      return new Verdict(phase, true, phase.toString(), message, true);
+      var everyOneCancelled = c.cancelled() > 0 && c.cancelled() == c.total();
+      return new Verdict(
+          phase, true, everyOneCancelled ? "Cancelled" : phase.toString(), message, true);
     }
     if (facts.jobFailure() != null && c.live() > 0) {
       var message =

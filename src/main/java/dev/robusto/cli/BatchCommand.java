@@ -192,7 +192,9 @@ final class BatchCommand {
                   .formatted(
                       ns,
                       name,
-                      java.net.URLEncoder.encode(key, java.nio.charset.StandardCharsets.UTF_8)),
+                      // A path segment: a space is %20 there, not the form encoding's +.
+                      java.net.URLEncoder.encode(key, java.nio.charset.StandardCharsets.UTF_8)
+                          .replace("+", "%20")),
               null);
       if (response.statusCode() == 200) {
         cli.out.printf("%s cancelled%n", key);

@@ -420,48 +420,57 @@ public final class WorkQueue {
   }
 
   /**
-   * Cancels a ticket of a batch by key if no worker has claimed it: its row leaves the queue for an
+   * Cancels a ticket of a batch by key if no worker holds it: its row leaves the queue for an
    * outcome 'cancelled' in one statement, so a worker's claim and the cancel cannot both win.
+   * Cancelling a cancelled ticket again answers CANCELLED (a retried request). It waits at most 2 s
+   * for a lock a worker (the tenant's code) holds, then throws (SQLSTATE 55P03): retry.
    */
   public Cancellation cancel(UUID batchId, String key) throws SQLException {
-    var cancelled =
-        sql.update(
-            """
-            WITH gone AS (
-              DELETE FROM automation_items
-              WHERE batch_id = ? AND idempotency_key = ? AND state IN ('held', 'pending')
-              RETURNING *)
-            INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,
-              payload, state, attempts, last_error, created_at)
-            SELECT item_id, batch_id, tenant_id, idempotency_key, payload, 'cancelled', attempts,
-              last_error, created_at FROM gone
-            """,
-            batchId,
-            key);
-    if (cancelled > 0) {
-      return Cancellation.CANCELLED;
-    }
-    if (sql.one(
-            """
-            SELECT 1 FROM automation_items WHERE batch_id = ? AND idempotency_key = ?
-            """,
-            rs -> 1,
-            batchId,
-            key)
-        .isPresent()) {
-      return Cancellation.RUNNING;
-    }
-    return sql.one(
-                """
-            SELECT 1 FROM automation_item_outcomes
-            WHERE batch_id = ? AND idempotency_key = ? AND state <> 'redriven'
-            """,
-                rs -> 1,
-                batchId,
-                key)
-            .isPresent()
-        ? Cancellation.FINISHED
-        : Cancellation.UNKNOWN;
+    return sql.inTransaction(
+        c -> {
+          Sql.execute(c, "SET LOCAL lock_timeout = '2s'");
+          var cancelled =
+              Sql.update(
+                  c,
+                  """
+                  WITH gone AS (
+                    DELETE FROM automation_items
+                    WHERE batch_id = ? AND idempotency_key = ? AND state IN ('held', 'pending')
+                    RETURNING *)
+                  INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id,
+                    idempotency_key, payload, state, attempts, last_error, created_at,
+                    processing_ms)
+                  SELECT item_id, batch_id, tenant_id, idempotency_key, payload, 'cancelled',
+                    attempts, last_error, created_at, processing_ms FROM gone
+                  """,
+                  batchId,
+                  key);
+          if (cancelled > 0) {
+            return Cancellation.CANCELLED;
+          }
+          var state =
+              Sql.one(
+                  c,
+                  """
+                  SELECT state FROM automation_items WHERE batch_id = ? AND idempotency_key = ?
+                  UNION ALL SELECT state FROM automation_item_outcomes
+                  WHERE batch_id = ? AND idempotency_key = ? AND state <> 'redriven'
+                  """,
+                  rs -> rs.getString(1),
+                  batchId,
+                  key,
+                  batchId,
+                  key);
+          return state
+              .map(
+                  s ->
+                      switch (s) {
+                        case "running" -> Cancellation.RUNNING;
+                        case "cancelled" -> Cancellation.CANCELLED;
+                        default -> Cancellation.FINISHED;
+                      })
+              .orElse(Cancellation.UNKNOWN);
+        });
   }
 
   /** How a batch's items stand, live and finished. */

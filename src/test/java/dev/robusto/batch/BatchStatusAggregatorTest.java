@@ -119,6 +119,17 @@ class BatchStatusAggregatorTest {
   }
 
   @Test
+  void aBatchWhoseTicketsWereAllCancelledSaysSo() {
+    var status =
+        BatchStatusAggregator.of(batch(), facts(new Counts(0, 0, 0, 0, 0, 0, 12, 0), null));
+    assertThat(status.phase.finished()).isTrue();
+    assertThat(ready(status).getReason()).isEqualTo("Cancelled");
+    assertThat(ready(status).getMessage())
+        .isEqualTo("0 of 12 tickets succeeded, 0 failed, 0 dead-lettered, 12 cancelled.");
+    assertThat(status.counts.cancelled).isEqualTo(12);
+  }
+
+  @Test
   void aRedrivenBatchIsNoLongerCompleteAndSaysWhatWasRequeued() {
     var finished = batch();
     finished.setStatus(
