@@ -15,6 +15,7 @@ import dev.robusto.tenant.Tier;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.PostgresResource;
+import dev.robusto.testing.TestTenants;
 import dev.robusto.testing.WorkerProcesses;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -281,16 +282,7 @@ class BatchControlIT {
         List.of(new TenantOwner(TenantOwner.Kind.ServiceAccount, "ops", "tenant-" + name)));
     tenant.setSpec(spec);
     client.resource(tenant).create();
-    await("tenant " + name + " ready")
-        .atMost(Duration.ofSeconds(60))
-        .until(
-            () -> {
-              var t = client.resources(Tenant.class).withName(name).get();
-              return t.getStatus() != null
-                  && t.getStatus().getConditions().stream()
-                      .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
-            });
-    var namespace = "tenant-" + name;
+    var namespace = TestTenants.awaitReady(client, name);
     LocalCluster.get().kubectl("create", "serviceaccount", "ops", "-n", namespace);
     return namespace;
   }

@@ -35,6 +35,11 @@ public final class TestTenants {
     spec.setLimits(limits);
     tenant.setSpec(spec);
     client.resource(tenant).create();
+    return awaitReady(client, name);
+  }
+
+  /** Waits until the Tenant is Ready and returns its namespace. */
+  public static String awaitReady(KubernetesClient client, String name) {
     await("tenant " + name + " ready")
         .atMost(Duration.ofSeconds(60))
         .until(
