@@ -59,7 +59,8 @@ final class BatchCommand {
 
   @Command(
       name = "suspend",
-      description = "Pause a batch: its workers finish the ticket in hand and stop (spec.suspend).")
+      description =
+          "Pause a batch: its workers finish the tickets they hold and exit (spec.suspend).")
   Integer suspend(
       @Parameters(paramLabel = "NAME", description = "The AutomationBatch.") String name,
       @Option(
@@ -100,7 +101,7 @@ final class BatchCommand {
         "AutomationBatch %s/%s %s. Follow it: robusto batch watch %s -n %s%n",
         ns,
         name,
-        suspend ? "suspended (its workers finish the ticket in hand)" : "resumed",
+        suspend ? "suspended (its workers finish the tickets they hold, then exit)" : "resumed",
         name,
         ns);
     return 0;
