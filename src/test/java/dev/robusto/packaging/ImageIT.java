@@ -135,7 +135,9 @@ class ImageIT {
         "/facturas",
         exchange -> {
           exchange.getRequestBody().readAllBytes();
-          callers.add(socketOwner(exchange.getRemoteAddress().getPort()));
+          callers.add(
+              socketOwner(
+                  exchange.getRemoteAddress().getPort(), exchange.getLocalAddress().getPort()));
           invoiced.add(exchange.getRequestHeaders().getFirst("Idempotency-Key"));
           exchange.sendResponseHeaders(201, -1);
           exchange.close();
@@ -246,14 +248,23 @@ class ImageIT {
         .orElseThrow();
   }
 
-  /** The uid owning the loopback TCP socket bound to {@code port}, from the kernel's table. */
-  private static String socketOwner(int port) {
-    var hexPort = ":%04X".formatted(port);
+  /**
+   * The uid owning the live client end of a loopback connection to the portal. Both ends of the
+   * pair must match: the same ephemeral port can be in use towards another server, and sockets in
+   * TIME_WAIT are listed with uid 0.
+   */
+  private static String socketOwner(int clientPort, int portalPort) {
+    var local = ":%04X".formatted(clientPort);
+    var remote = ":%04X".formatted(portalPort);
+    var established = "01";
     try {
       for (var table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
         for (var line : Files.readAllLines(Path.of(table))) {
           var fields = line.strip().split("\\s+");
-          if (fields.length > 7 && fields[1].endsWith(hexPort)) {
+          if (fields.length > 7
+              && fields[1].endsWith(local)
+              && fields[2].endsWith(remote)
+              && fields[3].equals(established)) {
             return fields[7];
           }
         }
@@ -261,6 +272,6 @@ class ImageIT {
     } catch (java.io.IOException e) {
       return "unreadable: " + e.getMessage();
     }
-    return "no socket on port " + port;
+    return "no live socket from port " + clientPort + " to " + portalPort;
   }
 }
