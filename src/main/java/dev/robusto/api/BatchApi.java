@@ -7,10 +7,8 @@ import dev.robusto.audit.Auditor;
 import dev.robusto.batch.AutomationBatch;
 import dev.robusto.batch.AutomationBatchSpec;
 import dev.robusto.batch.BatchStore;
-import dev.robusto.operator.Hashes;
 import dev.robusto.operator.ReconcileErrors;
 import dev.robusto.queue.WorkQueue;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.annotation.PreDestroy;
@@ -32,7 +30,6 @@ import jakarta.ws.rs.sse.SseEventSink;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -57,8 +54,6 @@ import java.util.concurrent.TimeUnit;
 @Path("/api/v1/namespaces/{namespace}/batches")
 public class BatchApi {
 
-  static final String KEY_ANNOTATION = "robusto.dev/idempotency-key-sha256";
-  static final String REQUEST_ANNOTATION = "robusto.dev/request-sha256";
   static final Duration STREAM_LIMIT = Duration.ofMinutes(10);
   static final Duration REAUTHORIZE = Duration.ofSeconds(30);
   private static final Duration KEEPALIVE = Duration.ofSeconds(15);
@@ -131,44 +126,19 @@ public class BatchApi {
     if (spec == null) {
       throw KubeAuth.refuse(400, "Send an AutomationBatch spec as the JSON body.", "body");
     }
-    var keyHash = Hashes.sha256Hex(namespace + "\n" + key);
-    var requestHash = Hashes.sha256Hex(JSON.writeValueAsString(spec));
-    var name = "bulk-" + keyHash.substring(0, 20);
-    var batch = new AutomationBatch();
-    batch.setMetadata(
-        new ObjectMetaBuilder()
-            .withName(name)
-            .withNamespace(namespace)
-            .withAnnotations(Map.of(KEY_ANNOTATION, keyHash, REQUEST_ANNOTATION, requestHash))
-            .build());
-    batch.setSpec(spec);
+    var outcome = BatchSubmission.submit(client, namespace, "bulk-", key, spec, "Idempotency-Key");
+    var name = outcome.name();
     var submitted = new Submitted(namespace, name, eventsPath(namespace, name));
-    try {
-      client.resource(batch).create();
-    } catch (KubernetesClientException e) {
-      if (e.getCode() == 409) {
-        var existing =
-            client.resources(AutomationBatch.class).inNamespace(namespace).withName(name).get();
-        if (existing != null
-            && requestHash.equals(
-                existing.getMetadata().getAnnotations().get(REQUEST_ANNOTATION))) {
-          return Response.ok(submitted).header("Idempotent-Replayed", "true").build();
-        }
-        throw KubeAuth.refuse(
-            422,
-            "This Idempotency-Key was used for a different request; use a new key.",
-            "Idempotency-Key");
-      }
-      if (e.getCode() == 422 || e.getCode() == 400) {
-        throw KubeAuth.refuse(
-            422,
-            e.getStatus() == null ? e.getMessage() : e.getStatus().getMessage(),
-            fieldAtFault(e));
-      }
-      throw e;
+    if (outcome.replayed()) {
+      return Response.ok(submitted).header("Idempotent-Replayed", "true").build();
     }
     new Auditor(audit, "api:" + user)
-        .record("create", "AutomationBatch/" + namespace + "/" + name, null, null, requestHash);
+        .record(
+            "create",
+            "AutomationBatch/" + namespace + "/" + name,
+            null,
+            null,
+            outcome.requestHash());
     return Response.status(201).entity(submitted).build();
   }
 
@@ -340,15 +310,6 @@ public class BatchApi {
       default ->
           throw KubeAuth.refuse(404, "Batch %s has no ticket with key %s.".formatted(name, key));
     }
-  }
-
-  /** The first field the API server's validation named (spec.items[0].key), as the body's. */
-  private static String fieldAtFault(KubernetesClientException e) {
-    var details = e.getStatus() == null ? null : e.getStatus().getDetails();
-    if (details == null || details.getCauses() == null || details.getCauses().isEmpty()) {
-      return null;
-    }
-    return details.getCauses().get(0).getField();
   }
 
   private BatchStore.Row queued(String namespace, String name) throws SQLException {

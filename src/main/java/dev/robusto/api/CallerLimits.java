@@ -21,7 +21,8 @@ public class CallerLimits {
     OFREP,
     BATCHES,
     AUDIT,
-    USAGE
+    USAGE,
+    TICKETS
   }
 
   private record Key(Api api, String caller) {}
@@ -35,6 +36,7 @@ public class CallerLimits {
   private final int batchesPerSecond;
   private final int auditPerSecond;
   private final int usagePerSecond;
+  private final int ticketsPerSecond;
   private final int streamsPerCaller;
   private final int maxStreams;
 
@@ -43,12 +45,14 @@ public class CallerLimits {
       @ConfigProperty(name = "robusto.api.batch-requests-per-second") int batchesPerSecond,
       @ConfigProperty(name = "robusto.api.audit-requests-per-second") int auditPerSecond,
       @ConfigProperty(name = "robusto.api.usage-requests-per-second") int usagePerSecond,
+      @ConfigProperty(name = "robusto.api.ticket-requests-per-second") int ticketsPerSecond,
       @ConfigProperty(name = "robusto.api.streams-per-caller") int streamsPerCaller,
       @ConfigProperty(name = "robusto.api.streams") int maxStreams) {
     this.ofrepPerSecond = ofrepPerSecond;
     this.batchesPerSecond = batchesPerSecond;
     this.auditPerSecond = auditPerSecond;
     this.usagePerSecond = usagePerSecond;
+    this.ticketsPerSecond = ticketsPerSecond;
     this.streamsPerCaller = streamsPerCaller;
     this.maxStreams = maxStreams;
   }
@@ -61,6 +65,7 @@ public class CallerLimits {
           case BATCHES -> batchesPerSecond;
           case AUDIT -> auditPerSecond;
           case USAGE -> usagePerSecond;
+          case TICKETS -> ticketsPerSecond;
         };
     if (perSecond <= 0) {
       return;

@@ -3,6 +3,7 @@ package dev.robusto.batch;
 import dev.robusto.audit.AuditLog;
 import dev.robusto.audit.Auditor;
 import dev.robusto.batch.AutomationBatchStatus.WorkerJob;
+import dev.robusto.merchant.Merchant;
 import dev.robusto.operator.KubeEvents;
 import dev.robusto.operator.LogContext;
 import dev.robusto.operator.StatusWrites;
@@ -21,6 +22,7 @@ import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
@@ -36,6 +38,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 /**
  * Runs an AutomationBatch: ingests its tickets into the queue (idempotently), admits them against
@@ -67,6 +70,7 @@ public class AutomationBatchReconciler
   private final AuditLog audit;
   private final Clock clock;
   private final TenantDirectory tenants;
+  private InformerEventSource<Merchant, AutomationBatch> merchants;
 
   public AutomationBatchReconciler(
       WorkQueue queue,
@@ -95,7 +99,28 @@ public class AutomationBatchReconciler
                 .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(AutomationBatch.class))
                 .build(),
             context);
-    return List.of(jobs, BatchProgress.source(store, settings.progressPollInterval()));
+    // A Merchant that appears or changes wakes the batches that name it.
+    merchants =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(Merchant.class, AutomationBatch.class)
+                .withSecondaryToPrimaryMapper(
+                    merchant ->
+                        context
+                            .getPrimaryCache()
+                            .list(
+                                merchant.getMetadata().getNamespace(),
+                                b -> merchant.getMetadata().getName().equals(merchantName(b)))
+                            .map(ResourceID::fromResource)
+                            .collect(Collectors.toSet()))
+                .build(),
+            context);
+    return List.of(jobs, merchants, BatchProgress.source(store, settings.progressPollInterval()));
+  }
+
+  /** The Merchant a batch's http processor names, or null. */
+  private static String merchantName(AutomationBatch batch) {
+    var processor = batch.getSpec().processor;
+    return processor == null || processor.http == null ? null : processor.http.merchant;
   }
 
   @Override
@@ -128,6 +153,22 @@ public class AutomationBatchReconciler
               + " belongs to no Tenant; create batches in a tenant's namespace.");
     }
     var limits = tenant.get();
+    Merchant merchant = null;
+    var merchantName = merchantName(batch);
+    if (merchantName != null) {
+      merchant = merchants.get(new ResourceID(merchantName, namespace)).orElse(null);
+      if (merchant == null) {
+        return pending(
+            batch,
+            context,
+            limits.tenantId(),
+            "MerchantNotFound",
+            ("Merchant %s does not exist in namespace %s: create it (examples/merchants.yaml"
+                    + " shows three) or name one that does in spec.processor.http.merchant. Workers"
+                    + " already running finish with the settings they started with.")
+                .formatted(merchantName, namespace));
+      }
+    }
     // Before the tickets are read again: a suspension holds even when they cannot be.
     store.suspend(
         UUID.fromString(batch.getMetadata().getUid()),
@@ -139,7 +180,7 @@ public class AutomationBatchReconciler
         return pending(batch, context, limits.tenantId(), e.reason, e.getMessage());
       }
     }
-    return run(batch, limits, context);
+    return run(batch, limits, merchant, context);
   }
 
   /**
@@ -148,7 +189,10 @@ public class AutomationBatchReconciler
    * status the aggregator makes of it all; a finished batch's Jobs are removed.
    */
   private UpdateControl<AutomationBatch> run(
-      AutomationBatch batch, TenantDirectory.Entry limits, Context<AutomationBatch> context)
+      AutomationBatch batch,
+      TenantDirectory.Entry limits,
+      Merchant merchant,
+      Context<AutomationBatch> context)
       throws SQLException {
     var id = UUID.fromString(batch.getMetadata().getUid());
     var now = clock.instant();
@@ -174,7 +218,7 @@ public class AutomationBatchReconciler
             workers);
     job =
         switch (move) {
-          case START -> startJob(batch, workers, limits, context.getClient());
+          case START -> startJob(batch, workers, limits, merchant, context.getClient());
           case GROW -> growJob(job, workers, context.getClient());
           default -> job;
         };
@@ -360,11 +404,15 @@ public class AutomationBatchReconciler
             });
   }
 
-  /** The next round's Job, with the workers the batch holds. */
+  /** The next round's Job, with the workers the batch holds (and its merchant's settings). */
   private Job startJob(
-      AutomationBatch batch, int workers, TenantDirectory.Entry limits, KubernetesClient client) {
+      AutomationBatch batch,
+      int workers,
+      TenantDirectory.Entry limits,
+      Merchant merchant,
+      KubernetesClient client) {
     var round = batch.getStatus() == null ? 1 : batch.getStatus().jobs.size() + 1;
-    var job = BatchWorkerJob.desired(batch, round, workers, limits, settings);
+    var job = BatchWorkerJob.desired(batch, round, workers, limits, settings, merchant);
     var created = client.resource(job).create();
     event(
         client,

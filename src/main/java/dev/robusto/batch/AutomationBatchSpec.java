@@ -143,14 +143,25 @@ public class AutomationBatchSpec {
     public Simulated simulated;
   }
 
-  /** POST each ticket with Idempotency-Key: its key. */
+  /** POST each ticket with Idempotency-Key: its key, to a URL or a Merchant's portal. */
+  @ValidationRule(
+      value = "has(self.url) != has(self.merchant)",
+      message =
+          "http takes exactly one of url (a service of your own) and merchant (a Merchant in this"
+              + " namespace)")
   public static class Http {
 
-    @Required
     @Pattern("^https?://[^/@\\s]+(/\\S*)?$")
     @JsonPropertyDescription(
         "The tenant's automation service endpoint; no credentials in it (user:password@ is refused).")
     public String url;
+
+    @Pattern("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    @Size(max = 253)
+    @JsonPropertyDescription(
+        "Instead of url: a Merchant in this namespace, whose URLs, timeout, rate limit, circuit"
+            + " breaker and credentials the workers use. Read when a worker Job starts.")
+    public String merchant;
   }
 
   /** Run a program per ticket: payload on stdin, key in ROBUSTO_ITEM_KEY. */

@@ -166,6 +166,51 @@ public final class BatchStore {
         name);
   }
 
+  /** A batch as a list shows it. */
+  public record Listed(
+      UUID batchId,
+      String name,
+      String phase,
+      String priority,
+      int maxAttempts,
+      java.time.Instant createdAt) {}
+
+  /**
+   * Up to {@code limit} of the namespace's batches (of the tenant living there now) by name after
+   * {@code afterName}, only those in {@code phases} when it is not empty.
+   */
+  public java.util.List<Listed> page(
+      String namespace, java.util.Set<String> phases, String afterName, int limit)
+      throws SQLException {
+    return sql.list(
+        """
+        SELECT b.batch_id, b.name, b.phase, b.priority, b.max_attempts, b.created_at
+        FROM automation_batches b JOIN tenant_config t USING (tenant_id)
+        WHERE b.namespace = ? AND t.namespace = b.namespace AND t.retained_at IS NULL
+          AND b.name > ? AND (cardinality(?::text[]) = 0 OR b.phase = ANY(?::text[]))
+        ORDER BY b.name LIMIT ?
+        """,
+        rs ->
+            new Listed(
+                rs.getObject(1, UUID.class),
+                rs.getString(2),
+                rs.getString(3),
+                rs.getString(4),
+                rs.getInt(5),
+                rs.getTimestamp(6).toInstant()),
+        namespace,
+        afterName == null ? "" : afterName,
+        Sql.array("text", phases.toArray()),
+        Sql.array("text", phases.toArray()),
+        limit);
+  }
+
+  /** The batch's id and name, by id, if it is still there. */
+  public Optional<String> name(UUID batchId) throws SQLException {
+    return sql.one(
+        "SELECT name FROM automation_batches WHERE batch_id = ?", rs -> rs.getString(1), batchId);
+  }
+
   /** Deletes the batch's row; its queued items go with it (see V4 for what its keys do). */
   public void delete(UUID batchId) throws SQLException {
     sql.update(

@@ -1,5 +1,7 @@
 package dev.robusto.batch;
 
+import dev.robusto.merchant.Merchant;
+import dev.robusto.merchant.MerchantRoute;
 import dev.robusto.operator.Durations;
 import dev.robusto.operator.Hashes;
 import dev.robusto.operator.Owners;
@@ -58,12 +60,14 @@ public final class BatchWorkerJob {
         batch.getMetadata().getName());
   }
 
+  /** The Job; {@code merchant} is the Merchant the batch's http processor names, or null. */
   static Job desired(
       AutomationBatch batch,
       int round,
       int workers,
       TenantDirectory.Entry tenant,
-      BatchSettings settings) {
+      BatchSettings settings,
+      Merchant merchant) {
     var labels = labels(batch);
     return new JobBuilder()
         .withNewMetadata()
@@ -81,7 +85,7 @@ public final class BatchWorkerJob {
         .withNewMetadata()
         .withLabels(labels)
         .endMetadata()
-        .withSpec(podSpec(batch, tenant, settings))
+        .withSpec(podSpec(batch, tenant, settings, merchant))
         .endTemplate()
         .endSpec()
         .build();
@@ -108,9 +112,15 @@ public final class BatchWorkerJob {
         .build();
   }
 
-  /** One worker: no API token, non-root, no privilege, bounded resources, probed. */
+  /**
+   * One worker: no API token, non-root, no privilege, bounded resources, probed; a merchant's
+   * credentials mounted from its Secret.
+   */
   private static PodSpec podSpec(
-      AutomationBatch batch, TenantDirectory.Entry tenant, BatchSettings settings) {
+      AutomationBatch batch,
+      TenantDirectory.Entry tenant,
+      BatchSettings settings,
+      Merchant merchant) {
     var pod =
         new PodSpecBuilder()
             .withRestartPolicy("Never")
@@ -127,7 +137,7 @@ public final class BatchWorkerJob {
             .withImage(settings.workerImage())
             .withImagePullPolicy(settings.workerImagePullPolicy())
             .withCommand(WorkerEnvironment.COMMAND)
-            .withEnv(WorkerEnvironment.of(workerConfig(batch, tenant, settings)))
+            .withEnv(WorkerEnvironment.of(workerConfig(batch, tenant, settings, merchant)))
             .withNewResources()
             .withRequests(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("160Mi")))
             .withLimits(Map.of("cpu", new Quantity("500m"), "memory", new Quantity("256Mi")))
@@ -141,21 +151,56 @@ public final class BatchWorkerJob {
             .endContainer()
             .build();
     WorkerEnvironment.addHealthChecks(pod.getContainers().get(0));
+    if (merchant != null) {
+      MerchantRoute.volume(merchant)
+          .ifPresent(
+              volume -> {
+                pod.setVolumes(java.util.List.of(volume));
+                pod.getContainers()
+                    .get(0)
+                    .setVolumeMounts(java.util.List.of(MerchantRoute.mount()));
+              });
+    }
     return pod;
   }
 
-  /** What a batch's worker is told. */
+  /** What a batch's worker is told; a merchant's settings replace the batch's timeout. */
   static WorkerConfig workerConfig(
-      AutomationBatch batch, TenantDirectory.Entry tenant, BatchSettings settings) {
+      AutomationBatch batch,
+      TenantDirectory.Entry tenant,
+      BatchSettings settings,
+      Merchant merchant) {
     var spec = batch.getSpec();
-    return workerConfig(
-        UUID.fromString(batch.getMetadata().getUid()),
-        spec.processor,
-        spec.itemTimeout,
-        spec.backoff,
-        Math.max(1, tenant.requestsPerMinute() / tenant.maxConcurrentJobs()),
-        settings.lease(),
-        null);
+    var tenantShare = Math.max(1, tenant.requestsPerMinute() / tenant.maxConcurrentJobs());
+    var config =
+        workerConfig(
+            UUID.fromString(batch.getMetadata().getUid()),
+            spec.processor,
+            spec.itemTimeout,
+            spec.backoff,
+            merchant == null
+                ? tenantShare
+                : MerchantRoute.requestsPerMinute(merchant, spec.parallelism, tenantShare),
+            settings.lease(),
+            null);
+    if (merchant == null) {
+      return config;
+    }
+    return new WorkerConfig(
+        config.batchId(),
+        config.processor(),
+        null,
+        null,
+        null,
+        MerchantRoute.requestTimeout(merchant).toMillis(),
+        config.backoffInitialMillis(),
+        config.backoffMaxMillis(),
+        config.backoffMultiplier(),
+        config.requestsPerMinute(),
+        config.claimSize(),
+        config.leaseMillis(),
+        null,
+        MerchantRoute.of(merchant));
   }
 
   /**
@@ -205,6 +250,7 @@ public final class BatchWorkerJob {
         requestsPerMinute,
         claimSize,
         lease.toMillis(),
-        fleet);
+        fleet,
+        null);
   }
 }

@@ -37,8 +37,13 @@ public class AutomationDeploymentSpec {
   public PodTemplateSpec template;
 
   @Required
+  @ValidationRule(
+      value = "!has(self.http) || !has(self.http.merchant)",
+      message =
+          "a fleet's http processor takes a url; merchants serve a batch's own workers (an"
+              + " AutomationBatch's spec.processor.http.merchant)")
   @JsonPropertyDescription(
-      "How each ticket is processed: exactly one of http, command, simulated (as in"
+      "How each ticket is processed: exactly one of http (with a url), command, simulated (as in"
           + " AutomationBatch).")
   public AutomationBatchSpec.Processor processor;
 

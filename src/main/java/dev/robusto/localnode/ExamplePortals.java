@@ -25,9 +25,11 @@ import java.util.regex.Pattern;
  *       answers 503, which workers retry.
  * </ul>
  *
- * A key already invoiced is answered 200 without invoicing it again, as the Idempotency-Key
- * contract says; {@code GET /<portal>/stats} counts invoices, replays and refusals, so a person can
- * see that no ticket was invoiced twice.
+ * Each portal takes one credential (Authorization: Bearer, as examples/local-portals/ gives its
+ * Merchant); any other is answered 401. Litro Mil's Merchant holds last year's in primary and this
+ * year's in fallback, so its status shows a rotation half done. A key already invoiced is answered
+ * 200 without invoicing it again, as the Idempotency-Key contract says; {@code GET /<portal>/stats}
+ * counts invoices, replays and refusals, so a person can see that no ticket was invoiced twice.
  */
 public final class ExamplePortals implements AutoCloseable {
 
@@ -45,6 +47,7 @@ public final class ExamplePortals implements AutoCloseable {
     final AtomicLong replays = new AtomicLong();
     final AtomicLong refused = new AtomicLong();
     final AtomicLong unavailable = new AtomicLong();
+    final AtomicLong unauthorized = new AtomicLong();
   }
 
   private interface Behaviour {
@@ -54,12 +57,14 @@ public final class ExamplePortals implements AutoCloseable {
 
   public ExamplePortals(int port) throws IOException {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
-    serve("oxxo", (ticket, call) -> 201);
+    serve("oxxo", "oxxo-demo-2026", (ticket, call) -> 201);
     serve(
         "litro-mil",
+        "litro-mil-demo-2026",
         (ticket, call) -> RFC.matcher(ticket.path("rfc").asText()).matches() ? 201 : 422);
     serve(
         "simple-portal",
+        "simple-portal-demo-2026",
         (ticket, call) -> {
           Thread.sleep(150 + (call * 137) % 450);
           return call % 3 == 0 ? 503 : 201;
@@ -76,7 +81,7 @@ public final class ExamplePortals implements AutoCloseable {
     return server.getAddress().getPort();
   }
 
-  private void serve(String portal, Behaviour behaviour) {
+  private void serve(String portal, String credential, Behaviour behaviour) {
     var counts = new Counts();
     server.createContext(
         "/" + portal + "/facturas",
@@ -89,6 +94,12 @@ public final class ExamplePortals implements AutoCloseable {
               return;
             }
             var call = counts.calls.incrementAndGet();
+            if (!("Bearer " + credential)
+                .equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
+              counts.unauthorized.incrementAndGet();
+              reply(exchange, 401, "{\"error\": \"credencial inválida\"}");
+              return;
+            }
             if (counts.invoices.containsKey(key)) {
               counts.replays.incrementAndGet();
               reply(exchange, 200, "{\"replayed\": true}");
@@ -131,6 +142,7 @@ public final class ExamplePortals implements AutoCloseable {
                     .put("replays", counts.replays.get())
                     .put("refused", counts.refused.get())
                     .put("unavailable", counts.unavailable.get())
+                    .put("unauthorized", counts.unauthorized.get())
                     .toString());
           }
         });

@@ -25,10 +25,10 @@ import java.util.function.UnaryOperator;
  * A node agent for a machine without containers: it plays the kubelet for Robusto's worker pods
  * (batch Jobs' and fleets'), and for nothing else. KWOK leaves those pods Pending on their fake
  * node (hack/kwok-stages.yaml); this starts each as a real worker process with the pod's
- * environment (Secret references resolved, as the kubelet does), reports it Running and Ready, then
- * Succeeded or Failed with the process's exit code. A deleted pod's process gets SIGTERM. The tests
- * use it, and hack/run-local runs it ({@link LocalNodeMain}) so that the examples' tickets are
- * processed.
+ * environment (Secret references resolved, Secret volumes written and kept current, as the kubelet
+ * does), reports it Running and Ready, then Succeeded or Failed with the process's exit code. A
+ * deleted pod's process gets SIGTERM. The tests use it, and hack/run-local runs it ({@link
+ * LocalNodeMain}) so that the examples' tickets are processed.
  */
 public final class LocalNode implements AutoCloseable {
 
@@ -45,6 +45,20 @@ public final class LocalNode implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicInteger peakPods =
       new java.util.concurrent.atomic.AtomicInteger();
   private final SharedIndexInformer<Pod> informer;
+  private final Map<String, Runnable> secretVolumes = new ConcurrentHashMap<>();
+  private final java.util.concurrent.ScheduledExecutorService volumeRefresh =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            var thread = new Thread(r, "local-node-volumes");
+            thread.setDaemon(true);
+            return thread;
+          });
+
+  /**
+   * How often a mounted Secret's files are brought up to date (a kubelet takes up to a minute or
+   * two; this is quicker, so tests of a rotation do not wait).
+   */
+  static final java.time.Duration VOLUME_REFRESH = java.time.Duration.ofSeconds(2);
 
   /**
    * Runs the worker pods the scheduler placed on a node, in {@code namespace} (every namespace if
@@ -71,6 +85,11 @@ public final class LocalNode implements AutoCloseable {
     this.logs = logs;
     var pods =
         namespace == null ? client.pods().inAnyNamespace() : client.pods().inNamespace(namespace);
+    volumeRefresh.scheduleWithFixedDelay(
+        () -> secretVolumes.values().forEach(Runnable::run),
+        VOLUME_REFRESH.toMillis(),
+        VOLUME_REFRESH.toMillis(),
+        java.util.concurrent.TimeUnit.MILLISECONDS);
     this.informer =
         pods.withLabelIn("app.kubernetes.io/component", "batch-worker", "fleet-worker")
             .inform(
@@ -146,10 +165,12 @@ public final class LocalNode implements AutoCloseable {
     }
     Process process;
     try {
+      var env = environment(pod);
+      mountSecretVolumes(pod, inImage(container), env);
       process =
           inImage(container)
-              ? startInImage(container, environment(pod), name)
-              : WorkerProcesses.start(environment(pod), name, logs);
+              ? startInImage(container, env, name)
+              : WorkerProcesses.start(env, name, logs);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
@@ -179,6 +200,7 @@ public final class LocalNode implements AutoCloseable {
         .thenAccept(
             exited -> {
               alive.decrementAndGet();
+              secretVolumes.remove(key(pod));
               reportExit(pod, container, exited.exitValue());
             });
   }
@@ -291,6 +313,81 @@ public final class LocalNode implements AutoCloseable {
     }
   }
 
+  /**
+   * The pod's Secret volumes, as files under a folder of its own (processes here share one mount
+   * namespace): each mount's path is under the folder the worker is given as ROBUSTO_LOCAL_ROOT,
+   * and the files follow the Secret's changes, as a kubelet's do. A missing Secret or key writes no
+   * file (the volumes the operator asks for are optional).
+   */
+  private void mountSecretVolumes(Pod pod, boolean inImage, Map<String, String> env)
+      throws IOException {
+    var container = pod.getSpec().getContainers().get(0);
+    if (container.getVolumeMounts() == null || pod.getSpec().getVolumes() == null) {
+      return;
+    }
+    var podFolder = Path.of("pods", pod.getMetadata().getNamespace(), pod.getMetadata().getName());
+    Path root;
+    if (inImage) {
+      root = containerImage.rootfs().resolve("tmp").resolve(podFolder);
+      env.put("ROBUSTO_LOCAL_ROOT", "/tmp/" + podFolder);
+    } else {
+      root = logs.resolve(podFolder).toAbsolutePath();
+      env.put("ROBUSTO_LOCAL_ROOT", root.toString());
+    }
+    var refreshes = new java.util.ArrayList<Runnable>();
+    for (var mount : container.getVolumeMounts()) {
+      pod.getSpec().getVolumes().stream()
+          .filter(v -> v.getName().equals(mount.getName()) && v.getSecret() != null)
+          .findFirst()
+          .ifPresent(
+              volume -> {
+                var folder = root.resolve(mount.getMountPath().replaceFirst("^/+", ""));
+                refreshes.add(() -> writeSecret(pod, volume.getSecret(), folder));
+              });
+    }
+    Runnable refresh = () -> refreshes.forEach(Runnable::run);
+    refresh.run();
+    secretVolumes.put(key(pod), refresh);
+  }
+
+  private void writeSecret(
+      Pod pod, io.fabric8.kubernetes.api.model.SecretVolumeSource source, Path folder) {
+    try {
+      Files.createDirectories(folder);
+      var secret =
+          client
+              .secrets()
+              .inNamespace(pod.getMetadata().getNamespace())
+              .withName(source.getSecretName())
+              .get();
+      var data =
+          secret == null || secret.getData() == null ? Map.<String, String>of() : secret.getData();
+      var items = new HashMap<String, String>();
+      if (source.getItems() == null || source.getItems().isEmpty()) {
+        data.keySet().forEach(k -> items.put(k, k));
+      } else {
+        source.getItems().forEach(i -> items.put(i.getKey(), i.getPath()));
+      }
+      for (var item : items.entrySet()) {
+        var file = folder.resolve(item.getValue());
+        var value = data.get(item.getKey());
+        if (value == null) {
+          Files.deleteIfExists(file);
+          continue;
+        }
+        var next = folder.resolve("." + item.getValue() + ".tmp");
+        Files.write(next, Base64.getDecoder().decode(value));
+        Files.move(
+            next,
+            file,
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      }
+    } catch (IOException | KubernetesClientException e) {
+      // As a kubelet does: the files stay as they were until the next refresh succeeds.
+    }
+  }
+
   /** The container's environment, resolved as the kubelet resolves it. */
   private Map<String, String> environment(Pod pod) {
     var env = new HashMap<String, String>();
@@ -354,6 +451,7 @@ public final class LocalNode implements AutoCloseable {
   @Override
   public void close() {
     informer.close();
+    volumeRefresh.shutdownNow();
     processes.values().forEach(Process::destroyForcibly);
   }
 
@@ -363,6 +461,7 @@ public final class LocalNode implements AutoCloseable {
    */
   public void shutdown(java.time.Duration grace) throws InterruptedException {
     informer.close();
+    volumeRefresh.shutdownNow();
     processes.values().forEach(Process::destroy);
     var deadline = System.nanoTime() + grace.toNanos();
     for (var process : processes.values()) {

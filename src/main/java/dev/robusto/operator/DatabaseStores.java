@@ -5,6 +5,7 @@ import dev.robusto.batch.DailyLedger;
 import dev.robusto.deployment.FleetMetrics;
 import dev.robusto.flag.FlagStore;
 import dev.robusto.flag.PlatformMetrics;
+import dev.robusto.merchant.MerchantObservations;
 import dev.robusto.queue.WorkQueue;
 import dev.robusto.tenant.TenantDirectory;
 import dev.robusto.tenant.TenantUsageStore;
@@ -15,7 +16,7 @@ import javax.sql.DataSource;
 
 /**
  * Every database-backed store (queue, daily ledger, batch rows, tenant directory and usage, flag
- * rows, fleet figures), on the operator's PostgreSQL datasource.
+ * rows, fleet figures, merchants' observations), on the operator's PostgreSQL datasource.
  */
 @ApplicationScoped
 public class DatabaseStores {
@@ -72,5 +73,11 @@ public class DatabaseStores {
   @Singleton
   TenantUsageStore tenantUsageStore() {
     return new TenantUsageStore(dataSource);
+  }
+
+  @Produces
+  @Singleton
+  MerchantObservations merchantObservations() {
+    return new MerchantObservations(dataSource);
   }
 }

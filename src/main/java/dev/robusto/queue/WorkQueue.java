@@ -320,6 +320,27 @@ public final class WorkQueue {
     }
   }
 
+  /**
+   * Adds a worker's calls to a Merchant's portal to this minute's figures of its tenant, with the
+   * credential state it saw last (primary, fallback, missing or refused).
+   */
+  public void reportMerchant(
+      String merchant, int succeeded, int failed, int fallbacks, String credential)
+      throws SQLException {
+    try (var c = dataSource.getConnection()) {
+      Sql.execute(
+          c,
+          """
+          SELECT robusto_worker_report_merchant(?, ?, ?, ?, ?)
+          """,
+          merchant,
+          succeeded,
+          failed,
+          fallbacks,
+          credential);
+    }
+  }
+
   private int rescueExpired(UUID batchId, String deployment) throws SQLException {
     return sql.one(
             """
@@ -329,6 +350,55 @@ public final class WorkQueue {
             Sql.orNull(batchId, Types.OTHER),
             deployment)
         .orElseThrow();
+  }
+
+  /**
+   * One of a tenant's tickets as it stands: live in the queue (held, pending, running) or its
+   * latest outcome (succeeded, failed, dead_lettered, cancelled, redriven), with its attempts and
+   * last error; finishedAt is null while it is live.
+   */
+  public record Ticket(
+      String key,
+      UUID batchId,
+      String state,
+      int attempts,
+      String lastError,
+      java.time.Instant createdAt,
+      java.time.Instant updatedAt,
+      java.time.Instant finishedAt) {}
+
+  /** The tenant's ticket with that key: the live one, else its latest outcome. */
+  public java.util.Optional<Ticket> ticket(String tenantId, String key) throws SQLException {
+    return sql.one(
+        """
+        SELECT idempotency_key, batch_id, state, attempts, last_error, created_at, updated_at,
+               NULL::timestamptz, 0 AS rank
+          FROM automation_items WHERE tenant_id = ? AND idempotency_key = ?
+        UNION ALL
+        (SELECT o.idempotency_key, o.batch_id, o.state, o.attempts, o.last_error, o.created_at,
+                o.finished_at, o.finished_at, 1
+           FROM automation_item_keys k
+           JOIN automation_item_outcomes o
+             ON o.batch_id = k.batch_id AND o.tenant_id = k.tenant_id
+            AND o.idempotency_key = k.idempotency_key
+          WHERE k.tenant_id = ? AND k.idempotency_key = ?
+          ORDER BY o.finished_at DESC LIMIT 1)
+        ORDER BY rank LIMIT 1
+        """,
+        rs ->
+            new Ticket(
+                rs.getString(1),
+                rs.getObject(2, UUID.class),
+                rs.getString(3),
+                rs.getInt(4),
+                rs.getString(5),
+                rs.getTimestamp(6).toInstant(),
+                rs.getTimestamp(7).toInstant(),
+                rs.getTimestamp(8) == null ? null : rs.getTimestamp(8).toInstant()),
+        tenantId,
+        key,
+        tenantId,
+        key);
   }
 
   /** A dead-lettered ticket: its key, the attempts it used, its last error, when it ended. */

@@ -7,7 +7,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -15,57 +17,181 @@ import java.util.concurrent.ConcurrentHashMap;
  * item's key as {@code Idempotency-Key}, so a retried or re-claimed item is not acted on twice. 2xx
  * succeeds; 4xx is permanent (the request itself is wrong) except 408 and 429; 5xx, timeouts and
  * connection errors are retried. Each endpoint has a circuit breaker.
+ *
+ * <p>For a Merchant, the portal's URLs are tried in order within one attempt (an alternative takes
+ * over when the one before fails or its circuit is open; the Idempotency-Key makes that safe), each
+ * call carries the credential in use, and a 401 is retried at once with the other credential.
  */
 public final class HttpProcessor implements ItemProcessor {
 
-  private final URI endpoint;
+  /**
+   * A Merchant's portal: where to call, with what (no credentials: a portal that takes none), and
+   * how its circuits behave.
+   */
+  record Portal(
+      String merchant,
+      List<URI> endpoints,
+      boolean captchaSolving,
+      int circuitFailures,
+      Duration circuitOpenFor,
+      String credentialHeader,
+      String credentialScheme,
+      MerchantCredentials credentials) {}
+
+  /** Tells the automation service that the portal asks for a captcha, for its solver. */
+  static final String CAPTCHA_HEADER = "Robusto-Captcha-Solving";
+
+  private final List<URI> endpoints;
+  private final Portal portal;
+  private final MerchantCalls calls;
   private final HttpClient client;
   private final Duration timeout;
   private final Clock clock;
   private final Map<String, CircuitBreaker> breakers = new ConcurrentHashMap<>();
 
+  /** Calls one URL, with no credential. */
   public HttpProcessor(URI endpoint, Duration timeout, Clock clock) {
-    this.endpoint = endpoint;
+    this(List.of(endpoint), null, timeout, clock);
+  }
+
+  /** Calls a Merchant's portal. */
+  HttpProcessor(Portal portal, Duration timeout, Clock clock) {
+    this(portal.endpoints(), portal, timeout, clock);
+  }
+
+  private HttpProcessor(List<URI> endpoints, Portal portal, Duration timeout, Clock clock) {
+    this.endpoints = List.copyOf(endpoints);
+    this.portal = portal;
+    this.calls = portal == null ? null : new MerchantCalls(portal.merchant(), portal.credentials());
     this.client = HttpClient.newBuilder().connectTimeout(timeout).build();
     this.timeout = timeout;
     this.clock = clock;
   }
 
+  /** What one call came to, and whether it counts against its endpoint's circuit. */
+  private record Call(Result result, boolean endpointFailed) {}
+
   @Override
   public Result process(String idempotencyKey, String payloadJson, int attempt) {
-    var breaker =
-        breakers.computeIfAbsent(
-            circuitName(endpoint),
-            k ->
-                new CircuitBreaker(
-                    CircuitBreaker.DEFAULT_FAILURES, CircuitBreaker.DEFAULT_COOL_DOWN, clock));
-    if (!breaker.allow()) {
-      return new Result(
-          Verdict.DEFERRED, "circuit open for " + endpoint.getHost() + " after repeated failures");
+    Optional<MerchantCredentials.Credential> credential = Optional.empty();
+    if (portal != null && portal.credentials() != null) {
+      credential = portal.credentials().current();
+      if (credential.isEmpty()) {
+        calls.failed();
+        return new Result(
+            Verdict.RETRY,
+            "merchant %s: its credentials Secret has neither primary nor fallback; add both keys"
+                .formatted(portal.merchant()));
+      }
     }
+    Result last = null;
+    for (var endpoint : endpoints) {
+      var breaker = breaker(endpoint);
+      if (!breaker.allow()) {
+        continue;
+      }
+      var call = call(endpoint, idempotencyKey, payloadJson, credential);
+      if (call.endpointFailed()) {
+        breaker.failure();
+        last = call.result();
+        continue; // the next URL, if the merchant has one
+      }
+      breaker.success();
+      last = call.result();
+      break;
+    }
+    if (last == null) {
+      return new Result(
+          Verdict.DEFERRED,
+          "circuit open for "
+              + (endpoints.size() == 1
+                  ? endpoints.get(0).getHost()
+                  : "every URL of merchant " + portal.merchant())
+              + " after repeated failures");
+    }
+    if (calls != null) {
+      if (last.verdict() == Verdict.SUCCEEDED) {
+        calls.succeeded();
+      } else {
+        calls.failed();
+      }
+    }
+    return last;
+  }
+
+  private Call call(
+      URI endpoint,
+      String idempotencyKey,
+      String payloadJson,
+      Optional<MerchantCredentials.Credential> credential) {
+    try {
+      var status = send(endpoint, idempotencyKey, payloadJson, credential);
+      if (status == 401 && credential.isPresent()) {
+        calls.fellBack();
+        var other = portal.credentials().refused(credential.get());
+        if (other.isPresent()) {
+          credential = other;
+          status = send(endpoint, idempotencyKey, payloadJson, other);
+        }
+        if (status == 401) {
+          portal.credentials().bothRefused();
+          // Not the portal's failure: its circuit stays as it is, and the ticket waits for a fix.
+          return new Call(
+              new Result(
+                  Verdict.RETRY,
+                  "merchant %s refused both credentials (HTTP 401): put a valid one in its Secret"
+                      .formatted(portal.merchant())),
+              false);
+        }
+      }
+      if (status != 401 && credential.isPresent()) {
+        portal.credentials().accepted(credential.get());
+      }
+      var result = classify(status);
+      return new Call(result, result.verdict() == Verdict.RETRY);
+    } catch (IOException e) {
+      return new Call(
+          new Result(Verdict.RETRY, e.getClass().getSimpleName() + " calling " + endpoint), true);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Call(new Result(Verdict.RETRY, "interrupted"), false);
+    }
+  }
+
+  private int send(
+      URI endpoint,
+      String idempotencyKey,
+      String payloadJson,
+      Optional<MerchantCredentials.Credential> credential)
+      throws IOException, InterruptedException {
     var request =
         HttpRequest.newBuilder(endpoint)
             .timeout(timeout)
             .header("Content-Type", "application/json")
-            .header("Idempotency-Key", idempotencyKey)
-            .POST(HttpRequest.BodyPublishers.ofString(payloadJson))
-            .build();
-    try {
-      var status = client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
-      var result = classify(status);
-      if (result.verdict() == Verdict.RETRY) {
-        breaker.failure();
-      } else {
-        breaker.success();
-      }
-      return result;
-    } catch (IOException e) {
-      breaker.failure();
-      return new Result(Verdict.RETRY, e.getClass().getSimpleName() + " calling " + endpoint);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return new Result(Verdict.RETRY, "interrupted");
+            .header("Idempotency-Key", idempotencyKey);
+    if (credential.isPresent()) {
+      var scheme = portal.credentialScheme();
+      request.header(
+          portal.credentialHeader(),
+          scheme == null || scheme.isEmpty()
+              ? credential.get().value()
+              : scheme + " " + credential.get().value());
     }
+    if (portal != null && portal.captchaSolving()) {
+      request.header(CAPTCHA_HEADER, "required");
+    }
+    request.POST(HttpRequest.BodyPublishers.ofString(payloadJson));
+    return client.send(request.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+  }
+
+  private CircuitBreaker breaker(URI endpoint) {
+    return breakers.computeIfAbsent(
+        circuitName(endpoint),
+        k ->
+            portal == null
+                ? new CircuitBreaker(
+                    CircuitBreaker.DEFAULT_FAILURES, CircuitBreaker.DEFAULT_COOL_DOWN, clock)
+                : new CircuitBreaker(portal.circuitFailures(), portal.circuitOpenFor(), clock));
   }
 
   @Override
@@ -75,8 +201,13 @@ public final class HttpProcessor implements ItemProcessor {
     return states;
   }
 
+  @Override
+  public Optional<MerchantCalls> merchantCalls() {
+    return Optional.ofNullable(calls);
+  }
+
   /** host:port, lowercase, the scheme's port when the URL names none: how circuits are named. */
-  static String circuitName(URI endpoint) {
+  public static String circuitName(URI endpoint) {
     var port = endpoint.getPort();
     if (port < 0) {
       port = "https".equalsIgnoreCase(endpoint.getScheme()) ? 443 : 80;

@@ -27,4 +27,9 @@ public interface ItemProcessor {
   default java.util.Map<String, Boolean> circuits() {
     return java.util.Map.of();
   }
+
+  /** The calls to a Merchant's portal, for its status; none but for a merchant's processor. */
+  default java.util.Optional<MerchantCalls> merchantCalls() {
+    return java.util.Optional.empty();
+  }
 }

@@ -48,6 +48,7 @@ public final class Worker {
   private final RateLimiter limiter;
   private final WorkerHealth health;
   private final CircuitReports circuits;
+  private final java.util.Optional<MerchantReports> merchant;
   private final DatabaseRetry retry = new DatabaseRetry(DATABASE_PATIENCE);
   private final Set<Claim> held = ConcurrentHashMap.newKeySet();
   private final Set<Long> lost = ConcurrentHashMap.newKeySet();
@@ -72,6 +73,8 @@ public final class Worker {
     this.health = health;
     this.limiter = new RateLimiter(config.requestsPerMinute());
     this.circuits = new CircuitReports(queue, name, processor, System::nanoTime);
+    this.merchant =
+        processor.merchantCalls().map(calls -> new MerchantReports(queue, calls, System::nanoTime));
   }
 
   /** Works until the batch has no live items left, or until stopped. */
@@ -88,6 +91,9 @@ public final class Worker {
     heartbeats.scheduleWithFixedDelay(() -> heartbeat(lease), every, every, TimeUnit.MILLISECONDS);
     var check = CircuitReports.CHECK.toMillis();
     heartbeats.scheduleWithFixedDelay(circuits::check, check, check, TimeUnit.MILLISECONDS);
+    var report = MerchantReports.EVERY.toMillis();
+    merchant.ifPresent(
+        m -> heartbeats.scheduleWithFixedDelay(m::check, report, report, TimeUnit.MILLISECONDS));
     try {
       var fleet = config.fleet();
       while (!stopping) {
@@ -124,6 +130,7 @@ public final class Worker {
         Thread.currentThread().interrupt();
       } finally {
         circuits.withdraw();
+        merchant.ifPresent(MerchantReports::flush);
         finished.countDown();
       }
     }

@@ -3,6 +3,7 @@ package dev.robusto.worker;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.robusto.queue.WorkQueue;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -18,6 +19,7 @@ import java.util.UUID;
  * @param fleet set for a worker of an AutomationDeployment's fleet (then batchId is null): it
  *     serves every batch handed to the deployment, never exits on its own, and records each attempt
  *     with its revision
+ * @param merchant set when the http processor calls a Merchant's portal (then url is null)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record WorkerConfig(
@@ -33,13 +35,31 @@ public record WorkerConfig(
     int requestsPerMinute,
     int claimSize,
     long leaseMillis,
-    Fleet fleet) {
+    Fleet fleet,
+    Merchant merchant) {
+
+  /** Where a Merchant's Secret (keys primary and fallback) is mounted in a worker pod. */
+  public static final Path MERCHANT_CREDENTIALS = MerchantCredentials.MOUNT;
 
   /**
    * Which fleet, and which revision of it, this worker belongs to; its tenant is the one its
    * database role belongs to.
    */
   public record Fleet(String deployment, int revision) {}
+
+  /**
+   * A Merchant's portal, as its resource says: URLs in the order they are tried, whether it asks
+   * for captchas, its circuit breakers' settings and how a credential is sent (no header: it takes
+   * none). The credentials themselves are files of the Secret's volume, never in the config.
+   */
+  public record Merchant(
+      String name,
+      List<String> urls,
+      boolean captchaSolving,
+      int circuitFailures,
+      long circuitOpenMillis,
+      String credentialHeader,
+      String credentialScheme) {}
 
   /** The simulated processor's draw. */
   public record Simulated(
@@ -60,7 +80,10 @@ public record WorkerConfig(
   public ItemProcessor newProcessor() {
     var timeout = Duration.ofMillis(itemTimeoutMillis);
     return switch (processor) {
-      case "http" -> new HttpProcessor(URI.create(url), timeout, Clock.systemUTC());
+      case "http" ->
+          merchant == null
+              ? new HttpProcessor(URI.create(url), timeout, Clock.systemUTC())
+              : new HttpProcessor(portal(), timeout, Clock.systemUTC());
       case "command" -> new CommandProcessor(command, timeout);
       case "simulated" ->
           new SimulatedProcessor(
@@ -71,5 +94,28 @@ public record WorkerConfig(
               simulated.seed());
       default -> throw new IllegalArgumentException("unknown processor " + processor);
     };
+  }
+
+  private HttpProcessor.Portal portal() {
+    return new HttpProcessor.Portal(
+        merchant.name(),
+        merchant.urls().stream().map(URI::create).toList(),
+        merchant.captchaSolving(),
+        merchant.circuitFailures(),
+        Duration.ofMillis(merchant.circuitOpenMillis()),
+        merchant.credentialHeader(),
+        merchant.credentialScheme(),
+        merchant.credentialHeader() == null
+            ? null
+            : new MerchantCredentials(mounted(MerchantCredentials.MOUNT), System::nanoTime));
+  }
+
+  /**
+   * A path of the pod's volumes. A local node runs pods without their own mount namespace and puts
+   * each pod's volumes under ROBUSTO_LOCAL_ROOT; in a real pod it is unset.
+   */
+  static Path mounted(Path path) {
+    var root = System.getenv("ROBUSTO_LOCAL_ROOT");
+    return root == null || root.isBlank() ? path : Path.of(root, path.toString());
   }
 }

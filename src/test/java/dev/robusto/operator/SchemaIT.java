@@ -33,7 +33,9 @@ class SchemaIT {
           "V10__bounded_retention.sql",
           "V11__worker_observations.sql",
           "V12__batch_control.sql",
-          "V13__ticket_cancel.sql");
+          "V13__ticket_cancel.sql",
+          "V14__merchant_observations.sql",
+          "V15__api_calls.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {

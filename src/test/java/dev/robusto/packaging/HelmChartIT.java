@@ -156,7 +156,7 @@ class HelmChartIT {
             "replicaCount=0"));
     var sa = "system:serviceaccount:rbac-check:rbac-check-robusto-operator";
     assertThat(canI(sa, "create", "namespaces")).isTrue();
-    assertThat(canI(sa, "patch", "tenants.robusto.dev/status")).isTrue();
+    assertThat(canI(sa, "patch", "tenants.robusto.dev", "--subresource=status")).isTrue();
     assertThat(canI(sa, "bind", "clusterroles/edit")).isTrue();
     // What it must not do: delete namespaces (GC does), touch CRDs, hand out admin, read secrets.
     assertThat(canI(sa, "delete", "namespaces")).isFalse();
@@ -167,6 +167,11 @@ class HelmChartIT {
     assertThat(canI(sa, "list", "secrets")).isFalse();
     assertThat(canI(sa, "get", "secrets/robusto-database")).isTrue();
     assertThat(canI(sa, "delete", "tenants.robusto.dev")).isFalse();
+    // Merchants are read and their status written; their credentials' Secrets stay the tenant's.
+    assertThat(canI(sa, "watch", "merchants.robusto.dev")).isTrue();
+    assertThat(canI(sa, "patch", "merchants.robusto.dev", "--subresource=status")).isTrue();
+    assertThat(canI(sa, "patch", "merchants.robusto.dev")).isFalse();
+    assertThat(canI(sa, "get", "secrets/oxxo-portal", "-n", "rbac-check")).isFalse();
     // The leader election's Lease, in its own namespace only.
     assertThat(canI(sa, "update", "leases.coordination.k8s.io", "-n", "rbac-check")).isTrue();
     assertThat(canI(sa, "patch", "leases.coordination.k8s.io", "-n", "rbac-check")).isTrue();
@@ -200,8 +205,8 @@ class HelmChartIT {
     var defaults = cluster.helm("template", "r", CHART, "--set", "database.password=x");
     assertThat(defaults.exitCode()).as(defaults.output()).isZero();
     assertThat(defaults.output().split("kind: \"?CustomResourceDefinition\"?", -1))
-        .as("four CRDs")
-        .hasSize(5);
+        .as("five CRDs")
+        .hasSize(6);
     assertThat(defaults.output())
         .contains("helm.sh/resource-policy: keep")
         .contains("helm.sh/hook: test")
@@ -308,7 +313,8 @@ class HelmChartIT {
           "tenants.robusto.dev",
           "featureflags.robusto.dev",
           "automationbatches.robusto.dev",
-          "automationdeployments.robusto.dev");
+          "automationdeployments.robusto.dev",
+          "merchants.robusto.dev");
 
   private static LocalCluster.Result upgrade() {
     return cluster.helm(

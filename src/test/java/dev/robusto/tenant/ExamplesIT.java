@@ -162,6 +162,9 @@ class ExamplesIT {
                 "robusto-operator:dev",
                 WorkerProcesses.LOGS)) {
       assertThat(cluster.kubectl("apply", "-f", portalsFile))
+          .contains("merchant.robusto.dev/oxxo")
+          .contains("merchant.robusto.dev/litro-mil")
+          .contains("merchant.robusto.dev/simple-portal")
           .contains("automationbatch.robusto.dev/oxxo-noviembre")
           .contains("automationbatch.robusto.dev/litro-mil-noviembre")
           .contains("automationbatch.robusto.dev/simple-portal-noviembre");
@@ -199,7 +202,33 @@ class ExamplesIT {
       assertThat(stats.get("simple-portal").path("unavailable").asInt())
           .as("503s, retried")
           .isPositive();
+      assertThat(stats.get("litro-mil").path("unauthorized").asInt())
+          .as("last year's credential, refused, then this year's from fallback")
+          .isPositive();
+      await("the merchants say which credential is in use")
+          .atMost(Duration.ofSeconds(60))
+          .untilAsserted(
+              () -> {
+                assertThat(merchant("tenant-tacos", "oxxo")).isEqualTo("True Ready Primary 100%");
+                assertThat(merchant("tenant-comercializadora-norte", "litro-mil"))
+                    .isEqualTo("True FallbackCredential Fallback 75%");
+                assertThat(merchant("tenant-comercializadora-norte", "simple-portal"))
+                    .startsWith("True Ready Primary");
+              });
     }
+  }
+
+  private static String merchant(String namespace, String name) {
+    return LocalCluster.get()
+        .kubectl(
+            "get",
+            "merchant",
+            name,
+            "-n",
+            namespace,
+            "-o",
+            "jsonpath={.status.conditions[0].status} {.status.conditions[0].reason}"
+                + " {.status.credentialInUse} {.status.lastHour.successRate}");
   }
 
   private static String outcome(String namespace, String batch) {

@@ -18,15 +18,12 @@ import dev.robusto.worker.WorkerConfig;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.UUID;
@@ -67,7 +64,7 @@ class TenantIsolationIT {
     TestTenants.ready(client, "iso-vecino", Tier.ENTERPRISE, null);
     var mine = batch("iso-hostil", "propio", 20);
     var neighbours = batch("iso-vecino", "cierre", NEIGHBOUR_TICKETS);
-    var neighbourCredentials = credentials("iso-vecino");
+    var neighbourCredentials = TestTenants.databaseCredentials(client, "iso-vecino");
     // One of the neighbour's claims, token and all, before its workers start: the attacker is
     // handed it below.
     var neighbourClaim = claimAsNeighbour(neighbours, neighbourCredentials);
@@ -76,7 +73,7 @@ class TenantIsolationIT {
           WorkerProcesses.start(workerEnv(neighbours, neighbourCredentials), "vecino-" + i));
     }
 
-    try (var hostile = connect(credentials("iso-hostil"))) {
+    try (var hostile = TestTenants.connect(TestTenants.databaseCredentials(client, "iso-hostil"))) {
       // Tables: not one privilege, so no lock, no squatted key, no counter, no fake outcome.
       for (var attack :
           List.of(
@@ -164,7 +161,7 @@ class TenantIsolationIT {
     }
 
     // A transaction left open, with the session's own timeouts turned off, is ended.
-    var open = connect(credentials("iso-hostil"));
+    var open = TestTenants.connect(TestTenants.databaseCredentials(client, "iso-hostil"));
     open.createStatement().execute("SET idle_in_transaction_session_timeout = 0");
     open.createStatement().execute("SET statement_timeout = 0");
     open.setAutoCommit(false);
@@ -196,7 +193,7 @@ class TenantIsolationIT {
                     > 0);
 
     // An advisory lock on the audit chain's key, held outside any transaction, is ended too.
-    var locker = connect(credentials("iso-hostil"));
+    var locker = TestTenants.connect(TestTenants.databaseCredentials(client, "iso-hostil"));
     long lockerPid;
     try (var rs =
         locker
@@ -216,7 +213,7 @@ class TenantIsolationIT {
     locker.close();
 
     // Arrays a one-dimensional cap would not bound are refused.
-    try (var hostile = connect(credentials("iso-hostil"))) {
+    try (var hostile = TestTenants.connect(TestTenants.databaseCredentials(client, "iso-hostil"))) {
       assertThatThrownBy(
               () ->
                   hostile
@@ -234,7 +231,7 @@ class TenantIsolationIT {
               "INSERT INTO automation_circuits (tenant_id, worker, endpoint, open)"
                   + " VALUES ('iso-vecino', 'w-0', 'portal.vecino:443', true)");
     }
-    try (var hostile = connect(credentials("iso-hostil"))) {
+    try (var hostile = TestTenants.connect(TestTenants.databaseCredentials(client, "iso-hostil"))) {
       for (var attack :
           List.of(
               "SELECT robusto_worker_report_circuits('w', array_fill('e:443'::text, ARRAY[17]),"
@@ -352,6 +349,7 @@ class TenantIsolationIT {
             0,
             10,
             30_000,
+            null,
             null);
     var env = new HashMap<String, String>();
     env.put("ROBUSTO_WORKER_CONFIG", new ObjectMapper().writeValueAsString(config));
@@ -362,22 +360,6 @@ class TenantIsolationIT {
   }
 
   /** What the tenant's owner can read in its namespace: the robusto-database Secret. */
-  private String[] credentials(String tenant) {
-    var secret =
-        client.secrets().inNamespace("tenant-" + tenant).withName(TenantDatabaseSync.SECRET).get();
-    var data = secret.getData();
-    return new String[] {decode(data.get("username")), decode(data.get("password"))};
-  }
-
-  private static String decode(String base64) {
-    return new String(Base64.getDecoder().decode(base64), StandardCharsets.UTF_8);
-  }
-
-  private static Connection connect(String[] credentials) throws SQLException {
-    return DriverManager.getConnection(
-        Postgres.get().jdbcUrl("robusto"), credentials[0], credentials[1]);
-  }
-
   private static long rows(Connection c, String sql, Object parameter) throws SQLException {
     try (var statement = c.prepareStatement(sql)) {
       statement.setObject(1, parameter);

@@ -3,12 +3,18 @@ package dev.robusto.testing;
 import static org.awaitility.Awaitility.await;
 
 import dev.robusto.tenant.Tenant;
+import dev.robusto.tenant.TenantDatabaseSync;
 import dev.robusto.tenant.TenantLimits;
 import dev.robusto.tenant.TenantSpec;
 import dev.robusto.tenant.Tier;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Base64;
 
 /** Tenants for tests that work inside one: created, then awaited until Ready. */
 public final class TestTenants {
@@ -50,5 +56,30 @@ public final class TestTenants {
                       .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
             });
     return "tenant-" + name;
+  }
+
+  /**
+   * The tenant's database role and password, from the Secret its pods get: what a hostile tenant
+   * holds.
+   */
+  public static String[] databaseCredentials(KubernetesClient client, String name) {
+    var data =
+        client
+            .secrets()
+            .inNamespace("tenant-" + name)
+            .withName(TenantDatabaseSync.SECRET)
+            .get()
+            .getData();
+    return new String[] {decode(data.get("username")), decode(data.get("password"))};
+  }
+
+  /** A connection under {@code credentials} (a tenant's role) to the operator's database. */
+  public static Connection connect(String[] credentials) throws SQLException {
+    return DriverManager.getConnection(
+        Postgres.get().jdbcUrl("robusto"), credentials[0], credentials[1]);
+  }
+
+  private static String decode(String base64) {
+    return new String(Base64.getDecoder().decode(base64), StandardCharsets.UTF_8);
   }
 }

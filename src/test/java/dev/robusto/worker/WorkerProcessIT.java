@@ -115,6 +115,7 @@ class WorkerProcessIT {
                 0,
                 1,
                 1_500,
+                null,
                 null));
 
     var started = new AtomicInteger();
@@ -253,6 +254,7 @@ class WorkerProcessIT {
                 0,
                 10,
                 30_000,
+                null,
                 null));
     var worker = WorkerProcesses.start(env, "sigterm-0");
     workers.put("sigterm-0", worker);
@@ -305,6 +307,7 @@ class WorkerProcessIT {
                   0,
                   1,
                   5_000,
+                  null,
                   null));
       var eight = new ArrayList<Process>();
       for (var i = 0; i < 8; i++) {

@@ -1,0 +1,117 @@
+package dev.robusto.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.net.URI;
+import java.sql.SQLException;
+import java.util.List;
+
+/**
+ * The ticket API's first version, kept working for the clients that use it: tickets in the seeds'
+ * states, and the tenant's jobs. Deprecated in favour of {@link InvoicingV2}, whose answers carry
+ * every field of these ({@link ApiDeprecation} says so in headers).
+ */
+@Path("/invoicing/v1")
+@Produces(MediaType.APPLICATION_JSON)
+public class InvoicingV1 {
+
+  private final Invoicing invoicing;
+
+  InvoicingV1(Invoicing invoicing) {
+    this.invoicing = invoicing;
+  }
+
+  /** A ticket as v1 shows it. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Ticket(
+      String id,
+      String merchant,
+      String priority,
+      String state,
+      @JsonProperty("created_at") String createdAt,
+      @JsonProperty("updated_at") String updatedAt) {
+
+    static Ticket of(Invoicing.Found t) {
+      return new Ticket(
+          t.id(),
+          t.merchant() == null ? null : t.merchant().getMetadata().getName(),
+          t.priority(),
+          t.state(),
+          t.createdAt().toString(),
+          t.updatedAt().toString());
+    }
+  }
+
+  /** A job (a batch of tickets) as v1 shows it. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Job(
+      String id,
+      String state,
+      long total,
+      long succeeded,
+      long failed,
+      @JsonProperty("created_at") String createdAt) {
+
+    static Job of(Invoicing.Job j) {
+      var c = j.counts();
+      return new Job(
+          j.batch().name(),
+          j.state(),
+          c.total(),
+          c.succeeded(),
+          c.failed() + c.deadLettered() + c.cancelled(),
+          j.batch().createdAt().toString());
+    }
+  }
+
+  /** v1's job list: the first page only. */
+  public record Jobs(List<Job> jobs) {}
+
+  @POST
+  @Path("/tickets")
+  @Consumes(MediaType.APPLICATION_JSON)
+  public Response submit(
+      @HeaderParam("Authorization") String authorization,
+      @QueryParam("namespace") String namespace,
+      Invoicing.TicketRequest ticket)
+      throws JsonProcessingException, SQLException {
+    var caller = invoicing.caller(authorization, namespace, "create");
+    var outcome = invoicing.submit(caller, ticket);
+    var found = Ticket.of(invoicing.ticket(caller, ticket.id()));
+    return outcome.replayed()
+        ? Response.ok(found).header("Idempotent-Replayed", "true").build()
+        : Response.created(URI.create("/invoicing/v1/tickets/" + ticket.id()))
+            .entity(found)
+            .build();
+  }
+
+  @GET
+  @Path("/tickets/{id: .+}")
+  public Ticket ticket(
+      @HeaderParam("Authorization") String authorization,
+      @QueryParam("namespace") String namespace,
+      @PathParam("id") String id)
+      throws SQLException {
+    return Ticket.of(invoicing.ticket(invoicing.caller(authorization, namespace, "get"), id));
+  }
+
+  @GET
+  @Path("/jobs")
+  public Jobs jobs(
+      @HeaderParam("Authorization") String authorization, @QueryParam("namespace") String namespace)
+      throws SQLException {
+    var page = invoicing.jobs(invoicing.caller(authorization, namespace, "list"), null, null, 100);
+    return new Jobs(page.jobs().stream().map(Job::of).toList());
+  }
+}

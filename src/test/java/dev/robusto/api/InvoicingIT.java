@@ -1,0 +1,318 @@
+package dev.robusto.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import dev.robusto.localnode.LocalNode;
+import dev.robusto.merchant.Merchant;
+import dev.robusto.merchant.MerchantSpec;
+import dev.robusto.tenant.Tenant;
+import dev.robusto.tenant.TenantOwner;
+import dev.robusto.tenant.TenantSpec;
+import dev.robusto.tenant.Tier;
+import dev.robusto.testing.LocalCluster;
+import dev.robusto.testing.LocalClusterResource;
+import dev.robusto.testing.PostgresResource;
+import dev.robusto.testing.TestTenants;
+import dev.robusto.testing.WorkerProcesses;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URL;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The ticket API as a client of the platform uses it, with real workers and a portal on loopback:
+ * tickets submitted on v1 and v2 are invoiced once each, v2's answers carry every field of v1's
+ * with the same value, v1's answers announce their deprecation, bad requests are RFC 9457 problems
+ * naming the field at fault, jobs page by cursor, a tenant sees only its own tickets, and the
+ * migration report names who still calls v1.
+ */
+@QuarkusTest
+@QuarkusTestResource(LocalClusterResource.class)
+@QuarkusTestResource(PostgresResource.class)
+@Tag("cluster")
+class InvoicingIT {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TestHTTPResource("/invoicing")
+  URL api;
+
+  private final KubernetesClient client = LocalCluster.get().client();
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  @Test
+  void aClientSubmitsOnV1AndV2AndReadsTheSameTicketsOnBoth() throws Exception {
+    var namespace = tenant("factura");
+    var invoiced = new ConcurrentHashMap<String, AtomicInteger>();
+    var portal = portal(invoiced);
+    merchant(namespace, "oxxo", portal);
+    var caja = token("caja", namespace);
+    try (var node =
+        new LocalNode(client, namespace, "robusto-operator:dev", WorkerProcesses.LOGS)) {
+      // v1: one ticket, announced as deprecated with its successor.
+      var first = call(caja, "POST", "/v1/tickets", ticket("F-1", "oxxo", 100));
+      assertThat(first.statusCode()).as(first.body()).isEqualTo(201);
+      assertThat(body(first).get("state").asText()).isEqualTo("pendiente");
+      assertThat(first.headers().firstValue("Deprecation"))
+          .contains(
+              "@" + LocalDate.parse("2026-12-01").atStartOfDay(ZoneOffset.UTC).toEpochSecond());
+      assertThat(first.headers().firstValue("Sunset")).contains("Wed, 30 Jun 2027 00:00:00 GMT");
+      assertThat(first.headers().firstValue("Link"))
+          .contains("</invoicing/v2/tickets>; rel=\"successor-version\"");
+      var again = call(caja, "POST", "/v1/tickets", ticket("F-1", "oxxo", 100));
+      assertThat(again.statusCode()).isEqualTo(200);
+      assertThat(again.headers().firstValue("Idempotent-Replayed")).contains("true");
+      var other = call(caja, "POST", "/v1/tickets", ticket("F-1", "oxxo", 999));
+      assertProblem(other, 422, "id");
+
+      // v2: one ticket and a bulk of four, with no deprecation.
+      var second = call(caja, "POST", "/v2/tickets", ticket("F-2", "oxxo", 200));
+      assertThat(second.statusCode()).as(second.body()).isEqualTo(201);
+      assertThat(second.headers().firstValue("Deprecation")).isEmpty();
+      var tickets = new ArrayList<Map<String, Object>>();
+      for (var i = 3; i <= 6; i++) {
+        tickets.add(Map.of("id", "F-" + i, "data", Map.of("folio", i, "total", 100 * i)));
+      }
+      var bulk =
+          call(
+              caja,
+              "POST",
+              "/v2/bulk",
+              JSON.writeValueAsString(
+                  Map.of("merchant", "oxxo", "priority", "alta", "tickets", tickets)),
+              "Idempotency-Key",
+              "corte-1");
+      assertThat(bulk.statusCode()).as(bulk.body()).isEqualTo(201);
+      assertThat(body(bulk).get("tickets").asInt()).isEqualTo(4);
+
+      await("every ticket invoiced")
+          .atMost(Duration.ofSeconds(120))
+          .until(
+              () ->
+                  List.of("F-1", "F-2", "F-3", "F-4", "F-5", "F-6").stream()
+                      .allMatch(id -> "completado".equals(state(caja, id))));
+      assertThat(invoiced).hasSize(6);
+      assertThat(invoiced.values()).allSatisfy(n -> assertThat(n.get()).isOne());
+
+      // v2 is a superset of v1, field by field, on the same tickets.
+      for (var id : List.of("F-1", "F-2", "F-3", "F-6")) {
+        var v1 = body(call(caja, "GET", "/v1/tickets/" + id, null));
+        var v2 = body(call(caja, "GET", "/v2/tickets/" + id, null));
+        v1.fieldNames()
+            .forEachRemaining(f -> assertThat(v2.get(f)).as(id + "." + f).isEqualTo(v1.get(f)));
+        assertThat(v2.size()).as("v2 adds fields").isGreaterThan(v1.size());
+        assertThat(v2.get("attempts").asInt()).isOne();
+        assertThat(v2.get("outcome").asText()).isEqualTo("succeeded");
+        assertThat(v2.get("merchant").asText()).isEqualTo("oxxo");
+        assertThat(v2.has("finished_at")).isTrue();
+      }
+      assertThat(body(call(caja, "GET", "/v2/tickets/F-3", null)).get("priority").asText())
+          .isEqualTo("alta");
+
+      // Jobs: v1's first page; v2 by state, a page at a time.
+      await("the three jobs completed")
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () ->
+                  body(call(caja, "GET", "/v2/jobs?state=completado", null)).get("jobs").size()
+                      == 3);
+      var v1Jobs = body(call(caja, "GET", "/v1/jobs", null)).get("jobs");
+      assertThat(v1Jobs).hasSize(3);
+      var page = body(call(caja, "GET", "/v2/jobs?state=completado&limit=2", null));
+      assertThat(page.get("jobs")).hasSize(2);
+      var next = page.get("next_cursor").asText();
+      var last = body(call(caja, "GET", "/v2/jobs?state=completado&limit=2&cursor=" + next, null));
+      assertThat(last.get("jobs")).hasSize(1);
+      assertThat(last.has("next_cursor")).isFalse();
+      var v2Jobs = new ArrayList<JsonNode>();
+      page.get("jobs").forEach(v2Jobs::add);
+      last.get("jobs").forEach(v2Jobs::add);
+      for (var v1Job : v1Jobs) {
+        var v2Job =
+            v2Jobs.stream()
+                .filter(j -> j.get("id").equals(v1Job.get("id")))
+                .findFirst()
+                .orElseThrow();
+        v1Job
+            .fieldNames()
+            .forEachRemaining(f -> assertThat(v2Job.get(f)).as("job." + f).isEqualTo(v1Job.get(f)));
+      }
+      assertThat(body(call(caja, "GET", "/v2/jobs?state=en_progreso", null)).get("jobs")).isEmpty();
+
+      // Bad requests say which field to fix.
+      assertProblem(
+          call(caja, "POST", "/v2/tickets", ticket("F-7", "litro-mil", 1)), 422, "merchant");
+      var heavy =
+          JSON.writeValueAsString(
+              Map.of("id", "F-8", "merchant", "oxxo", "data", Map.of("xml", "x".repeat(70_000))));
+      assertProblem(call(caja, "POST", "/v2/tickets", heavy), 413, "data");
+      assertProblem(call(caja, "GET", "/v2/jobs?state=terminado", null), 400, "state");
+      assertProblem(call(caja, "GET", "/v2/jobs?cursor=not-ours", null), 400, "cursor");
+      assertProblem(call(caja, "GET", "/v2/tickets/F-404", null), 404, "id");
+      assertProblem(
+          call(
+              caja, "POST", "/v2/bulk", "{\"merchant\": \"oxxo\", \"tickets\": [{\"id\": \"x\"}]}"),
+          400,
+          "Idempotency-Key");
+
+      // Another tenant's client sees nothing of this one.
+      var vecino = token("caja", tenant("vecina"));
+      assertThat(call(vecino, "GET", "/v2/tickets/F-1", null).statusCode())
+          .as("its own tenant has no F-1")
+          .isEqualTo(404);
+      assertThat(call(vecino, "GET", "/v2/tickets/F-1?namespace=" + namespace, null).statusCode())
+          .isEqualTo(403);
+
+      // Who still calls v1: the report names caja and its endpoints; tenants may not read it.
+      assertThat(call(caja, "GET", "/v2/migration-report", null).statusCode()).isEqualTo(403);
+      LocalCluster.get().kubectl("create", "serviceaccount", "plataforma", "-n", "default");
+      LocalCluster.get()
+          .kubectl(
+              "create",
+              "clusterrolebinding",
+              "plataforma-migracion",
+              "--clusterrole=robusto-operator-api-migration-reader",
+              "--serviceaccount=default:plataforma");
+      var admin =
+          LocalCluster.get().kubectl("create", "token", "plataforma", "-n", "default").strip();
+      await("the report counts v1's calls")
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                var report = body(call(admin, "GET", "/v2/migration-report", null));
+                var callers = report.get("v1_callers");
+                assertThat(callers).hasSize(1);
+                var v1Caller = callers.get(0);
+                assertThat(v1Caller.get("caller").asText())
+                    .isEqualTo("system:serviceaccount:" + namespace + ":caja");
+                assertThat(v1Caller.get("namespace").asText()).isEqualTo(namespace);
+                assertThat(v1Caller.get("endpoints").get("POST /tickets").asLong()).isEqualTo(3);
+                assertThat(v1Caller.get("endpoints").get("GET /tickets/{id}").asLong())
+                    .isPositive();
+                assertThat(v1Caller.get("endpoints").get("GET /jobs").asLong()).isOne();
+                assertThat(report.get("v2_calls").asLong()).isPositive();
+              });
+    } finally {
+      portal.stop(0);
+    }
+  }
+
+  private String state(String token, String id) {
+    try {
+      var answer = call(token, "GET", "/v1/tickets/" + id, null);
+      return answer.statusCode() == 200 ? body(answer).get("state").asText() : null;
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  private static void assertProblem(HttpResponse<String> answer, int status, String field)
+      throws Exception {
+    assertThat(answer.statusCode()).as(answer.body()).isEqualTo(status);
+    assertThat(answer.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(t -> assertThat(t).startsWith("application/problem+json"));
+    var problem = JSON.readTree(answer.body());
+    assertThat(problem.get("status").asInt()).isEqualTo(status);
+    assertThat(problem.get("field").asText()).isEqualTo(field);
+    assertThat(problem.get("detail").asText()).isNotBlank();
+  }
+
+  private static String ticket(String id, String merchant, int total) throws Exception {
+    return JSON.writeValueAsString(
+        Map.of(
+            "id",
+            id,
+            "merchant",
+            merchant,
+            "data",
+            Map.of("total", total, "rfc", "XAXX010101000")));
+  }
+
+  private HttpResponse<String> call(
+      String token, String method, String path, String body, String... headers) throws Exception {
+    var request =
+        HttpRequest.newBuilder(URI.create(api + path))
+            .header("Authorization", "Bearer " + token)
+            .header("Content-Type", "application/json")
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body));
+    for (int i = 0; i < headers.length; i += 2) {
+      request.header(headers[i], headers[i + 1]);
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static JsonNode body(HttpResponse<String> answer) throws Exception {
+    return JSON.readTree(answer.body());
+  }
+
+  /** A Tenant whose owner is ServiceAccount caja of its namespace; returns the namespace. */
+  private String tenant(String name) {
+    var tenant = new Tenant();
+    tenant.setMetadata(new ObjectMetaBuilder().withName(name).build());
+    var spec = new TenantSpec();
+    spec.setTier(Tier.ENTERPRISE);
+    spec.setOwners(
+        List.of(new TenantOwner(TenantOwner.Kind.ServiceAccount, "caja", "tenant-" + name)));
+    tenant.setSpec(spec);
+    client.resource(tenant).create();
+    var namespace = TestTenants.awaitReady(client, name);
+    LocalCluster.get().kubectl("create", "serviceaccount", "caja", "-n", namespace);
+    return namespace;
+  }
+
+  private static String token(String serviceAccount, String namespace) {
+    return LocalCluster.get().kubectl("create", "token", serviceAccount, "-n", namespace).strip();
+  }
+
+  private void merchant(String namespace, String name, HttpServer portal) {
+    var merchant = new Merchant();
+    merchant.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+    merchant.setSpec(new MerchantSpec());
+    merchant.getSpec().url = "http://127.0.0.1:" + portal.getAddress().getPort() + "/facturas";
+    client.resource(merchant).create();
+  }
+
+  private static HttpServer portal(ConcurrentHashMap<String, AtomicInteger> invoiced)
+      throws Exception {
+    var portal = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
+    portal.createContext(
+        "/facturas",
+        exchange -> {
+          exchange.getRequestBody().readAllBytes();
+          invoiced
+              .computeIfAbsent(
+                  exchange.getRequestHeaders().getFirst("Idempotency-Key"),
+                  k -> new AtomicInteger())
+              .incrementAndGet();
+          exchange.sendResponseHeaders(201, -1);
+          exchange.close();
+        });
+    portal.start();
+    return portal;
+  }
+}
