@@ -167,6 +167,7 @@ public class ApiCalls {
           FROM api_calls WHERE day BETWEEN ? AND ?
          GROUP BY namespace, caller, version, endpoint
          ORDER BY sum(calls) DESC, namespace, caller, version, endpoint
+         LIMIT 10000
         """,
         rs ->
             new CallerCalls(

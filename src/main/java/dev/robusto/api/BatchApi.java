@@ -7,11 +7,9 @@ import dev.robusto.audit.Auditor;
 import dev.robusto.batch.AutomationBatch;
 import dev.robusto.batch.AutomationBatchSpec;
 import dev.robusto.batch.BatchStore;
-import dev.robusto.operator.ReconcileErrors;
 import dev.robusto.queue.WorkQueue;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import jakarta.annotation.PreDestroy;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.DefaultValue;
@@ -28,12 +26,7 @@ import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.sse.Sse;
 import jakarta.ws.rs.sse.SseEventSink;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Batches over HTTP, for systems that submit tickets without kubectl. Callers authenticate with a
@@ -48,23 +41,14 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code GET .../batches/{name}/events}: Server-Sent Events with the batch's progress. The
  *       event id is the number of finished tickets; a client reconnecting with {@code
  *       Last-Event-ID} gets only newer progress. The stream ends with a {@code done} event when the
- *       batch finishes, or after {@link #STREAM_LIMIT} (reconnect to go on).
+ *       batch finishes, or after {@link BatchEvents#STREAM_LIMIT} (reconnect to go on).
  * </ul>
  */
 @Path("/api/v1/namespaces/{namespace}/batches")
 public class BatchApi {
 
-  static final Duration STREAM_LIMIT = Duration.ofMinutes(10);
-  static final Duration REAUTHORIZE = Duration.ofSeconds(30);
-  private static final Duration KEEPALIVE = Duration.ofSeconds(15);
   private static final String RESOURCE = "automationbatches";
-  private static final Duration POLL = Duration.ofMillis(500);
 
-  /** Polls in a row that may fail (5 s) before a stream ends. */
-  private static final int FAILURES_BEFORE_ENDING = 10;
-
-  private static final org.jboss.logging.Logger LOG =
-      org.jboss.logging.Logger.getLogger(BatchApi.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final KubeAuth auth;
@@ -73,14 +57,7 @@ public class BatchApi {
   private final BatchStore store;
   private final WorkQueue queue;
   private final AuditLog audit;
-  private final ScheduledExecutorService streams =
-      Executors.newScheduledThreadPool(
-          2,
-          r -> {
-            var t = new Thread(r, "batch-events");
-            t.setDaemon(true);
-            return t;
-          });
+  private final BatchEvents events;
 
   BatchApi(
       KubeAuth auth,
@@ -88,13 +65,15 @@ public class BatchApi {
       KubernetesClient client,
       BatchStore store,
       WorkQueue queue,
-      AuditLog audit) {
+      AuditLog audit,
+      BatchEvents events) {
     this.auth = auth;
     this.limits = limits;
     this.client = client;
     this.store = store;
     this.queue = queue;
     this.audit = audit;
+    this.events = events;
   }
 
   /** What a submission answers: the batch, and where to follow it. */
@@ -157,12 +136,7 @@ public class BatchApi {
     limits.admit(CallerLimits.Api.BATCHES, caller.getUsername());
     auth.allow(caller, "get", RESOURCE, null, namespace);
     queued(namespace, name);
-    limits.openStream(caller.getUsername());
-    var stream =
-        new EventStream(
-            namespace, name, parseId(lastEventId), authorization, caller.getUsername(), sink, sse);
-    stream.future =
-        streams.scheduleWithFixedDelay(stream, 0, POLL.toMillis(), TimeUnit.MILLISECONDS);
+    events.open(namespace, name, authorization, caller.getUsername(), lastEventId, sink, sse);
   }
 
   /** A page of dead letters; {@code next} is the cursor of the next page (null: last page). */
@@ -321,131 +295,6 @@ public class BatchApi {
                     404,
                     "No batch %s in namespace %s (or it has not been queued yet)."
                         .formatted(name, namespace)));
-  }
-
-  /**
-   * One client's stream: polls the batch and sends each new snapshot newer than its resume id. The
-   * caller's token and access are checked again every {@link #REAUTHORIZE}: a revoked token or
-   * RoleBinding ends the stream.
-   */
-  private final class EventStream implements Runnable {
-    private final String namespace;
-    private final String name;
-    private final long resumeAfter;
-    private final String authorization;
-    private final String caller;
-    private final SseEventSink sink;
-    private final Sse sse;
-    private final long deadline = System.nanoTime() + STREAM_LIMIT.toNanos();
-    private long authorizedAt = System.nanoTime();
-    private long sentAt = System.nanoTime();
-    private String lastSnapshot;
-    private boolean ended;
-    private int failures;
-    private volatile ScheduledFuture<?> future;
-
-    EventStream(
-        String namespace,
-        String name,
-        long resumeAfter,
-        String authorization,
-        String caller,
-        SseEventSink sink,
-        Sse sse) {
-      this.namespace = namespace;
-      this.name = name;
-      this.resumeAfter = resumeAfter;
-      this.authorization = authorization;
-      this.caller = caller;
-      this.sink = sink;
-      this.sse = sse;
-    }
-
-    @Override
-    public void run() {
-      if (ended) {
-        // Ended on its first run, before its future was known: this stops the repetition.
-        throw new java.util.concurrent.CancellationException("stream ended");
-      }
-      try {
-        if (System.nanoTime() - authorizedAt > REAUTHORIZE.toNanos()) {
-          auth.recheck(authorization, "get", RESOURCE, namespace);
-          authorizedAt = System.nanoTime();
-        }
-        var row = store.find(namespace, name);
-        if (sink.isClosed() || row.isEmpty() || System.nanoTime() > deadline) {
-          end();
-          return;
-        }
-        var counts = queue.counts(row.get().batchId());
-        var snapshot = JSON.writeValueAsString(new Progress(row.get().phase(), counts));
-        // Never goes down: a redrive moves tickets from dead-lettered to redriven.
-        var finished = counts.finished() + counts.redriven();
-        var id = Long.toString(finished);
-        if (finished > resumeAfter && !snapshot.equals(lastSnapshot)) {
-          sink.send(event("progress", id, snapshot));
-          lastSnapshot = snapshot;
-          sentAt = System.nanoTime();
-        } else if (System.nanoTime() - sentAt > KEEPALIVE.toNanos()) {
-          // A comment line: a client that went away is found out, and its slot freed.
-          sink.send(sse.newEventBuilder().comment("keepalive").build());
-          sentAt = System.nanoTime();
-        }
-        if (row.get().completed()) {
-          sink.send(event("done", id, snapshot));
-          end();
-        }
-        failures = 0;
-      } catch (jakarta.ws.rs.WebApplicationException refused) {
-        end(); // the caller lost its access (token or RoleBinding revoked)
-      } catch (SQLException | JsonProcessingException | RuntimeException e) {
-        // A database hiccup skips a poll; one that lasts ends the stream, and the client
-        // reconnects with Last-Event-ID (and is checked again).
-        LOG.warnf("Progress stream of batch %s/%s: %s", namespace, name, ReconcileErrors.detail(e));
-        if (++failures >= FAILURES_BEFORE_ENDING) {
-          end();
-        }
-      }
-    }
-
-    private jakarta.ws.rs.sse.OutboundSseEvent event(String type, String id, String data) {
-      return sse.newEventBuilder()
-          .name(type)
-          .id(id)
-          .mediaType(MediaType.APPLICATION_JSON_TYPE)
-          .data(data)
-          .build();
-    }
-
-    /** Runs on the stream's single scheduled task, so at most once at a time. */
-    private void end() {
-      if (ended) {
-        return;
-      }
-      ended = true;
-      limits.closeStream(caller);
-      sink.close();
-      var f = future;
-      if (f != null) {
-        f.cancel(false);
-      }
-    }
-  }
-
-  /** One progress event: the phase and the counts. */
-  public record Progress(String phase, WorkQueue.Counts counts) {}
-
-  @PreDestroy
-  void stop() {
-    streams.shutdownNow();
-  }
-
-  private static long parseId(String lastEventId) {
-    try {
-      return lastEventId == null ? -1 : Long.parseLong(lastEventId.trim());
-    } catch (NumberFormatException e) {
-      return -1;
-    }
   }
 
   private static String eventsPath(String namespace, String name) {

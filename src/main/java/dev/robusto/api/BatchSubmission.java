@@ -57,9 +57,8 @@ final class BatchSubmission {
       if (e.getCode() == 409) {
         var existing =
             client.resources(AutomationBatch.class).inNamespace(namespace).withName(name).get();
-        if (existing != null
-            && requestHash.equals(
-                existing.getMetadata().getAnnotations().get(REQUEST_ANNOTATION))) {
+        var annotations = existing == null ? null : existing.getMetadata().getAnnotations();
+        if (annotations != null && requestHash.equals(annotations.get(REQUEST_ANNOTATION))) {
           return new Outcome(name, true, requestHash);
         }
         throw KubeAuth.refuse(

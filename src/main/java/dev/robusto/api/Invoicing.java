@@ -11,6 +11,7 @@ import dev.robusto.batch.BatchStore;
 import dev.robusto.batch.Priority;
 import dev.robusto.merchant.Merchant;
 import dev.robusto.merchant.MerchantRoute;
+import dev.robusto.merchant.MerchantSpec;
 import dev.robusto.queue.WorkQueue;
 import dev.robusto.tenant.TenantDirectory;
 import io.fabric8.kubernetes.api.model.authentication.UserInfo;
@@ -39,6 +40,9 @@ public class Invoicing {
   /** The most a ticket's data may weigh, as JSON. */
   static final int MAX_TICKET_BYTES = 64 * 1024;
 
+  /** The most one bulk request's tickets may weigh, as JSON: a job is one Kubernetes object. */
+  static final int MAX_BULK_BYTES = 1024 * 1024;
+
   /** The most tickets one bulk request may carry. */
   static final int MAX_BULK_TICKETS = 500;
 
@@ -55,6 +59,11 @@ public class Invoicing {
           "pausado", Set.of("Suspended"));
 
   private static final String RESOURCE = "automationbatches";
+
+  /** A Kubernetes object name (RFC 1123 subdomain), as merchants and namespaces are. */
+  private static final java.util.regex.Pattern NAME =
+      java.util.regex.Pattern.compile("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$");
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final KubeAuth auth;
@@ -65,6 +74,9 @@ public class Invoicing {
   private final TenantDirectory tenants;
   private final AuditLog audit;
   private final ApiCalls calls;
+  private final dev.robusto.tenant.TenantUsageStore usage;
+  private final AuthorizedCaller authorized;
+  private io.fabric8.kubernetes.client.informers.SharedIndexInformer<Merchant> merchantCache;
 
   Invoicing(
       KubeAuth auth,
@@ -74,7 +86,9 @@ public class Invoicing {
       WorkQueue queue,
       TenantDirectory tenants,
       AuditLog audit,
-      ApiCalls calls) {
+      ApiCalls calls,
+      dev.robusto.tenant.TenantUsageStore usage,
+      AuthorizedCaller authorized) {
     this.auth = auth;
     this.limits = limits;
     this.client = client;
@@ -83,10 +97,17 @@ public class Invoicing {
     this.tenants = tenants;
     this.audit = audit;
     this.calls = calls;
+    this.usage = usage;
+    this.authorized = authorized;
   }
 
   /** An authenticated caller, allowed {@code verb} on batches in its tenant's namespace. */
-  record Caller(String user, String namespace) {}
+  record Caller(UserInfo info, String namespace) {
+
+    String user() {
+      return info.getUsername();
+    }
+  }
 
   /** A ticket to submit. */
   public record TicketRequest(String id, String merchant, String priority, JsonNode data) {}
@@ -119,11 +140,119 @@ public class Invoicing {
   record Jobs(List<Job> jobs, String next) {}
 
   Caller caller(String authorization, String namespace, String verb) {
+    return caller(authorization, namespace, verb, RESOURCE);
+  }
+
+  /** The same, for {@code verb} on robusto.dev {@code resource}. */
+  Caller caller(String authorization, String namespace, String verb, String resource) {
     var user = auth.authenticate(authorization);
     limits.admit(CallerLimits.Api.TICKETS, user.getUsername());
     var resolved = namespace == null || namespace.isBlank() ? ownNamespace(user) : namespace;
-    auth.allow(user, verb, RESOURCE, null, resolved);
-    return new Caller(user.getUsername(), resolved);
+    if (!NAME.matcher(resolved).matches() || resolved.length() > 63) {
+      throw KubeAuth.refuse(400, "namespace is a Kubernetes namespace name.", "namespace");
+    }
+    auth.allow(user, verb, resource, null, resolved);
+    authorized.set(user.getUsername(), resolved);
+    return new Caller(user, resolved);
+  }
+
+  /** A merchant to create: its name and its spec, as the Merchant resource takes it. */
+  public record MerchantRequest(String name, MerchantSpec spec) {}
+
+  /** The caller's merchants, by name. */
+  List<Merchant> merchants(Caller caller) {
+    return client
+        .resources(Merchant.class)
+        .inNamespace(caller.namespace())
+        .list()
+        .getItems()
+        .stream()
+        .sorted(java.util.Comparator.comparing(m -> m.getMetadata().getName()))
+        .toList();
+  }
+
+  /** Creates a Merchant in the caller's namespace; the API server validates it. */
+  Merchant createMerchant(Caller caller, MerchantRequest request) {
+    if (request == null || request.name() == null || request.spec() == null) {
+      throw KubeAuth.refuse(400, "Send {\"name\", \"spec\": {\"url\", ...}}.", "name");
+    }
+    var merchant = new Merchant();
+    merchant.getMetadata().setName(request.name());
+    merchant.getMetadata().setNamespace(caller.namespace());
+    merchant.setSpec(request.spec());
+    try {
+      var created = client.resource(merchant).create();
+      new Auditor(audit, "api:" + caller.user())
+          .record(
+              "create", "Merchant/" + caller.namespace() + "/" + request.name(), null, null, null);
+      return created;
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      if (e.getCode() == 409) {
+        throw KubeAuth.refuse(409, "Merchant %s exists already.".formatted(request.name()), "name");
+      }
+      if (e.getCode() == 422 || e.getCode() == 400) {
+        var causes =
+            e.getStatus() == null || e.getStatus().getDetails() == null
+                ? null
+                : e.getStatus().getDetails().getCauses();
+        throw KubeAuth.refuse(
+            422,
+            e.getStatus() == null ? e.getMessage() : e.getStatus().getMessage(),
+            causes == null || causes.isEmpty() ? null : causes.get(0).getField());
+      }
+      throw e;
+    }
+  }
+
+  /** The tenant's figures now: today's admissions against its limits, the month's totals. */
+  public record Usage(
+      String tenant,
+      @com.fasterxml.jackson.annotation.JsonProperty("admitted_today") int admittedToday,
+      @com.fasterxml.jackson.annotation.JsonProperty("max_daily_jobs") int maxDailyJobs,
+      int workers,
+      @com.fasterxml.jackson.annotation.JsonProperty("max_concurrent_jobs") int maxConcurrentJobs,
+      String month,
+      @com.fasterxml.jackson.annotation.JsonProperty("month_succeeded") long monthSucceeded,
+      @com.fasterxml.jackson.annotation.JsonProperty("month_failed") long monthFailed,
+      @com.fasterxml.jackson.annotation.JsonProperty("month_dead_lettered") long monthDeadLettered,
+      @com.fasterxml.jackson.annotation.JsonProperty("month_cost_mxn") String monthCostMxn) {}
+
+  Usage usage(Caller caller, java.time.Clock clock) throws SQLException {
+    var tenant = tenant(caller);
+    var today = java.time.LocalDate.now(clock.withZone(java.time.ZoneOffset.UTC));
+    var now = usage.now(tenant.tenantId(), today);
+    var month = usage.month(tenant.tenantId(), java.time.YearMonth.from(today));
+    return new Usage(
+        tenant.tenantId(),
+        now.admittedToday(),
+        tenant.maxDailyJobs(),
+        now.workers(),
+        tenant.maxConcurrentJobs(),
+        month.month().toString(),
+        month.succeeded(),
+        month.failed(),
+        month.deadLettered(),
+        month.costMxn().toPlainString());
+  }
+
+  /** Whether the platform answers for the caller's tenant: its database, its tenant row. */
+  public record Health(String status, String tenant, String database) {}
+
+  Health health(Caller caller) {
+    try {
+      return new Health("UP", tenant(caller).tenantId(), "UP");
+    } catch (SQLException e) {
+      return new Health("DOWN", null, "DOWN");
+    }
+  }
+
+  private TenantDirectory.Entry tenant(Caller caller) throws SQLException {
+    return tenants
+        .ofNamespace(caller.namespace())
+        .orElseThrow(
+            () ->
+                KubeAuth.refuse(
+                    404, "Namespace %s belongs to no tenant.".formatted(caller.namespace())));
   }
 
   /**
@@ -131,7 +260,7 @@ public class Invoicing {
    * answer the same (replayed), the same id with another ticket is refused.
    */
   BatchSubmission.Outcome submit(Caller caller, TicketRequest ticket)
-      throws JsonProcessingException {
+      throws JsonProcessingException, SQLException {
     if (ticket == null) {
       throw KubeAuth.refuse(
           400, "Send a ticket as the JSON body: {\"id\", \"merchant\", \"data\"}.", "body");
@@ -140,6 +269,16 @@ public class Invoicing {
     checkData(ticket.data(), "data");
     var spec = spec(caller, ticket.merchant(), ticket.priority());
     spec.items = List.of(item(ticket.id(), ticket.data()));
+    // An id the tenant used in another job (a bulk, a batch) is not this ticket's to replay.
+    var job = BatchSubmission.name("ticket-", caller.namespace(), ticket.id());
+    var known = queue.ticket(caller.namespace(), ticket.id());
+    if (known.isPresent() && !job.equals(known.get().batch())) {
+      throw KubeAuth.refuse(
+          422,
+          "Ticket id %s was submitted already, in job %s; use a new id."
+              .formatted(ticket.id(), known.get().batch()),
+          "id");
+    }
     return submitted(
         caller,
         BatchSubmission.submit(client, caller.namespace(), "ticket-", ticket.id(), spec, "id"));
@@ -183,60 +322,98 @@ public class Invoicing {
       items.add(item(ticket.id(), ticket.data()));
     }
     spec.items = items;
+    if (JSON.writeValueAsBytes(items).length > MAX_BULK_BYTES) {
+      throw KubeAuth.refuse(
+          413,
+          "At most %d KiB of tickets a request (a job is one Kubernetes object); split them."
+              .formatted(MAX_BULK_BYTES / 1024),
+          "tickets");
+    }
     return submitted(
         caller,
-        BatchSubmission.submit(client, caller.namespace(), "bulk-", key, spec, "Idempotency-Key"));
+        BatchSubmission.submit(
+            client, caller.namespace(), "tickets-", key, spec, "Idempotency-Key"));
+  }
+
+  /**
+   * Submits a job: an AutomationBatch spec (priority, processor, parallelism, retries), under the
+   * request's Idempotency-Key. A command processor needs its own permission, as at admission.
+   */
+  BatchSubmission.Outcome submitJob(Caller caller, String key, AutomationBatchSpec spec)
+      throws JsonProcessingException {
+    if (key == null || key.isBlank() || key.length() > 255) {
+      throw KubeAuth.refuse(
+          400,
+          "Send an Idempotency-Key header (1 to 255 characters) so a retry is not a copy.",
+          "Idempotency-Key");
+    }
+    if (spec == null) {
+      throw KubeAuth.refuse(400, "Send an AutomationBatch spec as the JSON body.", "body");
+    }
+    if (spec.processor != null && spec.processor.command != null) {
+      auth.allow(caller.info(), "create", RESOURCE, "command", caller.namespace());
+    }
+    return submitted(
+        caller,
+        BatchSubmission.submit(client, caller.namespace(), "job-", key, spec, "Idempotency-Key"));
+  }
+
+  /** 404 unless the caller's tenant has job {@code name} queued. */
+  void requireJob(Caller caller, String name) throws SQLException {
+    if (store.find(caller.namespace(), name).isEmpty()) {
+      throw KubeAuth.refuse(
+          404,
+          "No job %s in namespace %s (or it has not been queued yet)."
+              .formatted(name, caller.namespace()),
+          "id");
+    }
   }
 
   /** The caller's ticket with that id, live or finished, or one submitted but not queued yet. */
   Found ticket(Caller caller, String id) throws SQLException {
-    var tenant =
-        tenants
-            .ofNamespace(caller.namespace())
-            .orElseThrow(
-                () ->
-                    KubeAuth.refuse(
-                        404, "Namespace %s belongs to no tenant.".formatted(caller.namespace())));
-    var live = queue.ticket(tenant.tenantId(), id);
-    if (live.isEmpty()) {
-      var submitted =
-          batch(caller.namespace(), BatchSubmission.name("ticket-", caller.namespace(), id));
-      if (submitted == null) {
-        throw KubeAuth.refuse(
-            404, "Tenant %s has no ticket %s.".formatted(tenant.tenantId(), id), "id");
-      }
-      var spec = submitted.getSpec();
+    var live = queue.ticket(caller.namespace(), id);
+    if (live.isPresent()) {
+      var ticket = live.get();
       return new Found(
           id,
-          "pendiente",
-          "submitted",
-          submitted.getMetadata().getName(),
-          spec.priority.value(),
-          0,
-          spec.maxAttempts,
-          null,
-          Instant.parse(submitted.getMetadata().getCreationTimestamp()),
-          Instant.parse(submitted.getMetadata().getCreationTimestamp()),
-          null,
-          merchant(caller.namespace(), submitted));
+          state(ticket.state(), ticket.suspended()),
+          ticket.state(),
+          ticket.batch(),
+          ticket.priority(),
+          ticket.attempts(),
+          ticket.maxAttempts(),
+          ticket.lastError(),
+          ticket.createdAt(),
+          ticket.updatedAt(),
+          ticket.finishedAt(),
+          merchant(caller.namespace(), ticket.merchant()));
     }
-    var ticket = live.get();
-    var name = store.name(ticket.batchId()).orElse(null);
-    AutomationBatch batch = name == null ? null : batch(caller.namespace(), name);
-    var suspended = batch != null && Boolean.TRUE.equals(batch.getSpec().suspend);
+    var tenant = tenant(caller);
+    var submitted =
+        batch(caller.namespace(), BatchSubmission.name("ticket-", caller.namespace(), id));
+    if (submitted == null) {
+      throw KubeAuth.refuse(
+          404, "Tenant %s has no ticket %s.".formatted(tenant.tenantId(), id), "id");
+    }
+    var spec = submitted.getSpec();
+    var created = Instant.parse(submitted.getMetadata().getCreationTimestamp());
     return new Found(
         id,
-        state(ticket.state(), suspended),
-        ticket.state(),
-        name,
-        batch == null ? null : batch.getSpec().priority.value(),
-        ticket.attempts(),
-        batch == null ? 0 : batch.getSpec().maxAttempts,
-        ticket.lastError(),
-        ticket.createdAt(),
-        ticket.updatedAt(),
-        ticket.finishedAt(),
-        batch == null ? null : merchant(caller.namespace(), batch));
+        "pendiente",
+        "submitted",
+        submitted.getMetadata().getName(),
+        spec.priority.value(),
+        0,
+        spec.maxAttempts,
+        null,
+        created,
+        created,
+        null,
+        merchant(
+            caller.namespace(),
+            spec.processor == null || spec.processor.http == null
+                ? null
+                : spec.processor.http.merchant));
   }
 
   /**
@@ -261,13 +438,19 @@ public class Invoicing {
         phases.addAll(wanted);
       }
     }
-    var after = cursor == null || cursor.isBlank() ? null : decodeCursor(cursor);
+    var listing = caller.namespace() + "|" + String.join(",", phases);
+    var after = cursor == null || cursor.isBlank() ? null : decodeCursor(cursor, listing);
     var page = store.page(caller.namespace(), phases, after, limit + 1);
+    var shown = page.subList(0, Math.min(limit, page.size()));
+    var counts = queue.counts(shown.stream().map(BatchStore.Listed::batchId).toList());
     var jobs = new ArrayList<Job>();
-    for (var batch : page.subList(0, Math.min(limit, page.size()))) {
-      jobs.add(new Job(batch, stateOfPhase(batch.phase()), queue.counts(batch.batchId())));
+    for (var batch : shown) {
+      jobs.add(new Job(batch, stateOfPhase(batch.phase()), counts.get(batch.batchId())));
     }
-    var next = page.size() > limit ? encodeCursor(jobs.get(jobs.size() - 1).batch().name()) : null;
+    var next =
+        page.size() > limit
+            ? encodeCursor(listing, jobs.get(jobs.size() - 1).batch().name())
+            : null;
     return new Jobs(jobs, next);
   }
 
@@ -380,8 +563,11 @@ public class Invoicing {
     if (merchant == null || merchant.isBlank()) {
       throw KubeAuth.refuse(400, "Name the ticket's merchant (kubectl get merchants).", "merchant");
     }
-    if (client.resources(Merchant.class).inNamespace(caller.namespace()).withName(merchant).get()
-        == null) {
+    if (!NAME.matcher(merchant).matches() || merchant.length() > 253) {
+      throw KubeAuth.refuse(
+          400, "merchant is a Merchant's name (kubectl get merchants).", "merchant");
+    }
+    if (cachedMerchant(caller.namespace(), merchant) == null) {
       throw KubeAuth.refuse(
           422,
           "No merchant %s in namespace %s; name one of kubectl get merchants -n %s."
@@ -441,19 +627,43 @@ public class Invoicing {
     return client.resources(AutomationBatch.class).inNamespace(namespace).withName(name).get();
   }
 
-  private Merchant merchant(String namespace, AutomationBatch batch) {
-    var http = batch.getSpec().processor == null ? null : batch.getSpec().processor.http;
-    if (http == null || http.merchant == null) {
+  /**
+   * The merchant a ticket went to, from a cache of the cluster's Merchants (a read of a ticket asks
+   * the API server nothing); one the cache has not seen is read, one since deleted keeps its name.
+   */
+  private Merchant merchant(String namespace, String name) {
+    if (name == null) {
       return null;
     }
-    var merchant =
-        client.resources(Merchant.class).inNamespace(namespace).withName(http.merchant).get();
+    var merchant = cachedMerchant(namespace, name);
     if (merchant == null) {
-      // Gone since: its name is still the ticket's.
       merchant = new Merchant();
-      merchant.getMetadata().setName(http.merchant);
+      merchant.getMetadata().setName(name);
     }
     return merchant;
+  }
+
+  /** The Merchant from the cache, else from the API server (the cache may not have it yet). */
+  private Merchant cachedMerchant(String namespace, String name) {
+    var merchant = merchants().getStore().getByKey(namespace + "/" + name);
+    return merchant != null
+        ? merchant
+        : client.resources(Merchant.class).inNamespace(namespace).withName(name).get();
+  }
+
+  private synchronized io.fabric8.kubernetes.client.informers.SharedIndexInformer<Merchant>
+      merchants() {
+    if (merchantCache == null) {
+      merchantCache = client.resources(Merchant.class).inAnyNamespace().inform();
+    }
+    return merchantCache;
+  }
+
+  @jakarta.annotation.PreDestroy
+  synchronized void stopCache() {
+    if (merchantCache != null) {
+      merchantCache.close();
+    }
   }
 
   /** A ServiceAccount's own namespace; anyone else names the tenant's. */
@@ -479,23 +689,29 @@ public class Invoicing {
     return null;
   }
 
-  static String encodeCursor(String name) {
+  /** A cursor: the listing it belongs to (namespace and filter) and the last job's name. */
+  static String encodeCursor(String listing, String name) {
     return Base64.getUrlEncoder()
         .withoutPadding()
-        .encodeToString(("after:" + name).getBytes(StandardCharsets.UTF_8));
+        .encodeToString((listing + "\n" + name).getBytes(StandardCharsets.UTF_8));
   }
 
-  static String decodeCursor(String cursor) {
+  /** The last job's name a cursor names, if it belongs to this listing; 400 otherwise. */
+  static String decodeCursor(String cursor, String listing) {
     try {
       var decoded = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
-      if (decoded.startsWith("after:")) {
-        return decoded.substring("after:".length());
+      var newline = decoded.indexOf('\n');
+      if (newline > 0 && decoded.substring(0, newline).equals(listing)) {
+        return decoded.substring(newline + 1);
       }
     } catch (IllegalArgumentException e) {
       // not base64: refused below
     }
     throw KubeAuth.refuse(
-        400, "cursor is not one this API gave (next_cursor); start again without it.", "cursor");
+        400,
+        "cursor is not one this listing gave (its next_cursor, with the same namespace and state);"
+            + " start again without it.",
+        "cursor");
   }
 
   /** Alternative URLs of a merchant, for v2's answers. */

@@ -12,9 +12,9 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * Every answer of the ticket API: counted ({@link ApiCalls}) per version and endpoint, and per
- * caller when its token is known; v1's carry its deprecation (RFC 9745 {@code Deprecation}), its
- * end (RFC 8594 {@code Sunset}) and a {@code Link} to the v2 equivalent, as the chart's values say
- * (a date, or off).
+ * caller when it was authorized; v1's carry its deprecation (RFC 9745 {@code Deprecation}), its end
+ * (RFC 8594 {@code Sunset}) and a {@code Link} to the v2 equivalent, as the chart's values say (a
+ * date, or off).
  */
 @Provider
 public class InvoicingCalls implements ContainerResponseFilter {
@@ -22,17 +22,17 @@ public class InvoicingCalls implements ContainerResponseFilter {
   private static final String PREFIX = "/invoicing/";
 
   private final ApiCalls calls;
-  private final KubeAuth auth;
+  private final AuthorizedCaller authorized;
   private final String deprecation;
   private final String sunset;
 
   InvoicingCalls(
       ApiCalls calls,
-      KubeAuth auth,
+      AuthorizedCaller authorized,
       @ConfigProperty(name = "robusto.api.v1.deprecation") Optional<String> deprecation,
       @ConfigProperty(name = "robusto.api.v1.sunset") Optional<String> sunset) {
     this.calls = calls;
-    this.auth = auth;
+    this.authorized = authorized;
     // Checked at start: a wrong date stops the operator with the property's name, not a header.
     this.deprecation =
         date(deprecation)
@@ -58,37 +58,35 @@ public class InvoicingCalls implements ContainerResponseFilter {
     }
     var resource = slash < 0 ? "" : rest.substring(slash + 1);
     if (version.equals("v1")) {
-      var headers = response.getHeaders();
-      if (deprecation != null) {
-        headers.putSingle("Deprecation", deprecation);
-      }
-      if (sunset != null) {
-        headers.putSingle("Sunset", sunset);
-      }
-      if (deprecation != null || sunset != null) {
-        headers.add("Link", "<" + PREFIX + "v2/" + resource + ">; rel=\"successor-version\"");
-      }
+      deprecationHeaders(deprecation, sunset, resource).forEach(response.getHeaders()::putSingle);
     }
-    String caller = null;
-    String namespace = null;
-    try {
-      var user = auth.cachedUser(request.getHeaderString("Authorization"));
-      if (user != null) {
-        caller = user.getUsername();
-        namespace = request.getUriInfo().getQueryParameters().getFirst("namespace");
-        if (namespace == null) {
-          namespace = Invoicing.serviceAccountNamespace(caller);
-        }
-      }
-    } catch (RuntimeException refused) {
-      // no token, or a refused one: counted without a caller
-    }
+    // Per caller only when the request was authorized: a refused one names no row.
     calls.record(
         version,
         request.getMethod() + " " + endpoint(resource),
         response.getStatus(),
-        namespace,
-        caller);
+        authorized.namespace(),
+        authorized.user());
+  }
+
+  /**
+   * What a v1 answer about {@code resource} says of v1's end: Deprecation (RFC 9745, "@" and epoch
+   * seconds), Sunset (RFC 8594, an HTTP date) and a Link to the v2 equivalent, each only when its
+   * date is set (null: off); nothing when both are off.
+   */
+  static java.util.Map<String, String> deprecationHeaders(
+      String deprecation, String sunset, String resource) {
+    var headers = new java.util.LinkedHashMap<String, String>();
+    if (deprecation != null) {
+      headers.put("Deprecation", deprecation);
+    }
+    if (sunset != null) {
+      headers.put("Sunset", sunset);
+    }
+    if (!headers.isEmpty()) {
+      headers.put("Link", "<" + PREFIX + "v2/" + resource + ">; rel=\"successor-version\"");
+    }
+    return headers;
   }
 
   /** The endpoint's template: a bounded set, whatever the path holds. */
@@ -96,9 +94,25 @@ public class InvoicingCalls implements ContainerResponseFilter {
     var parts = resource.split("/", 2);
     return switch (parts[0]) {
       case "tickets" -> parts.length > 1 ? "/tickets/{id}" : "/tickets";
-      case "jobs", "bulk", "migration-report" -> parts.length > 1 ? "/other" : "/" + parts[0];
+      case "jobs" ->
+          parts.length == 1
+              ? "/jobs"
+              : parts[1].matches("[^/]+/stream") ? "/jobs/{id}/stream" : "/other";
+      case "bulk", "migration-report", "merchants", "health", "metrics" ->
+          parts.length > 1 ? "/other" : "/" + parts[0];
       default -> "/other";
     };
+  }
+
+  /** The Deprecation header's value for a configured date ("off" or empty: none). */
+  static Optional<String> deprecationValue(Optional<String> date) {
+    return date(date).map(d -> "@" + d.atStartOfDay(ZoneOffset.UTC).toEpochSecond());
+  }
+
+  /** The Sunset header's value for a configured date ("off" or empty: none). */
+  static Optional<String> sunsetValue(Optional<String> date) {
+    return date(date)
+        .map(d -> DateTimeFormatter.RFC_1123_DATE_TIME.format(d.atStartOfDay(ZoneOffset.UTC)));
   }
 
   private static Optional<LocalDate> date(Optional<String> value) {

@@ -13,9 +13,9 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import java.net.URI;
 import java.sql.SQLException;
 import java.util.List;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /**
  * The ticket API's first version, kept working for the clients that use it: tickets in the seeds'
@@ -34,6 +34,7 @@ public class InvoicingV1 {
 
   /** A ticket as v1 shows it. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
+  @Schema(name = "TicketV1")
   public record Ticket(
       String id,
       String merchant,
@@ -55,6 +56,7 @@ public class InvoicingV1 {
 
   /** A job (a batch of tickets) as v1 shows it. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
+  @Schema(name = "JobV1")
   public record Job(
       String id,
       String state,
@@ -75,7 +77,31 @@ public class InvoicingV1 {
     }
   }
 
+  /** A merchant as v1 shows it. */
+  @Schema(name = "MerchantV1")
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Merchant(String name, String url, Boolean ready) {
+
+    static Merchant of(dev.robusto.merchant.Merchant m) {
+      var status = m.getStatus();
+      var ready =
+          status == null
+              ? null
+              : status.conditions.stream()
+                  .filter(c -> "Ready".equals(c.getType()))
+                  .map(c -> "True".equals(c.getStatus()))
+                  .findFirst()
+                  .orElse(null);
+      return new Merchant(m.getMetadata().getName(), m.getSpec().url, ready);
+    }
+  }
+
+  /** The tenant's merchants. */
+  @Schema(name = "MerchantsV1")
+  public record Merchants(List<Merchant> merchants) {}
+
   /** v1's job list: the first page only. */
+  @Schema(name = "JobsV1")
   public record Jobs(List<Job> jobs) {}
 
   @POST
@@ -91,7 +117,9 @@ public class InvoicingV1 {
     var found = Ticket.of(invoicing.ticket(caller, ticket.id()));
     return outcome.replayed()
         ? Response.ok(found).header("Idempotent-Replayed", "true").build()
-        : Response.created(URI.create("/invoicing/v1/tickets/" + ticket.id()))
+        : Response.created(
+                jakarta.ws.rs.core.UriBuilder.fromPath("/invoicing/v1/tickets/{id}")
+                    .build(ticket.id()))
             .entity(found)
             .build();
   }
@@ -104,6 +132,28 @@ public class InvoicingV1 {
       @PathParam("id") String id)
       throws SQLException {
     return Ticket.of(invoicing.ticket(invoicing.caller(authorization, namespace, "get"), id));
+  }
+
+  @GET
+  @Path("/merchants")
+  public Merchants merchants(
+      @HeaderParam("Authorization") String authorization,
+      @QueryParam("namespace") String namespace) {
+    var caller = invoicing.caller(authorization, namespace, "list", "merchants");
+    return new Merchants(invoicing.merchants(caller).stream().map(Merchant::of).toList());
+  }
+
+  @POST
+  @Path("/merchants")
+  @Consumes(MediaType.APPLICATION_JSON)
+  public Response createMerchant(
+      @HeaderParam("Authorization") String authorization,
+      @QueryParam("namespace") String namespace,
+      Invoicing.MerchantRequest merchant) {
+    var caller = invoicing.caller(authorization, namespace, "create", "merchants");
+    return Response.status(201)
+        .entity(Merchant.of(invoicing.createMerchant(caller, merchant)))
+        .build();
   }
 
   @GET

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.robusto.batch.AutomationBatchSpec;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
@@ -13,11 +14,14 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import java.net.URI;
+import jakarta.ws.rs.sse.Sse;
+import jakarta.ws.rs.sse.SseEventSink;
 import java.sql.SQLException;
 import java.util.List;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /**
  * The ticket API's second version: every field of v1's answers (the same names, the same values),
@@ -29,13 +33,18 @@ import java.util.List;
 public class InvoicingV2 {
 
   private final Invoicing invoicing;
+  private final BatchEvents events;
+  private final java.time.Clock clock;
 
-  InvoicingV2(Invoicing invoicing) {
+  InvoicingV2(Invoicing invoicing, BatchEvents events, java.time.Clock clock) {
     this.invoicing = invoicing;
+    this.events = events;
+    this.clock = clock;
   }
 
   /** A ticket as v2 shows it: v1's fields, then its own. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
+  @Schema(name = "TicketV2")
   public record Ticket(
       @JsonUnwrapped InvoicingV1.Ticket v1,
       String outcome,
@@ -64,6 +73,7 @@ public class InvoicingV2 {
 
   /** A job as v2 shows it: v1's fields, then its phase, priority and every count. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
+  @Schema(name = "JobV2")
   public record Job(
       @JsonUnwrapped InvoicingV1.Job v1,
       String phase,
@@ -92,11 +102,42 @@ public class InvoicingV2 {
     }
   }
 
+  /** A merchant as v2 shows it: v1's fields, then its settings and what workers saw of it. */
+  @Schema(name = "MerchantV2")
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Merchant(
+      @JsonUnwrapped InvoicingV1.Merchant v1,
+      @JsonProperty("alternative_urls") List<String> alternativeUrls,
+      @JsonProperty("captcha_solving") Boolean captchaSolving,
+      @JsonProperty("request_timeout") String requestTimeout,
+      @JsonProperty("credential_in_use") String credentialInUse,
+      String circuit,
+      @JsonProperty("success_rate") String successRate) {
+
+    static Merchant of(dev.robusto.merchant.Merchant m) {
+      var status = m.getStatus();
+      return new Merchant(
+          InvoicingV1.Merchant.of(m),
+          Invoicing.alternativeUrls(m),
+          m.getSpec().captchaSolving,
+          m.getSpec().requestTimeout,
+          status == null ? null : status.credentialInUse,
+          status == null ? null : status.circuit,
+          status == null || status.lastHour == null ? null : status.lastHour.successRate);
+    }
+  }
+
+  /** The tenant's merchants. */
+  @Schema(name = "MerchantsV2")
+  public record Merchants(List<Merchant> merchants) {}
+
   /** A page of jobs; next_cursor fetches the next (absent: last page). */
   @JsonInclude(JsonInclude.Include.NON_NULL)
+  @Schema(name = "JobsV2")
   public record Jobs(List<Job> jobs, @JsonProperty("next_cursor") String nextCursor) {}
 
   /** What a bulk submission answers: its job, and how many tickets it carries. */
+  @Schema(name = "BulkSubmitted")
   public record Bulk(String job, int tickets, String events) {}
 
   @POST
@@ -112,7 +153,9 @@ public class InvoicingV2 {
     var found = Ticket.of(invoicing.ticket(caller, ticket.id()));
     return outcome.replayed()
         ? Response.ok(found).header("Idempotent-Replayed", "true").build()
-        : Response.created(URI.create("/invoicing/v2/tickets/" + ticket.id()))
+        : Response.created(
+                jakarta.ws.rs.core.UriBuilder.fromPath("/invoicing/v2/tickets/{id}")
+                    .build(ticket.id()))
             .entity(found)
             .build();
   }
@@ -161,6 +204,86 @@ public class InvoicingV2 {
     var page = invoicing.jobs(caller, state, cursor, limit);
     return new Jobs(
         page.jobs().stream().map(j -> Job.of(j, caller.namespace())).toList(), page.next());
+  }
+
+  @GET
+  @Path("/merchants")
+  public Merchants merchants(
+      @HeaderParam("Authorization") String authorization,
+      @QueryParam("namespace") String namespace) {
+    var caller = invoicing.caller(authorization, namespace, "list", "merchants");
+    return new Merchants(invoicing.merchants(caller).stream().map(Merchant::of).toList());
+  }
+
+  @POST
+  @Path("/merchants")
+  @Consumes(MediaType.APPLICATION_JSON)
+  public Response createMerchant(
+      @HeaderParam("Authorization") String authorization,
+      @QueryParam("namespace") String namespace,
+      Invoicing.MerchantRequest merchant) {
+    var caller = invoicing.caller(authorization, namespace, "create", "merchants");
+    return Response.status(201)
+        .entity(Merchant.of(invoicing.createMerchant(caller, merchant)))
+        .build();
+  }
+
+  /** Whether the platform answers for the caller's tenant (its token, its database). */
+  @GET
+  @Path("/health")
+  public Invoicing.Health health(
+      @HeaderParam("Authorization") String authorization,
+      @QueryParam("namespace") String namespace) {
+    return invoicing.health(invoicing.caller(authorization, namespace, "get"));
+  }
+
+  /** The tenant's figures: today's admissions and workers against its limits, the month's. */
+  @GET
+  @Path("/metrics")
+  public Invoicing.Usage metrics(
+      @HeaderParam("Authorization") String authorization, @QueryParam("namespace") String namespace)
+      throws SQLException {
+    return invoicing.usage(
+        invoicing.caller(authorization, namespace, "get", "tenantusages"), clock);
+  }
+
+  /** What a job submission answers: the job, and its stream. */
+  @Schema(name = "JobSubmitted")
+  public record JobSubmitted(String job, String stream) {}
+
+  @POST
+  @Path("/jobs")
+  @Consumes(MediaType.APPLICATION_JSON)
+  public Response submitJob(
+      @HeaderParam("Authorization") String authorization,
+      @HeaderParam("Idempotency-Key") String key,
+      @QueryParam("namespace") String namespace,
+      AutomationBatchSpec spec)
+      throws JsonProcessingException {
+    var caller = invoicing.caller(authorization, namespace, "create");
+    var outcome = invoicing.submitJob(caller, key, spec);
+    var answer =
+        new JobSubmitted(outcome.name(), "/invoicing/v2/jobs/" + outcome.name() + "/stream");
+    return outcome.replayed()
+        ? Response.ok(answer).header("Idempotent-Replayed", "true").build()
+        : Response.status(201).entity(answer).build();
+  }
+
+  /** The job's progress as Server-Sent Events, as the batch API's events. */
+  @GET
+  @Path("/jobs/{id}/stream")
+  @Produces(MediaType.SERVER_SENT_EVENTS)
+  public void stream(
+      @HeaderParam("Authorization") String authorization,
+      @HeaderParam("Last-Event-ID") String lastEventId,
+      @QueryParam("namespace") String namespace,
+      @PathParam("id") String id,
+      @Context SseEventSink sink,
+      @Context Sse sse)
+      throws SQLException {
+    var caller = invoicing.caller(authorization, namespace, "get");
+    invoicing.requireJob(caller, id);
+    events.open(caller.namespace(), id, authorization, caller.user(), lastEventId, sink, sse);
   }
 
   @GET

@@ -99,10 +99,16 @@ public class AutomationBatchReconciler
                 .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(AutomationBatch.class))
                 .build(),
             context);
-    // A Merchant that appears or changes wakes the batches that name it.
+    // A Merchant that appears, goes or changes its spec wakes the batches that name it; its status
+    // (rewritten every poll) does not.
     merchants =
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(Merchant.class, AutomationBatch.class)
+                .withOnUpdateFilter(
+                    (changed, before) ->
+                        !java.util.Objects.equals(
+                            changed.getMetadata().getGeneration(),
+                            before.getMetadata().getGeneration()))
                 .withSecondaryToPrimaryMapper(
                     merchant ->
                         context
@@ -153,26 +159,26 @@ public class AutomationBatchReconciler
               + " belongs to no Tenant; create batches in a tenant's namespace.");
     }
     var limits = tenant.get();
+    // Before the tickets are read again: a suspension holds even when they cannot be.
+    store.suspend(
+        UUID.fromString(batch.getMetadata().getUid()),
+        Boolean.TRUE.equals(batch.getSpec().suspend));
     Merchant merchant = null;
     var merchantName = merchantName(batch);
     if (merchantName != null) {
       merchant = merchants.get(new ResourceID(merchantName, namespace)).orElse(null);
-      if (merchant == null) {
+      if (merchant == null && newestJob(context) == null) {
+        // Only a new Job needs it: a running one goes on with the settings it started with.
         return pending(
             batch,
             context,
             limits.tenantId(),
             "MerchantNotFound",
-            ("Merchant %s does not exist in namespace %s: create it (examples/merchants.yaml"
-                    + " shows three) or name one that does in spec.processor.http.merchant. Workers"
-                    + " already running finish with the settings they started with.")
+            ("Merchant %s does not exist in namespace %s: create it (examples/local-portals/"
+                    + " shows three) or name one that does in spec.processor.http.merchant.")
                 .formatted(merchantName, namespace));
       }
     }
-    // Before the tickets are read again: a suspension holds even when they cannot be.
-    store.suspend(
-        UUID.fromString(batch.getMetadata().getUid()),
-        Boolean.TRUE.equals(batch.getSpec().suspend));
     if (BatchDecision.needsIngest(batch)) {
       try {
         ingest(batch, limits, context.getClient());
@@ -216,6 +222,16 @@ public class AutomationBatchReconciler
             job == null ? null : job.getSpec().getParallelism(),
             counts.live(),
             workers);
+    if (move == BatchDecision.JobMove.START && merchantName(batch) != null && merchant == null) {
+      return pending(
+          batch,
+          context,
+          limits.tenantId(),
+          "MerchantNotFound",
+          ("Merchant %s was deleted from namespace %s: its workers finished with the settings they"
+                  + " started with; create it again to go on.")
+              .formatted(merchantName(batch), batch.getMetadata().getNamespace()));
+    }
     job =
         switch (move) {
           case START -> startJob(batch, workers, limits, merchant, context.getClient());
@@ -366,7 +382,8 @@ public class AutomationBatchReconciler
             // A fleet's batch wants none of the tenant's workers.
             spec.deployment == null ? spec.parallelism : 0,
             spec.deployment,
-            Boolean.TRUE.equals(spec.suspend)));
+            Boolean.TRUE.equals(spec.suspend),
+            merchantName(batch)));
     var added = queue.enqueue(id, limits.tenantId(), spec.priority.value(), items);
     if (added > 0 || batch.getStatus() == null || batch.getStatus().counts == null) {
       var skipped = items.size() - added;

@@ -25,7 +25,8 @@ public final class BatchStore {
       int maxAttempts,
       int parallelism,
       String deployment,
-      boolean suspended) {}
+      boolean suspended,
+      String merchant) {}
 
   private final Sql sql;
 
@@ -41,15 +42,17 @@ public final class BatchStore {
     sql.update(
         """
         INSERT INTO automation_batches (batch_id, tenant_id, namespace, name, priority,
-          max_attempts, parallelism, deployment, suspended) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+          max_attempts, parallelism, deployment, suspended, merchant)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (batch_id) DO UPDATE SET priority = excluded.priority,
           max_attempts = excluded.max_attempts, parallelism = excluded.parallelism,
-          deployment = excluded.deployment, suspended = excluded.suspended, updated_at = now()
+          deployment = excluded.deployment, suspended = excluded.suspended,
+          merchant = excluded.merchant, updated_at = now()
         WHERE (automation_batches.priority, automation_batches.max_attempts,
           automation_batches.parallelism, automation_batches.deployment,
-          automation_batches.suspended)
+          automation_batches.suspended, automation_batches.merchant)
           IS DISTINCT FROM (excluded.priority, excluded.max_attempts,
-          excluded.parallelism, excluded.deployment, excluded.suspended)
+          excluded.parallelism, excluded.deployment, excluded.suspended, excluded.merchant)
         """,
         batch.batchId(),
         batch.tenantId(),
@@ -59,7 +62,8 @@ public final class BatchStore {
         batch.maxAttempts(),
         batch.parallelism(),
         batch.deployment(),
-        batch.suspended());
+        batch.suspended(),
+        batch.merchant());
   }
 
   /**
@@ -203,12 +207,6 @@ public final class BatchStore {
         Sql.array("text", phases.toArray()),
         Sql.array("text", phases.toArray()),
         limit);
-  }
-
-  /** The batch's id and name, by id, if it is still there. */
-  public Optional<String> name(UUID batchId) throws SQLException {
-    return sql.one(
-        "SELECT name FROM automation_batches WHERE batch_id = ?", rs -> rs.getString(1), batchId);
   }
 
   /** Deletes the batch's row; its queued items go with it (see V4 for what its keys do). */

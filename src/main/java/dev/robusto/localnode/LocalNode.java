@@ -341,7 +341,10 @@ public final class LocalNode implements AutoCloseable {
           .findFirst()
           .ifPresent(
               volume -> {
-                var folder = root.resolve(mount.getMountPath().replaceFirst("^/+", ""));
+                var folder = root.resolve(mount.getMountPath().replaceFirst("^/+", "")).normalize();
+                if (!folder.startsWith(root)) {
+                  return; // a mount path that climbs out of the pod's folder gets nothing
+                }
                 refreshes.add(() -> writeSecret(pod, volume.getSecret(), folder));
               });
     }
@@ -369,8 +372,11 @@ public final class LocalNode implements AutoCloseable {
         source.getItems().forEach(i -> items.put(i.getKey(), i.getPath()));
       }
       for (var item : items.entrySet()) {
-        var file = folder.resolve(item.getValue());
+        var file = folder.resolve(item.getValue()).normalize();
         var value = data.get(item.getKey());
+        if (!file.getParent().equals(folder)) {
+          continue; // an item path with folders or "..": not written
+        }
         if (value == null) {
           Files.deleteIfExists(file);
           continue;

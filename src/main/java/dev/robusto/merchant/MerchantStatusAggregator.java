@@ -55,15 +55,16 @@ final class MerchantStatusAggregator {
       message =
           ("Workers found neither key primary nor fallback in Secret %s: create it in this"
                   + " namespace with both keys (kubectl create secret generic %s"
-                  + " --from-literal=primary=... --from-literal=fallback=...). Its tickets wait and"
-                  + " retry.")
+                  + " --from-literal=primary=... --from-literal=fallback=...). Its tickets wait,"
+                  + " using no attempt.")
               .formatted(secret, secret);
     } else if ("refused".equals(seen.credential())) {
       ready = false;
       reason = "CredentialsRefused";
       message =
           ("The portal refused both credentials of Secret %s (HTTP 401): put a valid one in"
-                  + " primary or fallback. Its tickets wait and retry.")
+                  + " primary or fallback. Its tickets wait, using no attempt; workers send the"
+                  + " refused ones again at most once a minute.")
               .formatted(secret);
     } else if (circuit == Circuit.OPEN) {
       ready = false;

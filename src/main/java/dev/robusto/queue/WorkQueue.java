@@ -353,51 +353,68 @@ public final class WorkQueue {
   }
 
   /**
-   * One of a tenant's tickets as it stands: live in the queue (held, pending, running) or its
-   * latest outcome (succeeded, failed, dead_lettered, cancelled, redriven), with its attempts and
-   * last error; finishedAt is null while it is live.
+   * A ticket as it stands, with its batch: live in the queue (held, pending, running) or its latest
+   * outcome (succeeded, failed, dead_lettered, cancelled, redriven), its attempts and last error;
+   * finishedAt is null while it is live.
    */
   public record Ticket(
       String key,
-      UUID batchId,
       String state,
       int attempts,
       String lastError,
       java.time.Instant createdAt,
       java.time.Instant updatedAt,
-      java.time.Instant finishedAt) {}
+      java.time.Instant finishedAt,
+      String batch,
+      String priority,
+      int maxAttempts,
+      boolean suspended,
+      String merchant) {}
 
-  /** The tenant's ticket with that key: the live one, else its latest outcome. */
-  public java.util.Optional<Ticket> ticket(String tenantId, String key) throws SQLException {
+  /**
+   * The ticket with that key of the tenant living in {@code namespace} now: the live one, else its
+   * latest outcome. One query, so reading a ticket costs the database one round trip.
+   */
+  public java.util.Optional<Ticket> ticket(String namespace, String key) throws SQLException {
     return sql.one(
         """
-        SELECT idempotency_key, batch_id, state, attempts, last_error, created_at, updated_at,
-               NULL::timestamptz, 0 AS rank
-          FROM automation_items WHERE tenant_id = ? AND idempotency_key = ?
-        UNION ALL
-        (SELECT o.idempotency_key, o.batch_id, o.state, o.attempts, o.last_error, o.created_at,
-                o.finished_at, o.finished_at, 1
-           FROM automation_item_keys k
-           JOIN automation_item_outcomes o
-             ON o.batch_id = k.batch_id AND o.tenant_id = k.tenant_id
-            AND o.idempotency_key = k.idempotency_key
-          WHERE k.tenant_id = ? AND k.idempotency_key = ?
-          ORDER BY o.finished_at DESC LIMIT 1)
-        ORDER BY rank LIMIT 1
+        WITH tenant AS (
+          SELECT tenant_id FROM tenant_config WHERE namespace = ? AND retained_at IS NULL),
+        found AS (
+          SELECT i.batch_id, i.state, i.attempts, i.last_error, i.created_at, i.updated_at,
+                 NULL::timestamptz AS finished_at, 0 AS rank
+            FROM automation_items i JOIN tenant t USING (tenant_id)
+           WHERE i.idempotency_key = ?
+          UNION ALL
+          (SELECT o.batch_id, o.state, o.attempts, o.last_error, o.created_at, o.finished_at,
+                  o.finished_at, 1
+             FROM automation_item_keys k JOIN tenant t USING (tenant_id)
+             JOIN automation_item_outcomes o
+               ON o.batch_id = k.batch_id AND o.tenant_id = k.tenant_id
+              AND o.idempotency_key = k.idempotency_key
+            WHERE k.idempotency_key = ?
+            ORDER BY o.finished_at DESC LIMIT 1))
+        SELECT f.state, f.attempts, f.last_error, f.created_at, f.updated_at, f.finished_at,
+               b.name, b.priority, b.max_attempts, b.suspended, b.merchant
+          FROM found f JOIN automation_batches b USING (batch_id)
+         ORDER BY f.rank LIMIT 1
         """,
         rs ->
             new Ticket(
+                key,
                 rs.getString(1),
-                rs.getObject(2, UUID.class),
+                rs.getInt(2),
                 rs.getString(3),
-                rs.getInt(4),
-                rs.getString(5),
-                rs.getTimestamp(6).toInstant(),
-                rs.getTimestamp(7).toInstant(),
-                rs.getTimestamp(8) == null ? null : rs.getTimestamp(8).toInstant()),
-        tenantId,
+                rs.getTimestamp(4).toInstant(),
+                rs.getTimestamp(5).toInstant(),
+                rs.getTimestamp(6) == null ? null : rs.getTimestamp(6).toInstant(),
+                rs.getString(7),
+                rs.getString(8),
+                rs.getInt(9),
+                rs.getBoolean(10),
+                rs.getString(11)),
+        namespace,
         key,
-        tenantId,
         key);
   }
 
@@ -560,6 +577,32 @@ public final class WorkQueue {
       byState.put(row.getKey(), row.getValue());
     }
     return Counts.of(byState);
+  }
+
+  /** Tickets by state of each of {@code batchIds}, in one query (a page of jobs). */
+  public Map<UUID, Counts> counts(java.util.Collection<UUID> batchIds) throws SQLException {
+    if (batchIds.isEmpty()) {
+      return Map.of();
+    }
+    var byBatch = new HashMap<UUID, Map<String, Long>>();
+    batchIds.forEach(id -> byBatch.put(id, new HashMap<>()));
+    var ids = Sql.array("uuid", batchIds.toArray());
+    sql.list(
+        """
+        SELECT batch_id, state, count(*) FROM automation_items
+         WHERE batch_id = ANY(?) GROUP BY batch_id, state
+        UNION ALL SELECT batch_id, state, count(*) FROM automation_item_outcomes
+         WHERE batch_id = ANY(?) GROUP BY batch_id, state
+        """,
+        rs ->
+            byBatch
+                .get(rs.getObject(1, UUID.class))
+                .merge(rs.getString(2), rs.getLong(3), Long::sum),
+        ids,
+        ids);
+    var counts = new HashMap<UUID, Counts>();
+    byBatch.forEach((id, states) -> counts.put(id, Counts.of(states)));
+    return counts;
   }
 
   /** How many of one of the caller's batches' items are still to be processed (the worker). */

@@ -53,6 +53,11 @@ public final class CircuitBreaker {
     trialInFlight = false;
   }
 
+  /** A call that says nothing of the endpoint (no credential to send): frees a trial's slot. */
+  public synchronized void release() {
+    trialInFlight = false;
+  }
+
   public synchronized boolean isOpen() {
     return openedAt != null;
   }

@@ -68,36 +68,45 @@ public final class HttpProcessor implements ItemProcessor {
     this.clock = clock;
   }
 
-  /** What one call came to, and whether it counts against its endpoint's circuit. */
-  private record Call(Result result, boolean endpointFailed) {}
+  /** What a call means for its endpoint's circuit. */
+  private enum Circuit {
+    SUCCESS,
+    FAILURE,
+    /** Not the portal's doing (a refused credential, an interrupt): the circuit is left alone. */
+    UNTOUCHED
+  }
+
+  /** What one call came to, and what it means for its endpoint's circuit. */
+  private record Call(Result result, Circuit circuit) {}
 
   @Override
   public Result process(String idempotencyKey, String payloadJson, int attempt) {
-    Optional<MerchantCredentials.Credential> credential = Optional.empty();
-    if (portal != null && portal.credentials() != null) {
-      credential = portal.credentials().current();
-      if (credential.isEmpty()) {
-        calls.failed();
-        return new Result(
-            Verdict.RETRY,
-            "merchant %s: its credentials Secret has neither primary nor fallback; add both keys"
-                .formatted(portal.merchant()));
-      }
-    }
     Result last = null;
     for (var endpoint : endpoints) {
       var breaker = breaker(endpoint);
       if (!breaker.allow()) {
         continue;
       }
+      var credential = Optional.<MerchantCredentials.Credential>empty();
+      if (portal != null && portal.credentials() != null) {
+        // Read for each URL: a fallback found on one serves the next.
+        credential = portal.credentials().current();
+        if (credential.isEmpty()) {
+          breaker.release();
+          return withoutCredential();
+        }
+      }
       var call = call(endpoint, idempotencyKey, payloadJson, credential);
-      if (call.endpointFailed()) {
+      last = call.result();
+      if (call.circuit() == Circuit.FAILURE) {
         breaker.failure();
-        last = call.result();
         continue; // the next URL, if the merchant has one
       }
-      breaker.success();
-      last = call.result();
+      if (call.circuit() == Circuit.SUCCESS) {
+        breaker.success();
+      } else {
+        breaker.release();
+      }
       break;
     }
     if (last == null) {
@@ -112,11 +121,30 @@ public final class HttpProcessor implements ItemProcessor {
     if (calls != null) {
       if (last.verdict() == Verdict.SUCCEEDED) {
         calls.succeeded();
-      } else {
+      } else if (last.verdict() != Verdict.DEFERRED) {
+        calls.failed();
+      } else if (portal.credentials() != null && "refused".equals(portal.credentials().state())) {
         calls.failed();
       }
     }
     return last;
+  }
+
+  /**
+   * No credential to send: the Secret lacks both, or the portal refused both and the Secret has not
+   * changed since. The ticket waits without using an attempt; the Merchant's status says why.
+   */
+  private Result withoutCredential() {
+    var refused = "refused".equals(portal.credentials().state());
+    return new Result(
+        Verdict.DEFERRED,
+        refused
+            ? ("merchant %s refused both credentials (HTTP 401): put a valid one in its Secret;"
+                    + " tickets wait for it")
+                .formatted(portal.merchant())
+            : ("merchant %s: its credentials Secret has no usable primary or fallback (missing,"
+                    + " or not a header value); add both keys")
+                .formatted(portal.merchant()));
   }
 
   private Call call(
@@ -135,26 +163,29 @@ public final class HttpProcessor implements ItemProcessor {
         }
         if (status == 401) {
           portal.credentials().bothRefused();
-          // Not the portal's failure: its circuit stays as it is, and the ticket waits for a fix.
-          return new Call(
-              new Result(
-                  Verdict.RETRY,
-                  "merchant %s refused both credentials (HTTP 401): put a valid one in its Secret"
-                      .formatted(portal.merchant())),
-              false);
+          return new Call(withoutCredential(), Circuit.UNTOUCHED);
         }
       }
-      if (status != 401 && credential.isPresent()) {
+      if (credential.isPresent()) {
         portal.credentials().accepted(credential.get());
       }
       var result = classify(status);
-      return new Call(result, result.verdict() == Verdict.RETRY);
+      return new Call(
+          result, result.verdict() == Verdict.RETRY ? Circuit.FAILURE : Circuit.SUCCESS);
     } catch (IOException e) {
       return new Call(
-          new Result(Verdict.RETRY, e.getClass().getSimpleName() + " calling " + endpoint), true);
+          new Result(Verdict.RETRY, e.getClass().getSimpleName() + " calling " + endpoint),
+          Circuit.FAILURE);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return new Call(new Result(Verdict.RETRY, "interrupted"), false);
+      return new Call(new Result(Verdict.RETRY, "interrupted"), Circuit.UNTOUCHED);
+    } catch (RuntimeException e) {
+      // A request the client refuses to send (a header it will not carry): the class only, as
+      // the message may quote a header's value.
+      return new Call(
+          new Result(
+              Verdict.RETRY, e.getClass().getSimpleName() + " building the request to " + endpoint),
+          Circuit.UNTOUCHED);
     }
   }
 

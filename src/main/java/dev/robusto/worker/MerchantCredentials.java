@@ -22,6 +22,16 @@ final class MerchantCredentials {
   static final String PRIMARY = "primary";
   static final String FALLBACK = "fallback";
 
+  /** Visible ASCII and inner spaces: what a header value may hold. */
+  private static final java.util.regex.Pattern HEADER_VALUE =
+      java.util.regex.Pattern.compile("^[\\x21-\\x7E]([\\x20-\\x7E]*[\\x21-\\x7E])?$");
+
+  /**
+   * After the portal refused both, how long calls wait for another credential before one more try
+   * with the same: refused credentials are not sent over and over (a portal may lock them out).
+   */
+  static final long WAIT_AFTER_REFUSAL_NANOS = 60_000_000_000L;
+
   /** How long files read stay fresh: the kubelet itself refreshes a Secret's volume lazily. */
   private static final long RELOAD_NANOS = 10_000_000_000L;
 
@@ -42,16 +52,33 @@ final class MerchantCredentials {
   private String inUse = PRIMARY;
   private String acceptedValue;
   private boolean bothRefused;
+  private long refusedAt;
+  private String refusedPrimary;
+  private String refusedFallback;
 
   MerchantCredentials(Path directory, LongSupplier nanoTime) {
     this.directory = directory;
     this.nanoTime = nanoTime;
   }
 
-  /** The credential to call with, or empty when the Secret holds neither key. */
+  /**
+   * The credential to call with; empty when the Secret holds neither key, or while both were
+   * refused and the Secret has not changed since (for {@link #WAIT_AFTER_REFUSAL_NANOS}).
+   */
   synchronized Optional<Credential> current() {
     if (!loaded || nanoTime.getAsLong() - loadedAt > RELOAD_NANOS) {
       reload();
+    }
+    if (bothRefused) {
+      var changed =
+          !java.util.Objects.equals(primary, refusedPrimary)
+              || !java.util.Objects.equals(fallback, refusedFallback);
+      if (!changed && nanoTime.getAsLong() - refusedAt < WAIT_AFTER_REFUSAL_NANOS) {
+        return Optional.empty();
+      }
+      if (changed) {
+        bothRefused = false;
+      }
     }
     var value = value(inUse);
     if (value == null) {
@@ -75,16 +102,19 @@ final class MerchantCredentials {
         // The refused key itself changed since: a rotation just reached this worker.
         return Optional.of(new Credential(refused.key(), same));
       }
-      bothRefused = true;
+      bothRefused();
       return Optional.empty();
     }
     inUse = otherKey;
     return Optional.of(new Credential(otherKey, otherValue));
   }
 
-  /** The portal refused the other credential too. */
+  /** The portal refused the other credential too: calls wait for a new one. */
   synchronized void bothRefused() {
     bothRefused = true;
+    refusedAt = nanoTime.getAsLong();
+    refusedPrimary = primary;
+    refusedFallback = fallback;
   }
 
   /** A call with {@code credential} was accepted. */
@@ -116,11 +146,16 @@ final class MerchantCredentials {
     }
   }
 
+  /**
+   * A key's value, or null when the file is missing, empty, or holds what no HTTP header can carry
+   * (a line break, a control character): such a value is never sent, so it never shows in an error
+   * either.
+   */
   private String read(String key) {
     try {
       var value = Files.readString(directory.resolve(key), StandardCharsets.UTF_8).strip();
-      return value.isEmpty() ? null : value;
-    } catch (IOException e) {
+      return value.isEmpty() || !HEADER_VALUE.matcher(value).matches() ? null : value;
+    } catch (IOException | RuntimeException e) {
       return null;
     }
   }

@@ -33,12 +33,16 @@ final class MerchantReports {
   /** Reports what changed since the last report, if anything did or it is getting old. */
   synchronized void check() {
     var report = calls.take();
+    var idle = report.succeeded() == 0 && report.failed() == 0 && report.fallbacks() == 0;
+    // Before its first call a worker has seen nothing of the portal, unless it has no credential
+    // to call with: that it says at once.
+    var problem = report.credential().equals("missing") || report.credential().equals("refused");
     var quiet =
-        report.succeeded() == 0
-            && report.failed() == 0
-            && report.fallbacks() == 0
-            && report.credential().equals(reportedCredential)
-            && nanoTime.getAsLong() - reportedAt < REFRESH.toNanos();
+        idle
+            && (reportedCredential == null
+                ? !problem
+                : report.credential().equals(reportedCredential)
+                    && nanoTime.getAsLong() - reportedAt < REFRESH.toNanos());
     if (!quiet) {
       send(report);
     }

@@ -274,7 +274,8 @@ class BatchApiIT {
               }
             });
     assertThat(
-            ended.get(BatchApi.REAUTHORIZE.toSeconds() + 20, java.util.concurrent.TimeUnit.SECONDS))
+            ended.get(
+                BatchEvents.REAUTHORIZE.toSeconds() + 20, java.util.concurrent.TimeUnit.SECONDS))
         .as("the stream ended within a recheck of the token's revocation")
         .isTrue();
   }

@@ -163,6 +163,7 @@ class InvoicingIT {
       // Bad requests say which field to fix.
       assertProblem(
           call(caja, "POST", "/v2/tickets", ticket("F-7", "litro-mil", 1)), 422, "merchant");
+      assertProblem(call(caja, "POST", "/v2/tickets", ticket("F-3", "oxxo", 1)), 422, "id");
       var heavy =
           JSON.writeValueAsString(
               Map.of("id", "F-8", "merchant", "oxxo", "data", Map.of("xml", "x".repeat(70_000))));
@@ -213,6 +214,102 @@ class InvoicingIT {
                 assertThat(v1Caller.get("endpoints").get("GET /jobs").asLong()).isOne();
                 assertThat(report.get("v2_calls").asLong()).isPositive();
               });
+
+      // Merchants: created and listed on both versions, v2 a superset; a bad URL names its field.
+      var created =
+          call(
+              caja,
+              "POST",
+              "/v1/merchants",
+              "{\"name\": \"simple-portal\", \"spec\": {\"url\": \"https://portal.example/cfdi\", \"captchaSolving\": true}}");
+      assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+      assertProblem(
+          call(
+              caja,
+              "POST",
+              "/v2/merchants",
+              "{\"name\": \"mal\", \"spec\": {\"url\": \"https://u:p@portal.example\"}}"),
+          422,
+          "spec.url");
+      var v1Merchants = body(call(caja, "GET", "/v1/merchants", null)).get("merchants");
+      var v2Merchants = body(call(caja, "GET", "/v2/merchants", null)).get("merchants");
+      assertThat(v1Merchants).hasSize(2);
+      for (int i = 0; i < v1Merchants.size(); i++) {
+        var v1Merchant = v1Merchants.get(i);
+        var v2Merchant = v2Merchants.get(i);
+        v1Merchant
+            .fieldNames()
+            .forEachRemaining(
+                f ->
+                    assertThat(v2Merchant.get(f)).as("merchant." + f).isEqualTo(v1Merchant.get(f)));
+      }
+      assertThat(v2Merchants.get(1).get("captcha_solving").asBoolean()).isTrue();
+
+      // Health and the tenant's figures.
+      assertThat(body(call(caja, "GET", "/v2/health", null)).get("status").asText())
+          .isEqualTo("UP");
+      var metrics = body(call(caja, "GET", "/v2/metrics", null));
+      assertThat(metrics.get("tenant").asText()).isEqualTo("factura");
+      assertThat(metrics.get("max_daily_jobs").asInt()).isEqualTo(1000);
+      assertThat(metrics.get("admitted_today").asInt()).isEqualTo(6);
+
+      // A job with its own settings, followed on its stream to the end.
+      var spec =
+          Map.of(
+              "priority",
+              "urgente",
+              "parallelism",
+              2,
+              "processor",
+              Map.of("http", Map.of("merchant", "oxxo")),
+              "items",
+              List.of(Map.of("key", "J-1"), Map.of("key", "J-2"), Map.of("key", "J-3")));
+      var job =
+          call(
+              caja,
+              "POST",
+              "/v2/jobs",
+              JSON.writeValueAsString(spec),
+              "Idempotency-Key",
+              "trabajo-1");
+      assertThat(job.statusCode()).as(job.body()).isEqualTo(201);
+      var stream = body(job).get("stream").asText();
+      var lines =
+          await("the job is queued and streams")
+              .atMost(Duration.ofSeconds(30))
+              .until(
+                  () ->
+                      http.send(
+                          HttpRequest.newBuilder(
+                                  URI.create(api.toString().replace("/invoicing", "") + stream))
+                              .header("Authorization", "Bearer " + caja)
+                              .build(),
+                          HttpResponse.BodyHandlers.ofLines()),
+                  r -> r.statusCode() == 200)
+              .body()
+              .toList();
+      assertThat(lines).contains("event:done");
+      assertThat(
+              lines.stream().filter(l -> l.startsWith("data:")).reduce((a, b) -> b).orElseThrow())
+          .contains("\"succeeded\":3");
+      assertThat(invoiced).containsKeys("J-1", "J-2", "J-3");
+      // A command runs programs in the tenant's pods: its own permission, which caja lacks.
+      var command =
+          Map.of(
+              "processor",
+              Map.of("command", Map.of("command", List.of("sh", "-c", "true"))),
+              "items",
+              List.of(Map.of("key", "C-1")));
+      assertThat(
+              call(
+                      caja,
+                      "POST",
+                      "/v2/jobs",
+                      JSON.writeValueAsString(command),
+                      "Idempotency-Key",
+                      "c-1")
+                  .statusCode())
+          .isEqualTo(403);
     } finally {
       portal.stop(0);
     }

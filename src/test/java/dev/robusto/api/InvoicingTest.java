@@ -1,6 +1,7 @@
 package dev.robusto.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -46,8 +47,14 @@ class InvoicingTest {
     "tickets/a/b/c, /tickets/{id}",
     "jobs, /jobs",
     "jobs/x, /other",
+    "jobs/fin-de-mes/stream, /jobs/{id}/stream",
+    "jobs/a/b/stream, /other",
     "bulk, /bulk",
     "migration-report, /migration-report",
+    "merchants, /merchants",
+    "health, /health",
+    "metrics, /metrics",
+    "metrics/x, /other",
     "'', /other",
     "anything-a-caller-sends, /other"
   })
@@ -57,9 +64,41 @@ class InvoicingTest {
 
   @ParameterizedTest
   @CsvSource({"fin-de-mes", "ticket-0123456789abcdef0123", "bulk-ñandú"})
-  void aCursorNamesTheLastJobOfThePage(String name) {
-    var cursor = Invoicing.encodeCursor(name);
+  void aCursorNamesTheLastJobOfItsOwnListingOnly(String name) {
+    var cursor = Invoicing.encodeCursor("tenant-acme|Succeeded", name);
     assertThat(cursor).doesNotContain(name).matches("[A-Za-z0-9_-]+");
-    assertThat(Invoicing.decodeCursor(cursor)).isEqualTo(name);
+    assertThat(Invoicing.decodeCursor(cursor, "tenant-acme|Succeeded")).isEqualTo(name);
+    for (var other : new String[] {"tenant-otro|Succeeded", "tenant-acme|", "tenant-acme|Failed"}) {
+      assertThatThrownBy(() -> Invoicing.decodeCursor(cursor, other))
+          .as(other)
+          .isInstanceOf(jakarta.ws.rs.WebApplicationException.class);
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "2026-12-01 | 2027-06-30 | @1796083200 | Wed, 30 Jun 2027 00:00:00 GMT | </invoicing/v2/tickets/F-1>; rel=\"successor-version\"",
+        "2026-12-01 | off        | @1796083200 |                               | </invoicing/v2/tickets/F-1>; rel=\"successor-version\"",
+        "off        | 2027-06-30 |             | Wed, 30 Jun 2027 00:00:00 GMT | </invoicing/v2/tickets/F-1>; rel=\"successor-version\"",
+        "off        | off        |             |                               |",
+        "''         | ''         |             |                               |"
+      })
+  void v1AnnouncesItsEndAsTheChartSays(
+      String deprecation,
+      String sunset,
+      String deprecationHeader,
+      String sunsetHeader,
+      String link) {
+    var headers =
+        InvoicingCalls.deprecationHeaders(
+            InvoicingCalls.deprecationValue(java.util.Optional.ofNullable(deprecation))
+                .orElse(null),
+            InvoicingCalls.sunsetValue(java.util.Optional.ofNullable(sunset)).orElse(null),
+            "tickets/F-1");
+    assertThat(headers.get("Deprecation")).isEqualTo(deprecationHeader);
+    assertThat(headers.get("Sunset")).isEqualTo(sunsetHeader);
+    assertThat(headers.get("Link")).isEqualTo(link);
   }
 }

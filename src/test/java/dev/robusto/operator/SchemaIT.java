@@ -35,7 +35,8 @@ class SchemaIT {
           "V12__batch_control.sql",
           "V13__ticket_cancel.sql",
           "V14__merchant_observations.sql",
-          "V15__api_calls.sql");
+          "V15__api_calls.sql",
+          "V16__batch_merchant.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {

@@ -88,38 +88,57 @@ class MerchantPortalTest {
   }
 
   @Test
-  void bothRefusedIsRetriedLaterWithoutOpeningTheCircuitAndANewKeyIsReadAtOnce()
-      throws IOException {
+  void bothRefusedWaitsWithoutAttemptsOrCallsUntilTheSecretChanges() throws IOException {
     keys("viejo", "viejo");
     accepted.set("nuevo");
     var processor = processor(List.of(url()));
     for (var i = 0; i < 8; i++) {
       var result = processor.process("t-" + i, "{}", 1);
-      assertThat(result.verdict()).isEqualTo(ItemProcessor.Verdict.RETRY);
+      assertThat(result.verdict()).as("no attempt used").isEqualTo(ItemProcessor.Verdict.DEFERRED);
       assertThat(result.detail())
           .isEqualTo(
-              "merchant oxxo refused both credentials (HTTP 401): put a valid one in its Secret");
+              "merchant oxxo refused both credentials (HTTP 401): put a valid one in its Secret;"
+                  + " tickets wait for it");
     }
+    assertThat(calls).as("refused credentials are not sent again and again").hasSize(1);
     assertThat(processor.circuits())
         .as("the portal answers: its circuit stays closed")
         .containsValue(false);
-    assertThat(processor.merchantCalls().orElseThrow().take().credential()).isEqualTo("refused");
+    assertThat(processor.merchantCalls().orElseThrow().take())
+        .isEqualTo(new MerchantCalls.Report("oxxo", 0, 1, 1, "refused"));
 
     keys("viejo", "nuevo");
+    clock.addAndGet(Duration.ofSeconds(11).toNanos()); // the Secret's files are read again
     assertThat(processor.process("t-9", "{}", 1).verdict())
-        .as("the refusal reads the Secret again")
+        .as("a changed Secret is tried at once")
         .isEqualTo(ItemProcessor.Verdict.SUCCEEDED);
     assertThat(processor.merchantCalls().orElseThrow().take())
         .isEqualTo(new MerchantCalls.Report("oxxo", 1, 0, 1, "fallback"));
   }
 
   @Test
+  void refusedCredentialsAreTriedAgainAfterAMinute() throws IOException {
+    keys("viejo", "viejo");
+    accepted.set("nuevo");
+    var processor = processor(List.of(url()));
+    processor.process("t-1", "{}", 1);
+    clock.addAndGet(Duration.ofSeconds(30).toNanos());
+    processor.process("t-2", "{}", 1);
+    assertThat(calls).as("within the minute, no call").hasSize(1);
+    accepted.set("viejo"); // the portal took the old one back
+    clock.addAndGet(Duration.ofSeconds(31).toNanos());
+    assertThat(processor.process("t-3", "{}", 1).verdict())
+        .isEqualTo(ItemProcessor.Verdict.SUCCEEDED);
+  }
+
+  @Test
   void aMissingSecretSaysWhichKeysToAdd() {
     var result = processor(List.of(url())).process("t-1", "{}", 1);
-    assertThat(result.verdict()).isEqualTo(ItemProcessor.Verdict.RETRY);
+    assertThat(result.verdict()).as("no attempt used").isEqualTo(ItemProcessor.Verdict.DEFERRED);
     assertThat(result.detail())
         .isEqualTo(
-            "merchant oxxo: its credentials Secret has neither primary nor fallback; add both keys");
+            "merchant oxxo: its credentials Secret has no usable primary or fallback (missing, or"
+                + " not a header value); add both keys");
     assertThat(calls).as("no call without a credential").isEmpty();
   }
 
@@ -153,6 +172,16 @@ class MerchantPortalTest {
         .isEqualTo(ItemProcessor.Verdict.DEFERRED);
     assertThat(deferred.detail())
         .isEqualTo("circuit open for every URL of merchant oxxo after repeated failures");
+  }
+
+  @Test
+  void aCredentialNoHeaderCanCarryIsNeverSentNorShown() throws IOException {
+    Files.writeString(secret.resolve("primary"), "s3cr3t\nX-Evil: 1");
+    Files.writeString(secret.resolve("fallback"), "s3cr3t-\u00e9");
+    var result = processor(List.of(url())).process("t-1", "{}", 1);
+    assertThat(result.verdict()).isEqualTo(ItemProcessor.Verdict.DEFERRED);
+    assertThat(result.detail()).doesNotContain("s3cr3t");
+    assertThat(calls).isEmpty();
   }
 
   @Test
