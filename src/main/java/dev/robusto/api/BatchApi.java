@@ -4,12 +4,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.audit.AuditLog;
 import dev.robusto.audit.Auditor;
-import dev.robusto.batch.AutomationBatch;
 import dev.robusto.batch.AutomationBatchSpec;
 import dev.robusto.batch.BatchStore;
 import dev.robusto.queue.WorkQueue;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.DefaultValue;
@@ -187,40 +185,7 @@ public class BatchApi {
     var caller = auth.authenticate(authorization);
     limits.admit(CallerLimits.Api.BATCHES, caller.getUsername());
     auth.allow(caller, "patch", RESOURCE, null, namespace);
-    var batch = client.resources(AutomationBatch.class).inNamespace(namespace).withName(name).get();
-    if (batch == null) {
-      throw KubeAuth.refuse(404, "No batch %s in namespace %s.".formatted(name, namespace));
-    }
-    var asked = batch.getSpec().redriveGeneration == null ? 0L : batch.getSpec().redriveGeneration;
-    var done =
-        batch.getStatus() == null || batch.getStatus().redrivenGeneration == null
-            ? 0L
-            : batch.getStatus().redrivenGeneration;
-    var next = Math.max(asked, done) + 1;
-    // Only if nobody raised it meanwhile: two calls at once ask for one redrive, not two.
-    var patch =
-        "[{\"op\": \"test\", \"path\": \"/spec/redriveGeneration\", \"value\": %d},"
-                .formatted(asked)
-            + " {\"op\": \"replace\", \"path\": \"/spec/redriveGeneration\", \"value\": %d}]"
-                .formatted(next);
-    try {
-      client
-          .resources(AutomationBatch.class)
-          .inNamespace(namespace)
-          .withName(name)
-          .patch(
-              io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
-                  io.fabric8.kubernetes.client.dsl.base.PatchType.JSON),
-              patch);
-    } catch (KubernetesClientException e) {
-      if (e.getCode() == 422 || e.getCode() == 409) {
-        throw KubeAuth.refuse(
-            409,
-            "spec.redriveGeneration changed while this redrive was asked (another one was): read"
-                + " the batch's status.redrivenGeneration before asking again.");
-      }
-      throw e;
-    }
+    var next = BatchControls.redrive(client, namespace, name);
     new Auditor(audit, "api:" + caller.getUsername())
         .record(
             "update",

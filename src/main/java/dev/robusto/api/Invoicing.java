@@ -358,6 +358,29 @@ public class Invoicing {
         BatchSubmission.submit(client, caller.namespace(), "job-", key, spec, "Idempotency-Key"));
   }
 
+  /**
+   * Carries out a job control (pause, resume, redrive) as a patch of its spec, audited; returns the
+   * redrive generation asked for, or null.
+   */
+  Long control(Caller caller, String name, String control) {
+    Long generation = null;
+    switch (control) {
+      case "pause" -> BatchControls.suspend(client, caller.namespace(), name, true);
+      case "resume" -> BatchControls.suspend(client, caller.namespace(), name, false);
+      default -> generation = BatchControls.redrive(client, caller.namespace(), name);
+    }
+    new Auditor(audit, "api:" + caller.user())
+        .record(
+            "update",
+            "AutomationBatch/" + caller.namespace() + "/" + name,
+            null,
+            null,
+            generation == null
+                ? "suspend=" + control.equals("pause")
+                : "redriveGeneration=" + generation);
+    return generation;
+  }
+
   /** 404 unless the caller's tenant has job {@code name} queued. */
   void requireJob(Caller caller, String name) throws SQLException {
     if (store.find(caller.namespace(), name).isEmpty()) {

@@ -20,6 +20,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 public class InvoicingCalls implements ContainerResponseFilter {
 
   private static final String PREFIX = "/invoicing/";
+  private static final java.util.regex.Pattern CONTROL =
+      java.util.regex.Pattern.compile("^[^/]+:(pause|resume|redrive)$");
 
   private final ApiCalls calls;
   private final AuthorizedCaller authorized;
@@ -94,10 +96,15 @@ public class InvoicingCalls implements ContainerResponseFilter {
     var parts = resource.split("/", 2);
     return switch (parts[0]) {
       case "tickets" -> parts.length > 1 ? "/tickets/{id}" : "/tickets";
-      case "jobs" ->
-          parts.length == 1
-              ? "/jobs"
-              : parts[1].matches("[^/]+/stream") ? "/jobs/{id}/stream" : "/other";
+      case "jobs" -> {
+        if (parts.length == 1) {
+          yield "/jobs";
+        }
+        var control = CONTROL.matcher(parts[1]);
+        yield parts[1].matches("[^/]+/stream")
+            ? "/jobs/{id}/stream"
+            : control.matches() ? "/jobs/{id}:" + control.group(1) : "/other";
+      }
       case "bulk", "migration-report", "merchants", "health", "metrics" ->
           parts.length > 1 ? "/other" : "/" + parts[0];
       default -> "/other";

@@ -269,6 +269,30 @@ public class InvoicingV2 {
         : Response.status(201).entity(answer).build();
   }
 
+  /** What a job control answers: the job, what was asked, and its stream to follow it. */
+  @Schema(name = "JobControlled")
+  public record JobControlled(
+      String job, String control, @JsonProperty("redrive_generation") Long redriveGeneration) {}
+
+  /**
+   * Pauses ({@code :pause}: its workers finish the tickets in hand, then none is claimed; its
+   * tickets read pausado), resumes ({@code :resume}) or redrives ({@code :redrive}: its
+   * dead-lettered tickets requeued with fresh attempts) a job. Needs patch on automationbatches.
+   */
+  @POST
+  @Path("/jobs/{id}:{control: pause|resume|redrive}")
+  public Response control(
+      @HeaderParam("Authorization") String authorization,
+      @QueryParam("namespace") String namespace,
+      @PathParam("id") String id,
+      @PathParam("control") String control)
+      throws SQLException {
+    var caller = invoicing.caller(authorization, namespace, "patch");
+    invoicing.requireJob(caller, id);
+    var generation = invoicing.control(caller, id, control);
+    return Response.accepted(new JobControlled(id, control, generation)).build();
+  }
+
   /** The job's progress as Server-Sent Events, as the batch API's events. */
   @GET
   @Path("/jobs/{id}/stream")

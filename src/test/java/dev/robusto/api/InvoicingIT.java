@@ -315,6 +315,146 @@ class InvoicingIT {
     }
   }
 
+  @Test
+  void aClientPausesResumesAndRedrivesAJobWithNothingLostOrInvoicedTwice() throws Exception {
+    var namespace = tenant("control");
+    var invoiced = new ConcurrentHashMap<String, AtomicInteger>();
+    var down = new java.util.concurrent.atomic.AtomicBoolean();
+    var portal = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
+    portal.createContext(
+        "/facturas",
+        exchange -> {
+          exchange.getRequestBody().readAllBytes();
+          if (down.get()) {
+            exchange.sendResponseHeaders(503, -1);
+          } else {
+            sleep(150);
+            invoiced
+                .computeIfAbsent(
+                    exchange.getRequestHeaders().getFirst("Idempotency-Key"),
+                    k -> new AtomicInteger())
+                .incrementAndGet();
+            exchange.sendResponseHeaders(201, -1);
+          }
+          exchange.close();
+        });
+    portal.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
+    portal.start();
+    var merchant = new Merchant();
+    merchant.setMetadata(
+        new ObjectMetaBuilder().withName("intermitente").withNamespace(namespace).build());
+    merchant.setSpec(new MerchantSpec());
+    merchant.getSpec().url = "http://127.0.0.1:" + portal.getAddress().getPort() + "/facturas";
+    merchant.getSpec().circuitBreaker.failures = 100; // the drill wants dead letters, not a circuit
+    client.resource(merchant).create();
+    var caja = token("caja", namespace);
+    var items = new ArrayList<Map<String, Object>>();
+    for (var i = 0; i < 20; i++) {
+      items.add(Map.of("key", "P-" + i));
+    }
+    var spec =
+        Map.of(
+            "parallelism",
+            1,
+            "maxAttempts",
+            2,
+            "backoff",
+            Map.of("initial", "100ms", "max", "200ms"),
+            "processor",
+            Map.of("http", Map.of("merchant", "intermitente")),
+            "items",
+            items);
+    try (var node =
+        new LocalNode(client, namespace, "robusto-operator:dev", WorkerProcesses.LOGS)) {
+      var job =
+          body(call(
+                  caja,
+                  "POST",
+                  "/v2/jobs",
+                  JSON.writeValueAsString(spec),
+                  "Idempotency-Key",
+                  "pausa-1"))
+              .get("job")
+              .asText();
+      await("some tickets invoiced")
+          .atMost(Duration.ofSeconds(120))
+          .until(() -> invoiced.size() >= 3);
+
+      var paused = call(caja, "POST", "/v2/jobs/" + job + ":pause", null);
+      assertThat(paused.statusCode()).as(paused.body()).isEqualTo(202);
+      await("the job reads pausado and its workers are gone")
+          .atMost(Duration.ofSeconds(60))
+          .until(() -> jobState(caja, job).equals("pausado") && node.running() == 0);
+      var whenPaused = invoiced.size();
+      var waiting =
+          "P-"
+              + java.util.stream.IntStream.range(0, 20)
+                  .filter(i -> !invoiced.containsKey("P-" + i))
+                  .findFirst()
+                  .orElseThrow();
+      assertThat(body(call(caja, "GET", "/v1/tickets/" + waiting, null)).get("state").asText())
+          .isEqualTo("pausado");
+      Thread.sleep(2_000);
+      assertThat(invoiced).as("nothing invoiced while paused").hasSize(whenPaused);
+
+      // The portal goes down; resumed, the rest use their two attempts and are dead-lettered.
+      down.set(true);
+      assertThat(call(caja, "POST", "/v2/jobs/" + job + ":resume", null).statusCode())
+          .isEqualTo(202);
+      await("the job ends with dead letters")
+          .atMost(Duration.ofSeconds(120))
+          .until(() -> jobState(caja, job).equals("completado"));
+      var ended = jobOf(caja, job);
+      assertThat(ended.get("dead_lettered").asInt()).isEqualTo(20 - whenPaused);
+      assertThat(body(call(caja, "GET", "/v2/tickets/" + waiting, null)).get("outcome").asText())
+          .isEqualTo("dead_lettered");
+
+      // The portal recovers; a redrive requeues them with fresh attempts.
+      down.set(false);
+      var redrive = call(caja, "POST", "/v2/jobs/" + job + ":redrive", null);
+      assertThat(redrive.statusCode()).as(redrive.body()).isEqualTo(202);
+      assertThat(body(redrive).get("redrive_generation").asLong()).isOne();
+      await("every ticket invoiced after the redrive")
+          .atMost(Duration.ofSeconds(120))
+          .until(() -> invoiced.size() == 20 && jobState(caja, job).equals("completado"));
+      assertThat(invoiced.values())
+          .allSatisfy(n -> assertThat(n.get()).as("invoiced once").isOne());
+      assertThat(jobOf(caja, job).get("succeeded").asInt()).isEqualTo(20);
+      assertThat(body(call(caja, "GET", "/v2/tickets/" + waiting, null)).get("state").asText())
+          .isEqualTo("completado");
+      // Another tenant's client cannot control it.
+      var vecino = token("caja", tenant("control-vecino"));
+      assertThat(
+              call(vecino, "POST", "/v2/jobs/" + job + ":pause?namespace=" + namespace, null)
+                  .statusCode())
+          .isEqualTo(403);
+    } finally {
+      portal.stop(0);
+    }
+  }
+
+  private JsonNode jobOf(String token, String job) throws Exception {
+    var jobs = body(call(token, "GET", "/v2/jobs", null)).get("jobs");
+    for (var j : jobs) {
+      if (j.get("id").asText().equals(job)) {
+        return j;
+      }
+    }
+    throw new AssertionError("no job " + job + " in " + jobs);
+  }
+
+  private String jobState(String token, String job) throws Exception {
+    return jobOf(token, job).get("state").asText();
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   private String state(String token, String id) {
     try {
       var answer = call(token, "GET", "/v1/tickets/" + id, null);

@@ -1,0 +1,66 @@
+package dev.robusto.api;
+
+import dev.robusto.batch.AutomationBatch;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+
+/**
+ * A batch's controls over HTTP, shared by the batch API and the ticket API's jobs: each is a patch
+ * of its spec (as kubectl would send it), sent once the caller's own access was checked; the
+ * operator carries it out.
+ */
+final class BatchControls {
+
+  private BatchControls() {}
+
+  /**
+   * Asks for the batch's dead letters to be requeued: raises spec.redriveGeneration past the last
+   * one carried out, only if nobody raised it meanwhile. Returns the generation asked for.
+   */
+  static long redrive(KubernetesClient client, String namespace, String name) {
+    var batch = client.resources(AutomationBatch.class).inNamespace(namespace).withName(name).get();
+    if (batch == null) {
+      throw KubeAuth.refuse(404, "No batch %s in namespace %s.".formatted(name, namespace));
+    }
+    var asked = batch.getSpec().redriveGeneration == null ? 0L : batch.getSpec().redriveGeneration;
+    var done =
+        batch.getStatus() == null || batch.getStatus().redrivenGeneration == null
+            ? 0L
+            : batch.getStatus().redrivenGeneration;
+    var next = Math.max(asked, done) + 1;
+    // Only if nobody raised it meanwhile: two calls at once ask for one redrive, not two.
+    var patch =
+        "[{\"op\": \"test\", \"path\": \"/spec/redriveGeneration\", \"value\": %d},"
+                .formatted(asked)
+            + " {\"op\": \"replace\", \"path\": \"/spec/redriveGeneration\", \"value\": %d}]"
+                .formatted(next);
+    try {
+      client
+          .resources(AutomationBatch.class)
+          .inNamespace(namespace)
+          .withName(name)
+          .patch(PatchContext.of(PatchType.JSON), patch);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 422 || e.getCode() == 409) {
+        throw KubeAuth.refuse(
+            409,
+            "spec.redriveGeneration changed while this redrive was asked (another one was): read"
+                + " the batch's status.redrivenGeneration before asking again.");
+      }
+      throw e;
+    }
+    return next;
+  }
+
+  /** Pauses ({@code true}) or resumes the batch: spec.suspend. */
+  static void suspend(KubernetesClient client, String namespace, String name, boolean suspend) {
+    var batch = client.resources(AutomationBatch.class).inNamespace(namespace).withName(name);
+    if (batch.get() == null) {
+      throw KubeAuth.refuse(404, "No job %s in namespace %s.".formatted(name, namespace), "id");
+    }
+    batch.patch(
+        PatchContext.of(PatchType.JSON_MERGE), "{\"spec\": {\"suspend\": " + suspend + "}}");
+  }
+}
