@@ -156,18 +156,34 @@ public class ApiCalls {
     }
   }
 
+  /** Calls per version from {@code from} to {@code to} (UTC days, inclusive). */
+  Map<String, Long> totals(LocalDate from, LocalDate to) throws SQLException {
+    flush();
+    var totals = new java.util.TreeMap<String, Long>();
+    sql.list(
+        """
+        SELECT version, sum(calls) FROM api_calls WHERE day BETWEEN ? AND ? GROUP BY version
+        """,
+        rs -> totals.put(rs.getString(1), rs.getLong(2)),
+        java.sql.Date.valueOf(from),
+        java.sql.Date.valueOf(to));
+    return totals;
+  }
+
   /**
-   * Each caller's calls from {@code from} to {@code to} (UTC days, inclusive), most calls first.
+   * Each {@code version} caller's calls per endpoint from {@code from} to {@code to} (UTC days,
+   * inclusive), most calls first; at most {@code limit} rows.
    */
-  List<CallerCalls> between(LocalDate from, LocalDate to) throws SQLException {
+  List<CallerCalls> callers(String version, LocalDate from, LocalDate to, int limit)
+      throws SQLException {
     flush();
     return sql.list(
         """
         SELECT namespace, caller, version, endpoint, sum(calls), max(last_call_at)
-          FROM api_calls WHERE day BETWEEN ? AND ?
+          FROM api_calls WHERE version = ? AND day BETWEEN ? AND ?
          GROUP BY namespace, caller, version, endpoint
          ORDER BY sum(calls) DESC, namespace, caller, version, endpoint
-         LIMIT 10000
+         LIMIT ?
         """,
         rs ->
             new CallerCalls(
@@ -177,7 +193,9 @@ public class ApiCalls {
                 rs.getString(4),
                 rs.getLong(5),
                 rs.getTimestamp(6).toInstant()),
+        version,
         java.sql.Date.valueOf(from),
-        java.sql.Date.valueOf(to));
+        java.sql.Date.valueOf(to),
+        limit);
   }
 }

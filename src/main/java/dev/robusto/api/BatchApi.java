@@ -181,10 +181,12 @@ public class BatchApi {
   public Response redrive(
       @PathParam("namespace") String namespace,
       @PathParam("name") String name,
-      @HeaderParam("Authorization") String authorization) {
+      @HeaderParam("Authorization") String authorization)
+      throws SQLException {
     var caller = auth.authenticate(authorization);
     limits.admit(CallerLimits.Api.BATCHES, caller.getUsername());
     auth.allow(caller, "patch", RESOURCE, null, namespace);
+    queued(namespace, name);
     var next = BatchControls.redrive(client, namespace, name);
     new Auditor(audit, "api:" + caller.getUsername())
         .record(

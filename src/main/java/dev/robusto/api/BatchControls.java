@@ -13,13 +13,24 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
  */
 final class BatchControls {
 
+  /** A Kubernetes object name: anything else never reaches a request path. */
+  private static final java.util.regex.Pattern NAME =
+      java.util.regex.Pattern.compile("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$");
+
   private BatchControls() {}
+
+  private static void checkName(String name) {
+    if (name == null || name.length() > 253 || !NAME.matcher(name).matches()) {
+      throw KubeAuth.refuse(400, "A job or batch is named by a Kubernetes name.", "name");
+    }
+  }
 
   /**
    * Asks for the batch's dead letters to be requeued: raises spec.redriveGeneration past the last
    * one carried out, only if nobody raised it meanwhile. Returns the generation asked for.
    */
   static long redrive(KubernetesClient client, String namespace, String name) {
+    checkName(name);
     var batch = client.resources(AutomationBatch.class).inNamespace(namespace).withName(name).get();
     if (batch == null) {
       throw KubeAuth.refuse(404, "No batch %s in namespace %s.".formatted(name, namespace));
@@ -56,6 +67,7 @@ final class BatchControls {
 
   /** Pauses ({@code true}) or resumes the batch: spec.suspend. */
   static void suspend(KubernetesClient client, String namespace, String name, boolean suspend) {
+    checkName(name);
     var batch = client.resources(AutomationBatch.class).inNamespace(namespace).withName(name);
     if (batch.get() == null) {
       throw KubeAuth.refuse(404, "No job %s in namespace %s.".formatted(name, namespace), "id");

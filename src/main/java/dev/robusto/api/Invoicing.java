@@ -60,6 +60,9 @@ public class Invoicing {
 
   private static final String RESOURCE = "automationbatches";
 
+  /** The most v1 caller-and-endpoint rows a migration report lists (the busiest first). */
+  static final int REPORT_ROWS = 10_000;
+
   /** A Kubernetes object name (RFC 1123 subdomain), as merchants and namespaces are. */
   private static final java.util.regex.Pattern NAME =
       java.util.regex.Pattern.compile("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$");
@@ -269,16 +272,8 @@ public class Invoicing {
     checkData(ticket.data(), "data");
     var spec = spec(caller, ticket.merchant(), ticket.priority());
     spec.items = List.of(item(ticket.id(), ticket.data()));
-    // An id the tenant used in another job (a bulk, a batch) is not this ticket's to replay.
-    var job = BatchSubmission.name("ticket-", caller.namespace(), ticket.id());
-    var known = queue.ticket(caller.namespace(), ticket.id());
-    if (known.isPresent() && !job.equals(known.get().batch())) {
-      throw KubeAuth.refuse(
-          422,
-          "Ticket id %s was submitted already, in job %s; use a new id."
-              .formatted(ticket.id(), known.get().batch()),
-          "id");
-    }
+    refuseUsed(
+        caller, BatchSubmission.name("ticket-", caller.namespace(), ticket.id()), spec, "id");
     return submitted(
         caller,
         BatchSubmission.submit(client, caller.namespace(), "ticket-", ticket.id(), spec, "id"));
@@ -286,7 +281,7 @@ public class Invoicing {
 
   /** Submits many tickets as one batch, under the request's Idempotency-Key. */
   BatchSubmission.Outcome submitBulk(Caller caller, String key, BulkRequest bulk)
-      throws JsonProcessingException {
+      throws JsonProcessingException, SQLException {
     if (key == null || key.isBlank() || key.length() > 255) {
       throw KubeAuth.refuse(
           400,
@@ -322,6 +317,8 @@ public class Invoicing {
       items.add(item(ticket.id(), ticket.data()));
     }
     spec.items = items;
+    refuseUsed(
+        caller, BatchSubmission.name("tickets-", caller.namespace(), key), spec, "tickets[%d].id");
     if (JSON.writeValueAsBytes(items).length > MAX_BULK_BYTES) {
       throw KubeAuth.refuse(
           413,
@@ -340,7 +337,7 @@ public class Invoicing {
    * request's Idempotency-Key. A command processor needs its own permission, as at admission.
    */
   BatchSubmission.Outcome submitJob(Caller caller, String key, AutomationBatchSpec spec)
-      throws JsonProcessingException {
+      throws JsonProcessingException, SQLException {
     if (key == null || key.isBlank() || key.length() > 255) {
       throw KubeAuth.refuse(
           400,
@@ -352,6 +349,10 @@ public class Invoicing {
     }
     if (spec.processor != null && spec.processor.command != null) {
       auth.allow(caller.info(), "create", RESOURCE, "command", caller.namespace());
+    }
+    if (spec.items != null) {
+      refuseUsed(
+          caller, BatchSubmission.name("job-", caller.namespace(), key), spec, "items[%d].key");
     }
     return submitted(
         caller,
@@ -379,6 +380,27 @@ public class Invoicing {
                 ? "suspend=" + control.equals("pause")
                 : "redriveGeneration=" + generation);
     return generation;
+  }
+
+  /**
+   * 422 naming the first ticket whose id the tenant used in another job: a used id is never queued
+   * again, so accepting it would drop the ticket without a word. The job's own tickets (a retried
+   * request) pass.
+   */
+  private void refuseUsed(Caller caller, String job, AutomationBatchSpec spec, String field)
+      throws SQLException {
+    var keys = spec.items.stream().map(i -> i.key).toList();
+    var used = queue.usedKeys(caller.namespace(), keys);
+    for (int i = 0; i < keys.size(); i++) {
+      var other = used.get(keys.get(i));
+      if (other != null && !other.equals(job)) {
+        throw KubeAuth.refuse(
+            422,
+            "Ticket id %s was submitted already, in job %s; use a new id."
+                .formatted(keys.get(i), other),
+            field.contains("%d") ? field.formatted(i) : field);
+      }
+    }
   }
 
   /** 404 unless the caller's tenant has job {@code name} queued. */
@@ -409,7 +431,7 @@ public class Invoicing {
           ticket.createdAt(),
           ticket.updatedAt(),
           ticket.finishedAt(),
-          merchant(caller.namespace(), ticket.merchant()));
+          merchant(caller.namespace(), merchantOf(caller.namespace(), ticket)));
     }
     var tenant = tenant(caller);
     var submitted =
@@ -491,7 +513,8 @@ public class Invoicing {
       String to,
       @com.fasterxml.jackson.annotation.JsonProperty("v1_calls") long v1Calls,
       @com.fasterxml.jackson.annotation.JsonProperty("v2_calls") long v2Calls,
-      @com.fasterxml.jackson.annotation.JsonProperty("v1_callers") List<V1Caller> v1Callers) {}
+      @com.fasterxml.jackson.annotation.JsonProperty("v1_callers") List<V1Caller> v1Callers,
+      @com.fasterxml.jackson.annotation.JsonProperty("v1_callers_truncated") boolean truncated) {}
 
   /**
    * The migration report, for platform admins (get on apimigrationreports, cluster-wide): UTC days,
@@ -507,15 +530,11 @@ public class Invoicing {
     if (first.isAfter(last) || first.plusDays(366).isBefore(last)) {
       throw KubeAuth.refuse(400, "from must be on or before to, at most a year apart.", "from");
     }
-    long v1 = 0;
-    long v2 = 0;
+    var totals = calls.totals(first, last);
+    var rows = calls.callers("v1", first, last, REPORT_ROWS + 1);
+    var truncated = rows.size() > REPORT_ROWS;
     var callers = new java.util.LinkedHashMap<String, V1Caller>();
-    for (var row : calls.between(first, last)) {
-      if (row.version().equals("v2")) {
-        v2 += row.calls();
-        continue;
-      }
-      v1 += row.calls();
+    for (var row : rows.subList(0, Math.min(REPORT_ROWS, rows.size()))) {
       var key = row.namespace() + "\n" + row.caller();
       var known = callers.get(key);
       var endpoints = known == null ? new java.util.TreeMap<String, Long>() : known.endpoints();
@@ -534,7 +553,13 @@ public class Invoicing {
     }
     var sorted = new ArrayList<>(callers.values());
     sorted.sort(java.util.Comparator.comparingLong(V1Caller::calls).reversed());
-    return new MigrationReport(first.toString(), last.toString(), v1, v2, sorted);
+    return new MigrationReport(
+        first.toString(),
+        last.toString(),
+        totals.getOrDefault("v1", 0L),
+        totals.getOrDefault("v2", 0L),
+        sorted,
+        truncated);
   }
 
   private static java.time.LocalDate day(
@@ -664,6 +689,20 @@ public class Invoicing {
       merchant.getMetadata().setName(name);
     }
     return merchant;
+  }
+
+  /**
+   * The merchant a ticket's batch names: kept with the batch (V16), or, for a batch queued before,
+   * read from the batch itself.
+   */
+  private String merchantOf(String namespace, WorkQueue.Ticket ticket) {
+    if (ticket.merchant() != null || ticket.batch() == null) {
+      return ticket.merchant();
+    }
+    var batch = batch(namespace, ticket.batch());
+    var http =
+        batch == null || batch.getSpec().processor == null ? null : batch.getSpec().processor.http;
+    return http == null ? null : http.merchant;
   }
 
   /** The Merchant from the cache, else from the API server (the cache may not have it yet). */

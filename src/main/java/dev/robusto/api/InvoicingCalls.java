@@ -65,7 +65,7 @@ public class InvoicingCalls implements ContainerResponseFilter {
     // Per caller only when the request was authorized: a refused one names no row.
     calls.record(
         version,
-        request.getMethod() + " " + endpoint(resource),
+        method(request.getMethod()) + " " + endpoint(resource),
         response.getStatus(),
         authorized.namespace(),
         authorized.user());
@@ -89,6 +89,14 @@ public class InvoicingCalls implements ContainerResponseFilter {
       headers.put("Link", "<" + PREFIX + "v2/" + resource + ">; rel=\"successor-version\"");
     }
     return headers;
+  }
+
+  /** The request's method, from a bounded set whatever the client sends. */
+  static String method(String method) {
+    return switch (method) {
+      case "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS" -> method;
+      default -> "OTHER";
+    };
   }
 
   /** The endpoint's template: a bounded set, whatever the path holds. */

@@ -168,7 +168,7 @@ public class InvoicingV2 {
       @HeaderParam("Idempotency-Key") String key,
       @QueryParam("namespace") String namespace,
       Invoicing.BulkRequest bulk)
-      throws JsonProcessingException {
+      throws JsonProcessingException, SQLException {
     var caller = invoicing.caller(authorization, namespace, "create");
     var outcome = invoicing.submitBulk(caller, key, bulk);
     var answer =
@@ -259,7 +259,7 @@ public class InvoicingV2 {
       @HeaderParam("Idempotency-Key") String key,
       @QueryParam("namespace") String namespace,
       AutomationBatchSpec spec)
-      throws JsonProcessingException {
+      throws JsonProcessingException, SQLException {
     var caller = invoicing.caller(authorization, namespace, "create");
     var outcome = invoicing.submitJob(caller, key, spec);
     var answer =

@@ -345,7 +345,7 @@ public final class LocalNode implements AutoCloseable {
                 if (!folder.startsWith(root)) {
                   return; // a mount path that climbs out of the pod's folder gets nothing
                 }
-                refreshes.add(() -> writeSecret(pod, volume.getSecret(), folder));
+                refreshes.add(() -> writeSecret(pod, volume.getSecret(), root, folder));
               });
     }
     Runnable refresh = () -> refreshes.forEach(Runnable::run);
@@ -354,9 +354,13 @@ public final class LocalNode implements AutoCloseable {
   }
 
   private void writeSecret(
-      Pod pod, io.fabric8.kubernetes.api.model.SecretVolumeSource source, Path folder) {
+      Pod pod, io.fabric8.kubernetes.api.model.SecretVolumeSource source, Path root, Path folder) {
     try {
       Files.createDirectories(folder);
+      // A folder a pod's process turned into a link out of the pod's gets nothing written.
+      if (!folder.toRealPath().startsWith(root.toRealPath())) {
+        return;
+      }
       var secret =
           client
               .secrets()

@@ -579,6 +579,31 @@ public final class WorkQueue {
     return Counts.of(byState);
   }
 
+  /**
+   * Which of {@code keys} the tenant living in {@code namespace} has used already, with the name of
+   * the batch each went to (a key once used is never queued again).
+   */
+  public Map<String, String> usedKeys(String namespace, java.util.Collection<String> keys)
+      throws SQLException {
+    var used = new HashMap<String, String>();
+    if (keys.isEmpty()) {
+      return used;
+    }
+    sql.list(
+        """
+        SELECT k.idempotency_key, b.name
+          FROM automation_item_keys k
+          JOIN tenant_config t
+            ON t.tenant_id = k.tenant_id AND t.namespace = ? AND t.retained_at IS NULL
+          JOIN automation_batches b ON b.batch_id = k.batch_id
+         WHERE k.idempotency_key = ANY(?)
+        """,
+        rs -> used.put(rs.getString(1), rs.getString(2)),
+        namespace,
+        Sql.array("text", keys.toArray()));
+    return used;
+  }
+
   /** Tickets by state of each of {@code batchIds}, in one query (a page of jobs). */
   public Map<UUID, Counts> counts(java.util.Collection<UUID> batchIds) throws SQLException {
     if (batchIds.isEmpty()) {

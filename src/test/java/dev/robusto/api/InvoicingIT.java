@@ -164,6 +164,16 @@ class InvoicingIT {
       assertProblem(
           call(caja, "POST", "/v2/tickets", ticket("F-7", "litro-mil", 1)), 422, "merchant");
       assertProblem(call(caja, "POST", "/v2/tickets", ticket("F-3", "oxxo", 1)), 422, "id");
+      assertProblem(
+          call(
+              caja,
+              "POST",
+              "/v2/bulk",
+              "{\"merchant\": \"oxxo\", \"tickets\": [{\"id\": \"F-9\"}, {\"id\": \"F-4\"}]}",
+              "Idempotency-Key",
+              "corte-2"),
+          422,
+          "tickets[1].id");
       var heavy =
           JSON.writeValueAsString(
               Map.of("id", "F-8", "merchant", "oxxo", "data", Map.of("xml", "x".repeat(70_000))));

@@ -104,4 +104,10 @@ class InvoicingTest {
     assertThat(headers.get("Sunset")).isEqualTo(sunsetHeader);
     assertThat(headers.get("Link")).isEqualTo(link);
   }
+
+  @ParameterizedTest
+  @CsvSource({"GET, GET", "POST, POST", "DELETE, DELETE", "FOO1, OTHER", "get, OTHER"})
+  void methodsAreABoundedSetWhateverTheClientSends(String sent, String counted) {
+    assertThat(InvoicingCalls.method(sent)).isEqualTo(counted);
+  }
 }

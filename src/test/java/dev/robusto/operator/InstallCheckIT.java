@@ -32,6 +32,20 @@ class InstallCheckIT {
   @Test
   void aReadyOperatorServingOfrepPasses() throws Exception {
     var base = "http://" + operator.getHost() + ":" + operator.getPort();
+    // Ready first: an informer reconnecting its watch (the API server ends watches every few
+    // minutes) makes the operator unready for a moment, and this checks a ready one.
+    var http = java.net.http.HttpClient.newHttpClient();
+    org.awaitility.Awaitility.await("the operator ready")
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                http.send(
+                            java.net.http.HttpRequest.newBuilder(
+                                    java.net.URI.create(base + "/q/health/ready"))
+                                .build(),
+                            java.net.http.HttpResponse.BodyHandlers.discarding())
+                        .statusCode()
+                    == 200);
     assertThat(check(base)).as(text(err)).isZero();
     assertThat(text(out)).contains("ok: " + base + " is ready and serves OFREP");
   }
