@@ -71,7 +71,7 @@ class FeatureFlagIT {
         .atMost(Duration.ofSeconds(30))
         .untilAsserted(
             () -> {
-              var status = get("ff-captcha").getStatus();
+              var status = status("ff-captcha");
               assertThat(status.tenantsPerVariant.get("off")).isEqualTo(1);
               assertThat(status.tenantsPerVariant.get("on")).isGreaterThanOrEqualTo(2);
               assertThat(status.conditions)
@@ -93,7 +93,7 @@ class FeatureFlagIT {
             () -> {
               assertThat(flagd("flag-uno", "ff-captcha")).containsEntry("state", "DISABLED");
               assertThat(row("flag-dos", "ff-captcha")).isEqualTo("false null null");
-              var status = get("ff-captcha").getStatus();
+              var status = status("ff-captcha");
               assertThat(status.disabledReason).contains("spec.state: DISABLED");
             });
     // Both of the tenant's writes are in the audit log, the ConfigMap's content as its hash.
@@ -148,7 +148,7 @@ class FeatureFlagIT {
         .atMost(Duration.ofSeconds(30))
         .untilAsserted(
             () ->
-                assertThat(get("ff-modelo").getStatus().conditions)
+                assertThat(status("ff-modelo").conditions)
                     .anySatisfy(
                         c -> {
                           assertThat(c.getReason()).isEqualTo("InvalidSpec");
@@ -201,9 +201,9 @@ class FeatureFlagIT {
         .untilAsserted(
             () -> {
               var flag = get("ff-portal");
-              assertThat(flag.getStatus().disabledTenants)
+              assertThat(statusOf(flag).disabledTenants)
                   .containsExactly(entry("flag-cuatro", reason));
-              assertThat(flag.getStatus().conditions)
+              assertThat(statusOf(flag).conditions)
                   .anySatisfy(
                       c -> {
                         assertThat(c.getType()).isEqualTo("Disabled");
@@ -250,7 +250,7 @@ class FeatureFlagIT {
         .untilAsserted(
             () -> {
               assertThat(flagd("flag-cuatro", "ff-portal")).containsEntry("state", "ENABLED");
-              assertThat(get("ff-portal").getStatus().disabledTenants).isNull();
+              assertThat(status("ff-portal").disabledTenants).isNull();
             });
   }
 
@@ -301,7 +301,7 @@ class FeatureFlagIT {
         .atMost(Duration.ofSeconds(30))
         .untilAsserted(
             () ->
-                assertThat(get("ff-prom").getStatus().conditions)
+                assertThat(status("ff-prom").conditions)
                     .anySatisfy(
                         c -> {
                           assertThat(c.getType()).isEqualTo("AutoDisable");
@@ -311,7 +311,7 @@ class FeatureFlagIT {
         .atMost(Duration.ofSeconds(30))
         .untilAsserted(
             () ->
-                assertThat(get("ff-prom-bad").getStatus().conditions)
+                assertThat(status("ff-prom-bad").conditions)
                     .anySatisfy(
                         c -> {
                           assertThat(c.getType()).isEqualTo("AutoDisable");
@@ -337,7 +337,7 @@ class FeatureFlagIT {
             () -> {
               var flag = get("ff-prom");
               assertThat(flag.getSpec().state).isEqualTo(FeatureFlagSpec.State.DISABLED);
-              assertThat(flag.getStatus().disabledReason)
+              assertThat(statusOf(flag).disabledReason)
                   .isEqualTo(
                       "Auto-disabled: the Prometheus query max(portal_error_ratio{job=\"tests\"})"
                           + " returned 0.350, over 0.200. Set spec.state to ENABLED to turn it back"
@@ -406,5 +406,17 @@ class FeatureFlagIT {
             : "none";
       }
     }
+  }
+
+  /**
+   * The flag's status: an AssertionError (retried by untilAsserted) until the operator wrote it.
+   */
+  private FeatureFlagStatus status(String name) {
+    return statusOf(get(name));
+  }
+
+  private static FeatureFlagStatus statusOf(FeatureFlag flag) {
+    assertThat(flag.getStatus()).as("%s's status", flag.getMetadata().getName()).isNotNull();
+    return flag.getStatus();
   }
 }
