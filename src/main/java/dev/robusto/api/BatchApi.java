@@ -220,37 +220,8 @@ public class BatchApi {
     limits.admit(CallerLimits.Api.BATCHES, caller.getUsername());
     auth.allow(caller, "patch", RESOURCE, null, namespace);
     var row = queued(namespace, name);
-    WorkQueue.Cancellation outcome;
-    try {
-      outcome = queue.cancel(row.batchId(), key);
-    } catch (SQLException e) {
-      if ("55P03".equals(e.getSQLState())) {
-        throw KubeAuth.refuse(
-            503, "Ticket %s is locked by a worker right now; retry.".formatted(key));
-      }
-      throw e;
-    }
-    switch (outcome) {
-      case CANCELLED -> {
-        new Auditor(audit, "api:" + caller.getUsername())
-            .record(
-                "update",
-                "AutomationBatch/" + namespace + "/" + name + "/items",
-                null,
-                null,
-                "cancel=" + key);
-        return new Cancelled(key, "cancelled");
-      }
-      case RUNNING ->
-          throw KubeAuth.refuse(
-              409,
-              "Ticket %s is in a worker's hands: it succeeds, fails or is retried, and cannot be"
-                      .formatted(key)
-                  + " cancelled now. Suspend the batch (spec.suspend) to stop further attempts.");
-      case FINISHED -> throw KubeAuth.refuse(409, "Ticket %s is finished already.".formatted(key));
-      default ->
-          throw KubeAuth.refuse(404, "Batch %s has no ticket with key %s.".formatted(name, key));
-    }
+    BatchControls.cancel(queue, audit, caller.getUsername(), namespace, name, row.batchId(), key);
+    return new Cancelled(key, "cancelled");
   }
 
   private BatchStore.Row queued(String namespace, String name) throws SQLException {

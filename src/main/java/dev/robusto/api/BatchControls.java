@@ -1,10 +1,14 @@
 package dev.robusto.api;
 
+import dev.robusto.audit.AuditLog;
+import dev.robusto.audit.Auditor;
 import dev.robusto.batch.AutomationBatch;
+import dev.robusto.queue.WorkQueue;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.sql.SQLException;
 
 /**
  * A batch's controls over HTTP, shared by the batch API and the ticket API's jobs: each is a patch
@@ -74,5 +78,49 @@ final class BatchControls {
     }
     batch.patch(
         PatchContext.of(PatchType.JSON_MERGE), "{\"spec\": {\"suspend\": " + suspend + "}}");
+  }
+
+  /**
+   * Cancels the ticket with {@code key} of batch {@code name} if no worker holds it, audited as
+   * {@code user}'s; a held or finished one is refused with 409 and why, an unknown one with 404.
+   */
+  static void cancel(
+      WorkQueue queue,
+      AuditLog audit,
+      String user,
+      String namespace,
+      String name,
+      java.util.UUID batchId,
+      String key)
+      throws SQLException {
+    WorkQueue.Cancellation outcome;
+    try {
+      outcome = queue.cancel(batchId, key);
+    } catch (SQLException e) {
+      if ("55P03".equals(e.getSQLState())) {
+        throw KubeAuth.refuse(
+            503, "Ticket %s is locked by a worker right now; retry.".formatted(key));
+      }
+      throw e;
+    }
+    switch (outcome) {
+      case CANCELLED ->
+          new Auditor(audit, "api:" + user)
+              .record(
+                  "update",
+                  "AutomationBatch/" + namespace + "/" + name + "/items",
+                  null,
+                  null,
+                  "cancel=" + key);
+      case RUNNING ->
+          throw KubeAuth.refuse(
+              409,
+              "Ticket %s is in a worker's hands: it succeeds, fails or is retried, and cannot be"
+                      .formatted(key)
+                  + " cancelled now. Suspend its batch (spec.suspend) to stop further attempts.");
+      case FINISHED -> throw KubeAuth.refuse(409, "Ticket %s is finished already.".formatted(key));
+      default ->
+          throw KubeAuth.refuse(404, "Batch %s has no ticket with key %s.".formatted(name, key));
+    }
   }
 }

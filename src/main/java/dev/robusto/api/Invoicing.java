@@ -134,7 +134,8 @@ public class Invoicing {
       Instant createdAt,
       Instant updatedAt,
       Instant finishedAt,
-      Merchant merchant) {}
+      Merchant merchant,
+      List<WorkQueue.TicketStep> steps) {}
 
   /** A job (batch) with its ticket counts. */
   record Job(BatchStore.Listed batch, String state, WorkQueue.Counts counts) {}
@@ -403,6 +404,31 @@ public class Invoicing {
     }
   }
 
+  /**
+   * Cancels the caller's ticket {@code id} if no worker holds it: it ends cancelled (v1: fallido),
+   * its id stays used. One submitted but not queued yet is refused with 409, to retry.
+   */
+  void cancel(Caller caller, String id) throws SQLException {
+    var ticket = queue.ticket(caller.namespace(), id, false);
+    if (ticket.isEmpty()) {
+      var submitted =
+          batch(caller.namespace(), BatchSubmission.name("ticket-", caller.namespace(), id));
+      throw submitted == null
+          ? KubeAuth.refuse(
+              404,
+              "Tenant of namespace %s has no ticket %s.".formatted(caller.namespace(), id),
+              "id")
+          : KubeAuth.refuse(
+              409, "Ticket %s is not queued yet; retry in a few seconds.".formatted(id), "id");
+    }
+    var job = ticket.get().batch();
+    var row =
+        store
+            .find(caller.namespace(), job)
+            .orElseThrow(() -> KubeAuth.refuse(404, "Job %s is gone.".formatted(job), "id"));
+    BatchControls.cancel(queue, audit, caller.user(), caller.namespace(), job, row.batchId(), id);
+  }
+
   /** 404 unless the caller's tenant has job {@code name} queued. */
   void requireJob(Caller caller, String name) throws SQLException {
     if (store.find(caller.namespace(), name).isEmpty()) {
@@ -414,9 +440,12 @@ public class Invoicing {
     }
   }
 
-  /** The caller's ticket with that id, live or finished, or one submitted but not queued yet. */
-  Found ticket(Caller caller, String id) throws SQLException {
-    var live = queue.ticket(caller.namespace(), id);
+  /**
+   * The caller's ticket with that id, live or finished, or one submitted but not queued yet; with
+   * its attempts one by one when {@code withSteps}.
+   */
+  Found ticket(Caller caller, String id, boolean withSteps) throws SQLException {
+    var live = queue.ticket(caller.namespace(), id, withSteps);
     if (live.isPresent()) {
       var ticket = live.get();
       return new Found(
@@ -431,7 +460,8 @@ public class Invoicing {
           ticket.createdAt(),
           ticket.updatedAt(),
           ticket.finishedAt(),
-          merchant(caller.namespace(), merchantOf(caller.namespace(), ticket)));
+          merchant(caller.namespace(), merchantOf(caller.namespace(), ticket)),
+          ticket.steps());
     }
     var tenant = tenant(caller);
     var submitted =
@@ -458,7 +488,8 @@ public class Invoicing {
             caller.namespace(),
             spec.processor == null || spec.processor.http == null
                 ? null
-                : spec.processor.http.merchant));
+                : spec.processor.http.merchant),
+        List.of());
   }
 
   /**

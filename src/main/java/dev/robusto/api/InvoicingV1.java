@@ -114,7 +114,7 @@ public class InvoicingV1 {
       throws JsonProcessingException, SQLException {
     var caller = invoicing.caller(authorization, namespace, "create");
     var outcome = invoicing.submit(caller, ticket);
-    var found = Ticket.of(invoicing.ticket(caller, ticket.id()));
+    var found = Ticket.of(invoicing.ticket(caller, ticket.id(), false));
     return outcome.replayed()
         ? Response.ok(found).header("Idempotent-Replayed", "true").build()
         : Response.created(
@@ -131,7 +131,8 @@ public class InvoicingV1 {
       @QueryParam("namespace") String namespace,
       @PathParam("id") String id)
       throws SQLException {
-    return Ticket.of(invoicing.ticket(invoicing.caller(authorization, namespace, "get"), id));
+    return Ticket.of(
+        invoicing.ticket(invoicing.caller(authorization, namespace, "get"), id, false));
   }
 
   @GET

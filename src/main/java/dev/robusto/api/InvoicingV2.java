@@ -5,7 +5,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.robusto.batch.AutomationBatchSpec;
+import dev.robusto.queue.WorkQueue;
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
@@ -54,7 +56,8 @@ public class InvoicingV2 {
       String job,
       @JsonProperty("finished_at") String finishedAt,
       @JsonProperty("captcha_solving") Boolean captchaSolving,
-      @JsonProperty("alternative_urls") List<String> alternativeUrls) {
+      @JsonProperty("alternative_urls") List<String> alternativeUrls,
+      @JsonProperty("automation_steps") List<AutomationStep> automationSteps) {
 
     static Ticket of(Invoicing.Found t) {
       var merchant = t.merchant() == null ? null : t.merchant().getSpec();
@@ -67,7 +70,32 @@ public class InvoicingV2 {
           t.job(),
           t.finishedAt() == null ? null : t.finishedAt().toString(),
           merchant == null ? null : merchant.captchaSolving,
-          Invoicing.alternativeUrls(t.merchant()));
+          Invoicing.alternativeUrls(t.merchant()),
+          t.steps().stream().map(AutomationStep::of).toList());
+    }
+  }
+
+  /**
+   * One attempt at a ticket, as its worker measured it: {@code result} succeeded, failed (retried
+   * or dead-lettered as the attempts allow) or refused (the portal refused it for good). A redriven
+   * ticket's attempts count from 1 again.
+   */
+  @Schema(name = "AutomationStepV2")
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record AutomationStep(
+      int attempt,
+      @JsonProperty("started_at") String startedAt,
+      @JsonProperty("duration_ms") long durationMs,
+      String result,
+      String detail) {
+
+    static AutomationStep of(WorkQueue.TicketStep step) {
+      return new AutomationStep(
+          step.attempt(),
+          step.startedAt().toString(),
+          step.durationMs(),
+          step.outcome(),
+          step.detail());
     }
   }
 
@@ -150,7 +178,7 @@ public class InvoicingV2 {
       throws JsonProcessingException, SQLException {
     var caller = invoicing.caller(authorization, namespace, "create");
     var outcome = invoicing.submit(caller, ticket);
-    var found = Ticket.of(invoicing.ticket(caller, ticket.id()));
+    var found = Ticket.of(invoicing.ticket(caller, ticket.id(), true));
     return outcome.replayed()
         ? Response.ok(found).header("Idempotent-Replayed", "true").build()
         : Response.created(
@@ -181,6 +209,23 @@ public class InvoicingV2 {
         : Response.status(201).entity(answer).build();
   }
 
+  /**
+   * Cancels a ticket no worker holds yet: it ends cancelled (state fallido, outcome cancelled), its
+   * id stays used; answers it as it now is. One in a worker's hands, or finished, is refused with
+   * 409. Needs patch on automationbatches.
+   */
+  @DELETE
+  @Path("/tickets/{id: .+}")
+  public Ticket cancel(
+      @HeaderParam("Authorization") String authorization,
+      @QueryParam("namespace") String namespace,
+      @PathParam("id") String id)
+      throws SQLException {
+    var caller = invoicing.caller(authorization, namespace, "patch");
+    invoicing.cancel(caller, id);
+    return Ticket.of(invoicing.ticket(caller, id, true));
+  }
+
   @GET
   @Path("/tickets/{id: .+}")
   public Ticket ticket(
@@ -188,7 +233,7 @@ public class InvoicingV2 {
       @QueryParam("namespace") String namespace,
       @PathParam("id") String id)
       throws SQLException {
-    return Ticket.of(invoicing.ticket(invoicing.caller(authorization, namespace, "get"), id));
+    return Ticket.of(invoicing.ticket(invoicing.caller(authorization, namespace, "get"), id, true));
   }
 
   @GET

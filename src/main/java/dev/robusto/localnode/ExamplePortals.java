@@ -30,6 +30,8 @@ import java.util.regex.Pattern;
  * year's in fallback, so its status shows a rotation half done. A key already invoiced is answered
  * 200 without invoicing it again, as the Idempotency-Key contract says; {@code GET /<portal>/stats}
  * counts invoices, replays and refusals, so a person can see that no ticket was invoiced twice.
+ * {@code POST /<portal>/outage} with {@code {"down": true}} takes a portal down (every call
+ * answered 503) until the same with {@code false}: the drill for dead letters and their redrive.
  */
 public final class ExamplePortals implements AutoCloseable {
 
@@ -48,6 +50,8 @@ public final class ExamplePortals implements AutoCloseable {
     final AtomicLong refused = new AtomicLong();
     final AtomicLong unavailable = new AtomicLong();
     final AtomicLong unauthorized = new AtomicLong();
+    final java.util.concurrent.atomic.AtomicBoolean down =
+        new java.util.concurrent.atomic.AtomicBoolean();
   }
 
   private interface Behaviour {
@@ -100,6 +104,11 @@ public final class ExamplePortals implements AutoCloseable {
               reply(exchange, 401, "{\"error\": \"credencial inválida\"}");
               return;
             }
+            if (counts.down.get()) {
+              counts.unavailable.incrementAndGet();
+              reply(exchange, 503, "{\"error\": \"portal en mantenimiento\"}");
+              return;
+            }
             if (counts.invoices.containsKey(key)) {
               counts.replays.incrementAndGet();
               reply(exchange, 200, "{\"replayed\": true}");
@@ -127,6 +136,21 @@ public final class ExamplePortals implements AutoCloseable {
           }
         });
     server.createContext(
+        "/" + portal + "/outage",
+        exchange -> {
+          try (exchange) {
+            var down = JSON.readTree(exchange.getRequestBody()).path("down");
+            if (!"POST".equals(exchange.getRequestMethod()) || !down.isBoolean()) {
+              reply(exchange, 400, "{\"error\": \"POST {\\\"down\\\": true} or false\"}");
+              return;
+            }
+            counts.down.set(down.asBoolean());
+            reply(exchange, 200, JSON.createObjectNode().put("down", down.asBoolean()).toString());
+          } catch (IOException | RuntimeException e) {
+            reply(exchange, 400, "{\"error\": \"the body is not JSON\"}");
+          }
+        });
+    server.createContext(
         "/" + portal + "/stats",
         exchange -> {
           try (exchange) {
@@ -143,6 +167,7 @@ public final class ExamplePortals implements AutoCloseable {
                     .put("refused", counts.refused.get())
                     .put("unavailable", counts.unavailable.get())
                     .put("unauthorized", counts.unauthorized.get())
+                    .put("down", counts.down.get())
                     .toString());
           }
         });

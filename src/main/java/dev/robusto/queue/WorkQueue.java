@@ -5,6 +5,7 @@ import dev.robusto.operator.Sql;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -38,8 +39,25 @@ public final class WorkQueue {
   /** A claimed item; {@code token} fences every write about this claim. */
   public record Claim(long itemId, String key, String payloadJson, UUID token, int attempts) {}
 
-  /** One attempt of a fleet worker, for its revision's error rate and latency. */
-  public record Attempt(boolean failed, long durationMillis) {}
+  /**
+   * One attempt at a claimed ticket, as its worker measured it: for the ticket's steps, the
+   * attempt-latency histogram and, of a fleet worker, its revision's error rate and latency.
+   */
+  public record Attempt(
+      Claim claim, java.time.Instant startedAt, long durationMillis, Step step, String detail) {
+    public boolean failed() {
+      return step != Step.SUCCEEDED;
+    }
+  }
+
+  /** How an attempt ended: the ticket's outcome is the database's to decide from it. */
+  public enum Step {
+    SUCCEEDED,
+    /** Failed; retried or dead-lettered as the batch's attempts allow. */
+    FAILED,
+    /** The portal refused the ticket for good. */
+    REFUSED
+  }
 
   /**
    * How long a failed attempt waits before the next: exponential backoff with full jitter. When the
@@ -271,10 +289,10 @@ public final class WorkQueue {
   }
 
   /**
-   * Records a worker's attempts, for the attempt-latency histogram and, of a fleet's revision
-   * ({@code deployment} and {@code revision} given, else both null), one by one for canary
-   * analysis. One statement, committed without waiting for the WAL flush: these are figures, and a
-   * crash losing the last few changes no verdict.
+   * Records a worker's attempts: each as a step of its ticket, and for the attempt-latency
+   * histogram and, of a fleet's revision ({@code deployment} and {@code revision} given, else both
+   * null), one by one for canary analysis. One transaction, committed without waiting for the WAL
+   * flush: these are figures and history, and a crash losing the last few changes no outcome.
    */
   public void recordAttempts(String deployment, Integer revision, List<Attempt> attempts)
       throws SQLException {
@@ -288,18 +306,33 @@ public final class WorkQueue {
       Sql.execute(
           c,
           """
-          SELECT robusto_worker_record_attempts(?, ?, ?, ?)
+          SELECT robusto_worker_record_attempts(?, ?, ?, ?),
+                 robusto_worker_record_steps(?, ?, ?, ?, ?, ?)
           """,
           deployment,
           Sql.orNull(revision, Types.INTEGER),
           Sql.array("boolean", attempts.stream().map(Attempt::failed).toArray()),
+          durations(attempts),
+          Sql.array("bigint", attempts.stream().map(a -> a.claim().itemId()).toArray()),
+          Sql.array("integer", attempts.stream().map(a -> a.claim().attempts()).toArray()),
+          Sql.array("bigint", attempts.stream().map(a -> a.startedAt().toEpochMilli()).toArray()),
+          durations(attempts),
           Sql.array(
-              "integer",
+              "text",
               attempts.stream()
-                  .map(a -> (int) Math.min(Integer.MAX_VALUE, a.durationMillis()))
-                  .toArray()));
+                  .map(a -> a.step().name().toLowerCase(java.util.Locale.ROOT))
+                  .toArray()),
+          Sql.array("text", attempts.stream().map(Attempt::detail).toArray()));
       c.commit();
     }
+  }
+
+  private static Object durations(List<Attempt> attempts) {
+    return Sql.array(
+        "integer",
+        attempts.stream()
+            .map(a -> (int) Math.min(Integer.MAX_VALUE, a.durationMillis()))
+            .toArray());
   }
 
   /**
@@ -369,25 +402,33 @@ public final class WorkQueue {
       String priority,
       int maxAttempts,
       boolean suspended,
-      String merchant) {}
+      String merchant,
+      List<TicketStep> steps) {}
+
+  /** One attempt at a ticket, as its worker recorded it (V17). */
+  public record TicketStep(
+      int attempt, java.time.Instant startedAt, long durationMs, String outcome, String detail) {}
 
   /**
    * The ticket with that key of the tenant living in {@code namespace} now: the live one, else its
-   * latest outcome. One query, so reading a ticket costs the database one round trip.
+   * latest outcome, with its steps when {@code withSteps} (every attempt of every redrive, in the
+   * order they started), else none. One query, so reading a ticket costs the database one round
+   * trip.
    */
-  public java.util.Optional<Ticket> ticket(String namespace, String key) throws SQLException {
+  public java.util.Optional<Ticket> ticket(String namespace, String key, boolean withSteps)
+      throws SQLException {
     return sql.one(
         """
         WITH tenant AS (
           SELECT tenant_id FROM tenant_config WHERE namespace = ? AND retained_at IS NULL),
         found AS (
-          SELECT i.batch_id, i.state, i.attempts, i.last_error, i.created_at, i.updated_at,
-                 NULL::timestamptz AS finished_at, 0 AS rank
+          SELECT i.tenant_id, i.batch_id, i.state, i.attempts, i.last_error, i.created_at,
+                 i.updated_at, NULL::timestamptz AS finished_at, 0 AS rank
             FROM automation_items i JOIN tenant t USING (tenant_id)
            WHERE i.idempotency_key = ?
           UNION ALL
-          (SELECT o.batch_id, o.state, o.attempts, o.last_error, o.created_at, o.finished_at,
-                  o.finished_at, 1
+          (SELECT o.tenant_id, o.batch_id, o.state, o.attempts, o.last_error, o.created_at,
+                  o.finished_at, o.finished_at, 1
              FROM automation_item_keys k JOIN tenant t USING (tenant_id)
              JOIN automation_item_outcomes o
                ON o.batch_id = k.batch_id AND o.tenant_id = k.tenant_id
@@ -395,8 +436,16 @@ public final class WorkQueue {
             WHERE k.idempotency_key = ?
             ORDER BY o.finished_at DESC LIMIT 1))
         SELECT f.state, f.attempts, f.last_error, f.created_at, f.updated_at, f.finished_at,
-               b.name, b.priority, b.max_attempts, b.suspended, b.merchant
+               b.name, b.priority, b.max_attempts, b.suspended, b.merchant, s.*
           FROM found f JOIN automation_batches b USING (batch_id)
+          LEFT JOIN LATERAL (
+            SELECT array_agg(s.attempt ORDER BY s.started_at, s.item_id, s.attempt),
+                   array_agg(s.started_at ORDER BY s.started_at, s.item_id, s.attempt),
+                   array_agg(s.duration_ms ORDER BY s.started_at, s.item_id, s.attempt),
+                   array_agg(s.outcome ORDER BY s.started_at, s.item_id, s.attempt),
+                   array_agg(s.detail ORDER BY s.started_at, s.item_id, s.attempt)
+              FROM automation_ticket_steps s
+             WHERE ? AND s.tenant_id = f.tenant_id AND s.idempotency_key = ?) s ON true
          ORDER BY f.rank LIMIT 1
         """,
         rs ->
@@ -412,10 +461,32 @@ public final class WorkQueue {
                 rs.getString(8),
                 rs.getInt(9),
                 rs.getBoolean(10),
-                rs.getString(11)),
+                rs.getString(11),
+                steps(rs, 12)),
         namespace,
         key,
+        key,
+        withSteps,
         key);
+  }
+
+  /** The steps in the five arrays from column {@code first} on (all null: none). */
+  private static List<TicketStep> steps(java.sql.ResultSet rs, int first) throws SQLException {
+    if (rs.getArray(first) == null) {
+      return List.of();
+    }
+    var attempts = (Integer[]) rs.getArray(first).getArray();
+    var started = (java.sql.Timestamp[]) rs.getArray(first + 1).getArray();
+    var durations = (Integer[]) rs.getArray(first + 2).getArray();
+    var outcomes = (String[]) rs.getArray(first + 3).getArray();
+    var details = (String[]) rs.getArray(first + 4).getArray();
+    var steps = new ArrayList<TicketStep>(attempts.length);
+    for (var i = 0; i < attempts.length; i++) {
+      steps.add(
+          new TicketStep(
+              attempts[i], started[i].toInstant(), durations[i], outcomes[i], details[i]));
+    }
+    return steps;
   }
 
   /** A dead-lettered ticket: its key, the attempts it used, its last error, when it ended. */

@@ -159,13 +159,24 @@ public final class Worker {
       limiter.acquire();
       MDC.put(WorkerLogFormat.TICKET, claim.key());
       try {
+        var startedAt = java.time.Instant.now();
         var started = System.nanoTime();
         var result = processor.process(claim.key(), claim.payloadJson(), claim.attempts());
-        if (result.verdict() != ItemProcessor.Verdict.DEFERRED) {
+        var step =
+            switch (result.verdict()) {
+              case SUCCEEDED -> WorkQueue.Step.SUCCEEDED;
+              case RETRY -> WorkQueue.Step.FAILED;
+              case PERMANENT_FAILURE -> WorkQueue.Step.REFUSED;
+              case DEFERRED -> null; // not attempted: the attempt is given back
+            };
+        if (step != null) {
           attempts.add(
               new WorkQueue.Attempt(
-                  result.verdict() != ItemProcessor.Verdict.SUCCEEDED,
-                  (System.nanoTime() - started) / 1_000_000));
+                  claim,
+                  startedAt,
+                  (System.nanoTime() - started) / 1_000_000,
+                  step,
+                  result.detail()));
         }
         switch (result.verdict()) {
           case SUCCEEDED -> done.add(claim);
@@ -219,8 +230,8 @@ public final class Worker {
       released += retry.call("release", () -> queue.release(deferred, DEFERRAL)).size();
     }
     var fleet = config.fleet();
-    // Attempts are figures, not outcomes: a retry after a lost answer may count a few twice, never
-    // a ticket.
+    // Attempts are figures and history, not outcomes: a retry after a lost answer may count a few
+    // twice in the histogram (a step is kept once), never a ticket.
     try {
       retry.call(
           "record attempts",

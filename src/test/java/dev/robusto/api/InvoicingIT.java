@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import dev.robusto.localnode.ExamplePortals;
 import dev.robusto.localnode.LocalNode;
 import dev.robusto.merchant.Merchant;
 import dev.robusto.merchant.MerchantSpec;
@@ -41,7 +42,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * The ticket API as a client of the platform uses it, with real workers and a portal on loopback:
+ * The ticket API as a client of the platform uses it, with real workers and portals on loopback:
  * tickets submitted on v1 and v2 are invoiced once each, v2's answers carry every field of v1's
  * with the same value, v1's answers announce their deprecation, bad requests are RFC 9457 problems
  * naming the field at fault, jobs page by cursor, a tenant sees only its own tickets, and the
@@ -283,25 +284,9 @@ class InvoicingIT {
               "Idempotency-Key",
               "trabajo-1");
       assertThat(job.statusCode()).as(job.body()).isEqualTo(201);
-      var stream = body(job).get("stream").asText();
-      var lines =
-          await("the job is queued and streams")
-              .atMost(Duration.ofSeconds(30))
-              .until(
-                  () ->
-                      http.send(
-                          HttpRequest.newBuilder(
-                                  URI.create(api.toString().replace("/invoicing", "") + stream))
-                              .header("Authorization", "Bearer " + caja)
-                              .build(),
-                          HttpResponse.BodyHandlers.ofLines()),
-                  r -> r.statusCode() == 200)
-              .body()
-              .toList();
+      var lines = follow(caja, body(job).get("stream").asText());
       assertThat(lines).contains("event:done");
-      assertThat(
-              lines.stream().filter(l -> l.startsWith("data:")).reduce((a, b) -> b).orElseThrow())
-          .contains("\"succeeded\":3");
+      assertThat(lastData(lines)).contains("\"succeeded\":3");
       assertThat(invoiced).containsKeys("J-1", "J-2", "J-3");
       // A command runs programs in the tenant's pods: its own permission, which caja lacks.
       var command =
@@ -325,122 +310,277 @@ class InvoicingIT {
     }
   }
 
+  /**
+   * A client's day with the seeds' three test merchants (ExamplePortals, on loopback): Litro Mil
+   * tickets one by one on v1 while its credential is half rotated, an OXXO bulk on v2 followed on
+   * its stream, then a Simple Portal job paused (one waiting ticket cancelled), resumed into an
+   * outage, and redriven once the portal is back; every ticket read on both versions, each invoiced
+   * once, as the portals count.
+   */
   @Test
-  void aClientPausesResumesAndRedrivesAJobWithNothingLostOrInvoicedTwice() throws Exception {
-    var namespace = tenant("control");
-    var invoiced = new ConcurrentHashMap<String, AtomicInteger>();
-    var down = new java.util.concurrent.atomic.AtomicBoolean();
-    var portal = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
-    portal.createContext(
-        "/facturas",
-        exchange -> {
-          exchange.getRequestBody().readAllBytes();
-          if (down.get()) {
-            exchange.sendResponseHeaders(503, -1);
-          } else {
-            sleep(150);
-            invoiced
-                .computeIfAbsent(
-                    exchange.getRequestHeaders().getFirst("Idempotency-Key"),
-                    k -> new AtomicInteger())
-                .incrementAndGet();
-            exchange.sendResponseHeaders(201, -1);
-          }
-          exchange.close();
-        });
-    portal.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
-    portal.start();
-    var merchant = new Merchant();
-    merchant.setMetadata(
-        new ObjectMetaBuilder().withName("intermitente").withNamespace(namespace).build());
-    merchant.setSpec(new MerchantSpec());
-    merchant.getSpec().url = "http://127.0.0.1:" + portal.getAddress().getPort() + "/facturas";
-    merchant.getSpec().circuitBreaker.failures = 100; // the drill wants dead letters, not a circuit
-    client.resource(merchant).create();
+  void aClientsDayWithTheSeedsThreeMerchantsInvoicesEveryTicketOnce() throws Exception {
+    var namespace = tenant("jornada");
     var caja = token("caja", namespace);
-    var items = new ArrayList<Map<String, Object>>();
-    for (var i = 0; i < 20; i++) {
-      items.add(Map.of("key", "P-" + i));
-    }
-    var spec =
-        Map.of(
-            "parallelism",
-            1,
-            "maxAttempts",
-            2,
-            "backoff",
-            Map.of("initial", "100ms", "max", "200ms"),
-            "processor",
-            Map.of("http", Map.of("merchant", "intermitente")),
-            "items",
-            items);
-    try (var node =
-        new LocalNode(client, namespace, "robusto-operator:dev", WorkerProcesses.LOGS)) {
-      var job =
-          body(call(
+    try (var portals = new ExamplePortals(0).start();
+        var node = new LocalNode(client, namespace, "robusto-operator:dev", WorkerProcesses.LOGS)) {
+      var portalsUrl = "http://127.0.0.1:" + portals.port();
+      merchant(
+          namespace, "oxxo", portalsUrl + "/oxxo/facturas", "oxxo-demo-2026", "oxxo-demo-2026", 5);
+      // Last year's credential still in primary: the rotation is half done.
+      merchant(
+          namespace,
+          "litro-mil",
+          portalsUrl + "/litro-mil/facturas",
+          "litro-mil-demo-2025",
+          "litro-mil-demo-2026",
+          5);
+      // The drill wants dead letters, not an open circuit.
+      merchant(
+          namespace,
+          "simple-portal",
+          portalsUrl + "/simple-portal/facturas",
+          "simple-portal-demo-2026",
+          "simple-portal-demo-2026",
+          100);
+
+      // v1: Litro Mil, one ticket at a time; the last one's RFC is not one.
+      for (var i = 1; i <= 4; i++) {
+        var answer =
+            call(
+                caja,
+                "POST",
+                "/v1/tickets",
+                JSON.writeValueAsString(
+                    Map.of(
+                        "id",
+                        "L-" + i,
+                        "merchant",
+                        "litro-mil",
+                        "data",
+                        Map.of("rfc", i < 4 ? "XAXX010101000" : "NO-ES-RFC", "total", 50 * i))));
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(201);
+      }
+      // v2: an OXXO bulk, followed on its events to the end.
+      var tickets = new ArrayList<Map<String, Object>>();
+      for (var i = 1; i <= 10; i++) {
+        tickets.add(
+            Map.of("id", "O-" + i, "data", Map.of("rfc", "XAXX010101000", "total", 10 * i)));
+      }
+      var bulk =
+          call(
+              caja,
+              "POST",
+              "/v2/bulk",
+              JSON.writeValueAsString(Map.of("merchant", "oxxo", "tickets", tickets)),
+              "Idempotency-Key",
+              "corte-oxxo");
+      assertThat(bulk.statusCode()).as(bulk.body()).isEqualTo(201);
+      var bulkEvents = follow(caja, body(bulk).get("events").asText());
+      assertThat(bulkEvents).contains("event:done");
+      assertThat(lastData(bulkEvents)).contains("\"succeeded\":10");
+      await("the Litro Mil tickets ended")
+          .atMost(Duration.ofSeconds(120))
+          .until(
+              () ->
+                  List.of("L-1", "L-2", "L-3", "L-4").stream()
+                      .map(id -> state(caja, id))
+                      .allMatch(s -> "completado".equals(s) || "fallido".equals(s)));
+
+      // v2: a Simple Portal job, paused mid-way.
+      var items = new ArrayList<Map<String, Object>>();
+      for (var i = 0; i < 20; i++) {
+        items.add(Map.of("key", "S-" + i, "payload", Map.of("rfc", "XAXX010101000")));
+      }
+      var spec =
+          Map.of(
+              "parallelism",
+              1,
+              "maxAttempts",
+              6,
+              "backoff",
+              Map.of("initial", "100ms", "max", "200ms"),
+              "processor",
+              Map.of("http", Map.of("merchant", "simple-portal")),
+              "items",
+              items);
+      var submitted =
+          body(
+              call(
                   caja,
                   "POST",
                   "/v2/jobs",
                   JSON.writeValueAsString(spec),
                   "Idempotency-Key",
-                  "pausa-1"))
-              .get("job")
-              .asText();
-      await("some tickets invoiced")
+                  "simple-1"));
+      var job = submitted.get("job").asText();
+      await("some Simple Portal tickets invoiced")
           .atMost(Duration.ofSeconds(120))
-          .until(() -> invoiced.size() >= 3);
-
+          .until(() -> stats(portalsUrl, "simple-portal").get("invoiced").asInt() >= 3);
       var paused = call(caja, "POST", "/v2/jobs/" + job + ":pause", null);
       assertThat(paused.statusCode()).as(paused.body()).isEqualTo(202);
       await("the job reads pausado and its workers are gone")
           .atMost(Duration.ofSeconds(60))
           .until(() -> jobState(caja, job).equals("pausado") && node.running() == 0);
-      var whenPaused = invoiced.size();
+      var whenPaused = stats(portalsUrl, "simple-portal").get("invoiced").asInt();
       var waiting =
-          "P-"
-              + java.util.stream.IntStream.range(0, 20)
-                  .filter(i -> !invoiced.containsKey("P-" + i))
-                  .findFirst()
-                  .orElseThrow();
-      assertThat(body(call(caja, "GET", "/v1/tickets/" + waiting, null)).get("state").asText())
+          java.util.stream.IntStream.range(0, 20)
+              .mapToObj(i -> "S-" + i)
+              .filter(id -> "pausado".equals(state(caja, id)))
+              .findFirst()
+              .orElseThrow();
+      assertThat(body(call(caja, "GET", "/v2/tickets/" + waiting, null)).get("state").asText())
           .isEqualTo("pausado");
+      // One waiting ticket is taken back: cancelled, never sent; asked again, the same answer.
+      var withdrawn =
+          java.util.stream.IntStream.range(0, 20)
+              .mapToObj(i -> "S-" + i)
+              .filter(id -> !id.equals(waiting) && "pausado".equals(state(caja, id)))
+              .findFirst()
+              .orElseThrow();
+      for (var i = 0; i < 2; i++) {
+        var cancelled = call(caja, "DELETE", "/v2/tickets/" + withdrawn, null);
+        assertThat(cancelled.statusCode()).as(cancelled.body()).isEqualTo(200);
+        assertThat(body(cancelled).get("outcome").asText()).isEqualTo("cancelled");
+        assertThat(body(cancelled).get("state").asText()).isEqualTo("fallido");
+      }
+      assertProblem(call(caja, "DELETE", "/v2/tickets/O-1", null), 409, null);
+      assertProblem(call(caja, "DELETE", "/v2/tickets/S-404", null), 404, "id");
       Thread.sleep(2_000);
-      assertThat(invoiced).as("nothing invoiced while paused").hasSize(whenPaused);
+      assertThat(stats(portalsUrl, "simple-portal").get("invoiced").asInt())
+          .as("nothing invoiced while paused")
+          .isEqualTo(whenPaused);
 
-      // The portal goes down; resumed, the rest use their two attempts and are dead-lettered.
-      down.set(true);
+      // The portal goes down; resumed, the rest use their six attempts and are dead-lettered.
+      outage(portalsUrl, "simple-portal", true);
       assertThat(call(caja, "POST", "/v2/jobs/" + job + ":resume", null).statusCode())
           .isEqualTo(202);
       await("the job ends with dead letters")
           .atMost(Duration.ofSeconds(120))
           .until(() -> jobState(caja, job).equals("completado"));
-      var ended = jobOf(caja, job);
-      assertThat(ended.get("dead_lettered").asInt()).isEqualTo(20 - whenPaused);
-      assertThat(body(call(caja, "GET", "/v2/tickets/" + waiting, null)).get("outcome").asText())
-          .isEqualTo("dead_lettered");
+      assertThat(jobOf(caja, job).get("dead_lettered").asInt()).isEqualTo(19 - whenPaused);
+      assertThat(jobOf(caja, job).get("cancelled").asInt()).isOne();
+      var dead = body(call(caja, "GET", "/v2/tickets/" + waiting, null));
+      assertThat(dead.get("outcome").asText()).isEqualTo("dead_lettered");
+      assertThat(dead.get("automation_steps"))
+          .as("six attempts, each failed on the outage")
+          .hasSize(6)
+          .allSatisfy(
+              step -> {
+                assertThat(step.get("result").asText()).isEqualTo("failed");
+                assertThat(step.get("detail").asText()).isEqualTo("HTTP 503");
+              });
 
-      // The portal recovers; a redrive requeues them with fresh attempts.
-      down.set(false);
+      // The portal recovers; a redrive requeues them with fresh attempts, followed to the end.
+      outage(portalsUrl, "simple-portal", false);
       var redrive = call(caja, "POST", "/v2/jobs/" + job + ":redrive", null);
       assertThat(redrive.statusCode()).as(redrive.body()).isEqualTo(202);
-      assertThat(body(redrive).get("redrive_generation").asLong()).isOne();
-      await("every ticket invoiced after the redrive")
-          .atMost(Duration.ofSeconds(120))
-          .until(() -> invoiced.size() == 20 && jobState(caja, job).equals("completado"));
-      assertThat(invoiced.values())
-          .allSatisfy(n -> assertThat(n.get()).as("invoiced once").isOne());
-      assertThat(jobOf(caja, job).get("succeeded").asInt()).isEqualTo(20);
-      assertThat(body(call(caja, "GET", "/v2/tickets/" + waiting, null)).get("state").asText())
-          .isEqualTo("completado");
-      // Another tenant's client cannot control it.
-      var vecino = token("caja", tenant("control-vecino"));
+      var jobEvents = follow(caja, submitted.get("stream").asText());
+      assertThat(jobEvents).contains("event:done");
+      assertThat(lastData(jobEvents)).contains("\"succeeded\":19");
+      var redriven = body(call(caja, "GET", "/v2/tickets/" + waiting, null));
+      assertThat(redriven.get("state").asText()).isEqualTo("completado");
+      var steps = redriven.get("automation_steps");
+      assertThat(steps.size()).as(steps.toString()).isGreaterThan(6);
+      var last = steps.get(steps.size() - 1);
+      assertThat(last.get("result").asText()).isEqualTo("succeeded");
+      assertThat(last.get("attempt").asInt())
+          .as("attempts count from 1 again after the redrive")
+          .isEqualTo(steps.size() - 6);
+      assertThat(last.get("duration_ms").asLong())
+          .as("the portal takes at least 150 ms, as the worker measured")
+          .isGreaterThanOrEqualTo(150);
+
+      // Every ticket on both versions: v2 a superset of v1, field by field.
+      var ids = new ArrayList<String>(List.of("L-1", "L-2", "L-3", "L-4"));
+      java.util.stream.IntStream.rangeClosed(1, 10).forEach(i -> ids.add("O-" + i));
+      java.util.stream.IntStream.range(0, 20).forEach(i -> ids.add("S-" + i));
+      for (var id : ids) {
+        var v1 = body(call(caja, "GET", "/v1/tickets/" + id, null));
+        var v2 = body(call(caja, "GET", "/v2/tickets/" + id, null));
+        v1.fieldNames()
+            .forEachRemaining(f -> assertThat(v2.get(f)).as(id + "." + f).isEqualTo(v1.get(f)));
+        assertThat(v1.get("state").asText())
+            .as(id)
+            .isEqualTo(id.equals("L-4") || id.equals(withdrawn) ? "fallido" : "completado");
+      }
+      var refused = body(call(caja, "GET", "/v2/tickets/L-4", null));
+      assertThat(refused.get("outcome").asText()).isEqualTo("failed");
+      assertThat(refused.get("automation_steps")).hasSize(1);
+      assertThat(refused.get("automation_steps").get(0).get("result").asText())
+          .isEqualTo("refused");
+
+      // What the portals counted: each ticket invoiced once; Litro Mil refused the old credential,
+      // and no ticket failed for it.
+      var oxxo = stats(portalsUrl, "oxxo");
+      var litroMil = stats(portalsUrl, "litro-mil");
+      var simple = stats(portalsUrl, "simple-portal");
+      assertThat(oxxo.get("invoiced").asInt()).isEqualTo(10);
+      assertThat(litroMil.get("invoiced").asInt()).isEqualTo(3);
+      assertThat(litroMil.get("refused").asInt()).isEqualTo(1);
+      assertThat(litroMil.get("unauthorized").asInt()).isPositive();
+      assertThat(simple.get("invoiced").asInt()).as("all but the cancelled one").isEqualTo(19);
+      assertThat(List.of(oxxo, litroMil, simple))
+          .allSatisfy(counts -> assertThat(counts.get("invoicedTwice").asInt()).isZero());
+      await("Litro Mil's status names the fallback credential")
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () ->
+                  "Fallback"
+                      .equals(
+                          body(call(caja, "GET", "/v2/merchants", null))
+                              .get("merchants")
+                              .get(0)
+                              .path("credential_in_use")
+                              .asText()));
+
+      // Another tenant's client can neither read nor control any of it.
+      var vecino = token("caja", tenant("jornada-vecina"));
+      assertThat(call(vecino, "GET", "/v2/tickets/S-0?namespace=" + namespace, null).statusCode())
+          .isEqualTo(403);
       assertThat(
               call(vecino, "POST", "/v2/jobs/" + job + ":pause?namespace=" + namespace, null)
                   .statusCode())
           .isEqualTo(403);
-    } finally {
-      portal.stop(0);
     }
+  }
+
+  /** The events of a job's stream from now to its end (the stream closes when it is done). */
+  private List<String> follow(String token, String path) {
+    return await("the job is queued and streams")
+        .atMost(Duration.ofSeconds(180))
+        .until(
+            () ->
+                http.send(
+                    HttpRequest.newBuilder(
+                            URI.create(api.toString().replace("/invoicing", "") + path))
+                        .header("Authorization", "Bearer " + token)
+                        .build(),
+                    HttpResponse.BodyHandlers.ofLines()),
+            r -> r.statusCode() == 200)
+        .body()
+        .toList();
+  }
+
+  private static String lastData(List<String> events) {
+    return events.stream().filter(l -> l.startsWith("data:")).reduce((a, b) -> b).orElseThrow();
+  }
+
+  private JsonNode stats(String portalsUrl, String portal) throws Exception {
+    return JSON.readTree(
+        http.send(
+                HttpRequest.newBuilder(URI.create(portalsUrl + "/" + portal + "/stats")).build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body());
+  }
+
+  private void outage(String portalsUrl, String portal, boolean down) throws Exception {
+    var answer =
+        http.send(
+            HttpRequest.newBuilder(URI.create(portalsUrl + "/" + portal + "/outage"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"down\": " + down + "}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
   }
 
   private JsonNode jobOf(String token, String job) throws Exception {
@@ -481,7 +621,11 @@ class InvoicingIT {
         .hasValueSatisfying(t -> assertThat(t).startsWith("application/problem+json"));
     var problem = JSON.readTree(answer.body());
     assertThat(problem.get("status").asInt()).isEqualTo(status);
-    assertThat(problem.get("field").asText()).isEqualTo(field);
+    if (field == null) {
+      assertThat(problem.has("field")).as("names no field").isFalse();
+    } else {
+      assertThat(problem.get("field").asText()).isEqualTo(field);
+    }
     assertThat(problem.get("detail").asText()).isNotBlank();
   }
 
@@ -541,6 +685,30 @@ class InvoicingIT {
     merchant.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
     merchant.setSpec(new MerchantSpec());
     merchant.getSpec().url = "http://127.0.0.1:" + portal.getAddress().getPort() + "/facturas";
+    client.resource(merchant).create();
+  }
+
+  /** A Merchant whose credentials are {@code primary} and {@code fallback}, in its own Secret. */
+  private void merchant(
+      String namespace, String name, String url, String primary, String fallback, int failures) {
+    client
+        .resource(
+            new io.fabric8.kubernetes.api.model.SecretBuilder()
+                .withNewMetadata()
+                .withName(name + "-portal")
+                .withNamespace(namespace)
+                .endMetadata()
+                .addToStringData("primary", primary)
+                .addToStringData("fallback", fallback)
+                .build())
+        .create();
+    var merchant = new Merchant();
+    merchant.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+    merchant.setSpec(new MerchantSpec());
+    merchant.getSpec().url = url;
+    merchant.getSpec().circuitBreaker.failures = failures;
+    merchant.getSpec().credentials = new MerchantSpec.Credentials();
+    merchant.getSpec().credentials.secretName = name + "-portal";
     client.resource(merchant).create();
   }
 

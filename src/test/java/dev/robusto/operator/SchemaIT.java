@@ -36,7 +36,8 @@ class SchemaIT {
           "V13__ticket_cancel.sql",
           "V14__merchant_observations.sql",
           "V15__api_calls.sql",
-          "V16__batch_merchant.sql");
+          "V16__batch_merchant.sql",
+          "V17__ticket_steps.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {

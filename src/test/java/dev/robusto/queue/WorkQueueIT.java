@@ -238,6 +238,57 @@ class WorkQueueIT {
   }
 
   @Test
+  void eachAttemptIsKeptOnceAsAStepOfItsTicketAcrossRedrivesAndForgottenWithItsBatch()
+      throws Exception {
+    enqueueAndAdmit("normal", items(0, 1));
+    execute("UPDATE automation_batches SET max_attempts = 1");
+    var first = queue.claim(BATCH, "w", 1, Duration.ofSeconds(30)).get(0);
+    var started = java.time.Instant.now();
+    assertThat(queue.fail(first, "HTTP 503", false, RETRY))
+        .isEqualTo(WorkQueue.FailureOutcome.DEAD_LETTERED);
+    var failed = new WorkQueue.Attempt(first, started, 250, WorkQueue.Step.FAILED, "HTTP 503");
+    queue.recordAttempts(null, null, List.of(failed, failed));
+    // An attempt the database never handed out: a second one of a ticket allowed one.
+    var unclaimed =
+        new WorkQueue.Claim(first.itemId(), first.key(), "{}", first.token(), first.attempts() + 1);
+    queue.recordAttempts(
+        null,
+        null,
+        List.of(new WorkQueue.Attempt(unclaimed, started, 1, WorkQueue.Step.SUCCEEDED, null)));
+
+    assertThat(operator.redrive(BATCH, 1)).hasValue(1);
+    new DailyLedger(db).admit(BATCH, "acme", java.time.LocalDate.now(), 1_000_000);
+    var second = queue.claim(BATCH, "w", 1, Duration.ofSeconds(30)).get(0);
+    assertThat(queue.succeed(second)).isTrue();
+    queue.recordAttempts(
+        null,
+        null,
+        List.of(
+            new WorkQueue.Attempt(
+                second, java.time.Instant.now(), 40, WorkQueue.Step.SUCCEEDED, null)));
+
+    var ticket = operator.ticket("tenant-acme", "ticket-0", true).orElseThrow();
+    assertThat(ticket.steps())
+        .as("the dead-lettered attempt, then the redriven one, each once")
+        .extracting(
+            WorkQueue.TicketStep::attempt,
+            WorkQueue.TicketStep::outcome,
+            WorkQueue.TicketStep::durationMs,
+            WorkQueue.TicketStep::detail)
+        .containsExactly(tuple(1, "failed", 250L, "HTTP 503"), tuple(1, "succeeded", 40L, null));
+    assertThat(ticket.steps().get(0).startedAt())
+        .isBetween(started.minusMillis(1), started.plusMillis(1));
+    assertThat(operator.ticket("tenant-acme", "ticket-0", false).orElseThrow().steps())
+        .as("not asked for")
+        .isEmpty();
+
+    execute("DELETE FROM automation_batches WHERE batch_id = '" + BATCH + "'");
+    assertThat(count("SELECT count(*) FROM automation_ticket_steps"))
+        .as("steps go with their batch")
+        .isZero();
+  }
+
+  @Test
   void underRandomWorkerDeathsEveryTicketEndsExactlyOnce() throws Exception {
     var total = 3_000;
     enqueueAndAdmit("normal", items(0, total));

@@ -272,6 +272,41 @@ class TenantIsolationIT {
         .as("the attacker's reports: 12 workers, one withdrawn")
         .isEqualTo(11 * 16);
 
+    // Ticket steps: written only for attempts the database handed out at the caller's own tickets,
+    // however well the attacker knows its neighbour's ticket ids.
+    String bothTenantsItems;
+    try (var c = operator.getConnection();
+        var rs =
+            c.createStatement()
+                .executeQuery(
+                    "SELECT array_agg(item_id)::text FROM (SELECT item_id FROM automation_items"
+                        + " UNION ALL SELECT item_id FROM automation_item_outcomes) ids")) {
+      rs.next();
+      bothTenantsItems = rs.getString(1);
+    }
+    assertThat(bothTenantsItems).isNotNull();
+    try (var hostile = TestTenants.connect(TestTenants.databaseCredentials(client, "iso-hostil"))) {
+      for (var attempt : List.of(1, 2, 100)) {
+        hostile
+            .createStatement()
+            .execute(
+                ("SELECT robusto_worker_record_steps(ids, array_fill(%d, ARRAY[n]),"
+                        + " array_fill(0::bigint, ARRAY[n]), array_fill(1, ARRAY[n]),"
+                        + " array_fill('succeeded'::text, ARRAY[n]), array_fill('forged'::text,"
+                        + " ARRAY[n])) FROM (SELECT ids, cardinality(ids) n FROM (SELECT"
+                        + " '%s'::bigint[] ids) a) b")
+                    .formatted(attempt, bothTenantsItems));
+      }
+    }
+    assertThat(
+            longValue(
+                operator,
+                "SELECT count(*) FROM automation_ticket_steps WHERE detail = 'forged'"
+                    + " AND (tenant_id <> ? OR attempt <> 1)",
+                "iso-hostil"))
+        .as("no forged step on the neighbour's tickets, nor beyond the attacker's first attempts")
+        .isZero();
+
     // The neighbour's batch went on through all of it.
     for (var worker : workers) {
       assertThat(worker.waitFor(90, TimeUnit.SECONDS))

@@ -219,11 +219,8 @@ class TenantUsageIT {
         null,
         null,
         List.of(
-            new WorkQueue.Attempt(false, 40),
-            new WorkQueue.Attempt(true, 700),
-            new WorkQueue.Attempt(false, 3_000),
-            new WorkQueue.Attempt(false, 70_000)));
-    worker.recordAttempts("flota", 3, List.of(new WorkQueue.Attempt(true, 90)));
+            attempt(false, 40), attempt(true, 700), attempt(false, 3_000), attempt(false, 70_000)));
+    worker.recordAttempts("flota", 3, List.of(attempt(true, 90)));
     var figures = new dev.robusto.operator.PlatformFigures(db);
     assertThat(figures.attempts(today))
         .extracting(b -> b.leMs() + ":" + b.attempts() + "/" + b.failed() + "/" + b.durationMs())
@@ -325,5 +322,15 @@ class TenantUsageIT {
       rs.next();
       return rs.getBigDecimal(1);
     }
+  }
+
+  /** An attempt at a ticket the queue never handed out: counted in figures, kept as no step. */
+  private static WorkQueue.Attempt attempt(boolean failed, long millis) {
+    return new WorkQueue.Attempt(
+        new WorkQueue.Claim(0, "ticket-0", "{}", java.util.UUID.randomUUID(), 1),
+        java.time.Instant.now(),
+        millis,
+        failed ? WorkQueue.Step.FAILED : WorkQueue.Step.SUCCEEDED,
+        null);
   }
 }
