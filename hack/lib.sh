@@ -132,7 +132,11 @@ run_benchmark_main() {
   source "$(hack/postgres up)"
   ROBUSTO_PG_PORT="${QUARKUS_DATASOURCE_JDBC_URL##*:}"
   export ROBUSTO_PG_PORT="${ROBUSTO_PG_PORT%%/*}"
-  ./mvnw -q -B test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt \
-    -Dmdep.includeScope=test >/dev/null
+  if ! ./mvnw -q -B test-compile dependency:build-classpath \
+    -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test >target/bench-build.log 2>&1; then
+    echo "[robusto] ERROR: the benchmark did not build; the build's last lines:" >&2
+    tail -n 30 target/bench-build.log >&2
+    return 1
+  fi
   java -cp "target/classes:target/test-classes:$(cat target/test-classpath.txt)" "$class" "$@"
 }

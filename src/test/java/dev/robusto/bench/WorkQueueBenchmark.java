@@ -18,8 +18,9 @@ import java.util.stream.IntStream;
 /**
  * Queue throughput on a real PostgreSQL 17 with durable settings (run by hack/bench/queue): items
  * claimed and completed per second by 1, 4 and 16 workers with the simulated processor at zero
- * latency, and the p99 latency of a claim. Each worker claims up to 100 items, "processes" them and
- * records their success in one statement. Workers log in as the tenant's own role and go through
+ * latency, and the p99 latency of a claim. Each worker claims up to 100 items, "processes" them,
+ * records their success in one statement, then their attempts (each ticket's step and the latency
+ * histogram) in another, as a worker does. Workers log in as the tenant's own role and go through
  * the worker functions, as in a cluster. Target on 2 cores: 10,000 items/s.
  */
 public final class WorkQueueBenchmark {
@@ -200,7 +201,18 @@ public final class WorkQueueBenchmark {
                     if (claims.isEmpty()) {
                       return;
                     }
+                    var attempted = java.time.Instant.now();
                     completed.addAndGet(queue.succeedAll(claims).size());
+                    // As a worker: its attempts recorded after its outcomes (steps, histogram).
+                    queue.recordAttempts(
+                        null,
+                        null,
+                        claims.stream()
+                            .map(
+                                c ->
+                                    new WorkQueue.Attempt(
+                                        c, attempted, 0, WorkQueue.Step.SUCCEEDED, null))
+                            .toList());
                   }
                 } catch (Exception e) {
                   throw new IllegalStateException(e);
