@@ -54,6 +54,9 @@ public class ApiCalls {
   private final java.util.concurrent.locks.ReadWriteLock swap =
       new java.util.concurrent.locks.ReentrantReadWriteLock();
   private Map<Key, Pending> pending = new ConcurrentHashMap<>();
+  // Versions, endpoints and status classes are bounded sets: one counter each, found, not built,
+  // on every call.
+  private final Map<String, Counter> counters = new ConcurrentHashMap<>();
 
   ApiCalls(MeterRegistry registry, DataSource dataSource, Clock clock) {
     this.registry = registry;
@@ -63,12 +66,17 @@ public class ApiCalls {
 
   /** One call; {@code caller} and {@code namespace} are null when the caller was not known. */
   void record(String version, String endpoint, int status, String namespace, String caller) {
-    Counter.builder("robusto_api_requests_total")
-        .description("Calls to the ticket API by version, endpoint and status class.")
-        .tag("version", version)
-        .tag("endpoint", endpoint)
-        .tag("code", (status / 100) + "xx")
-        .register(registry)
+    var code = (status / 100) + "xx";
+    counters
+        .computeIfAbsent(
+            version + " " + endpoint + " " + code,
+            k ->
+                Counter.builder("robusto_api_requests_total")
+                    .description("Calls to the ticket API by version, endpoint and status class.")
+                    .tag("version", version)
+                    .tag("endpoint", endpoint)
+                    .tag("code", code)
+                    .register(registry))
         .increment();
     if (caller == null || namespace == null) {
       return;

@@ -22,6 +22,8 @@ public class InvoicingCalls implements ContainerResponseFilter {
   private static final String PREFIX = "/invoicing/";
   private static final java.util.regex.Pattern CONTROL =
       java.util.regex.Pattern.compile("^[^/]+:(pause|resume|redrive)$");
+  private static final java.util.regex.Pattern STREAM =
+      java.util.regex.Pattern.compile("[^/]+/stream");
 
   private final ApiCalls calls;
   private final AuthorizedCaller authorized;
@@ -48,7 +50,12 @@ public class InvoicingCalls implements ContainerResponseFilter {
 
   @Override
   public void filter(ContainerRequestContext request, ContainerResponseContext response) {
-    var path = "/" + request.getUriInfo().getPath().replaceFirst("^/+", "");
+    var path = request.getUriInfo().getPath();
+    var start = 0;
+    while (start < path.length() && path.charAt(start) == '/') {
+      start++;
+    }
+    path = "/" + path.substring(start);
     if (!path.startsWith(PREFIX)) {
       return;
     }
@@ -109,7 +116,7 @@ public class InvoicingCalls implements ContainerResponseFilter {
           yield "/jobs";
         }
         var control = CONTROL.matcher(parts[1]);
-        yield parts[1].matches("[^/]+/stream")
+        yield STREAM.matcher(parts[1]).matches()
             ? "/jobs/{id}/stream"
             : control.matches() ? "/jobs/{id}:" + control.group(1) : "/other";
       }

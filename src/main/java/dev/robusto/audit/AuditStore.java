@@ -45,6 +45,80 @@ public class AuditStore {
     return query("SELECT seq, hash FROM audit_log WHERE seq = " + seq);
   }
 
+  /** One row of the trail as it is stored. */
+  public record Row(
+      long seq,
+      java.time.Instant at,
+      String actor,
+      String action,
+      String resource,
+      String tenantId,
+      String beforeHash,
+      String afterHash,
+      String hash) {}
+
+  /**
+   * What to read: each non-null field narrows it (the tenant, the actor and the action exactly, the
+   * resource by prefix, the time as [from, to)).
+   */
+  public record Filter(
+      String tenantId,
+      String actor,
+      String action,
+      String resourcePrefix,
+      java.time.Instant from,
+      java.time.Instant to) {}
+
+  /**
+   * Up to {@code limit} rows matching {@code filter} before row {@code beforeSeq}, newest first.
+   */
+  public java.util.List<Row> entries(Filter filter, long beforeSeq, int limit) throws SQLException {
+    var where = new StringBuilder("seq < ?");
+    var params = new java.util.ArrayList<Object>(java.util.List.of(beforeSeq));
+    // Only the filters given, so the planner sees each query as it is (the tenant's index).
+    condition(where, params, " AND tenant_id = ?", filter.tenantId());
+    condition(where, params, " AND actor = ?", filter.actor());
+    condition(where, params, " AND action = ?", filter.action());
+    condition(where, params, " AND starts_with(resource, ?)", filter.resourcePrefix());
+    condition(
+        where,
+        params,
+        " AND at >= ?",
+        filter.from() == null ? null : java.sql.Timestamp.from(filter.from()));
+    condition(
+        where,
+        params,
+        " AND at < ?",
+        filter.to() == null ? null : java.sql.Timestamp.from(filter.to()));
+    params.add(limit);
+    return new dev.robusto.operator.Sql(dataSource)
+        .list(
+            "SELECT seq, at, actor, action, resource, tenant_id, before_hash, after_hash, hash"
+                + " FROM audit_log WHERE "
+                + where
+                + " ORDER BY seq DESC LIMIT ?",
+            rs ->
+                new Row(
+                    rs.getLong(1),
+                    rs.getTimestamp(2).toInstant(),
+                    rs.getString(3),
+                    rs.getString(4),
+                    rs.getString(5),
+                    rs.getString(6),
+                    rs.getString(7),
+                    rs.getString(8),
+                    rs.getString(9)),
+            params.toArray());
+  }
+
+  private static void condition(
+      StringBuilder where, java.util.List<Object> params, String sql, Object value) {
+    if (value != null) {
+      where.append(sql);
+      params.add(value);
+    }
+  }
+
   private Optional<AuditAnchor> query(String sql) throws SQLException {
     try (var connection = dataSource.getConnection();
         var rs = connection.createStatement().executeQuery(sql)) {

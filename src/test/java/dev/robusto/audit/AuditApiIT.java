@@ -18,6 +18,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -37,6 +38,9 @@ class AuditApiIT {
 
   @TestHTTPResource("/api/v1/audit/verify")
   String verifyUrl;
+
+  @TestHTTPResource("/api/v1/audit/entries")
+  String entriesUrl;
 
   @Test
   void theAnchorIsCopiedIntoTheClusterAndVerificationUsesIt() throws Exception {
@@ -144,6 +148,112 @@ class AuditApiIT {
         .as("it starts after the row the full walk ended on")
         .isEqualTo(full.get("rows").asLong() + 1);
     assertThat(next.get("rows").asLong()).isGreaterThanOrEqualTo(full.get("rows").asLong());
+  }
+
+  @Test
+  void ownersReadTheirOwnTenantsEntriesPageByPageAndAuditorsReadEveryones() throws Exception {
+    var namespace = ownedTenant("bitacora");
+    ownedTenant("bitacora-vecina");
+    var from = java.time.Instant.now().minusSeconds(1);
+    for (var i = 0; i < 5; i++) {
+      log.append(
+          new AuditEntry(
+              "api:caja",
+              "update",
+              "AutomationBatch/" + namespace + "/lote-" + i,
+              "bitacora",
+              "h" + i,
+              "h" + (i + 1)));
+    }
+    log.append(
+        new AuditEntry(
+            "robusto-operator/tenant",
+            "update",
+            "ResourceQuota/tenant-bitacora-vecina/tenant-quota",
+            "bitacora-vecina",
+            "q1",
+            "q2"));
+    var owner = LocalCluster.get().kubectl("create", "token", "caja", "-n", namespace).strip();
+
+    // Its own tenant's batches, newest first, two a page, each page after the last.
+    var seen = new java.util.ArrayList<String>();
+    String cursor = null;
+    do {
+      var page =
+          json(
+              get(
+                      entriesUrl
+                          + "?tenant=bitacora&resource=AutomationBatch/&limit=2"
+                          + (cursor == null ? "" : "&cursor=" + cursor),
+                      owner)
+                  .body());
+      page.get("entries").forEach(e -> seen.add(e.get("resource").asText()));
+      assertThat(page.get("entries"))
+          .allSatisfy(e -> assertThat(e.get("tenant").asText()).isEqualTo("bitacora"));
+      cursor = page.has("nextCursor") ? page.get("nextCursor").asText() : null;
+    } while (cursor != null && seen.size() < 10);
+    assertThat(seen)
+        .containsExactly(
+            java.util.stream.IntStream.of(4, 3, 2, 1, 0)
+                .mapToObj(i -> "AutomationBatch/" + namespace + "/lote-" + i)
+                .toArray(String[]::new));
+    var since =
+        json(get(entriesUrl + "?tenant=bitacora&actor=api:caja&from=" + from, owner).body());
+    assertThat(since.get("entries")).hasSize(5);
+    assertThat(
+            json(get(entriesUrl + "?tenant=bitacora&from=" + from + "&to=" + from, owner).body())
+                .get("entries"))
+        .as("an empty range")
+        .isEmpty();
+
+    // Another tenant's entries, or everyone's, are an auditor's to read.
+    assertThat(get(entriesUrl + "?tenant=bitacora-vecina", owner).statusCode()).isEqualTo(403);
+    assertThat(get(entriesUrl, owner).statusCode()).isEqualTo(403);
+    assertThat(get(entriesUrl + "?tenant=no-such-tenant", owner).statusCode())
+        .as("an unknown tenant is asked about cluster-wide")
+        .isEqualTo(403);
+    var neighbours = json(get(entriesUrl + "?tenant=bitacora-vecina", auditor()).body());
+    assertThat(neighbours.get("entries"))
+        .anySatisfy(
+            e ->
+                assertThat(e.get("resource").asText())
+                    .isEqualTo("ResourceQuota/tenant-bitacora-vecina/tenant-quota"));
+    var operator =
+        json(get(entriesUrl + "?actor=robusto-operator/tenant&action=update", auditor()).body());
+    assertThat(operator.get("entries"))
+        .isNotEmpty()
+        .allSatisfy(
+            e -> {
+              assertThat(e.get("actor").asText()).isEqualTo("robusto-operator/tenant");
+              assertThat(e.get("hash").asText()).hasSize(64);
+            });
+
+    // Bad input says which parameter to fix.
+    for (var bad :
+        List.of(
+            "limit=0", "limit=501", "cursor=abc", "from=yesterday", "actor=" + "x".repeat(513))) {
+      var refused = get(entriesUrl + "?tenant=bitacora&" + bad, owner);
+      assertThat(refused.statusCode()).as(bad).isEqualTo(400);
+      assertThat(json(refused.body()).get("field").asText()).isEqualTo(bad.split("=")[0]);
+    }
+  }
+
+  /** A Ready Tenant owned by ServiceAccount caja of its namespace; returns the namespace. */
+  private static String ownedTenant(String name) {
+    var client = LocalCluster.get().client();
+    var spec = new dev.robusto.tenant.TenantSpec();
+    spec.setTier(dev.robusto.tenant.Tier.STARTUP);
+    spec.setOwners(
+        List.of(
+            new dev.robusto.tenant.TenantOwner(
+                dev.robusto.tenant.TenantOwner.Kind.ServiceAccount, "caja", "tenant-" + name)));
+    var tenant = new dev.robusto.tenant.Tenant();
+    tenant.getMetadata().setName(name);
+    tenant.setSpec(spec);
+    client.resource(tenant).create();
+    var namespace = dev.robusto.testing.TestTenants.awaitReady(client, name);
+    LocalCluster.get().kubectl("create", "serviceaccount", "caja", "-n", namespace);
+    return namespace;
   }
 
   private static com.fasterxml.jackson.databind.JsonNode json(String body) throws Exception {
