@@ -5,7 +5,7 @@ package dev.robusto.audit;
  * state never reaches the audit log.
  *
  * @param actor who made the change, e.g. {@code robusto-operator/tenant}
- * @param action create, update, delete, rotate, retain or erase
+ * @param action create, update, delete, rotate, retain, erase or export
  * @param resource what changed, e.g. {@code ResourceQuota/tenant-acme/tenant-quota} or {@code
  *     postgres-role/t_acme_a}
  * @param tenantId the tenant it belongs to, or null

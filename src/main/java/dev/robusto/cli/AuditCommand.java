@@ -3,7 +3,10 @@ package dev.robusto.cli;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code robusto audit verify}: the operator's verification of the hash-chained audit log. */
+/**
+ * {@code robusto audit verify}: the operator's verification of the hash-chained audit log; {@code
+ * robusto audit entries}: the entries themselves.
+ */
 @Command(name = "audit", description = "The audit trail.")
 final class AuditCommand {
 
@@ -37,5 +40,52 @@ final class AuditCommand {
     throw new RobustoCli.CliException(
         "audit chain BROKEN at row %d: %s. Keep the database as it is and run hack/audit-verify."
             .formatted(result.path("firstBrokenSeq").asLong(), result.path("problem").asText()));
+  }
+
+  @Command(
+      name = "entries",
+      description =
+          "The trail's entries, newest first: your tenant's (--tenant, as its owner), or everyone's"
+              + " (as an auditor).")
+  Integer entries(
+      @Option(names = "--tenant", description = "Only this tenant's.") String tenant,
+      @Option(names = "--actor", description = "Only this actor's.") String actor,
+      @Option(
+              names = "--resource",
+              description = "Only resources starting so, e.g. AutomationBatch/tenant-acme/.")
+          String resource,
+      @Option(names = "--since", description = "From this time, e.g. 2026-12-01T00:00:00Z.")
+          String since,
+      @Option(names = "--limit", defaultValue = "50", description = "At most this many (1-500).")
+          int limit) {
+    var query = new StringBuilder("?limit=" + limit);
+    parameter(query, "tenant", tenant);
+    parameter(query, "actor", actor);
+    parameter(query, "resource", resource);
+    parameter(query, "from", since);
+    var response = cli.call("GET", "/api/v1/audit/entries" + query, null);
+    if (response.statusCode() != 200) {
+      throw cli.refused(response, response.body());
+    }
+    for (var entry : RobustoCli.json(response.body()).path("entries")) {
+      cli.out.printf(
+          "%6d  %s  %-8s %s  by %s%n",
+          entry.path("seq").asLong(),
+          entry.path("at").asText(),
+          entry.path("action").asText(),
+          entry.path("resource").asText(),
+          entry.path("actor").asText());
+    }
+    return 0;
+  }
+
+  private static void parameter(StringBuilder query, String name, String value) {
+    if (value != null) {
+      query
+          .append('&')
+          .append(name)
+          .append('=')
+          .append(java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8));
+    }
   }
 }

@@ -91,7 +91,8 @@ public final class RobustoCli implements Runnable {
             .addSubcommand(new BatchCommand(root))
             .addSubcommand(new FleetCommand(root))
             .addSubcommand(new FlagCommand(root))
-            .addSubcommand(new AuditCommand(root));
+            .addSubcommand(new AuditCommand(root))
+            .addSubcommand(new TenantCommand(root));
     line.setOut(new java.io.PrintWriter(out, true));
     line.setErr(new java.io.PrintWriter(err, true));
     line.setExecutionExceptionHandler(
@@ -115,7 +116,8 @@ public final class RobustoCli implements Runnable {
   @Override
   public void run() {
     throw new CommandLine.ParameterException(
-        new CommandLine(this), "name a command: status, batch, fleet, flag or audit (see --help)");
+        new CommandLine(this),
+        "name a command: status, batch, fleet, flag, audit or tenant (see --help)");
   }
 
   /** What went wrong, in words that say what to do: printed as is, exit code 1. */

@@ -117,4 +117,43 @@ public final class TenantUsageStore {
         month.atDay(1),
         month.atEndOfMonth());
   }
+
+  /**
+   * One line of a CFDI month: a merchant's tickets that ended in {@code state}, and the sum of
+   * their {@code total} (tickets whose data has no numeric total are counted apart).
+   */
+  public record CfdiLine(
+      String merchant, String state, long tickets, BigDecimal total, long withoutTotal) {}
+
+  /**
+   * The tickets of the tenant that ended from {@code from} (included) to {@code to} (excluded), by
+   * merchant (null: a batch that called a URL) and outcome; a redriven ticket counts once, by how
+   * it ended last.
+   */
+  public List<CfdiLine> cfdi(String tenantId, java.time.Instant from, java.time.Instant to)
+      throws SQLException {
+    return sql.list(
+        """
+        SELECT b.merchant, o.state, count(*),
+               coalesce(sum((o.payload->>'total')::numeric)
+                        FILTER (WHERE jsonb_typeof(o.payload->'total') = 'number'), 0),
+               count(*) FILTER (WHERE jsonb_typeof(o.payload->'total') IS DISTINCT FROM 'number')
+          FROM automation_item_outcomes o
+          LEFT JOIN automation_batches b ON b.batch_id = o.batch_id
+         WHERE o.tenant_id = ? AND o.finished_at >= ? AND o.finished_at < ?
+           AND o.state <> 'redriven'
+         GROUP BY 1, 2
+         ORDER BY 1 NULLS LAST, 2
+        """,
+        rs ->
+            new CfdiLine(
+                rs.getString(1),
+                rs.getString(2),
+                rs.getLong(3),
+                rs.getBigDecimal(4),
+                rs.getLong(5)),
+        tenantId,
+        java.sql.Timestamp.from(from),
+        java.sql.Timestamp.from(to));
+  }
 }

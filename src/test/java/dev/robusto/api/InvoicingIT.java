@@ -10,9 +10,6 @@ import dev.robusto.localnode.ExamplePortals;
 import dev.robusto.localnode.LocalNode;
 import dev.robusto.merchant.Merchant;
 import dev.robusto.merchant.MerchantSpec;
-import dev.robusto.tenant.Tenant;
-import dev.robusto.tenant.TenantOwner;
-import dev.robusto.tenant.TenantSpec;
 import dev.robusto.tenant.Tier;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
@@ -663,17 +660,7 @@ class InvoicingIT {
 
   /** A Tenant whose owner is ServiceAccount caja of its namespace; returns the namespace. */
   private String tenant(String name) {
-    var tenant = new Tenant();
-    tenant.setMetadata(new ObjectMetaBuilder().withName(name).build());
-    var spec = new TenantSpec();
-    spec.setTier(Tier.ENTERPRISE);
-    spec.setOwners(
-        List.of(new TenantOwner(TenantOwner.Kind.ServiceAccount, "caja", "tenant-" + name)));
-    tenant.setSpec(spec);
-    client.resource(tenant).create();
-    var namespace = TestTenants.awaitReady(client, name);
-    LocalCluster.get().kubectl("create", "serviceaccount", "caja", "-n", namespace);
-    return namespace;
+    return TestTenants.ownedByCaja(client, name, Tier.ENTERPRISE);
   }
 
   private static String token(String serviceAccount, String namespace) {

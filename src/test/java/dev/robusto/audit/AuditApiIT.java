@@ -152,8 +152,12 @@ class AuditApiIT {
 
   @Test
   void ownersReadTheirOwnTenantsEntriesPageByPageAndAuditorsReadEveryones() throws Exception {
-    var namespace = ownedTenant("bitacora");
-    ownedTenant("bitacora-vecina");
+    var client = LocalCluster.get().client();
+    var namespace =
+        dev.robusto.testing.TestTenants.ownedByCaja(
+            client, "bitacora", dev.robusto.tenant.Tier.STARTUP);
+    dev.robusto.testing.TestTenants.ownedByCaja(
+        client, "bitacora-vecina", dev.robusto.tenant.Tier.STARTUP);
     var from = java.time.Instant.now().minusSeconds(1);
     for (var i = 0; i < 5; i++) {
       log.append(
@@ -236,24 +240,6 @@ class AuditApiIT {
       assertThat(refused.statusCode()).as(bad).isEqualTo(400);
       assertThat(json(refused.body()).get("field").asText()).isEqualTo(bad.split("=")[0]);
     }
-  }
-
-  /** A Ready Tenant owned by ServiceAccount caja of its namespace; returns the namespace. */
-  private static String ownedTenant(String name) {
-    var client = LocalCluster.get().client();
-    var spec = new dev.robusto.tenant.TenantSpec();
-    spec.setTier(dev.robusto.tenant.Tier.STARTUP);
-    spec.setOwners(
-        List.of(
-            new dev.robusto.tenant.TenantOwner(
-                dev.robusto.tenant.TenantOwner.Kind.ServiceAccount, "caja", "tenant-" + name)));
-    var tenant = new dev.robusto.tenant.Tenant();
-    tenant.getMetadata().setName(name);
-    tenant.setSpec(spec);
-    client.resource(tenant).create();
-    var namespace = dev.robusto.testing.TestTenants.awaitReady(client, name);
-    LocalCluster.get().kubectl("create", "serviceaccount", "caja", "-n", namespace);
-    return namespace;
   }
 
   private static com.fasterxml.jackson.databind.JsonNode json(String body) throws Exception {

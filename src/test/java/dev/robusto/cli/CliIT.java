@@ -239,6 +239,25 @@ class CliIT {
     var notAllowed = robusto("--token", owner, "audit", "verify");
     assertThat(notAllowed.code()).isEqualTo(1);
     assertThat(notAllowed.err()).contains("The operator answered 403");
+
+    // The owner's own reports: the month's CFDI lines (40 tickets, totals 0 + 10 + ... + 390)
+    // and its tenant's entries in the trail.
+    var report = robusto("--token", owner, "tenant", "cfdi-report", TENANT);
+    assertThat(report.code()).as(report.err()).isZero();
+    assertThat(report.out())
+        .contains("CFDI report of consola")
+        .containsPattern("\\(none\\)\\s+succeeded\\s+40\\s+7800\\s+0")
+        .contains("invoiced: 40 tickets, 7800 MXN");
+    var csv = robusto("--token", owner, "tenant", "cfdi-report", TENANT, "--csv");
+    assertThat(csv.out())
+        .isEqualTo(
+            "merchant,state,tickets,total_mxn,tickets_without_total\n,succeeded,40,7800,0\n");
+    var entries = robusto("--token", owner, "audit", "entries", "--tenant", TENANT, "--limit", "3");
+    assertThat(entries.code()).as(entries.err()).isZero();
+    assertThat(entries.out().lines()).hasSize(3).allSatisfy(l -> assertThat(l).contains(" by "));
+    var everyone = robusto("--token", owner, "audit", "entries");
+    assertThat(everyone.code()).isEqualTo(1);
+    assertThat(everyone.err()).contains("403");
   }
 
   @Test
@@ -309,7 +328,7 @@ class CliIT {
                 i -> {
                   var item = new AutomationBatchSpec.Item();
                   item.key = "cli-" + i;
-                  item.payload = JSON.createObjectNode().put("folio", i);
+                  item.payload = JSON.createObjectNode().put("folio", i).put("total", 10 * i);
                   return item;
                 })
             .toList();

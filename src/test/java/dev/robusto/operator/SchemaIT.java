@@ -37,7 +37,8 @@ class SchemaIT {
           "V14__merchant_observations.sql",
           "V15__api_calls.sql",
           "V16__batch_merchant.sql",
-          "V17__ticket_steps.sql");
+          "V17__ticket_steps.sql",
+          "V18__complete_erasure.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {

@@ -132,6 +132,9 @@ class TenantDatabaseIT {
     awaitDatabaseReady("db-guardar");
     insertBatch("db-borrar", "x");
     insertBatch("db-guardar", "y");
+    for (var tenant : List.of("db-borrar", "db-guardar")) {
+      insertHistory(tenant);
+    }
     // A hostile tenant tries to hold its own deletion up: default privileges that make a plain
     // DROP ROLE fail, and a session left in an open transaction.
     var hostile = connect("db-borrar");
@@ -157,10 +160,40 @@ class TenantDatabaseIT {
                 "SELECT count(*) FROM pg_roles WHERE rolname LIKE 't_db_borrar_%' OR rolname LIKE 't_db_guardar_%'"))
         .as("the roles went, default privileges and all")
         .isZero();
-    assertThat(rows("SELECT count(*) FROM automation_batches WHERE tenant_id = 'db-borrar'"))
+    // Every table that names a tenant (but the audit trail, which records the erasure), so a table
+    // added later is checked too; and the API calls of its namespace.
+    List<String> tables;
+    try (var c = Postgres.get().superuser("robusto")) {
+      tables =
+          names(
+              c,
+              "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public'"
+                  + " AND column_name = 'tenant_id' AND table_name <> 'audit_log'"
+                  + " AND table_name IN (SELECT table_name FROM information_schema.tables"
+                  + " WHERE table_type = 'BASE TABLE')");
+    }
+    assertThat(tables)
+        .contains("automation_item_keys", "automation_attempts", "automation_ticket_steps");
+    for (var table : tables) {
+      assertThat(rows("SELECT count(*) FROM " + table + " WHERE tenant_id = 'db-borrar'"))
+          .as("the erased tenant's rows in " + table)
+          .isZero();
+    }
+    assertThat(rows("SELECT count(*) FROM api_calls WHERE namespace = 'tenant-db-borrar'"))
         .isZero();
-    assertThat(rows("SELECT count(*) FROM automation_batches WHERE tenant_id = 'db-guardar'"))
-        .isEqualTo(1);
+    for (var table :
+        List.of(
+            "automation_batches",
+            "automation_item_keys",
+            "automation_item_outcomes",
+            "automation_ticket_steps",
+            "automation_attempts")) {
+      assertThat(rows("SELECT count(*) FROM " + table + " WHERE tenant_id = 'db-guardar'"))
+          .as("the retained tenant's rows in " + table)
+          .isPositive();
+    }
+    assertThat(rows("SELECT count(*) FROM api_calls WHERE namespace = 'tenant-db-guardar'"))
+        .isOne();
     assertThat(auditedActions("db-borrar"))
         .contains("erase tenant-rows/db-borrar", "delete postgres-role/t_db_borrar_a");
     assertThat(auditedActions("db-guardar")).contains("retain tenant-rows/db-guardar");
@@ -306,7 +339,7 @@ class TenantDatabaseIT {
   }
 
   /** A batch row of the tenant's, as the operator writes it. */
-  private static void insertBatch(String tenant, String name) throws SQLException {
+  static void insertBatch(String tenant, String name) throws SQLException {
     try (var c = Postgres.get().superuser("robusto");
         var insert =
             c.prepareStatement(
@@ -315,6 +348,47 @@ class TenantDatabaseIT {
       insert.setString(2, "tenant-" + tenant);
       insert.setString(3, name);
       insert.executeUpdate();
+    }
+  }
+
+  /**
+   * What a tenant leaves behind besides its queue: an invoiced ticket (its outcome, its key and its
+   * step), a fleet's attempt and a call to the ticket API.
+   */
+  static void insertHistory(String tenant) throws SQLException {
+    try (var c = Postgres.get().superuser("robusto");
+        var s = c.createStatement()) {
+      var id = "'" + tenant + "'";
+      var batch = "(SELECT batch_id FROM automation_batches WHERE tenant_id = " + id + " LIMIT 1)";
+      s.execute(
+          "INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,"
+              + " payload, state, attempts, created_at) SELECT nextval(pg_get_serial_sequence("
+              + "'automation_items', 'item_id')), "
+              + batch
+              + ", "
+              + id
+              + ", 'F-1', '{\"rfc\": \"XAXX010101000\"}', 'succeeded', 1, now()");
+      s.execute(
+          "INSERT INTO automation_item_keys (tenant_id, idempotency_key, batch_id) SELECT "
+              + id
+              + ", 'F-1', "
+              + batch);
+      s.execute(
+          "INSERT INTO automation_ticket_steps (item_id, attempt, batch_id, tenant_id,"
+              + " idempotency_key, started_at, duration_ms, outcome) SELECT item_id, 1, batch_id,"
+              + " tenant_id, idempotency_key, now(), 40, 'succeeded' FROM automation_item_outcomes"
+              + " WHERE tenant_id = "
+              + id);
+      s.execute(
+          "INSERT INTO automation_attempts (tenant_id, deployment, revision, failed, duration_ms)"
+              + " VALUES ("
+              + id
+              + ", 'flota', 1, false, 40)");
+      s.execute(
+          "INSERT INTO api_calls (day, namespace, caller, version, endpoint, calls, last_call_at)"
+              + " VALUES (current_date, 'tenant-"
+              + tenant
+              + "', 'caja', 'v1', 'GET /tickets/{id}', 3, now())");
     }
   }
 

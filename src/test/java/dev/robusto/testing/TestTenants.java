@@ -32,6 +32,29 @@ public final class TestTenants {
     return tenant;
   }
 
+  /**
+   * Creates a Tenant of {@code tier} owned by ServiceAccount {@code caja} of its namespace, waits
+   * until it is Ready, creates the ServiceAccount, and returns the namespace.
+   */
+  public static String ownedByCaja(KubernetesClient client, String name, Tier tier) {
+    client
+        .resource(
+            tenant(
+                name,
+                tier,
+                spec ->
+                    spec.setOwners(
+                        java.util.List.of(
+                            new dev.robusto.tenant.TenantOwner(
+                                dev.robusto.tenant.TenantOwner.Kind.ServiceAccount,
+                                "caja",
+                                "tenant-" + name)))))
+        .create();
+    var namespace = awaitReady(client, name);
+    LocalCluster.get().kubectl("create", "serviceaccount", "caja", "-n", namespace);
+    return namespace;
+  }
+
   /** Creates the Tenant and returns its namespace once it is Ready. */
   public static String ready(KubernetesClient client, String name, Tier tier, TenantLimits limits) {
     var tenant = new Tenant();
