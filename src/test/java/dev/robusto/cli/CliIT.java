@@ -258,6 +258,27 @@ class CliIT {
     var everyone = robusto("--token", owner, "audit", "entries");
     assertThat(everyone.code()).isEqualTo(1);
     assertThat(everyone.err()).contains("403");
+
+    // The auditor's change report over a period: every entry, as CSV, page after page.
+    var period =
+        robusto(
+            "--token",
+            auditor,
+            "audit",
+            "report",
+            "--from",
+            java.time.Instant.now().minus(Duration.ofHours(1)).toString(),
+            "--to",
+            java.time.Instant.now().plus(Duration.ofMinutes(1)).toString(),
+            "--tenant",
+            TENANT);
+    assertThat(period.code()).as(period.err()).isZero();
+    var rows = period.out().lines().toList();
+    assertThat(rows.get(0))
+        .isEqualTo("seq,at,actor,action,resource,tenant,before_hash,after_hash,hash");
+    assertThat(rows.subList(1, rows.size()))
+        .isNotEmpty()
+        .allSatisfy(row -> assertThat(row.split(",", -1)).hasSize(9).contains(TENANT));
   }
 
   @Test
