@@ -15,11 +15,12 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
- * Copies the audit chain's last position (seq and hash) out of the database at an interval, into a
- * ConfigMap and an Event in the operator's namespace. Whoever rewrites or cuts the chain in
- * PostgreSQL, a superuser included, cannot change that copy, and {@link AuditVerifier} checks the
- * chain against it. Before moving the anchor forward, the old one is checked: if the chain no
- * longer holds it, a Warning Event says so and the old anchor stays, as evidence.
+ * Copies the audit chain's last position (seq and hash) out of the database at an interval, and as
+ * soon as the chain has grown {@code robusto.audit.anchor-rows} past it, into a ConfigMap and an
+ * Event in the operator's namespace. Whoever rewrites or cuts the chain in PostgreSQL, a superuser
+ * included, cannot change that copy, and {@link AuditVerifier} checks the chain against it. Before
+ * moving the anchor forward, the old one is checked: if the chain no longer holds it, a Warning
+ * Event says so and the old anchor stays, as evidence.
  */
 @ApplicationScoped
 public class AuditAnchoring {
@@ -31,16 +32,23 @@ public class AuditAnchoring {
   private final KubernetesClient client;
   private final Leadership leadership;
   private final String namespace;
+  private final long anchorRows;
+  // The anchor this replica last wrote or read (-1: not read yet), so checking for N new rows
+  // costs one query on the chain's primary key, not a read of the ConfigMap.
+  private final java.util.concurrent.atomic.AtomicLong anchoredSeq =
+      new java.util.concurrent.atomic.AtomicLong(-1);
 
   AuditAnchoring(
       AuditStore store,
       KubernetesClient client,
       Leadership leadership,
-      @ConfigProperty(name = "robusto.operator.namespace") String namespace) {
+      @ConfigProperty(name = "robusto.operator.namespace") String namespace,
+      @ConfigProperty(name = "robusto.audit.anchor-rows") long anchorRows) {
     this.store = store;
     this.client = client;
     this.leadership = leadership;
     this.namespace = namespace;
+    this.anchorRows = anchorRows;
   }
 
   /** When the anchor was last moved, if it ever was. */
@@ -76,6 +84,43 @@ public class AuditAnchoring {
     }
   }
 
+  @Scheduled(
+      every = "${robusto.audit.anchor-check}",
+      concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+  void checkRows() {
+    if (!leadership.leads()) {
+      return;
+    }
+    try {
+      anchorIfBehind();
+    } catch (RuntimeException | SQLException e) {
+      LOG.warnf("Could not anchor the audit chain: %s", e.getMessage());
+    }
+  }
+
+  /**
+   * Anchors now if the chain has grown {@code robusto.audit.anchor-rows} or more past the anchor
+   * (0: never by rows); returns whether it tried. An anchor refused (the chain was tampered with)
+   * is tried again only after as many rows more, or at the interval.
+   */
+  public boolean anchorIfBehind() throws SQLException {
+    var last = store.last();
+    if (anchorRows <= 0 || last.isEmpty()) {
+      return false;
+    }
+    var anchored = anchoredSeq.get();
+    if (anchored < 0) {
+      anchored = current().map(AuditAnchor::seq).orElse(0L);
+      anchoredSeq.set(anchored);
+    }
+    if (last.get().seq() - anchored < anchorRows) {
+      return false;
+    }
+    anchor();
+    anchoredSeq.accumulateAndGet(last.get().seq(), Math::max);
+    return true;
+  }
+
   /** Moves the anchor to the chain's last row; returns the anchor in force afterwards. */
   public Optional<AuditAnchor> anchor() throws SQLException {
     var previous = current();
@@ -95,6 +140,7 @@ public class AuditAnchoring {
       return previous;
     }
     client.resource(configMap(last.get())).serverSideApply();
+    anchoredSeq.set(last.get().seq());
     event(
         KubeEvents.NORMAL,
         "AuditAnchored",

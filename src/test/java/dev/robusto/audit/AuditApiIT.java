@@ -120,6 +120,27 @@ class AuditApiIT {
   }
 
   @Test
+  void theAnchorMovesEveryNRowsWithoutWaitingForItsInterval() throws Exception {
+    var rows =
+        org.eclipse.microprofile.config.ConfigProvider.getConfig()
+            .getValue("robusto.audit.anchor-rows", Long.class);
+    var start = anchoring.anchor().orElseThrow();
+    // Half way (the operator may append a few of its own meanwhile): not yet.
+    for (var i = 0; i < rows / 2; i++) {
+      log.append(new AuditEntry("test", "update", "ConfigMap/x/n", "acme", "h" + i, "h" + i));
+    }
+    assertThat(anchoring.anchorIfBehind()).isFalse();
+    assertThat(anchoring.current()).contains(start);
+    for (var i = rows / 2; i < rows; i++) {
+      log.append(new AuditEntry("test", "update", "ConfigMap/x/n", "acme", "h" + i, "h" + i));
+    }
+    assertThat(anchoring.anchorIfBehind()).as("%d rows past the anchor", rows).isTrue();
+    assertThat(anchoring.current().orElseThrow().seq())
+        .isGreaterThanOrEqualTo(start.seq() + rows)
+        .isLessThanOrEqualTo(lastSeq());
+  }
+
+  @Test
   void onlyAnAuditorMayAskAndAStrangerIsToldWhy() throws Exception {
     assertThat(get(verifyUrl, null).statusCode()).isEqualTo(401);
     assertThat(get(verifyUrl, "made-up").statusCode()).isEqualTo(401);
