@@ -22,7 +22,9 @@ import org.jboss.logging.Logger;
 /**
  * Counts the ticket API's calls: a metric per version, endpoint and status class (no caller label:
  * callers are unbounded), and a daily row per namespace, caller, version and endpoint in PostgreSQL
- * (api_calls), added every {@link #FLUSH} from memory, for the migration report.
+ * (api_calls), added every {@link #FLUSH} from memory, for the migration report. A row names the
+ * tenant living in the namespace when it is added (an export or an erasure finds it by tenant);
+ * calls to a namespace no live tenant holds by then are dropped, as the tenant's other rows were.
  */
 @ApplicationScoped
 public class ApiCalls {
@@ -127,12 +129,12 @@ public class ApiCalls {
       taken.add(
           new Object[] {
             java.sql.Date.valueOf(key.day()),
-            key.namespace(),
             key.caller(),
             key.version(),
             key.endpoint(),
             calls,
-            Timestamp.from(entry.last()[0])
+            Timestamp.from(entry.last()[0]),
+            key.namespace()
           });
     }
     try {
@@ -142,11 +144,13 @@ public class ApiCalls {
                 c,
                 """
                 INSERT INTO api_calls AS a (day, namespace, caller, version, endpoint, calls,
-                                            last_call_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                                            last_call_at, tenant_id)
+                SELECT ?::date, t.namespace, ?, ?, ?, ?::bigint, ?::timestamptz, t.tenant_id
+                  FROM tenant_config t WHERE t.namespace = ? AND t.retained_at IS NULL
                 ON CONFLICT (day, namespace, caller, version, endpoint) DO UPDATE SET
                     calls = a.calls + excluded.calls,
-                    last_call_at = greatest(a.last_call_at, excluded.last_call_at)
+                    last_call_at = greatest(a.last_call_at, excluded.last_call_at),
+                    tenant_id = excluded.tenant_id
                 """,
                 taken);
             Sql.update(c, "DELETE FROM api_calls WHERE day < current_date - 90");

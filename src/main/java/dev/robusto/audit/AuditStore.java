@@ -45,6 +45,17 @@ public class AuditStore {
     return query("SELECT seq, hash FROM audit_log WHERE seq = " + seq);
   }
 
+  /**
+   * SQL for the last row recording the erasure of the rows of {@code outer}'s tenant, or 0 ({@code
+   * outer}: the alias of the audit_log row asked about). A tenant's own entries are those after it:
+   * a Tenant re-created under an erased name starts afresh.
+   */
+  public static String lastErasureOf(String outer) {
+    return ("coalesce((SELECT max(e.seq) FROM audit_log e WHERE e.tenant_id = %1$s.tenant_id"
+            + " AND e.action = 'erase' AND e.resource = 'tenant-rows/' || %1$s.tenant_id), 0)")
+        .formatted(outer);
+  }
+
   /** One row of the trail as it is stored. */
   public record Row(
       long seq,
@@ -59,7 +70,8 @@ public class AuditStore {
 
   /**
    * What to read: each non-null field narrows it (the tenant, the actor and the action exactly, the
-   * resource by prefix, the time as [from, to)).
+   * resource by prefix, the time as [from, to)); {@code sinceLastErasure} keeps only what was
+   * recorded after the tenant's name was last erased (not an erased predecessor's of that name).
    */
   public record Filter(
       String tenantId,
@@ -67,7 +79,8 @@ public class AuditStore {
       String action,
       String resourcePrefix,
       java.time.Instant from,
-      java.time.Instant to) {}
+      java.time.Instant to,
+      boolean sinceLastErasure) {}
 
   /**
    * Up to {@code limit} rows matching {@code filter} before row {@code beforeSeq}, newest first.
@@ -90,6 +103,9 @@ public class AuditStore {
         params,
         " AND at < ?",
         filter.to() == null ? null : java.sql.Timestamp.from(filter.to()));
+    if (filter.sinceLastErasure()) {
+      where.append(" AND seq > ").append(lastErasureOf("audit_log"));
+    }
     params.add(limit);
     return new dev.robusto.operator.Sql(dataSource)
         .list(

@@ -139,15 +139,23 @@ public final class ExamplePortals implements AutoCloseable {
         "/" + portal + "/outage",
         exchange -> {
           try (exchange) {
-            var down = JSON.readTree(exchange.getRequestBody()).path("down");
-            if (!"POST".equals(exchange.getRequestMethod()) || !down.isBoolean()) {
-              reply(exchange, 400, "{\"error\": \"POST {\\\"down\\\": true} or false\"}");
-              return;
+            try {
+              // JSON only: a web page's form or no-cors request cannot send it.
+              var type = exchange.getRequestHeaders().getFirst("Content-Type");
+              var down = JSON.readTree(exchange.getRequestBody()).path("down");
+              if (!"POST".equals(exchange.getRequestMethod())
+                  || type == null
+                  || !type.startsWith("application/json")
+                  || !down.isBoolean()) {
+                reply(exchange, 400, "{\"error\": \"POST {\\\"down\\\": true} or false as JSON\"}");
+                return;
+              }
+              counts.down.set(down.asBoolean());
+              reply(
+                  exchange, 200, JSON.createObjectNode().put("down", down.asBoolean()).toString());
+            } catch (IOException | RuntimeException e) {
+              reply(exchange, 400, "{\"error\": \"the body is not JSON\"}");
             }
-            counts.down.set(down.asBoolean());
-            reply(exchange, 200, JSON.createObjectNode().put("down", down.asBoolean()).toString());
-          } catch (IOException | RuntimeException e) {
-            reply(exchange, 400, "{\"error\": \"the body is not JSON\"}");
           }
         });
     server.createContext(

@@ -24,11 +24,11 @@ import javax.sql.DataSource;
 /**
  * Everything the platform's database holds about a tenant, for its owners' GDPR requests: {@code
  * GET /api/v1/tenants/{name}/export}, JSON lines ({@code {"table": ..., "row": {...}}}) of every
- * table with a tenant_id (found in the catalog, so a table added later is exported too), the audit
- * trail's entries about it, and its namespace's ticket API calls, from one snapshot. The caller
- * needs get on robusto.dev tenantexports in the tenant's namespace (its owners, through the chart's
- * edit role) or cluster-wide (a retained tenant's rows, after its namespace is gone); each export
- * is recorded in the audit trail.
+ * table with a tenant_id (found in the catalog, so a table added later is exported too: the audit
+ * trail's entries since its name was last erased and its ticket API calls among them), from one
+ * snapshot, two exports at a time. The caller needs get on robusto.dev tenantexports in the
+ * tenant's namespace (its owners, through the chart's edit role) or cluster-wide (a retained
+ * tenant's rows, after its namespace is gone); each export is recorded in the audit trail.
  */
 @Path("/api/v1/tenants/{name}/export")
 public class TenantExportApi {
@@ -40,6 +40,7 @@ public class TenantExportApi {
   private final TenantDatabase database;
   private final DataSource dataSource;
   private final AuditLog audit;
+  private final java.util.concurrent.Semaphore running = new java.util.concurrent.Semaphore(2);
 
   TenantExportApi(
       KubeAuth auth,
@@ -72,26 +73,56 @@ public class TenantExportApi {
     if (config.isEmpty()) {
       throw KubeAuth.refuse(404, "No tenant named " + name + " has rows in the database.");
     }
-    var namespace = config.get().namespace();
+    // A database connection and a snapshot held while a client reads: two exports at a time (the
+    // permit is taken where it is released, so an answer never written cannot keep one).
+    if (running.availablePermits() == 0) {
+      throw KubeAuth.refuse(429, "Two exports are running on this replica; retry in a minute.");
+    }
     new Auditor(audit, "api:" + caller.getUsername())
         .record("export", "tenant-rows/" + name, name, null, null);
-    StreamingOutput body = out -> write(name, namespace, out);
+    StreamingOutput body = out -> write(name, out);
     return Response.ok(body)
         .header("Content-Disposition", "attachment; filename=\"" + name + ".jsonl\"")
         .build();
   }
 
-  private void write(String tenantId, String namespace, java.io.OutputStream out)
-      throws IOException {
+  private void write(String tenantId, java.io.OutputStream out) throws IOException {
+    try {
+      if (!running.tryAcquire(60, java.util.concurrent.TimeUnit.SECONDS)) {
+        throw new IOException("two exports kept running for a minute: this one gave up");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted before the export started", e);
+    }
+    try {
+      writeRows(tenantId, out);
+    } finally {
+      running.release();
+    }
+  }
+
+  private void writeRows(String tenantId, java.io.OutputStream out) throws IOException {
     var writer = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8));
     try (var c = dataSource.getConnection()) {
       c.setAutoCommit(false);
-      // One snapshot for every table, read in pages rather than held in memory.
+      // One snapshot for every table, read in pages rather than held in memory; a client that
+      // stops reading ends it (the transaction waits idle between pages), not the pool.
       c.createStatement().execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+      c.createStatement().execute("SET LOCAL idle_in_transaction_session_timeout = '60s'");
       for (var table : tenantTables(c)) {
-        lines(c, "SELECT %s FROM %s t WHERE tenant_id = ?", table, tenantId, writer);
+        // The trail outlives a tenant: an erased predecessor's entries under the same name are not
+        // this one's.
+        lines(
+            c,
+            table.equals("audit_log")
+                ? "SELECT %s FROM %s t WHERE tenant_id = ? AND seq > "
+                    + dev.robusto.audit.AuditStore.lastErasureOf("t")
+                : "SELECT %s FROM %s t WHERE tenant_id = ?",
+            table,
+            tenantId,
+            writer);
       }
-      lines(c, "SELECT %s FROM %s t WHERE namespace = ?", "api_calls", namespace, writer);
       c.commit();
     } catch (SQLException e) {
       // Mid-stream there is no status left to send: the cut answer ends without its last line.

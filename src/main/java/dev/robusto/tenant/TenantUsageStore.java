@@ -120,7 +120,8 @@ public final class TenantUsageStore {
 
   /**
    * One line of a CFDI month: a merchant's tickets that ended in {@code state}, and the sum of
-   * their {@code total} (tickets whose data has no numeric total are counted apart).
+   * their {@code total} (tickets whose data has no numeric total under a trillion are counted
+   * apart).
    */
   public record CfdiLine(
       String merchant, String state, long tickets, BigDecimal total, long withoutTotal) {}
@@ -135,10 +136,15 @@ public final class TenantUsageStore {
     return sql.list(
         """
         SELECT b.merchant, o.state, count(*),
-               coalesce(sum((o.payload->>'total')::numeric)
-                        FILTER (WHERE jsonb_typeof(o.payload->'total') = 'number'), 0),
-               count(*) FILTER (WHERE jsonb_typeof(o.payload->'total') IS DISTINCT FROM 'number')
+               coalesce(sum(t.total), 0), count(*) FILTER (WHERE t.total IS NULL)
           FROM automation_item_outcomes o
+          -- A total is a number under a trillion: anything else is counted apart, not summed.
+          CROSS JOIN LATERAL (
+            SELECT CASE WHEN jsonb_typeof(o.payload->'total') = 'number'
+                         AND length(o.payload->>'total') <= 40
+                        THEN CASE WHEN abs((o.payload->>'total')::numeric) < 1e12
+                                  THEN (o.payload->>'total')::numeric END
+                   END AS total) t
           LEFT JOIN automation_batches b ON b.batch_id = o.batch_id
          WHERE o.tenant_id = ? AND o.finished_at >= ? AND o.finished_at < ?
            AND o.state <> 'redriven'

@@ -574,6 +574,7 @@ class InvoicingIT {
     var answer =
         http.send(
             HttpRequest.newBuilder(URI.create(portalsUrl + "/" + portal + "/outage"))
+                .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"down\": " + down + "}"))
                 .build(),
             HttpResponse.BodyHandlers.ofString());

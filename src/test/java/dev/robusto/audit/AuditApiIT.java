@@ -173,6 +173,13 @@ class AuditApiIT {
 
   @Test
   void ownersReadTheirOwnTenantsEntriesPageByPageAndAuditorsReadEveryones() throws Exception {
+    // An earlier tenant of the same name, erased: its entries are not the new one's to read.
+    log.append(
+        new AuditEntry(
+            "api:antes", "update", "ConfigMap/tenant-bitacora/antes", "bitacora", "a", "b"));
+    log.append(
+        new AuditEntry(
+            "robusto-operator/tenant", "erase", "tenant-rows/bitacora", "bitacora", "b", null));
     var client = LocalCluster.get().client();
     var namespace =
         dev.robusto.testing.TestTenants.ownedByCaja(
@@ -230,6 +237,11 @@ class AuditApiIT {
                 .get("entries"))
         .as("an empty range")
         .isEmpty();
+
+    assertThat(get(entriesUrl + "?tenant=bitacora&limit=500", owner).body())
+        .doesNotContain("ConfigMap/tenant-bitacora/antes");
+    assertThat(get(entriesUrl + "?tenant=bitacora&limit=500", auditor()).body())
+        .contains("ConfigMap/tenant-bitacora/antes");
 
     // Another tenant's entries, or everyone's, are an auditor's to read.
     assertThat(get(entriesUrl + "?tenant=bitacora-vecina", owner).statusCode()).isEqualTo(403);

@@ -38,7 +38,8 @@ class SchemaIT {
           "V15__api_calls.sql",
           "V16__batch_merchant.sql",
           "V17__ticket_steps.sql",
-          "V18__complete_erasure.sql");
+          "V18__complete_erasure.sql",
+          "V19__tenant_rows_by_tenant.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {

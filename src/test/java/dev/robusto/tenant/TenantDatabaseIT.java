@@ -379,16 +379,32 @@ class TenantDatabaseIT {
               + " tenant_id, idempotency_key, now(), 40, 'succeeded' FROM automation_item_outcomes"
               + " WHERE tenant_id = "
               + id);
+      // What a worker committing across its batch's deletion leaves: an outcome and a step whose
+      // batch is gone, which no batch trigger sees.
+      s.execute(
+          "INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,"
+              + " payload, state, attempts, created_at) VALUES (nextval(pg_get_serial_sequence("
+              + "'automation_items', 'item_id')), gen_random_uuid(), "
+              + id
+              + ", 'huerfano', '{}', 'succeeded', 1, now())");
+      s.execute(
+          "INSERT INTO automation_ticket_steps (item_id, attempt, batch_id, tenant_id,"
+              + " idempotency_key, started_at, duration_ms, outcome) VALUES (-1, 1,"
+              + " gen_random_uuid(), "
+              + id
+              + ", 'huerfano', now(), 1, 'failed') ON CONFLICT DO NOTHING");
       s.execute(
           "INSERT INTO automation_attempts (tenant_id, deployment, revision, failed, duration_ms)"
               + " VALUES ("
               + id
               + ", 'flota', 1, false, 40)");
       s.execute(
-          "INSERT INTO api_calls (day, namespace, caller, version, endpoint, calls, last_call_at)"
-              + " VALUES (current_date, 'tenant-"
+          "INSERT INTO api_calls (day, namespace, caller, version, endpoint, calls, last_call_at,"
+              + " tenant_id) VALUES (current_date, 'tenant-"
               + tenant
-              + "', 'caja', 'v1', 'GET /tickets/{id}', 3, now())");
+              + "', 'caja', 'v1', 'GET /tickets/{id}', 3, now(), "
+              + id
+              + ")");
     }
   }
 
