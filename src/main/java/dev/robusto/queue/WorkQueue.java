@@ -299,6 +299,12 @@ public final class WorkQueue {
     if (attempts.isEmpty()) {
       return;
     }
+    var durations =
+        Sql.array(
+            "integer",
+            attempts.stream()
+                .map(a -> (int) Math.min(Integer.MAX_VALUE, a.durationMillis()))
+                .toArray());
     try (var c = dataSource.getConnection();
         var relaxed = c.createStatement()) {
       c.setAutoCommit(false);
@@ -312,11 +318,11 @@ public final class WorkQueue {
           deployment,
           Sql.orNull(revision, Types.INTEGER),
           Sql.array("boolean", attempts.stream().map(Attempt::failed).toArray()),
-          durations(attempts),
+          durations,
           Sql.array("bigint", attempts.stream().map(a -> a.claim().itemId()).toArray()),
           Sql.array("integer", attempts.stream().map(a -> a.claim().attempts()).toArray()),
           Sql.array("bigint", attempts.stream().map(a -> a.startedAt().toEpochMilli()).toArray()),
-          durations(attempts),
+          durations,
           Sql.array(
               "text",
               attempts.stream()
@@ -325,14 +331,6 @@ public final class WorkQueue {
           Sql.array("text", attempts.stream().map(Attempt::detail).toArray()));
       c.commit();
     }
-  }
-
-  private static Object durations(List<Attempt> attempts) {
-    return Sql.array(
-        "integer",
-        attempts.stream()
-            .map(a -> (int) Math.min(Integer.MAX_VALUE, a.durationMillis()))
-            .toArray());
   }
 
   /**
