@@ -23,6 +23,7 @@ install_chart() {
   hack/adopt-crds "$ROBUSTO_RELEASE" "$ROBUSTO_NAMESPACE" >/dev/null
   helm upgrade --install "$ROBUSTO_RELEASE" helm/robusto-operator -n "$ROBUSTO_NAMESPACE" \
     --create-namespace --set replicaCount=0 --set database.password=unused-by-local-runs \
+    --set database.owner.password=unused-by-local-runs \
     "${image_args[@]}" --wait --timeout 120s >/dev/null
   kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
 }
@@ -52,10 +53,19 @@ build_operator() {
   fi
 }
 
+# migrate_database: the schema migrated as its owner (ROBUSTO_DATABASE_OWNER_*, from hack/postgres)
+# before the operator starts, which logs in as a role that owns nothing; the chart's init
+# container runs the same class.
+migrate_database() {
+  java -cp "target/quarkus-app/app/*:target/quarkus-app/lib/main/*:target/quarkus-app/lib/boot/*" \
+    dev.robusto.operator.DatabaseMigration >&2
+}
+
 # start_operator KUBECONFIG PORT LOG: starts the operator as a background child of the calling
 # shell (so the caller can wait for it) and sets operator_pid; fails when it does not get ready.
 # Call it directly, never in $(...): a command substitution's child is not the caller's to wait for.
 start_operator() {
+  migrate_database
   # shellcheck disable=SC2086 # ROBUSTO_JAVA_OPTS is a space-separated list of JVM options: split on purpose
   KUBECONFIG="$1" QUARKUS_HTTP_PORT="$2" ROBUSTO_BATCH_WORKER_IMAGE="${worker_image:-robusto-operator:dev}" \
     java ${ROBUSTO_JAVA_OPTS:-} \

@@ -27,6 +27,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (printf "%s-database" (include "robusto.fullname" .)) .Values.database.existingSecret -}}
 {{- end -}}
 
+{{- /* The Secret and key holding the schema owner's password (the migration step's only). */}}
+{{- define "robusto.ownerSecret" -}}
+{{- default (include "robusto.databaseSecret" .) .Values.database.owner.existingSecret -}}
+{{- end -}}
+{{- define "robusto.ownerSecretKey" -}}
+{{- if or .Values.database.existingSecret .Values.database.owner.existingSecret -}}
+{{- .Values.database.owner.existingSecretKey -}}
+{{- else -}}
+owner-password
+{{- end -}}
+{{- end -}}
+
 {{- /* The operator's image (the workers' too): pinned by digest when one is given. */}}
 {{- define "robusto.image" -}}
 {{- if .Values.image.digest -}}

@@ -48,6 +48,13 @@ public final class Sql {
   }
 
   /** A parameter that binds as an SQL array of {@code type} ("text", "uuid", "bigint"...). */
+  /**
+   * A role or other name as a double-quoted SQL identifier, for statements that take no parameter.
+   */
+  public static String quoteIdentifier(String identifier) {
+    return "\"" + identifier.replace("\"", "\"\"") + "\"";
+  }
+
   public static Object array(String type, Object[] elements) {
     return new ArrayOf(type, elements);
   }

@@ -153,7 +153,7 @@ public class TenantDatabase {
     try (var c = dataSource.getConnection()) {
       c.setAutoCommit(false);
       try (var s = c.createStatement()) {
-        var quoted = quote(role);
+        var quoted = Sql.quoteIdentifier(role);
         var options =
             " LOGIN CONNECTION LIMIT " + connectionLimit + " PASSWORD '" + scramVerifier + "'";
         if (role(c, role)) {
@@ -182,7 +182,7 @@ public class TenantDatabase {
   }
 
   public void connectionLimit(String role, int connectionLimit) throws SQLException {
-    execute("ALTER ROLE " + quote(role) + " CONNECTION LIMIT " + connectionLimit);
+    execute("ALTER ROLE " + Sql.quoteIdentifier(role) + " CONNECTION LIMIT " + connectionLimit);
   }
 
   /**
@@ -216,7 +216,7 @@ public class TenantDatabase {
               rs -> rs.getString(1));
       for (var role : strangers) {
         try {
-          s.execute("GRANT " + quote(role) + " TO CURRENT_USER");
+          s.execute("GRANT " + Sql.quoteIdentifier(role) + " TO CURRENT_USER");
         } catch (SQLException e) {
           LOG.warnf("Cannot watch the sessions of %s: %s", role, e.getMessage());
         }
@@ -279,7 +279,7 @@ public class TenantDatabase {
           if (!role(c, role)) {
             continue;
           }
-          var quoted = quote(role);
+          var quoted = Sql.quoteIdentifier(role);
           s.execute("DROP OWNED BY " + quoted);
           s.execute("DROP ROLE " + quoted);
         }
@@ -299,8 +299,8 @@ public class TenantDatabase {
    */
   private static void lockOut(Connection c, String role) throws SQLException {
     try (var s = c.createStatement()) {
-      s.execute("ALTER ROLE " + quote(role) + " NOLOGIN PASSWORD NULL");
-      s.execute("GRANT " + quote(role) + " TO CURRENT_USER");
+      s.execute("ALTER ROLE " + Sql.quoteIdentifier(role) + " NOLOGIN PASSWORD NULL");
+      s.execute("GRANT " + Sql.quoteIdentifier(role) + " TO CURRENT_USER");
     }
     Sql.execute(
         c,
@@ -356,9 +356,5 @@ public class TenantDatabase {
         var s = c.createStatement()) {
       s.execute(sql);
     }
-  }
-
-  private static String quote(String identifier) {
-    return "\"" + identifier.replace("\"", "\"\"") + "\"";
   }
 }

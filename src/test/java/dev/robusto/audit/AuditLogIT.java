@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.robusto.testing.Postgres;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.stream.IntStream;
 import javax.sql.DataSource;
@@ -52,10 +53,50 @@ class AuditLogIT {
     }
   }
 
+  /**
+   * The operator's own role (V20) reads and appends, nothing more: what it would need to rewrite
+   * the trail (change rows, switch off the triggers that refuse it, replace the function that
+   * computes the chain, take the table over) is refused by PostgreSQL's privileges.
+   */
   @Test
-  void theDatabaseRefusesUpdateDeleteAndTruncate() throws Exception {
+  void theOperatorsRoleCanOnlyReadAndAppend() throws Exception {
     append(3);
     try (var c = operator.getConnection();
+        var s = c.createStatement()) {
+      for (var attack :
+          List.of(
+              "UPDATE audit_log SET actor = 'mallory' WHERE seq = 2",
+              "DELETE FROM audit_log WHERE seq = 2",
+              "TRUNCATE audit_log",
+              "ALTER TABLE audit_log DISABLE TRIGGER USER",
+              "DROP TRIGGER audit_refuse_change ON audit_log",
+              "ALTER TABLE audit_log OWNER TO " + Postgres.OPERATOR_ROLE,
+              "CREATE OR REPLACE FUNCTION audit_chain_append() RETURNS trigger LANGUAGE plpgsql"
+                  + " AS $$ BEGIN RETURN NEW; END $$",
+              "CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql"
+                  + " AS $$ BEGIN RETURN NULL; END $$",
+              "DROP TABLE audit_log",
+              "DELETE FROM flyway_schema_history",
+              "SET ROLE " + Postgres.OWNER_ROLE)) {
+        assertThatThrownBy(() -> s.execute(attack))
+            .as(attack)
+            .isInstanceOf(SQLException.class)
+            .satisfies(
+                e ->
+                    assertThat(((SQLException) e).getSQLState())
+                        .as("%s: %s", attack, e.getMessage())
+                        .isEqualTo("42501"));
+      }
+    }
+    var result = verify(null);
+    assertThat(result.intact()).as(result.problem()).isTrue();
+    assertThat(result.rows()).isEqualTo(3);
+  }
+
+  @Test
+  void evenTheSchemaOwnerIsRefusedUpdateDeleteAndTruncateByTheTriggers() throws Exception {
+    append(3);
+    try (var c = Postgres.get().owner(DB).getConnection();
         var s = c.createStatement()) {
       assertThatThrownBy(() -> s.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2"))
           .hasMessageContaining("audit_log is append-only: UPDATE is not allowed");

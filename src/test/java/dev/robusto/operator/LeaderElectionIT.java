@@ -49,7 +49,7 @@ class LeaderElectionIT {
     cluster = LocalCluster.startSeparate("leader-election");
     var kubeconfig = cluster.kubeconfigWithToken(cluster.installChartAndIssueOperatorToken());
     var postgres = Postgres.get();
-    postgres.newDatabase("leader_election");
+    postgres.migratedDatabase("leader_election");
     var env =
         Map.of(
             "KUBECONFIG", kubeconfig.toString(),

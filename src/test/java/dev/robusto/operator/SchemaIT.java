@@ -39,7 +39,8 @@ class SchemaIT {
           "V16__batch_merchant.sql",
           "V17__ticket_steps.sql",
           "V18__complete_erasure.sql",
-          "V19__tenant_rows_by_tenant.sql");
+          "V19__tenant_rows_by_tenant.sql",
+          "V20__runtime_role.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {
@@ -67,6 +68,68 @@ class SchemaIT {
     var flyway = Flyway.configure().dataSource(db).locations("classpath:db/migration").load();
     assertThat(flyway.migrate().migrationsExecuted).isEqualTo(MIGRATIONS.size());
     assertThat(flyway.migrate().migrationsExecuted).isZero();
+  }
+
+  /**
+   * The operator's role reaches every table (row-level security included) and owns none; on the
+   * audit log it may only read and append. The schema is enumerated, so a later table without what
+   * the operator needs, or an RLS table without the operator's policy, fails here.
+   */
+  @Test
+  void theOperatorsRoleReachesEveryTableOwnsNoneAndOnlyAppendsToTheAuditLog() throws Exception {
+    var db = Postgres.get().migratedDatabase("runtime_role_it");
+    var query =
+        """
+        SELECT c.relname, pg_get_userbyid(c.relowner),
+               has_table_privilege('robusto_runtime', c.oid, 'SELECT'),
+               has_table_privilege('robusto_runtime', c.oid, 'INSERT'),
+               has_table_privilege('robusto_runtime', c.oid, 'UPDATE'),
+               has_table_privilege('robusto_runtime', c.oid, 'DELETE'),
+               has_table_privilege('robusto_runtime', c.oid, 'TRUNCATE'),
+               NOT c.relrowsecurity OR EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid
+                 AND 'robusto_runtime'::regrole = ANY (p.polroles) AND p.polpermissive)
+          FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+           AND c.relname <> 'flyway_schema_history'
+        """;
+    var tables = new TreeSet<String>();
+    try (var c = db.getConnection();
+        var rs = c.createStatement().executeQuery(query)) {
+      while (rs.next()) {
+        var table = rs.getString(1);
+        tables.add(table);
+        assertThat(rs.getString(2)).as("%s's owner", table).isEqualTo(Postgres.OWNER_ROLE);
+        var appendOnly = table.equals("audit_log");
+        assertThat(List.of(rs.getBoolean(3), rs.getBoolean(4), rs.getBoolean(5), rs.getBoolean(6)))
+            .as("%s: SELECT, INSERT, UPDATE, DELETE", table)
+            .isEqualTo(List.of(true, true, !appendOnly, !appendOnly));
+        assertThat(rs.getBoolean(7)).as("%s: TRUNCATE", table).isFalse();
+        assertThat(rs.getBoolean(8))
+            .as("%s: a policy lets the operator see every tenant", table)
+            .isTrue();
+      }
+    }
+    assertThat(tables).contains("audit_log", "tenant_config", "automation_items");
+    try (var c = db.getConnection();
+        var rs =
+            c.createStatement()
+                .executeQuery(
+                    "SELECT has_table_privilege('flyway_schema_history', 'INSERT'),"
+                        + " pg_has_role('robusto_runtime', 'MEMBER'), rolsuper, rolbypassrls"
+                        + " FROM pg_roles WHERE rolname = current_user")) {
+      rs.next();
+      assertThat(rs.getBoolean(1)).as("the operator writes no migration history").isFalse();
+      assertThat(rs.getBoolean(2)).as("the migration step let the operator's login in").isTrue();
+      assertThat(rs.getBoolean(3) || rs.getBoolean(4)).isFalse();
+    }
+  }
+
+  @Test
+  void theMigrationStepRefusesAnOperatorLoginThatOwnsTheSchema() {
+    var db = Postgres.get().newDatabase("owner_is_runtime_it");
+    assertThatThrownBy(() -> DatabaseMigration.migrate(db, Postgres.OWNER_ROLE))
+        .hasMessageContaining("must not be the schema owner");
+    assertThatThrownBy(() -> DatabaseMigration.migrate(db, "no_such_login"))
+        .hasMessageContaining("does not exist: CREATE ROLE \"no_such_login\" LOGIN CREATEROLE");
   }
 
   @Test
@@ -180,6 +243,9 @@ class SchemaIT {
           LEFT JOIN pg_roles r ON r.oid = a.grantee
           WHERE p.pronamespace = 'public'::regnamespace AND a.privilege_type = 'EXECUTE'
             AND (a.grantee = 0 OR r.rolname LIKE 'robusto_%')
+        UNION ALL SELECT 'default ' || d.defaclobjtype::text || ' ' || r.rolname || ' ' || a.privilege_type
+          FROM pg_default_acl d, aclexplode(d.defaclacl) a JOIN pg_roles r ON r.oid = a.grantee
+          WHERE r.rolname LIKE 'robusto_%'
         """;
     var result = new TreeSet<String>();
     try (var c = db.getConnection();

@@ -3,11 +3,13 @@ package dev.robusto.packaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.robusto.testing.Charts;
 import dev.robusto.testing.LocalCluster;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -37,6 +39,10 @@ class HelmChartIT {
     var unset = cluster.helm("template", "render-check", CHART);
     assertThat(unset.exitCode()).isNotZero();
     assertThat(unset.output()).contains("Set database.existingSecret");
+    var noOwner =
+        cluster.helm("template", "render-check", CHART, "--set", "database.password=s3cret");
+    assertThat(noOwner.exitCode()).isNotZero();
+    assertThat(noOwner.output()).contains("Set database.owner.password");
     var rendered =
         cluster.helm(
             "template",
@@ -45,7 +51,9 @@ class HelmChartIT {
             "-n",
             "render-check",
             "--set",
-            "database.password=s3cret");
+            "database.password=s3cret",
+            "--set",
+            "database.owner.password=s3cret-owner");
     assertThat(rendered.exitCode()).as(rendered.output()).isZero();
     assertThat(rendered.output())
         .contains("robusto.tenant.tiers.enterprise.max-concurrent-jobs=20")
@@ -61,6 +69,8 @@ class HelmChartIT {
             CHART,
             "--set",
             "database.password=s3cret",
+            "--set",
+            "database.owner.password=s3cret-owner",
             "--set",
             "replicaCount=1",
             "--set",
@@ -95,6 +105,8 @@ class HelmChartIT {
             CHART,
             "--set",
             "database.password=demo-only",
+            "--set",
+            "database.owner.password=demo-only-owner",
             "--set",
             "crds.install=false", // the cluster's CRDs are the test harness's
             "-n",
@@ -148,6 +160,8 @@ class HelmChartIT {
             "--set",
             "database.password=unused",
             "--set",
+            "database.owner.password=unused-owner",
+            "--set",
             "crds.install=false",
             "-n",
             "rbac-check",
@@ -191,7 +205,15 @@ class HelmChartIT {
             List.of("replicas=3", "replicas"))) {
       var result =
           cluster.helm(
-              "template", "bad-values", CHART, "--set", "database.password=x", "--set", bad.get(0));
+              "template",
+              "bad-values",
+              CHART,
+              "--set",
+              "database.password=x",
+              "--set",
+              "database.owner.password=x-owner",
+              "--set",
+              bad.get(0));
       assertThat(result.exitCode()).as(bad.get(0)).isNotZero();
       assertThat(result.output())
           .as(bad.get(0))
@@ -200,9 +222,44 @@ class HelmChartIT {
     }
   }
 
+  /**
+   * The operator's login owns nothing; the schema owner's password reaches only the init container
+   * that migrates, from the database Secret's owner-password key unless another Secret is named.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void onlyTheMigrationStepHoldsTheSchemaOwnersPassword() {
+    var pod = Charts.operatorPod();
+    var migrate = ((List<Map<String, Object>>) pod.get("initContainers")).get(0);
+    assertThat(Charts.migrationCommand())
+        .last()
+        .isEqualTo("dev.robusto.operator.DatabaseMigration");
+    assertThat(migrate.get("env").toString())
+        .contains("name=ROBUSTO_DATABASE_OWNER_USERNAME, value=robusto_owner")
+        .contains(
+            "name=ROBUSTO_DATABASE_OWNER_PASSWORD, valueFrom={secretKeyRef={name=robusto-db, key=owner-password}}")
+        .contains("name=QUARKUS_DATASOURCE_USERNAME, value=robusto");
+    for (var container : (List<Map<String, Object>>) pod.get("containers")) {
+      assertThat(container.get("env").toString())
+          .doesNotContain("OWNER")
+          .doesNotContain("owner-password");
+    }
+    assertThat(
+            Charts.operatorPod("--set", "database.owner.existingSecret=robusto-owner").toString())
+        .contains("secretKeyRef={name=robusto-owner, key=owner-password}");
+  }
+
   @Test
   void crdsImageDigestAndTheTestPodRenderAsValuesSay() {
-    var defaults = cluster.helm("template", "r", CHART, "--set", "database.password=x");
+    var defaults =
+        cluster.helm(
+            "template",
+            "r",
+            CHART,
+            "--set",
+            "database.password=x",
+            "--set",
+            "database.owner.password=x-owner");
     assertThat(defaults.exitCode()).as(defaults.output()).isZero();
     assertThat(defaults.output().split("kind: \"?CustomResourceDefinition\"?", -1))
         .as("five CRDs")
@@ -220,6 +277,8 @@ class HelmChartIT {
             "--set",
             "database.password=x",
             "--set",
+            "database.owner.password=x-owner",
+            "--set",
             "crds.keep=false",
             "--set",
             "tests.enabled=false",
@@ -232,7 +291,15 @@ class HelmChartIT {
         .contains("robusto.batch.worker-image=robusto-operator@sha256:" + "a".repeat(64));
     var none =
         cluster.helm(
-            "template", "r", CHART, "--set", "database.password=x", "--set", "crds.install=false");
+            "template",
+            "r",
+            CHART,
+            "--set",
+            "database.password=x",
+            "--set",
+            "database.owner.password=x-owner",
+            "--set",
+            "crds.install=false");
     assertThat(none.output()).doesNotContain("CustomResourceDefinition");
   }
 
@@ -325,6 +392,8 @@ class HelmChartIT {
         "crd-upgrade",
         "--set",
         "database.password=unused",
+        "--set",
+        "database.owner.password=unused-owner",
         "--set",
         "replicaCount=0");
   }

@@ -12,6 +12,7 @@ import dev.robusto.batch.AutomationBatchStatus;
 import dev.robusto.localnode.ContainerImage;
 import dev.robusto.localnode.LocalNode;
 import dev.robusto.tenant.Tier;
+import dev.robusto.testing.Charts;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.OperatorProcess;
 import dev.robusto.testing.Postgres;
@@ -112,6 +113,18 @@ class ImageIT {
     Files.setPosixFilePermissions(kubeconfig, PosixFilePermissions.fromString("rw-r--r--"));
     var postgres = Postgres.get();
     postgres.newDatabase("image_roles");
+    // The chart's init container: the schema migrated as its owner, in the image.
+    var migrationLog = unpacked.resolve("migrate.log");
+    var migration =
+        image.start(
+            Charts.migrationCommand(),
+            Map.of(
+                "QUARKUS_DATASOURCE_JDBC_URL", postgres.jdbcUrl("image_roles"),
+                "QUARKUS_DATASOURCE_USERNAME", Postgres.OPERATOR_ROLE,
+                "ROBUSTO_DATABASE_OWNER_USERNAME", Postgres.OWNER_ROLE,
+                "ROBUSTO_DATABASE_OWNER_PASSWORD", Postgres.OWNER_PASSWORD),
+            migrationLog);
+    assertThat(migration.waitFor()).as(Files.readString(migrationLog)).isZero();
     var env =
         Map.of(
             "KUBECONFIG",

@@ -29,6 +29,24 @@ public final class Charts {
     return LocalCluster.checked(LocalCluster.exec(LocalCluster.projectDir(), command, 120, null));
   }
 
+  /** The operator Deployment's pod spec, as {@link #template} renders it with {@code args}. */
+  @SuppressWarnings("unchecked")
+  public static Map<String, Object> operatorPod(String... args) {
+    var all = new ArrayList<String>(List.of(args));
+    all.addAll(List.of("--show-only", "templates/deployment.yaml"));
+    Map<String, Object> deployment = new Yaml().load(template(all.toArray(String[]::new)));
+    var template =
+        (Map<String, Object>) ((Map<String, Object>) deployment.get("spec")).get("template");
+    return (Map<String, Object>) template.get("spec");
+  }
+
+  /** The command of the operator pod's init container: the migration step. */
+  @SuppressWarnings("unchecked")
+  public static List<String> migrationCommand() {
+    var init = (List<Map<String, Object>>) operatorPod().get("initContainers");
+    return (List<String>) init.get(0).get("command");
+  }
+
   /** The PrometheusRule's spec (its groups), with {@code sets} as extra --set values. */
   public static Map<String, Object> alertRules(String... sets) {
     var args = new ArrayList<String>();

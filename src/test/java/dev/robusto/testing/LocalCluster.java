@@ -81,6 +81,8 @@ public final class LocalCluster {
             "--set",
             "database.password=unused-by-tests",
             "--set",
+            "database.owner.password=unused-by-tests-owner",
+            "--set",
             "crds.install=false", // applied at start, as a platform team may manage CRDs itself
             "--wait",
             "--timeout",

@@ -1,17 +1,18 @@
 package dev.robusto.testing;
 
+import dev.robusto.operator.DatabaseMigration;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import javax.sql.DataSource;
-import org.flywaydb.core.Flyway;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
- * A real PostgreSQL 17 (the zonky binaries from Maven, run as a process), one per test JVM. The
- * operator's role {@code robusto} is what production gets: LOGIN and CREATEROLE, owner of its
- * database, not a superuser. The superuser is for tests that play an attacker.
+ * A real PostgreSQL 17 (the zonky binaries from Maven, run as a process), one per test JVM, with
+ * the two logins production gets: the schema's owner {@code robusto_owner}, which only migrations
+ * use, and the operator's {@code robusto}, which owns nothing (both LOGIN and CREATEROLE, neither a
+ * superuser). The superuser is for tests that play an attacker.
  *
  * <p>zonky runs PostgreSQL without fsync, which is right for tests and wrong for benchmarks: with
  * {@code ROBUSTO_PG_PORT} set, an already running server with durable settings is used instead
@@ -21,6 +22,8 @@ public final class Postgres {
 
   public static final String OPERATOR_ROLE = "robusto";
   public static final String OPERATOR_PASSWORD = "robusto-test-only";
+  public static final String OWNER_ROLE = "robusto_owner";
+  public static final String OWNER_PASSWORD = "robusto-owner-test-only";
 
   private static Postgres instance;
   private final EmbeddedPostgres server;
@@ -44,15 +47,18 @@ public final class Postgres {
         }
         try (var c = instance.superuser("postgres");
             var s = c.createStatement()) {
-          s.execute(
-              "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '"
-                  + OPERATOR_ROLE
-                  + "') THEN CREATE ROLE "
-                  + OPERATOR_ROLE
-                  + " LOGIN CREATEROLE; END IF; END $$");
-          s.execute("ALTER ROLE " + OPERATOR_ROLE + " PASSWORD '" + OPERATOR_PASSWORD + "'");
+          for (var login :
+              new String[][] {{OPERATOR_ROLE, OPERATOR_PASSWORD}, {OWNER_ROLE, OWNER_PASSWORD}}) {
+            s.execute(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '"
+                    + login[0]
+                    + "') THEN CREATE ROLE "
+                    + login[0]
+                    + " LOGIN CREATEROLE; END IF; END $$");
+            s.execute("ALTER ROLE " + login[0] + " PASSWORD '" + login[1] + "'");
+          }
         }
-        instance.newDatabase("robusto");
+        instance.migratedDatabase("robusto");
       } catch (IOException | SQLException e) {
         throw new IllegalStateException("Cannot start PostgreSQL", e);
       }
@@ -64,23 +70,42 @@ public final class Postgres {
     return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
   }
 
-  /** A fresh, empty database owned by the operator's role, for tests that need their own schema. */
+  /**
+   * A fresh, empty database owned by the owner's login, for tests that need their own schema; the
+   * data source connects as the owner.
+   */
   public DataSource newDatabase(String name) {
     try (var c = superuser("postgres");
         var s = c.createStatement()) {
       s.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-      s.execute("CREATE DATABASE " + name + " OWNER " + OPERATOR_ROLE);
+      s.execute("CREATE DATABASE " + name + " OWNER " + OWNER_ROLE);
     } catch (SQLException e) {
       throw new IllegalStateException(e);
     }
-    return dataSource(name, OPERATOR_ROLE, OPERATOR_PASSWORD);
+    return owner(name);
   }
 
-  /** The platform schema, migrated by Flyway as the operator's role. */
+  /**
+   * The platform schema, migrated as the owner by the migration step the chart runs; the data
+   * source connects as the operator's login, as the operator does.
+   */
   public DataSource migratedDatabase(String name) {
-    var dataSource = newDatabase(name);
-    Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
-    return dataSource;
+    try {
+      DatabaseMigration.migrate(newDatabase(name), OPERATOR_ROLE);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+    return operator(name);
+  }
+
+  /** {@code database} as the operator's login. */
+  public DataSource operator(String database) {
+    return dataSource(database, OPERATOR_ROLE, OPERATOR_PASSWORD);
+  }
+
+  /** {@code database} as the schema owner's login, which only migrations use in production. */
+  public DataSource owner(String database) {
+    return dataSource(database, OWNER_ROLE, OWNER_PASSWORD);
   }
 
   public DataSource dataSource(String database, String user, String password) {

@@ -1,5 +1,6 @@
 package dev.robusto.testing;
 
+import dev.robusto.operator.DatabaseMigration;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,7 +9,6 @@ import java.sql.SQLException;
 import java.util.List;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
-import org.flywaydb.core.Flyway;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
@@ -20,16 +20,20 @@ public final class RestartablePostgres implements AutoCloseable {
 
   private static final Pattern URL =
       Pattern.compile("JDBC_URL=jdbc:postgresql://127.0.0.1:(\\d+)/");
-  private static final Pattern PASSWORD = Pattern.compile("PASSWORD=(\\S+)");
+  private static final Pattern PASSWORD = Pattern.compile("QUARKUS_DATASOURCE_PASSWORD=(\\S+)");
+  private static final Pattern OWNER_PASSWORD =
+      Pattern.compile("ROBUSTO_DATABASE_OWNER_PASSWORD=(\\S+)");
 
   private final Path dir;
   private final int port;
   private final String operatorPassword;
+  private final String ownerPassword;
 
-  private RestartablePostgres(Path dir, int port, String operatorPassword) {
+  private RestartablePostgres(Path dir, int port, String operatorPassword, String ownerPassword) {
     this.dir = dir;
     this.port = port;
     this.operatorPassword = operatorPassword;
+    this.ownerPassword = ownerPassword;
   }
 
   /** Starts one; {@code name} keeps its directory apart from other tests' and local runs'. */
@@ -39,10 +43,13 @@ public final class RestartablePostgres implements AutoCloseable {
     var settings = Files.readString(env);
     var port = URL.matcher(settings);
     var password = PASSWORD.matcher(settings);
-    if (!port.find() || !password.find()) {
-      throw new IllegalStateException("unexpected " + env + ": no URL or password");
+    var ownerPassword = OWNER_PASSWORD.matcher(settings);
+    if (!port.find() || !password.find() || !ownerPassword.find()) {
+      throw new IllegalStateException("unexpected " + env + ": no URL or passwords");
     }
-    var started = new RestartablePostgres(dir, Integer.parseInt(port.group(1)), password.group(1));
+    var started =
+        new RestartablePostgres(
+            dir, Integer.parseInt(port.group(1)), password.group(1), ownerPassword.group(1));
     Runtime.getRuntime().addShutdownHook(new Thread(started::close));
     return started;
   }
@@ -51,11 +58,15 @@ public final class RestartablePostgres implements AutoCloseable {
     return "jdbc:postgresql://127.0.0.1:" + port + "/robusto";
   }
 
-  /** Database robusto, migrated by Flyway as the operator's role. */
+  /** Database robusto, migrated as its owner; the data source connects as the operator's login. */
   public DataSource migrated() {
-    var operator = dataSource(Postgres.OPERATOR_ROLE, operatorPassword);
-    Flyway.configure().dataSource(operator).locations("classpath:db/migration").load().migrate();
-    return operator;
+    try {
+      DatabaseMigration.migrate(
+          dataSource(Postgres.OWNER_ROLE, ownerPassword), Postgres.OPERATOR_ROLE);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+    return dataSource(Postgres.OPERATOR_ROLE, operatorPassword);
   }
 
   public Connection superuser() throws SQLException {
