@@ -3,6 +3,9 @@
 # Expects KUBECONFIG (admin) and PATH with kubectl and helm: eval "$(hack/local-cluster env)".
 
 ROBUSTO_RELEASE=robusto-operator
+# The key that seals this run's audit chain, as the chart's Secret gives one; kept for every
+# operator this shell starts (the database is this run's too).
+ROBUSTO_AUDIT_SEAL_KEYS="${ROBUSTO_AUDIT_SEAL_KEYS:-local-1:$(openssl rand -base64 32)}"
 ROBUSTO_NAMESPACE=robusto-system
 
 # ROBUSTO_IMAGE=TARBALL (the image ./mvnw package -Pimage writes, target/jib-image.tar): the chart
@@ -68,6 +71,7 @@ start_operator() {
   migrate_database
   # shellcheck disable=SC2086 # ROBUSTO_JAVA_OPTS is a space-separated list of JVM options: split on purpose
   KUBECONFIG="$1" QUARKUS_HTTP_PORT="$2" ROBUSTO_BATCH_WORKER_IMAGE="${worker_image:-robusto-operator:dev}" \
+    ROBUSTO_AUDIT_SEAL_KEYS="$ROBUSTO_AUDIT_SEAL_KEYS" \
     java ${ROBUSTO_JAVA_OPTS:-} \
     -jar target/quarkus-app/quarkus-run.jar >"$3" 2>&1 &
   operator_pid=$!

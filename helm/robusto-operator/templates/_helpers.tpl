@@ -39,6 +39,11 @@ owner-password
 {{- end -}}
 {{- end -}}
 
+{{- /* The Secret holding the audit chain's seal keys (key seal-keys). */}}
+{{- define "robusto.sealKeysSecret" -}}
+{{- default (printf "%s-audit-seal-keys" (include "robusto.fullname" .)) .Values.audit.sealKeys.existingSecret -}}
+{{- end -}}
+
 {{- /* The operator's image (the workers' too): pinned by digest when one is given. */}}
 {{- define "robusto.image" -}}
 {{- if .Values.image.digest -}}

@@ -176,7 +176,8 @@ public class AuditApi {
 
   /**
    * The body of a verification answer: over the rows from {@code fromSeq} to {@code rows} (the
-   * chain's length), and the anchor it was checked against, if any.
+   * chain's length), the anchor it was checked against, if any, and the ids of the keys whose seals
+   * were checked (none: the chain is hash-linked only).
    */
   public record VerifyResponse(
       boolean intact,
@@ -187,7 +188,8 @@ public class AuditApi {
       Long anchorSeq,
       String anchorHash,
       long fromSeq,
-      String verifiedAt) {}
+      String verifiedAt,
+      java.util.List<String> sealKeys) {}
 
   @GET
   @Path("/verify")
@@ -210,7 +212,8 @@ public class AuditApi {
             result.anchor().map(a -> a.seq()).orElse(null),
             result.anchor().map(a -> a.hash()).orElse(null),
             result.fromSeq(),
-            result.at().toString());
+            result.at().toString(),
+            store.keys().ids());
     return Response.status(verification.intact() ? 200 : 409).entity(body).build();
   }
 }

@@ -8,8 +8,9 @@ import java.util.Map;
 /**
  * {@code audit verify} from the command line (hack/audit-verify), straight against PostgreSQL, so
  * it works while the operator is down. Connection from QUARKUS_DATASOURCE_JDBC_URL, _USERNAME and
- * _PASSWORD, as the operator's; the anchor from ROBUSTO_AUDIT_ANCHOR_SEQ and _HASH when known. Exit
- * code: 0 intact, 1 broken, 2 usage or connection error.
+ * _PASSWORD, as the operator's; the anchor from ROBUSTO_AUDIT_ANCHOR_SEQ and _HASH when known; the
+ * seal keys from ROBUSTO_AUDIT_SEAL_KEYS (the chart's audit seal Secret), without which seals are
+ * not checked. Exit code: 0 intact, 1 broken, 2 usage or connection error.
  */
 public final class AuditCli {
 
@@ -37,11 +38,22 @@ public final class AuditCli {
               Long.parseLong(env.get("ROBUSTO_AUDIT_ANCHOR_SEQ")),
               env.get("ROBUSTO_AUDIT_ANCHOR_HASH"));
     }
+    AuditKeys keys;
+    try {
+      keys = AuditKeys.parse(env.get("ROBUSTO_AUDIT_SEAL_KEYS"));
+    } catch (IllegalArgumentException e) {
+      err.println(e.getMessage().replace("robusto.audit.seal-keys", "ROBUSTO_AUDIT_SEAL_KEYS"));
+      return 2;
+    }
     try (var connection =
         DriverManager.getConnection(
             url, env.get("QUARKUS_DATASOURCE_USERNAME"), env.get("QUARKUS_DATASOURCE_PASSWORD"))) {
-      var result = AuditVerifier.verify(connection, anchor);
-      var against = anchor == null ? "no anchor given" : "anchor at row " + anchor.seq();
+      var result = AuditVerifier.verify(connection, keys, anchor);
+      var against =
+          (anchor == null ? "no anchor given" : "anchor at row " + anchor.seq())
+              + (keys.sealing()
+                  ? ", seals under " + String.join(", ", keys.ids())
+                  : ", seals not checked (no ROBUSTO_AUDIT_SEAL_KEYS)");
       if (result.intact()) {
         out.printf(
             "audit chain intact: %d rows verified in %d ms (%.0f rows/s), %s%n",

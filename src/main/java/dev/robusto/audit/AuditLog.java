@@ -15,25 +15,36 @@ import org.jboss.logging.Logger;
  * transaction per entry would cap throughput at one commit (one fsync) at a time. Instead callers
  * queue their entries and one writer commits whatever is queued in a single transaction (group
  * commit): {@link #append} returns only once its entry is durable, and a failed batch fails every
- * caller in it.
+ * caller in it. With seal keys, each row is sealed ({@link AuditKeys}) in the transaction that
+ * appends it, so no row of the operator's is ever unsealed.
  */
 public final class AuditLog implements AutoCloseable {
 
   static final int MAX_BATCH = 1_000;
   private static final Logger LOG = Logger.getLogger(AuditLog.class);
+  // One statement per batch, in queue order (the trigger numbers rows as they are inserted).
   private static final String INSERT =
       "INSERT INTO audit_log (actor, action, resource, tenant_id, before_hash, after_hash)"
-          + " VALUES (?, ?, ?, ?, ?, ?)";
+          + " SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])"
+          + " RETURNING seq, hash";
+  private static final String SEAL =
+      "INSERT INTO audit_seals (seq, key_id, mac) SELECT seq, ?, mac"
+          + " FROM unnest(?::bigint[], ?::text[]) AS s(seq, mac)";
 
   private record Pending(AuditEntry entry, CompletableFuture<Void> durable) {}
 
   private final DataSource dataSource;
+  private final AuditKeys keys;
+  private final AuditKeys.Macs macs;
   private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
   private final Thread writer;
   private volatile boolean open = true;
 
-  public AuditLog(DataSource dataSource) {
+  /** {@code keys}: the seal keys, or {@link AuditKeys#NONE} for an unsealed chain. */
+  public AuditLog(DataSource dataSource, AuditKeys keys) {
     this.dataSource = dataSource;
+    this.keys = keys;
+    this.macs = keys.macs(); // used by the writer thread alone
     this.writer = new Thread(this::writeLoop, "audit-log-writer");
     writer.setDaemon(true);
     writer.start();
@@ -99,22 +110,52 @@ public final class AuditLog implements AutoCloseable {
     try (var connection = dataSource.getConnection()) {
       connection.setAutoCommit(false);
       try (var insert = connection.prepareStatement(INSERT)) {
-        for (var pending : batch) {
-          var e = pending.entry();
-          insert.setString(1, e.actor());
-          insert.setString(2, e.action());
-          insert.setString(3, e.resource());
-          insert.setString(4, e.tenantId());
-          insert.setString(5, e.beforeHash());
-          insert.setString(6, e.afterHash());
-          insert.addBatch();
+        var columns = new String[6][batch.size()];
+        for (int i = 0; i < batch.size(); i++) {
+          var e = batch.get(i).entry();
+          columns[0][i] = e.actor();
+          columns[1][i] = e.action();
+          columns[2][i] = e.resource();
+          columns[3][i] = e.tenantId();
+          columns[4][i] = e.beforeHash();
+          columns[5][i] = e.afterHash();
         }
-        insert.executeBatch();
+        for (int c = 0; c < columns.length; c++) {
+          insert.setArray(c + 1, connection.createArrayOf("text", columns[c]));
+        }
+        var appended = new ArrayList<AuditAnchor>(batch.size());
+        try (var rows = insert.executeQuery()) {
+          while (rows.next()) {
+            appended.add(new AuditAnchor(rows.getLong(1), rows.getString(2)));
+          }
+        }
+        if (keys.sealing()) {
+          seal(connection, macs, appended);
+        }
         connection.commit();
       } catch (SQLException | RuntimeException e) {
         connection.rollback();
         throw e;
       }
+    }
+  }
+
+  /** Seals {@code rows} (seq and chain hash) under the current key, in the caller's transaction. */
+  public static void seal(
+      java.sql.Connection connection, AuditKeys.Macs macs, List<AuditAnchor> rows)
+      throws SQLException {
+    var seqs = new Long[rows.size()];
+    var seals = new String[rows.size()];
+    for (int i = 0; i < seqs.length; i++) {
+      var row = rows.get(i);
+      seqs[i] = row.seq();
+      seals[i] = macs.seal(row.seq(), row.hash());
+    }
+    try (var seal = connection.prepareStatement(SEAL)) {
+      seal.setString(1, macs.keyId());
+      seal.setArray(2, connection.createArrayOf("bigint", seqs));
+      seal.setArray(3, connection.createArrayOf("text", seals));
+      seal.executeUpdate();
     }
   }
 

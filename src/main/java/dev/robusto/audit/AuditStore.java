@@ -7,21 +7,39 @@ import jakarta.inject.Singleton;
 import java.sql.SQLException;
 import java.util.Optional;
 import javax.sql.DataSource;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
 
 /** The operator's audit log and chain queries, on its PostgreSQL datasource. */
 @ApplicationScoped
 public class AuditStore {
 
-  private final DataSource dataSource;
+  private static final Logger LOG = Logger.getLogger(AuditStore.class);
 
-  public AuditStore(DataSource dataSource) {
+  private final DataSource dataSource;
+  private final AuditKeys keys;
+
+  AuditStore(
+      DataSource dataSource,
+      @ConfigProperty(name = "robusto.audit.seal-keys") Optional<String> sealKeys) {
     this.dataSource = dataSource;
+    this.keys = AuditKeys.parse(sealKeys.orElse(""));
+    if (!keys.sealing()) {
+      LOG.warn(
+          "The audit chain is not sealed: set robusto.audit.seal-keys (the chart's"
+              + " audit.sealKeys) so a rewrite in the database is found at its first row");
+    }
+  }
+
+  /** The keys the chain is sealed and verified with (ids only in its toString). */
+  public AuditKeys keys() {
+    return keys;
   }
 
   @Produces
   @Singleton
   AuditLog auditLog() {
-    return new AuditLog(dataSource);
+    return new AuditLog(dataSource, keys);
   }
 
   void close(@Disposes AuditLog log) {
@@ -31,7 +49,7 @@ public class AuditStore {
   /** Walks the chain after {@code from} (a row verified before; null: from the first row). */
   public AuditVerification verify(AuditAnchor from, AuditAnchor anchor) throws SQLException {
     try (var connection = dataSource.getConnection()) {
-      return AuditVerifier.verify(connection, from, anchor);
+      return AuditVerifier.verify(connection, keys, from, anchor);
     }
   }
 

@@ -5,13 +5,17 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Walks the audit chain from the first row and reports the first link that does not hold: a seq gap
  * (a row deleted), a prev_hash that is not the previous row's hash, or a hash that does not match
- * the row's own content. Then it checks the chain head and, when given, an anchor kept outside the
- * database, which catches a rewrite that recomputed every hash or a truncated tail. Needs nothing
- * but a JDBC connection, so it also runs when the operator does not.
+ * the row's own content. With seal keys, every row from the first sealed one on must carry a seal
+ * that matches under a live key ({@link AuditKeys}): that catches a rewrite that recomputed the
+ * hashes, at the first row rewritten. Then it checks the chain head and, when given, an anchor kept
+ * outside the database, which catches a truncated tail. Needs nothing but a JDBC connection (and
+ * the keys), so it also runs when the operator does not.
  */
 public final class AuditVerifier {
 
@@ -19,9 +23,9 @@ public final class AuditVerifier {
 
   private AuditVerifier() {}
 
-  public static AuditVerification verify(Connection connection, AuditAnchor anchor)
+  public static AuditVerification verify(Connection connection, AuditKeys keys, AuditAnchor anchor)
       throws SQLException {
-    return verify(connection, null, anchor);
+    return verify(connection, keys, null, anchor);
   }
 
   /**
@@ -31,13 +35,14 @@ public final class AuditVerifier {
    * only by a walk from the first row.
    */
   public static AuditVerification verify(
-      Connection connection, AuditAnchor from, AuditAnchor anchor) throws SQLException {
+      Connection connection, AuditKeys keys, AuditAnchor from, AuditAnchor anchor)
+      throws SQLException {
     var started = System.nanoTime();
     var autoCommit = connection.getAutoCommit();
     // A cursor (fetch size) needs a transaction in pgjdbc; read-only, so it holds nothing.
     connection.setAutoCommit(false);
     try {
-      return walk(connection, from, anchor, started);
+      return walk(connection, keys, from, anchor, started);
     } finally {
       connection.rollback();
       connection.setAutoCommit(autoCommit);
@@ -45,27 +50,36 @@ public final class AuditVerifier {
   }
 
   private static AuditVerification walk(
-      Connection connection, AuditAnchor from, AuditAnchor anchor, long started)
+      Connection connection, AuditKeys keys, AuditAnchor from, AuditAnchor anchor, long started)
       throws SQLException {
     var rewritten = rewrittenBefore(connection, from, anchor);
     if (rewritten != null) {
       return broken(0, rewritten.seq(), rewritten.message(), started);
     }
     var sha256 = AuditCanonical.sha256();
+    var macs = keys.sealing() ? keys.macs() : null;
+    var sealedFrom = keys.sealing() ? firstSealed(connection) : null;
     long rows = 0;
     long expectedSeq = from == null ? 1 : from.seq() + 1;
     var previousHash = from == null ? "" : from.hash();
     var anchorSeen = from != null && anchor != null && anchor.seq() <= from.seq();
-    try (var statement =
-        connection.prepareStatement(
-            "SELECT seq, at, actor, action, resource, tenant_id, before_hash, after_hash,"
-                + " prev_hash, hash FROM audit_log WHERE seq >= ? ORDER BY seq")) {
+    try (var statement = connection.prepareStatement(ROWS);
+        var sealStatement = connection.prepareStatement(SEALS)) {
       statement.setLong(1, expectedSeq);
       statement.setFetchSize(FETCH_SIZE);
-      try (var rs = statement.executeQuery()) {
+      sealStatement.setLong(1, expectedSeq);
+      sealStatement.setFetchSize(FETCH_SIZE);
+      // Two cursors in seq order, merged here: cheaper than a join that groups seals per row.
+      try (var rs = statement.executeQuery();
+          var seals = macs != null ? new SealCursor(sealStatement.executeQuery()) : null) {
         while (rs.next()) {
           rows++;
           var problem = rowProblem(rs, expectedSeq, previousHash, sha256, anchor);
+          if (problem == null && seals != null) {
+            problem =
+                sealProblem(
+                    rs.getLong(1), rs.getString(10), seals.of(rs.getLong(1)), macs, sealedFrom);
+          }
           if (problem != null) {
             return broken(rows, problem.seq(), problem.message(), started);
           }
@@ -87,8 +101,53 @@ public final class AuditVerifier {
               + ": rows were removed",
           started);
     }
+    if (macs != null && sealedFrom == null && lastSeq > 0) {
+      return broken(
+          rows,
+          1,
+          "no row of the chain is sealed although seal keys are configured: the seals were"
+              + " removed, or no operator with the keys has appended yet",
+          started);
+    }
     var head = lastSeq == 0 ? null : new AuditAnchor(lastSeq, previousHash);
     return new AuditVerification(true, rows, null, null, elapsedMillis(started), head);
+  }
+
+  private static final String ROWS =
+      "SELECT seq, at, actor, action, resource, tenant_id, before_hash, after_hash, prev_hash, hash"
+          + " FROM audit_log WHERE seq >= ? ORDER BY seq";
+  private static final String SEALS =
+      "SELECT seq, key_id, mac FROM audit_seals WHERE seq >= ? ORDER BY seq, key_id";
+
+  /** A seal: the key it was made with and the MAC. */
+  private record Seal(String keyId, String mac) {}
+
+  /** The seals in seq order, handed out row by row; seals of rows that do not exist are skipped. */
+  private static final class SealCursor implements AutoCloseable {
+    private final ResultSet rs;
+    private boolean more;
+
+    SealCursor(ResultSet rs) throws SQLException {
+      this.rs = rs;
+      this.more = rs.next();
+    }
+
+    List<Seal> of(long seq) throws SQLException {
+      while (more && rs.getLong(1) < seq) {
+        more = rs.next();
+      }
+      var found = new ArrayList<Seal>(1);
+      while (more && rs.getLong(1) == seq) {
+        found.add(new Seal(rs.getString(2), rs.getString(3)));
+        more = rs.next();
+      }
+      return found;
+    }
+
+    @Override
+    public void close() throws SQLException {
+      rs.close();
+    }
   }
 
   /** Where the chain breaks, and how, in words. */
@@ -157,6 +216,57 @@ public final class AuditVerifier {
               + " differs from the anchor kept outside the database: the chain was rewritten");
     }
     return null;
+  }
+
+  /**
+   * Why the row under {@code rs} is not sealed as it must be, or null. Rows before the first sealed
+   * one predate the keys and rest on the hash chain alone (the first sealed row's hash covers
+   * them).
+   */
+  private static Problem sealProblem(
+      long seq, String hash, List<Seal> seals, AuditKeys.Macs macs, Long sealedFrom) {
+    if (seals.isEmpty()) {
+      return sealedFrom != null && seq >= sealedFrom
+          ? new Problem(
+              seq,
+              "row "
+                  + seq
+                  + " has no seal: it was not appended by the operator, or its seal was removed")
+          : null;
+    }
+    var verified = false;
+    for (var seal : seals) {
+      var matches = macs.matches(seal.keyId(), seq, hash, seal.mac());
+      if (Boolean.FALSE.equals(matches)) {
+        return new Problem(
+            seq,
+            "row "
+                + seq
+                + "'s seal under key "
+                + seal.keyId()
+                + " does not match: the row was rewritten by someone without the audit key");
+      }
+      verified |= Boolean.TRUE.equals(matches);
+    }
+    return verified
+        ? null
+        : new Problem(
+            seq,
+            "row "
+                + seq
+                + " is sealed only under key(s) "
+                + String.join(", ", seals.stream().map(Seal::keyId).toList())
+                + ", none of them live: put the key back in robusto.audit.seal-keys until every row"
+                + " is re-sealed under the new one");
+  }
+
+  private static Long firstSealed(Connection connection) throws SQLException {
+    try (var query = connection.prepareStatement("SELECT min(seq) FROM audit_seals");
+        var rs = query.executeQuery()) {
+      rs.next();
+      var seq = rs.getLong(1);
+      return rs.wasNull() ? null : seq;
+    }
   }
 
   private static String hashAt(Connection connection, long seq) throws SQLException {

@@ -34,7 +34,7 @@ public class Leadership {
   private final AtomicBoolean leading = new AtomicBoolean();
   private final AtomicBoolean stopping = new AtomicBoolean();
 
-  Leadership(
+  public Leadership(
       @ConfigProperty(name = "robusto.leader-election.enabled") boolean elected,
       @ConfigProperty(name = "robusto.operator.namespace") String namespace) {
     this.elected = elected;

@@ -6,6 +6,7 @@ import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.Postgres;
 import dev.robusto.testing.PostgresResource;
+import dev.robusto.testing.TestAuditKeys;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -65,15 +66,19 @@ class AuditApiIT {
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.body())
         .contains("\"intact\":true")
-        .contains("\"anchorSeq\":" + anchor.seq());
+        .contains("\"anchorSeq\":" + anchor.seq())
+        .contains("\"sealKeys\":[\"test-1\"]");
     assertThat(
             cli(
                 Map.of(
                     "ROBUSTO_AUDIT_ANCHOR_SEQ",
                     Long.toString(anchor.seq()),
                     "ROBUSTO_AUDIT_ANCHOR_HASH",
-                    anchor.hash())))
-        .startsWith("0 audit chain intact");
+                    anchor.hash(),
+                    "ROBUSTO_AUDIT_SEAL_KEYS",
+                    TestAuditKeys.SPEC)))
+        .startsWith("0 audit chain intact")
+        .contains("seals under test-1");
   }
 
   @Test

@@ -3,7 +3,10 @@ package dev.robusto.audit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.robusto.audit.AuditSealing.Pass;
+import dev.robusto.operator.Leadership;
 import dev.robusto.testing.Postgres;
+import dev.robusto.testing.TestAuditKeys;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
@@ -19,6 +22,7 @@ import org.junit.jupiter.api.Test;
 class AuditLogIT {
 
   private static final String DB = "audit_it";
+  private static final AuditKeys KEYS = TestAuditKeys.KEYS;
   private DataSource operator;
 
   @BeforeEach
@@ -29,7 +33,7 @@ class AuditLogIT {
   @Test
   void concurrentAppendsFormOneUnbrokenChain() throws Exception {
     var pool = Executors.newFixedThreadPool(16);
-    try (var log = new AuditLog(operator)) {
+    try (var log = new AuditLog(operator, KEYS)) {
       var futures =
           IntStream.range(0, 2_000).mapToObj(i -> pool.submit(() -> log.append(entry(i)))).toList();
       for (var f : futures) {
@@ -77,6 +81,9 @@ class AuditLogIT {
                   + " AS $$ BEGIN RETURN NULL; END $$",
               "DROP TABLE audit_log",
               "DELETE FROM flyway_schema_history",
+              "DELETE FROM audit_seals WHERE seq = 2",
+              "UPDATE audit_seals SET mac = repeat('0', 64)",
+              "ALTER TABLE audit_seals DISABLE TRIGGER USER",
               "SET ROLE " + Postgres.OWNER_ROLE)) {
         assertThatThrownBy(() -> s.execute(attack))
             .as(attack)
@@ -174,16 +181,116 @@ class AuditLogIT {
               + " SELECT actor, action, CASE WHEN seq = 5 THEN 'Secret/hidden' ELSE resource END,"
               + " tenant_id, before_hash, after_hash FROM original ORDER BY seq");
     }
-    assertThat(verify(null).intact()).as("a full rewrite has valid hashes").isTrue();
-    var result = verify(anchor);
+    assertThat(verify(AuditKeys.NONE, null).intact())
+        .as("a full rewrite has valid hashes")
+        .isTrue();
+    var result = verify(AuditKeys.NONE, anchor);
     assertThat(result.intact()).isFalse();
     assertThat(result.firstBrokenSeq()).isEqualTo(20L);
     assertThat(result.problem()).contains("differs from the anchor");
+    var sealed = verify(anchor);
+    assertThat(sealed.firstBrokenSeq())
+        .as("re-inserted, row 1 has a new time and hash")
+        .isEqualTo(1L);
+    assertThat(sealed.problem()).contains("row 1's seal under key test-1 does not match");
+  }
+
+  /**
+   * The attack the hash chain alone cannot see: a superuser changes row 37 with the triggers off
+   * and recomputes every hash after it. The seals, made with a key PostgreSQL never sees, name row
+   * 37.
+   */
+  @Test
+  void aRewriteThatRecomputesEveryHashIsFoundAtItsFirstRowByTheSeals() throws Exception {
+    append(100);
+    try (var c = Postgres.get().superuser(DB);
+        var s = c.createStatement()) {
+      s.execute("ALTER TABLE audit_log DISABLE TRIGGER USER");
+      s.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 37");
+      s.execute(RECOMPUTE_FROM.formatted(37));
+      s.execute("ALTER TABLE audit_log ENABLE TRIGGER USER");
+    }
+    assertThat(verify(AuditKeys.NONE, null).intact())
+        .as("the recomputed chain is valid without the key")
+        .isTrue();
+    var result = verify(null);
+    assertThat(result.intact()).isFalse();
+    assertThat(result.firstBrokenSeq()).isEqualTo(37L);
+    assertThat(result.problem())
+        .contains("row 37's seal under key test-1 does not match")
+        .contains("without the audit key");
+  }
+
+  @Test
+  void rowsWhoseSealsWereRemovedOrNeverMadeAreFound() throws Exception {
+    append(50);
+    try (var c = Postgres.get().superuser(DB);
+        var s = c.createStatement()) {
+      s.execute("ALTER TABLE audit_seals DISABLE TRIGGER USER");
+      s.execute("DELETE FROM audit_seals WHERE seq >= 40");
+      s.execute("ALTER TABLE audit_seals ENABLE TRIGGER USER");
+    }
+    assertThat(verify(null).problem()).startsWith("row 40 has no seal");
+    try (var c = Postgres.get().superuser(DB);
+        var s = c.createStatement()) {
+      s.execute("ALTER TABLE audit_seals DISABLE TRIGGER USER");
+      s.execute("DELETE FROM audit_seals");
+      s.execute("ALTER TABLE audit_seals ENABLE TRIGGER USER");
+    }
+    assertThat(verify(null).problem()).startsWith("no row of the chain is sealed");
+  }
+
+  /** With the operator's database login but not its key, a forged entry is valid but unsealed. */
+  @Test
+  void anEntryAppendedWithTheOperatorsLoginButNotItsKeyIsFound() throws Exception {
+    append(3);
+    try (var c = operator.getConnection();
+        var s = c.createStatement()) {
+      s.execute(
+          "INSERT INTO audit_log (actor, action, resource) VALUES ('robusto-operator/tenant',"
+              + " 'delete', 'Namespace/tenant-x')");
+      assertThatThrownBy(() -> s.execute("DELETE FROM audit_seals WHERE seq = 1"))
+          .hasMessageContaining("permission denied");
+    }
+    append(1);
+    var result = verify(null);
+    assertThat(result.firstBrokenSeq()).isEqualTo(4L);
+    assertThat(result.problem()).contains("row 4 has no seal");
+  }
+
+  /**
+   * A rotation: the new key first, the old one kept; the leader records the new key in the chain
+   * and re-seals every row under it, after which the old key can go. A row whose old seal is wrong
+   * is not re-sealed.
+   */
+  @Test
+  void aRotatedKeyResealsEveryRowSoTheOldKeyCanGo() throws Exception {
+    append(30);
+    var newKey = "test-2:" + java.util.Base64.getEncoder().encodeToString(new byte[32]);
+    var rotatedSpec = newKey + "," + TestAuditKeys.SPEC;
+    var rotated = AuditKeys.parse(rotatedSpec);
+    try (var c = Postgres.get().superuser(DB);
+        var s = c.createStatement()) {
+      s.execute("ALTER TABLE audit_seals DISABLE TRIGGER USER");
+      s.execute("UPDATE audit_seals SET mac = repeat('0', 64) WHERE seq = 5");
+      s.execute("ALTER TABLE audit_seals ENABLE TRIGGER USER");
+    }
+    var store = new AuditStore(operator, java.util.Optional.of(rotatedSpec));
+    Pass pass;
+    try (var log = new AuditLog(operator, rotated)) {
+      pass =
+          new AuditSealing(operator, store, log, new Leadership(false, "robusto-system")).reseal();
+    }
+    assertThat(pass.resealed()).isEqualTo(29);
+    assertThat(pass.refused()).isEqualTo(1);
+    assertThat(verify(AuditKeys.parse(newKey), null).firstBrokenSeq())
+        .as("row 5 keeps only its wrong seal")
+        .isEqualTo(5L);
   }
 
   @Test
   void javaAndTheDatabaseAgreeOnTheCanonicalFormIncludingNonAscii() throws Exception {
-    try (var log = new AuditLog(operator)) {
+    try (var log = new AuditLog(operator, KEYS)) {
       log.append(
           new AuditEntry(
               "robusto-operator/tenant",
@@ -197,10 +304,32 @@ class AuditLogIT {
   }
 
   private void append(int n) {
-    try (var log = new AuditLog(operator)) {
+    try (var log = new AuditLog(operator, KEYS)) {
       IntStream.range(0, n).forEach(i -> log.append(entry(i)));
     }
   }
+
+  /**
+   * Recomputes prev_hash and hash from row {@code %d} on, as the trigger would: a superuser's
+   * rewrite.
+   */
+  private static final String RECOMPUTE_FROM =
+      """
+      DO $$
+      DECLARE
+          r audit_log;
+          prev text;
+      BEGIN
+          SELECT hash INTO prev FROM audit_log WHERE seq = %1$d - 1;
+          FOR r IN SELECT * FROM audit_log WHERE seq >= %1$d ORDER BY seq LOOP
+              r.prev_hash := prev;
+              r.hash := encode(sha256(convert_to(prev || audit_canonical(r), 'UTF8')), 'hex');
+              UPDATE audit_log SET prev_hash = r.prev_hash, hash = r.hash WHERE seq = r.seq;
+              prev := r.hash;
+          END LOOP;
+      END
+      $$
+      """;
 
   private static AuditEntry entry(int i) {
     return new AuditEntry(
@@ -222,8 +351,12 @@ class AuditLogIT {
   }
 
   private AuditVerification verify(AuditAnchor anchor) throws SQLException {
+    return verify(KEYS, anchor);
+  }
+
+  private AuditVerification verify(AuditKeys keys, AuditAnchor anchor) throws SQLException {
     try (Connection c = operator.getConnection()) {
-      return AuditVerifier.verify(c, anchor);
+      return AuditVerifier.verify(c, keys, anchor);
     }
   }
 }

@@ -1,11 +1,15 @@
 package dev.robusto.bench;
 
+import dev.robusto.audit.AuditAnchor;
 import dev.robusto.audit.AuditCanonical;
 import dev.robusto.audit.AuditEntry;
+import dev.robusto.audit.AuditKeys;
 import dev.robusto.audit.AuditLog;
 import dev.robusto.audit.AuditVerifier;
 import dev.robusto.testing.Postgres;
+import dev.robusto.testing.TestAuditKeys;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
@@ -24,12 +28,21 @@ public final class AuditBenchmark {
         "Audit benchmark: PostgreSQL %s on 127.0.0.1, %d cores%n",
         postgres.version(), Runtime.getRuntime().availableProcessors());
 
-    for (var writers : new int[] {1, 16, 64}) {
+    // Sealed as the operator appends; once unsealed too, for what sealing costs.
+    record AppendRun(int writers, AuditKeys keys) {}
+    for (var appendRun :
+        List.of(
+            new AppendRun(1, TestAuditKeys.KEYS),
+            new AppendRun(16, TestAuditKeys.KEYS),
+            new AppendRun(64, TestAuditKeys.KEYS),
+            new AppendRun(16, AuditKeys.NONE))) {
+      var writers = appendRun.writers();
+      var keys = appendRun.keys();
       // One writer waits for one fsync per append: a tenth of the appends tells the same.
       var count = writers == 1 ? appends / 10 : appends;
       var db = postgres.migratedDatabase("audit_bench");
       var pool = Executors.newFixedThreadPool(writers);
-      try (var log = new AuditLog(db)) {
+      try (var log = new AuditLog(db, keys)) {
         var started = System.nanoTime();
         var futures = new ArrayList<Future<?>>();
         for (int i = 0; i < count; i++) {
@@ -41,8 +54,8 @@ public final class AuditBenchmark {
         }
         var seconds = (System.nanoTime() - started) / 1e9;
         System.out.printf(
-            "  appends, %2d concurrent writers: %,8.0f appends/s (%,d in %.2f s)%n",
-            writers, count / seconds, count, seconds);
+            "  appends, %2d concurrent writers: %,8.0f appends/s (%,d in %.2f s)%s%n",
+            writers, count / seconds, count, seconds, keys.sealing() ? "" : ", unsealed");
       } finally {
         pool.shutdown();
       }
@@ -60,15 +73,45 @@ public final class AuditBenchmark {
               + chainRows
               + ") g");
     }
-    for (int run = 1; run <= 3; run++) {
+    // Sealed as the operator seals what it appends, here all at once.
+    try (var c = db.getConnection()) {
+      c.setAutoCommit(false);
+      var started = System.nanoTime();
+      var rows = new ArrayList<AuditAnchor>(chainRows);
+      try (var rs =
+          c.createStatement().executeQuery("SELECT seq, hash FROM audit_log ORDER BY seq")) {
+        while (rs.next()) {
+          rows.add(new AuditAnchor(rs.getLong(1), rs.getString(2)));
+        }
+      }
+      AuditLog.seal(c, TestAuditKeys.KEYS.macs(), rows);
+      c.commit();
+      var seconds = (System.nanoTime() - started) / 1e9;
+      System.out.printf(
+          "  seal, one pass: %,10.0f rows/s (%,d rows in %.2f s)%n",
+          rows.size() / seconds, rows.size(), seconds);
+    }
+    // What was just loaded is written back first, so the walks measure reading, not that I/O.
+    try (var c = postgres.superuser("audit_bench");
+        var s = c.createStatement()) {
+      s.execute("VACUUM ANALYZE audit_log, audit_seals");
+      s.execute("CHECKPOINT");
+    }
+    for (int run = 0; run <= 3; run++) {
+      // Run 0 checks hashes only, for what checking the seals costs.
+      var keys = run == 0 ? AuditKeys.NONE : TestAuditKeys.KEYS;
       try (var c = db.getConnection()) {
-        var result = AuditVerifier.verify(c, null);
+        var result = AuditVerifier.verify(c, keys, null);
         if (!result.intact()) {
           throw new IllegalStateException("chain broken: " + result.problem());
         }
         System.out.printf(
-            "  verify, run %d: %,10.0f rows/s (%,d rows in %d ms, intact)%n",
-            run, result.rowsPerSecond(), result.rows(), result.millis());
+            "  verify, run %d: %,10.0f rows/s (%,d rows in %d ms, %s, intact)%n",
+            run,
+            result.rowsPerSecond(),
+            result.rows(),
+            result.millis(),
+            keys.sealing() ? "hashes and seals" : "hashes only");
       }
     }
   }

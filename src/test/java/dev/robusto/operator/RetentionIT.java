@@ -8,6 +8,7 @@ import dev.robusto.queue.WorkQueue;
 import dev.robusto.tenant.ScramVerifier;
 import dev.robusto.tenant.TenantDatabase;
 import dev.robusto.testing.Postgres;
+import dev.robusto.testing.TestAuditKeys;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -229,7 +230,7 @@ class RetentionIT {
               }
             },
             new Leadership(false, "robusto-system"),
-            new AuditLog(db),
+            new AuditLog(db, TestAuditKeys.KEYS),
             registry,
             Clock.systemUTC());
     timer.run();

@@ -40,7 +40,8 @@ class SchemaIT {
           "V17__ticket_steps.sql",
           "V18__complete_erasure.sql",
           "V19__tenant_rows_by_tenant.sql",
-          "V20__runtime_role.sql");
+          "V20__runtime_role.sql",
+          "V21__audit_seals.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {
@@ -72,8 +73,8 @@ class SchemaIT {
 
   /**
    * The operator's role reaches every table (row-level security included) and owns none; on the
-   * audit log it may only read and append. The schema is enumerated, so a later table without what
-   * the operator needs, or an RLS table without the operator's policy, fails here.
+   * audit log and its seals it may only read and append. The schema is enumerated, so a later table
+   * without what the operator needs, or an RLS table without the operator's policy, fails here.
    */
   @Test
   void theOperatorsRoleReachesEveryTableOwnsNoneAndOnlyAppendsToTheAuditLog() throws Exception {
@@ -98,7 +99,7 @@ class SchemaIT {
         var table = rs.getString(1);
         tables.add(table);
         assertThat(rs.getString(2)).as("%s's owner", table).isEqualTo(Postgres.OWNER_ROLE);
-        var appendOnly = table.equals("audit_log");
+        var appendOnly = table.equals("audit_log") || table.equals("audit_seals");
         assertThat(List.of(rs.getBoolean(3), rs.getBoolean(4), rs.getBoolean(5), rs.getBoolean(6)))
             .as("%s: SELECT, INSERT, UPDATE, DELETE", table)
             .isEqualTo(List.of(true, true, !appendOnly, !appendOnly));
@@ -108,7 +109,7 @@ class SchemaIT {
             .isTrue();
       }
     }
-    assertThat(tables).contains("audit_log", "tenant_config", "automation_items");
+    assertThat(tables).contains("audit_log", "audit_seals", "tenant_config", "automation_items");
     try (var c = db.getConnection();
         var rs =
             c.createStatement()

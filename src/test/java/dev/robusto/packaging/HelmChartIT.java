@@ -249,6 +249,71 @@ class HelmChartIT {
         .contains("secretKeyRef={name=robusto-owner, key=owner-password}");
   }
 
+  /**
+   * The audit chain's seal key: made once with 32 random bytes, kept by an upgrade (a new key would
+   * leave every sealed row unverifiable), given to the operator's container only, and not readable
+   * through the API by the operator's ServiceAccount.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void theAuditSealKeyIsMadeOnceKeptAcrossUpgradesAndGivenOnlyToTheOperator() {
+    var install =
+        List.of(
+            "upgrade",
+            "--install",
+            "seal",
+            CHART,
+            "-n",
+            "seal-keys",
+            "--create-namespace",
+            "--set",
+            "database.password=x",
+            "--set",
+            "database.owner.password=x-owner",
+            "--set",
+            "crds.install=false",
+            "--set",
+            "replicaCount=0");
+    LocalCluster.checked(cluster.helm(install.toArray(String[]::new)));
+    var read =
+        List.of(
+            "get",
+            "secret",
+            "seal-robusto-operator-audit-seal-keys",
+            "-n",
+            "seal-keys",
+            "-o",
+            "jsonpath={.data.seal-keys}");
+    var first = cluster.kubectl(read.toArray(String[]::new));
+    var keys =
+        new String(
+            java.util.Base64.getDecoder().decode(first), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(dev.robusto.audit.AuditKeys.parse(keys).ids()).containsExactly("k1");
+    LocalCluster.checked(cluster.helm(install.toArray(String[]::new)));
+    assertThat(cluster.kubectl(read.toArray(String[]::new)))
+        .as("the key after an upgrade")
+        .isEqualTo(first);
+    assertThat(
+            canI(
+                "system:serviceaccount:seal-keys:seal-robusto-operator",
+                "get",
+                "secrets/seal-robusto-operator-audit-seal-keys",
+                "-n",
+                "seal-keys"))
+        .isFalse();
+
+    var pod = Charts.operatorPod();
+    var operator = ((List<Map<String, Object>>) pod.get("containers")).get(0).get("env").toString();
+    assertThat(operator)
+        .contains(
+            "name=ROBUSTO_AUDIT_SEAL_KEYS, valueFrom={secretKeyRef={name=robusto-robusto-operator-audit-seal-keys, key=seal-keys}}");
+    var migrate =
+        ((List<Map<String, Object>>) pod.get("initContainers")).get(0).get("env").toString();
+    assertThat(migrate).doesNotContain("SEAL");
+    var own = Charts.template("--set", "audit.sealKeys.existingSecret=my-keys");
+    assertThat(own).doesNotContain("audit-seal-keys").contains("name: my-keys");
+  }
+
   @Test
   void crdsImageDigestAndTheTestPodRenderAsValuesSay() {
     var defaults =
@@ -284,8 +349,13 @@ class HelmChartIT {
             "tests.enabled=false",
             "--set",
             "image.digest=sha256:" + "a".repeat(64));
+    // Kept whatever crds.keep says: the audit seal key, without which sealed rows cannot be
+    // verified.
+    assertThat(options.output().split("helm.sh/resource-policy", -1))
+        .as("only the audit seal key Secret is kept")
+        .hasSize(2);
     assertThat(options.output())
-        .doesNotContain("helm.sh/resource-policy")
+        .contains("name: r-robusto-operator-audit-seal-keys")
         .doesNotContain("helm.sh/hook")
         .contains("image: \"robusto-operator@sha256:" + "a".repeat(64) + "\"")
         .contains("robusto.batch.worker-image=robusto-operator@sha256:" + "a".repeat(64));

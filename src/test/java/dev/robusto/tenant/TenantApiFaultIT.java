@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.robusto.audit.AuditLog;
 import dev.robusto.testing.ConfigFromProperties;
 import dev.robusto.testing.Postgres;
+import dev.robusto.testing.TestAuditKeys;
 import dev.robusto.testing.TestTenants;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
@@ -111,7 +112,7 @@ class TenantApiFaultIT {
     // The faults stop the workflow before the database step; the reconciler still needs one.
     var database = Postgres.get().migratedDatabase("fault_test");
     var defaults = ConfigFromProperties.mapping(TenantDefaults.class);
-    audit = new AuditLog(database);
+    audit = new AuditLog(database, TestAuditKeys.KEYS);
     operator.register(
         new TenantReconciler(
             defaults,

@@ -1,0 +1,149 @@
+package dev.robusto.audit;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.regex.Pattern;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * The keys that seal the audit chain ({@code robusto.audit.seal-keys}: {@code id:base64,...}, from
+ * a Kubernetes Secret). The first seals new rows; every one is accepted when verifying, so a key
+ * rotates with two live: the new one first, the old one kept until every row is re-sealed under the
+ * new ({@link AuditSealing}). A seal is HMAC-SHA256(key, "seq:hash"): the database never sees a
+ * key, so whoever rewrites the chain there cannot seal the rewrite.
+ */
+public final class AuditKeys {
+
+  public static final AuditKeys NONE = new AuditKeys(List.of());
+  private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
+  private static final int MIN_KEY_BYTES = 32;
+
+  private record Key(String id, SecretKeySpec secret) {}
+
+  private final List<Key> keys;
+
+  private AuditKeys(List<Key> keys) {
+    this.keys = List.copyOf(keys);
+  }
+
+  /** Parses {@code id:base64,...}; blank means no keys (an unsealed chain). */
+  public static AuditKeys parse(String spec) {
+    if (spec == null || spec.isBlank()) {
+      return NONE;
+    }
+    var keys = new ArrayList<Key>();
+    var ids = new HashSet<String>();
+    for (var entry : spec.split(",")) {
+      var parts = entry.strip().split(":", 2);
+      if (parts.length != 2 || !ID.matcher(parts[0]).matches()) {
+        throw new IllegalArgumentException(
+            "robusto.audit.seal-keys: each key is id:base64, the id lowercase letters, digits and"
+                + " '-' (up to 32), e.g. k2:<32 random bytes in base64>,k1:<the previous key>");
+      }
+      byte[] secret;
+      try {
+        secret = Base64.getDecoder().decode(parts[1].strip());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "robusto.audit.seal-keys: key " + parts[0] + " is not base64", e);
+      }
+      if (secret.length < MIN_KEY_BYTES) {
+        throw new IllegalArgumentException(
+            "robusto.audit.seal-keys: key "
+                + parts[0]
+                + " has "
+                + secret.length
+                + " bytes; give at least "
+                + MIN_KEY_BYTES
+                + " (openssl rand -base64 32)");
+      }
+      if (!ids.add(parts[0])) {
+        throw new IllegalArgumentException(
+            "robusto.audit.seal-keys: key id " + parts[0] + " twice");
+      }
+      keys.add(new Key(parts[0], new SecretKeySpec(secret, "HmacSHA256")));
+    }
+    return new AuditKeys(keys);
+  }
+
+  public boolean sealing() {
+    return !keys.isEmpty();
+  }
+
+  /** The id of the key new rows are sealed with. */
+  public String currentId() {
+    if (keys.isEmpty()) {
+      throw new IllegalStateException("no audit seal key");
+    }
+    return keys.get(0).id();
+  }
+
+  public List<String> ids() {
+    return keys.stream().map(Key::id).toList();
+  }
+
+  /** A sealer for one thread: {@link Mac} instances are not thread-safe, and costly to make. */
+  public Macs macs() {
+    return new Macs();
+  }
+
+  /** Ids only: a key never reaches a log line. */
+  @Override
+  public String toString() {
+    return "AuditKeys" + ids();
+  }
+
+  /** HMACs under the live keys, for one thread. */
+  public final class Macs {
+
+    private final Mac[] macs = new Mac[keys.size()];
+
+    private Macs() {
+      try {
+        for (int i = 0; i < macs.length; i++) {
+          macs[i] = Mac.getInstance("HmacSHA256");
+          macs[i].init(keys.get(i).secret());
+        }
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("HmacSHA256 is part of every JRE", e);
+      }
+    }
+
+    /** The id of the key {@link #seal} seals with: the current one. */
+    public String keyId() {
+      return keys.get(0).id();
+    }
+
+    /** The seal of row {@code seq} with chain hash {@code hash}, under the current key. */
+    public String seal(long seq, String hash) {
+      return mac(0, seq, hash);
+    }
+
+    /**
+     * Whether {@code mac} seals row {@code seq} with {@code hash} under key {@code keyId}; null
+     * when that key is not one of the live ones.
+     */
+    public Boolean matches(String keyId, long seq, String hash, String mac) {
+      for (int i = 0; i < macs.length; i++) {
+        if (keys.get(i).id().equals(keyId)) {
+          return MessageDigest.isEqual(
+              mac(i, seq, hash).getBytes(StandardCharsets.US_ASCII),
+              mac.getBytes(StandardCharsets.US_ASCII));
+        }
+      }
+      return null;
+    }
+
+    private String mac(int key, long seq, String hash) {
+      var input = (seq + ":" + hash).getBytes(StandardCharsets.UTF_8);
+      return HexFormat.of().formatHex(macs[key].doFinal(input));
+    }
+  }
+}
