@@ -10,7 +10,8 @@ import java.util.Map;
  * it works while the operator is down. Connection from QUARKUS_DATASOURCE_JDBC_URL, _USERNAME and
  * _PASSWORD, as the operator's; the anchor from ROBUSTO_AUDIT_ANCHOR_SEQ and _HASH when known; the
  * seal keys from ROBUSTO_AUDIT_SEAL_KEYS (the chart's audit seal Secret), without which seals are
- * not checked. Exit code: 0 intact, 1 broken, 2 usage or connection error.
+ * not checked, and ROBUSTO_AUDIT_SEALED_FROM as the chart's audit.sealedFrom. Exit code: 0 intact,
+ * 1 broken, 2 usage or connection error.
  */
 public final class AuditCli {
 
@@ -40,9 +41,14 @@ public final class AuditCli {
     }
     AuditKeys keys;
     try {
-      keys = AuditKeys.parse(env.get("ROBUSTO_AUDIT_SEAL_KEYS"));
+      keys =
+          AuditKeys.parse(env.get("ROBUSTO_AUDIT_SEAL_KEYS"))
+              .sealedFrom(Long.parseLong(env.getOrDefault("ROBUSTO_AUDIT_SEALED_FROM", "1")));
     } catch (IllegalArgumentException e) {
-      err.println(e.getMessage().replace("robusto.audit.seal-keys", "ROBUSTO_AUDIT_SEAL_KEYS"));
+      err.println(
+          e.getMessage()
+              .replace("robusto.audit.seal-keys", "ROBUSTO_AUDIT_SEAL_KEYS")
+              .replace("robusto.audit.sealed-from", "ROBUSTO_AUDIT_SEALED_FROM"));
       return 2;
     }
     try (var connection =

@@ -21,16 +21,35 @@ import javax.crypto.spec.SecretKeySpec;
  */
 public final class AuditKeys {
 
-  public static final AuditKeys NONE = new AuditKeys(List.of());
+  public static final AuditKeys NONE = new AuditKeys(List.of(), 1);
   private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
   private static final int MIN_KEY_BYTES = 32;
 
   private record Key(String id, SecretKeySpec secret) {}
 
   private final List<Key> keys;
+  private final long sealedFrom;
 
-  private AuditKeys(List<Key> keys) {
+  private AuditKeys(List<Key> keys, long sealedFrom) {
     this.keys = List.copyOf(keys);
+    this.sealedFrom = sealedFrom;
+  }
+
+  /**
+   * The same keys, for a chain whose rows before {@code seq} were appended before it was sealed
+   * ({@code robusto.audit.sealed-from}: set once, on the upgrade that brought seals). It is kept
+   * outside the database: a boundary found there could be moved by whoever deletes seals.
+   */
+  public AuditKeys sealedFrom(long seq) {
+    if (seq < 1) {
+      throw new IllegalArgumentException("robusto.audit.sealed-from: a row number, 1 or more");
+    }
+    return new AuditKeys(keys, seq);
+  }
+
+  /** The first row that must carry a seal (1: every row). */
+  public long sealedFrom() {
+    return sealedFrom;
   }
 
   /** Parses {@code id:base64,...}; blank means no keys (an unsealed chain). */
@@ -70,7 +89,7 @@ public final class AuditKeys {
       }
       keys.add(new Key(parts[0], new SecretKeySpec(secret, "HmacSHA256")));
     }
-    return new AuditKeys(keys);
+    return new AuditKeys(keys, 1);
   }
 
   public boolean sealing() {

@@ -26,7 +26,7 @@ public final class AuditLog implements AutoCloseable {
   private static final String INSERT =
       "INSERT INTO audit_log (actor, action, resource, tenant_id, before_hash, after_hash)"
           + " SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])"
-          + " RETURNING seq, hash";
+          + " RETURNING seq, at, prev_hash, hash";
   private static final String SEAL =
       "INSERT INTO audit_seals (seq, key_id, mac) SELECT seq, ?, mac"
           + " FROM unnest(?::bigint[], ?::text[]) AS s(seq, mac)";
@@ -36,6 +36,7 @@ public final class AuditLog implements AutoCloseable {
   private final DataSource dataSource;
   private final AuditKeys keys;
   private final AuditKeys.Macs macs;
+  private final java.security.MessageDigest sha256 = AuditCanonical.sha256(); // the writer's
   private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
   private final Thread writer;
   private volatile boolean open = true;
@@ -125,9 +126,14 @@ public final class AuditLog implements AutoCloseable {
         }
         var appended = new ArrayList<AuditAnchor>(batch.size());
         try (var rows = insert.executeQuery()) {
-          while (rows.next()) {
-            appended.add(new AuditAnchor(rows.getLong(1), rows.getString(2)));
+          while (rows.next() && appended.size() < batch.size()) {
+            appended.add(stored(batch.get(appended.size()).entry(), rows));
           }
+        }
+        if (appended.size() != batch.size()) {
+          throw new AuditException(
+              "PostgreSQL stored %d of %d audit entries".formatted(appended.size(), batch.size()),
+              null);
         }
         if (keys.sealing()) {
           seal(connection, macs, appended);
@@ -138,6 +144,35 @@ public final class AuditLog implements AutoCloseable {
         throw e;
       }
     }
+  }
+
+  /**
+   * The row PostgreSQL stored for {@code entry}, after checking that its hash is that of the entry
+   * as given (at the seq, time and previous hash the chain's trigger gave it): a trigger replaced
+   * to change what the operator appends would otherwise have the change sealed.
+   */
+  private AuditAnchor stored(AuditEntry entry, java.sql.ResultSet row) throws SQLException {
+    var seq = row.getLong(1);
+    var prevHash = row.getString(3);
+    var hash = row.getString(4);
+    var canonical =
+        AuditCanonical.canonical(
+            seq,
+            AuditVerifier.epochMicros(row.getObject(2, java.time.OffsetDateTime.class)),
+            entry.actor(),
+            entry.action(),
+            entry.resource(),
+            entry.tenantId(),
+            entry.beforeHash(),
+            entry.afterHash());
+    if (!AuditCanonical.chainHash(sha256, prevHash, canonical).equals(hash)) {
+      throw new AuditException(
+          "PostgreSQL stored audit row %d other than it was given (its hash is not the entry's);"
+                  .formatted(seq)
+              + " not sealing it: check the audit_log triggers",
+          null);
+    }
+    return new AuditAnchor(seq, hash);
   }
 
   /** Seals {@code rows} (seq and chain hash) under the current key, in the caller's transaction. */

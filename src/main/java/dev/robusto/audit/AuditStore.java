@@ -21,9 +21,10 @@ public class AuditStore {
 
   AuditStore(
       DataSource dataSource,
-      @ConfigProperty(name = "robusto.audit.seal-keys") Optional<String> sealKeys) {
+      @ConfigProperty(name = "robusto.audit.seal-keys") Optional<String> sealKeys,
+      @ConfigProperty(name = "robusto.audit.sealed-from") long sealedFrom) {
     this.dataSource = dataSource;
-    this.keys = AuditKeys.parse(sealKeys.orElse(""));
+    this.keys = AuditKeys.parse(sealKeys.orElse("")).sealedFrom(sealedFrom);
     if (!keys.sealing()) {
       LOG.warn(
           "The audit chain is not sealed: set robusto.audit.seal-keys (the chart's"

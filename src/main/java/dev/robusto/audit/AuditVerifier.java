@@ -7,19 +7,31 @@ import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Walks the audit chain from the first row and reports the first link that does not hold: a seq gap
  * (a row deleted), a prev_hash that is not the previous row's hash, or a hash that does not match
- * the row's own content. With seal keys, every row from the first sealed one on must carry a seal
- * that matches under a live key ({@link AuditKeys}): that catches a rewrite that recomputed the
- * hashes, at the first row rewritten. Then it checks the chain head and, when given, an anchor kept
- * outside the database, which catches a truncated tail. Needs nothing but a JDBC connection (and
- * the keys), so it also runs when the operator does not.
+ * the row's own content. With seal keys, every row (from {@code robusto.audit.sealed-from} on) must
+ * carry a seal that matches under a live key ({@link AuditKeys}): that catches a rewrite that
+ * recomputed the hashes, at the first row rewritten. Then it checks the chain head and, when given,
+ * an anchor kept outside the database, which catches a truncated tail. Needs nothing but a JDBC
+ * connection (and the keys), so it also runs when the operator does not.
  */
 public final class AuditVerifier {
 
   private static final int FETCH_SIZE = 10_000;
+  private static final int CHUNK = 4_096;
+  private static final ExecutorService CHECKERS =
+      Executors.newCachedThreadPool(
+          r -> {
+            var thread = new Thread(r, "audit-verifier");
+            thread.setDaemon(true);
+            return thread;
+          });
 
   private AuditVerifier() {}
 
@@ -39,12 +51,16 @@ public final class AuditVerifier {
       throws SQLException {
     var started = System.nanoTime();
     var autoCommit = connection.getAutoCommit();
-    // A cursor (fetch size) needs a transaction in pgjdbc; read-only, so it holds nothing.
+    var isolation = connection.getTransactionIsolation();
+    // A cursor (fetch size) needs a transaction in pgjdbc; read-only, so it holds nothing; one
+    // snapshot, so the rows, their seals and the checks before them agree while others append.
     connection.setAutoCommit(false);
+    connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
     try {
       return walk(connection, keys, from, anchor, started);
     } finally {
       connection.rollback();
+      connection.setTransactionIsolation(isolation);
       connection.setAutoCommit(autoCommit);
     }
   }
@@ -56,38 +72,58 @@ public final class AuditVerifier {
     if (rewritten != null) {
       return broken(0, rewritten.seq(), rewritten.message(), started);
     }
-    var sha256 = AuditCanonical.sha256();
-    var macs = keys.sealing() ? keys.macs() : null;
-    var sealedFrom = keys.sealing() ? firstSealed(connection) : null;
     long rows = 0;
     long expectedSeq = from == null ? 1 : from.seq() + 1;
+    // From the first row: any row below 1 is read too, and reported (a row can only get there by
+    // someone else's hand: the chain starts at 1).
+    long readFrom = from == null ? Long.MIN_VALUE : expectedSeq;
     var previousHash = from == null ? "" : from.hash();
     var anchorSeen = from != null && anchor != null && anchor.seq() <= from.seq();
+    // The links are checked here, in order, as rows arrive; their hashes and seals, which each row
+    // holds on its own, are checked a chunk at a time on another thread while the next one is read.
+    Future<Problem> checking = null;
+    var chunk = new ArrayList<Link>(CHUNK);
     try (var statement = connection.prepareStatement(ROWS);
         var sealStatement = connection.prepareStatement(SEALS)) {
-      statement.setLong(1, expectedSeq);
+      statement.setLong(1, readFrom);
       statement.setFetchSize(FETCH_SIZE);
-      sealStatement.setLong(1, expectedSeq);
+      sealStatement.setLong(1, readFrom);
       sealStatement.setFetchSize(FETCH_SIZE);
       // Two cursors in seq order, merged here: cheaper than a join that groups seals per row.
       try (var rs = statement.executeQuery();
-          var seals = macs != null ? new SealCursor(sealStatement.executeQuery()) : null) {
+          var seals = keys.sealing() ? new SealCursor(sealStatement.executeQuery()) : null) {
         while (rs.next()) {
           rows++;
-          var problem = rowProblem(rs, expectedSeq, previousHash, sha256, anchor);
-          if (problem == null && seals != null) {
-            problem =
-                sealProblem(
-                    rs.getLong(1), rs.getString(10), seals.of(rs.getLong(1)), macs, sealedFrom);
-          }
+          var link = Link.of(rs, seals);
+          var problem = linkProblem(link, expectedSeq, previousHash, anchor);
           if (problem != null) {
+            // A row's own content is checked before its anchor, after its place in the chain.
+            if (problem.anchor()) {
+              chunk.add(link);
+            }
+            var earlier = firstOf(checking, chunk, keys);
+            problem = earlier != null ? earlier : problem;
             return broken(rows, problem.seq(), problem.message(), started);
           }
+          chunk.add(link);
           anchorSeen |= anchor != null && anchor.seq() == expectedSeq;
-          previousHash = rs.getString(10);
+          previousHash = link.hash();
           expectedSeq++;
+          if (chunk.size() == CHUNK) {
+            var problemBefore = checking == null ? null : await(checking);
+            if (problemBefore != null) {
+              return broken(rows, problemBefore.seq(), problemBefore.message(), started);
+            }
+            var full = chunk;
+            checking = CHECKERS.submit(() -> contentProblem(full, keys));
+            chunk = new ArrayList<>(CHUNK);
+          }
         }
       }
+    }
+    var problem = firstOf(checking, chunk, keys);
+    if (problem != null) {
+      return broken(rows, problem.seq(), problem.message(), started);
     }
     var lastSeq = expectedSeq - 1;
     if (anchor != null && !anchorSeen && anchor.seq() > 0) {
@@ -99,14 +135,6 @@ public final class AuditVerifier {
               + " but the anchor kept outside the database is at row "
               + anchor.seq()
               + ": rows were removed",
-          started);
-    }
-    if (macs != null && sealedFrom == null && lastSeq > 0) {
-      return broken(
-          rows,
-          1,
-          "no row of the chain is sealed although seal keys are configured: the seals were"
-              + " removed, or no operator with the keys has appended yet",
           started);
     }
     var head = lastSeq == 0 ? null : new AuditAnchor(lastSeq, previousHash);
@@ -150,8 +178,12 @@ public final class AuditVerifier {
     }
   }
 
-  /** Where the chain breaks, and how, in words. */
-  private record Problem(long seq, String message) {}
+  /** Where the chain breaks, and how, in words; {@code anchor}: found against the anchor. */
+  private record Problem(long seq, String message, boolean anchor) {
+    Problem(long seq, String message) {
+      this(seq, message, false);
+    }
+  }
 
   /**
    * An incremental walk starts after {@code from}: the rows it trusts (its start, and the anchor if
@@ -177,96 +209,153 @@ public final class AuditVerifier {
     return null;
   }
 
-  /** Why the row under {@code rs} breaks the chain, or null when it links and hashes right. */
-  private static Problem rowProblem(
-      ResultSet rs,
-      long expectedSeq,
-      String previousHash,
-      java.security.MessageDigest sha256,
-      AuditAnchor anchor)
-      throws SQLException {
-    var seq = rs.getLong(1);
-    var prevHash = rs.getString(9);
-    var hash = rs.getString(10);
+  /** A row of the chain as read, with its seals. */
+  private record Link(
+      long seq,
+      long atMicros,
+      String actor,
+      String action,
+      String resource,
+      String tenantId,
+      String beforeHash,
+      String afterHash,
+      String prevHash,
+      String hash,
+      List<Seal> seals) {
+
+    static Link of(ResultSet rs, SealCursor seals) throws SQLException {
+      var seq = rs.getLong(1);
+      return new Link(
+          seq,
+          epochMicros(rs.getObject(2, OffsetDateTime.class)),
+          rs.getString(3),
+          rs.getString(4),
+          rs.getString(5),
+          rs.getString(6),
+          rs.getString(7),
+          rs.getString(8),
+          rs.getString(9),
+          rs.getString(10),
+          seals == null ? List.of() : seals.of(seq));
+    }
+  }
+
+  /** Why {@code link} does not sit where it should in the chain, or null. */
+  private static Problem linkProblem(
+      Link link, long expectedSeq, String previousHash, AuditAnchor anchor) {
+    var seq = link.seq();
+    if (seq < expectedSeq) {
+      return new Problem(
+          seq, "row " + seq + " does not belong in the chain, which starts at row 1");
+    }
     if (seq != expectedSeq) {
       return new Problem(
           expectedSeq, "row " + expectedSeq + " is missing (next row is " + seq + ")");
     }
-    if (!previousHash.equals(prevHash)) {
+    if (!previousHash.equals(link.prevHash())) {
       return new Problem(seq, "row " + seq + " does not link to row " + (seq - 1));
     }
-    var canonical =
-        AuditCanonical.canonical(
-            seq,
-            epochMicros(rs.getObject(2, OffsetDateTime.class)),
-            rs.getString(3),
-            rs.getString(4),
-            rs.getString(5),
-            rs.getString(6),
-            rs.getString(7),
-            rs.getString(8));
-    if (!AuditCanonical.chainHash(sha256, prevHash, canonical).equals(hash)) {
-      return new Problem(seq, "row " + seq + " was altered: its content does not match its hash");
-    }
-    if (anchor != null && anchor.seq() == seq && !anchor.hash().equals(hash)) {
+    if (anchor != null && anchor.seq() == seq && !anchor.hash().equals(link.hash())) {
       return new Problem(
           seq,
           "row "
               + seq
-              + " differs from the anchor kept outside the database: the chain was rewritten");
+              + " differs from the anchor kept outside the database: the chain was rewritten",
+          true);
     }
     return null;
   }
 
+  /** The first row of {@code links} whose content does not match its hash, or its seals. */
+  private static Problem contentProblem(List<Link> links, AuditKeys keys) {
+    var sha256 = AuditCanonical.sha256();
+    var macs = keys.sealing() ? keys.macs() : null;
+    for (var link : links) {
+      var canonical =
+          AuditCanonical.canonical(
+              link.seq(),
+              link.atMicros(),
+              link.actor(),
+              link.action(),
+              link.resource(),
+              link.tenantId(),
+              link.beforeHash(),
+              link.afterHash());
+      if (!AuditCanonical.chainHash(sha256, link.prevHash(), canonical).equals(link.hash())) {
+        return new Problem(
+            link.seq(), "row " + link.seq() + " was altered: its content does not match its hash");
+      }
+      if (macs != null) {
+        var problem = sealProblem(link.seq(), link.hash(), link.seals(), macs, keys.sealedFrom());
+        if (problem != null) {
+          return problem;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** The first problem of the chunk being checked, else of {@code rest} (checked here). */
+  private static Problem firstOf(Future<Problem> checking, List<Link> rest, AuditKeys keys) {
+    var problem = checking == null ? null : await(checking);
+    return problem != null ? problem : contentProblem(rest, keys);
+  }
+
+  private static Problem await(Future<Problem> checking) {
+    try {
+      return checking.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while verifying the audit chain", e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("Could not verify the audit chain", e.getCause());
+    }
+  }
+
   /**
-   * Why the row under {@code rs} is not sealed as it must be, or null. Rows before the first sealed
-   * one predate the keys and rest on the hash chain alone (the first sealed row's hash covers
-   * them).
+   * Why the row is not sealed as it must be, or null: from {@code sealedFrom} on (rows before it
+   * predate the keys and rest on the hash chain alone, which the first sealed row covers), one seal
+   * under a live key must match. Other seals do not count: one that does not match beside one that
+   * does was planted, and changes nothing the row says.
    */
   private static Problem sealProblem(
-      long seq, String hash, List<Seal> seals, AuditKeys.Macs macs, Long sealedFrom) {
-    if (seals.isEmpty()) {
-      return sealedFrom != null && seq >= sealedFrom
-          ? new Problem(
-              seq,
-              "row "
-                  + seq
-                  + " has no seal: it was not appended by the operator, or its seal was removed")
-          : null;
+      long seq, String hash, List<Seal> seals, AuditKeys.Macs macs, long sealedFrom) {
+    if (seq < sealedFrom) {
+      return null;
     }
-    var verified = false;
+    if (seals.isEmpty()) {
+      return new Problem(
+          seq,
+          "row "
+              + seq
+              + " has no seal: it was not appended by the operator, or its seal was removed");
+    }
+    String mismatched = null;
     for (var seal : seals) {
       var matches = macs.matches(seal.keyId(), seq, hash, seal.mac());
+      if (Boolean.TRUE.equals(matches)) {
+        return null;
+      }
       if (Boolean.FALSE.equals(matches)) {
-        return new Problem(
+        mismatched = seal.keyId();
+      }
+    }
+    return mismatched != null
+        ? new Problem(
             seq,
             "row "
                 + seq
                 + "'s seal under key "
-                + seal.keyId()
-                + " does not match: the row was rewritten by someone without the audit key");
-      }
-      verified |= Boolean.TRUE.equals(matches);
-    }
-    return verified
-        ? null
+                + mismatched
+                + " does not match: the row was rewritten by someone without the audit key")
         : new Problem(
             seq,
             "row "
                 + seq
                 + " is sealed only under key(s) "
                 + String.join(", ", seals.stream().map(Seal::keyId).toList())
-                + ", none of them live: put the key back in robusto.audit.seal-keys until every row"
-                + " is re-sealed under the new one");
-  }
-
-  private static Long firstSealed(Connection connection) throws SQLException {
-    try (var query = connection.prepareStatement("SELECT min(seq) FROM audit_seals");
-        var rs = query.executeQuery()) {
-      rs.next();
-      var seq = rs.getLong(1);
-      return rs.wasNull() ? null : seq;
-    }
+                + ", none of them live: if one is a retired key, put it back in"
+                + " robusto.audit.seal-keys until every row is re-sealed; if not, the seal was forged");
   }
 
   private static String hashAt(Connection connection, long seq) throws SQLException {

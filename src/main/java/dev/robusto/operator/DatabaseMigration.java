@@ -79,7 +79,9 @@ public final class DatabaseMigration {
         c.prepareStatement(
             "SELECT r.rolsuper, r.rolcreaterole, r.rolcanlogin, r.rolname = current_user,"
                 + " (SELECT string_agg(t.tablename, ', ') FROM pg_tables t"
-                + "  WHERE t.schemaname = 'public' AND t.tableowner = r.rolname)"
+                + "  WHERE t.schemaname = 'public' AND t.tableowner = r.rolname),"
+                + " pg_has_role(r.oid, current_user, 'MEMBER')"
+                + "  OR (SELECT datdba FROM pg_database WHERE datname = current_database()) = r.oid"
                 + " FROM pg_roles r WHERE r.rolname = ?")) {
       q.setString(1, runtime);
       try (var rs = q.executeQuery()) {
@@ -109,6 +111,15 @@ public final class DatabaseMigration {
                   + " needs LOGIN and CREATEROLE (it manages the tenants' roles): ALTER ROLE "
                   + Sql.quoteIdentifier(runtime)
                   + " LOGIN CREATEROLE");
+        }
+        if (rs.getBoolean(6)) {
+          throw new IllegalStateException(
+              "the operator's login "
+                  + runtime
+                  + " owns the database or is a member of the schema owner, so it could act as"
+                  + " the owner: give the database to the owner (ALTER DATABASE ... OWNER TO"
+                  + " <owner>) and REVOKE <owner> FROM "
+                  + Sql.quoteIdentifier(runtime));
         }
         var owned = rs.getString(5);
         if (owned != null) {

@@ -23,6 +23,10 @@ class AuditLogIT {
 
   private static final String DB = "audit_it";
   private static final AuditKeys KEYS = TestAuditKeys.KEYS;
+  // What a superuser does to change rows behind the triggers and foreign keys: for this session,
+  // none of them fires.
+  private static final String TRIGGERS_OFF = "SET session_replication_role = replica";
+  private static final String TRIGGERS_ON = "SET session_replication_role = DEFAULT";
   private DataSource operator;
 
   @BeforeEach
@@ -84,6 +88,7 @@ class AuditLogIT {
               "DELETE FROM audit_seals WHERE seq = 2",
               "UPDATE audit_seals SET mac = repeat('0', 64)",
               "ALTER TABLE audit_seals DISABLE TRIGGER USER",
+              "SET session_replication_role = replica",
               "SET ROLE " + Postgres.OWNER_ROLE)) {
         assertThatThrownBy(() -> s.execute(attack))
             .as(attack)
@@ -110,7 +115,11 @@ class AuditLogIT {
       assertThatThrownBy(() -> s.execute("DELETE FROM audit_log WHERE seq = 2"))
           .hasMessageContaining("audit_log is append-only: DELETE is not allowed");
       assertThatThrownBy(() -> s.execute("TRUNCATE audit_log"))
-          .hasMessageContaining("audit_log is append-only: TRUNCATE is not allowed");
+          .hasMessageContaining("cannot truncate a table referenced in a foreign key");
+      assertThatThrownBy(() -> s.execute("TRUNCATE audit_log, audit_seals"))
+          .hasMessageContaining("is append-only: TRUNCATE is not allowed");
+      assertThatThrownBy(() -> s.execute("DELETE FROM audit_seals"))
+          .hasMessageContaining("audit_seals is append-only: DELETE is not allowed");
     }
     assertThat(verify(null).rows()).isEqualTo(3);
   }
@@ -120,9 +129,9 @@ class AuditLogIT {
     append(100);
     try (var c = Postgres.get().superuser(DB);
         var s = c.createStatement()) {
-      s.execute("ALTER TABLE audit_log DISABLE TRIGGER USER");
+      s.execute(TRIGGERS_OFF);
       s.execute("UPDATE audit_log SET resource = 'ResourceQuota/tenant-x/forged' WHERE seq = 37");
-      s.execute("ALTER TABLE audit_log ENABLE TRIGGER USER");
+      s.execute(TRIGGERS_ON);
     }
     var result = verify(null);
     assertThat(result.intact()).isFalse();
@@ -135,9 +144,9 @@ class AuditLogIT {
     append(20);
     try (var c = Postgres.get().superuser(DB);
         var s = c.createStatement()) {
-      s.execute("ALTER TABLE audit_log DISABLE TRIGGER USER");
+      s.execute(TRIGGERS_OFF);
       s.execute("DELETE FROM audit_log WHERE seq = 12");
-      s.execute("ALTER TABLE audit_log ENABLE TRIGGER USER");
+      s.execute(TRIGGERS_ON);
     }
     var result = verify(null);
     assertThat(result.firstBrokenSeq()).isEqualTo(12L);
@@ -151,9 +160,9 @@ class AuditLogIT {
     // A superuser cuts the last 30 rows: what is left is a valid chain on its own.
     try (var c = Postgres.get().superuser(DB);
         var s = c.createStatement()) {
-      s.execute("ALTER TABLE audit_log DISABLE TRIGGER USER");
+      s.execute(TRIGGERS_OFF);
       s.execute("DELETE FROM audit_log WHERE seq > 50");
-      s.execute("ALTER TABLE audit_log ENABLE TRIGGER USER");
+      s.execute(TRIGGERS_ON);
     }
     assertThat(verify(null).intact()).as("without the anchor the cut is invisible").isTrue();
     var result = verify(anchor);
@@ -173,9 +182,9 @@ class AuditLogIT {
     try (var c = Postgres.get().superuser(DB);
         var s = c.createStatement()) {
       s.execute("CREATE TEMP TABLE original AS SELECT * FROM audit_log ORDER BY seq");
-      s.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_refuse_change");
+      s.execute(TRIGGERS_OFF);
       s.execute("DELETE FROM audit_log");
-      s.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_refuse_change");
+      s.execute(TRIGGERS_ON);
       s.execute(
           "INSERT INTO audit_log (actor, action, resource, tenant_id, before_hash, after_hash)"
               + " SELECT actor, action, CASE WHEN seq = 5 THEN 'Secret/hidden' ELSE resource END,"
@@ -205,10 +214,10 @@ class AuditLogIT {
     append(100);
     try (var c = Postgres.get().superuser(DB);
         var s = c.createStatement()) {
-      s.execute("ALTER TABLE audit_log DISABLE TRIGGER USER");
+      s.execute(TRIGGERS_OFF);
       s.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 37");
       s.execute(RECOMPUTE_FROM.formatted(37));
-      s.execute("ALTER TABLE audit_log ENABLE TRIGGER USER");
+      s.execute(TRIGGERS_ON);
     }
     assertThat(verify(AuditKeys.NONE, null).intact())
         .as("the recomputed chain is valid without the key")
@@ -226,18 +235,24 @@ class AuditLogIT {
     append(50);
     try (var c = Postgres.get().superuser(DB);
         var s = c.createStatement()) {
-      s.execute("ALTER TABLE audit_seals DISABLE TRIGGER USER");
+      s.execute(TRIGGERS_OFF);
       s.execute("DELETE FROM audit_seals WHERE seq >= 40");
-      s.execute("ALTER TABLE audit_seals ENABLE TRIGGER USER");
+      s.execute(TRIGGERS_ON);
     }
     assertThat(verify(null).problem()).startsWith("row 40 has no seal");
     try (var c = Postgres.get().superuser(DB);
         var s = c.createStatement()) {
-      s.execute("ALTER TABLE audit_seals DISABLE TRIGGER USER");
+      s.execute(TRIGGERS_OFF);
       s.execute("DELETE FROM audit_seals");
-      s.execute("ALTER TABLE audit_seals ENABLE TRIGGER USER");
+      s.execute(TRIGGERS_ON);
     }
-    assertThat(verify(null).problem()).startsWith("no row of the chain is sealed");
+    assertThat(verify(null).problem()).startsWith("row 1 has no seal");
+    // The leader, finding no seal under its key, records the key again: that moves nothing.
+    try (var log = new AuditLog(operator, KEYS)) {
+      var store = new AuditStore(operator, java.util.Optional.of(TestAuditKeys.SPEC), 1);
+      new AuditSealing(operator, store, log, new Leadership(false, "robusto-system")).reseal();
+    }
+    assertThat(verify(null).problem()).startsWith("row 1 has no seal");
   }
 
   /** With the operator's database login but not its key, a forged entry is valid but unsealed. */
@@ -251,11 +266,31 @@ class AuditLogIT {
               + " 'delete', 'Namespace/tenant-x')");
       assertThatThrownBy(() -> s.execute("DELETE FROM audit_seals WHERE seq = 1"))
           .hasMessageContaining("permission denied");
+      assertThatThrownBy(
+              () ->
+                  s.execute(
+                      "INSERT INTO audit_seals (seq, key_id, mac) VALUES (5, 'test-1',"
+                          + " repeat('0', 64))"))
+          .as("a seal planted on the next row would make the operator's append fail")
+          .hasMessageContaining("audit_seals_seq_fkey");
+      // A temporary audit_log in front of the real one does not renumber the chain.
+      s.execute("CREATE TEMP TABLE audit_log (seq bigint, hash text)");
+      s.execute("INSERT INTO audit_log VALUES (-1000, 'x')");
+      s.execute(
+          "INSERT INTO public.audit_log (actor, action, resource) VALUES ('robusto-operator/tenant',"
+              + " 'delete', 'Namespace/tenant-y')");
+      s.execute("DROP TABLE pg_temp.audit_log");
     }
     append(1);
     var result = verify(null);
     assertThat(result.firstBrokenSeq()).isEqualTo(4L);
     assertThat(result.problem()).contains("row 4 has no seal");
+    try (var c = operator.getConnection();
+        var rows = c.createStatement().executeQuery("SELECT min(seq), count(*) FROM audit_log")) {
+      rows.next();
+      assertThat(rows.getLong(1)).as("the chain starts at 1").isEqualTo(1);
+      assertThat(rows.getLong(2)).isEqualTo(6);
+    }
   }
 
   /**
@@ -271,11 +306,11 @@ class AuditLogIT {
     var rotated = AuditKeys.parse(rotatedSpec);
     try (var c = Postgres.get().superuser(DB);
         var s = c.createStatement()) {
-      s.execute("ALTER TABLE audit_seals DISABLE TRIGGER USER");
+      s.execute(TRIGGERS_OFF);
       s.execute("UPDATE audit_seals SET mac = repeat('0', 64) WHERE seq = 5");
-      s.execute("ALTER TABLE audit_seals ENABLE TRIGGER USER");
+      s.execute(TRIGGERS_ON);
     }
-    var store = new AuditStore(operator, java.util.Optional.of(rotatedSpec));
+    var store = new AuditStore(operator, java.util.Optional.of(rotatedSpec), 1);
     Pass pass;
     try (var log = new AuditLog(operator, rotated)) {
       pass =
@@ -286,6 +321,50 @@ class AuditLogIT {
     assertThat(verify(AuditKeys.parse(newKey), null).firstBrokenSeq())
         .as("row 5 keeps only its wrong seal")
         .isEqualTo(5L);
+  }
+
+  /** A trigger replaced to change what the operator appends: the operator refuses to seal it. */
+  @Test
+  void theOperatorDoesNotSealAnEntryTheDatabaseStoredOtherwise() throws Exception {
+    append(2);
+    try (var c = Postgres.get().superuser(DB);
+        var s = c.createStatement()) {
+      s.execute(
+          """
+          CREATE OR REPLACE FUNCTION audit_chain_append() RETURNS trigger LANGUAGE plpgsql AS $$
+          DECLARE last audit_log;
+          BEGIN
+              SELECT * INTO last FROM public.audit_log ORDER BY seq DESC LIMIT 1;
+              NEW.actor := 'someone-else';
+              NEW.seq := last.seq + 1;
+              NEW.at := date_trunc('microseconds', clock_timestamp());
+              NEW.prev_hash := last.hash;
+              NEW.hash := encode(sha256(convert_to(NEW.prev_hash || audit_canonical(NEW), 'UTF8')), 'hex');
+              RETURN NEW;
+          END $$""");
+    }
+    try (var log = new AuditLog(operator, KEYS)) {
+      assertThatThrownBy(() -> log.append(entry(3)))
+          .isInstanceOf(AuditException.class)
+          .hasMessageContaining("PostgreSQL stored audit row 3 other than it was given");
+    }
+    assertThat(verify(null).rows()).as("nothing was stored").isEqualTo(2);
+  }
+
+  @Test
+  void aRowBelowTheStartOfTheChainIsFound() throws Exception {
+    append(3);
+    try (var c = Postgres.get().superuser(DB);
+        var s = c.createStatement()) {
+      s.execute(TRIGGERS_OFF);
+      s.execute("ALTER TABLE audit_log DROP CONSTRAINT audit_log_seq_positive");
+      s.execute(
+          "INSERT INTO audit_log SELECT -5, at, actor, 'delete', resource, tenant_id, before_hash,"
+              + " after_hash, prev_hash, md5('x') || md5('y') FROM audit_log WHERE seq = 1");
+    }
+    var result = verify(null);
+    assertThat(result.firstBrokenSeq()).isEqualTo(-5L);
+    assertThat(result.problem()).contains("row -5 does not belong in the chain");
   }
 
   @Test

@@ -41,7 +41,8 @@ class SchemaIT {
           "V18__complete_erasure.sql",
           "V19__tenant_rows_by_tenant.sql",
           "V20__runtime_role.sql",
-          "V21__audit_seals.sql");
+          "V21__audit_seals.sql",
+          "V22__audit_chain_hardening.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {
