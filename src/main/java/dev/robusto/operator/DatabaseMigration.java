@@ -112,15 +112,6 @@ public final class DatabaseMigration {
                   + Sql.quoteIdentifier(runtime)
                   + " LOGIN CREATEROLE");
         }
-        if (rs.getBoolean(6)) {
-          throw new IllegalStateException(
-              "the operator's login "
-                  + runtime
-                  + " owns the database or is a member of the schema owner, so it could act as"
-                  + " the owner: give the database to the owner (ALTER DATABASE ... OWNER TO"
-                  + " <owner>) and REVOKE <owner> FROM "
-                  + Sql.quoteIdentifier(runtime));
-        }
         var owned = rs.getString(5);
         if (owned != null) {
           throw new IllegalStateException(
@@ -131,7 +122,17 @@ public final class DatabaseMigration {
                   + "), as before the owner and runtime roles were split: as a superuser, REASSIGN"
                   + " OWNED BY "
                   + Sql.quoteIdentifier(runtime)
-                  + " TO <owner>, then migrate again");
+                  + " TO <owner>; GRANT robusto_tenant, and each tenant role, TO <owner> WITH ADMIN"
+                  + " OPTION; then migrate again (README: Install on a real cluster with Helm)");
+        }
+        if (rs.getBoolean(6)) {
+          throw new IllegalStateException(
+              "the operator's login "
+                  + runtime
+                  + " owns the database or is a member of the schema owner, so it could act as"
+                  + " the owner: give the database to the owner (ALTER DATABASE ... OWNER TO"
+                  + " <owner>) and REVOKE <owner> FROM "
+                  + Sql.quoteIdentifier(runtime));
         }
       }
     }

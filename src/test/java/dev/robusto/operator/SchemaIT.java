@@ -134,6 +134,77 @@ class SchemaIT {
         .hasMessageContaining("does not exist: CREATE ROLE \"no_such_login\" LOGIN CREATEROLE");
   }
 
+  /**
+   * The README's upgrade from before the split: one login owned the schema, wrote the audit log and
+   * made the tenant roles. A superuser hands the schema and the roles' admin to the owner, the
+   * migration step runs, and the old login goes on as the operator's: owning nothing, still able to
+   * manage the tenant role it made, and refused what it could do before.
+   */
+  @Test
+  void anInstallFromBeforeTheSplitUpgradesAsTheReadmeSays() throws Exception {
+    var postgres = Postgres.get();
+    var database = "before_split_it";
+    var login = "robusto_before_split";
+    var tenantRole = "before_split_tenant";
+    try (var c = postgres.superuser("postgres");
+        var s = c.createStatement()) {
+      s.execute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
+      s.execute("DROP ROLE IF EXISTS " + tenantRole);
+      s.execute("DROP ROLE IF EXISTS " + login);
+      s.execute("CREATE ROLE " + login + " LOGIN CREATEROLE PASSWORD 'before'");
+      // In an old install this login made robusto_tenant, so it holds its admin option.
+      s.execute("GRANT robusto_tenant TO " + login + " WITH ADMIN OPTION");
+      s.execute("CREATE DATABASE " + database + " OWNER " + login);
+    }
+    var old = postgres.dataSource(database, login, "before");
+    Flyway.configure()
+        .dataSource(old)
+        .locations("classpath:db/migration")
+        .target("19")
+        .load()
+        .migrate();
+    try (var c = old.getConnection();
+        var s = c.createStatement()) {
+      s.execute("CREATE ROLE " + tenantRole + " LOGIN IN ROLE robusto_tenant");
+      s.execute(
+          "INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs,"
+              + " max_daily_jobs, requests_per_minute) VALUES ('old', 'startup', 'tenant-old', 3,"
+              + " 100, 600)");
+      s.execute(
+          "INSERT INTO tenant_db_roles (role_name, tenant_id) VALUES ('"
+              + tenantRole
+              + "', 'old')");
+      s.execute(
+          "INSERT INTO audit_log (actor, action, resource) VALUES ('robusto-operator/tenant',"
+              + " 'create', 'Namespace/tenant-old')");
+    }
+    assertThatThrownBy(() -> DatabaseMigration.migrate(postgres.owner(database), login))
+        .as("before the superuser's step")
+        .hasMessageContaining("REASSIGN OWNED BY \"" + login + "\" TO <owner>");
+
+    try (var c = postgres.superuser(database);
+        var s = c.createStatement()) {
+      s.execute("REASSIGN OWNED BY " + login + " TO " + Postgres.OWNER_ROLE);
+      s.execute("GRANT robusto_tenant TO " + Postgres.OWNER_ROLE + " WITH ADMIN OPTION");
+      s.execute("GRANT " + tenantRole + " TO " + Postgres.OWNER_ROLE + " WITH ADMIN OPTION");
+    }
+    assertThat(DatabaseMigration.migrate(postgres.owner(database), login)).isEqualTo("22");
+
+    try (var c = old.getConnection();
+        var s = c.createStatement()) {
+      s.execute("ALTER ROLE " + tenantRole + " CONNECTION LIMIT 3");
+      s.execute("DROP ROLE " + tenantRole);
+      assertThatThrownBy(() -> s.execute("UPDATE audit_log SET actor = 'x'"))
+          .hasMessageContaining("permission denied");
+      var owned =
+          s.executeQuery(
+              "SELECT count(*) FROM pg_class WHERE relowner = current_user::regrole"
+                  + " AND relnamespace = 'public'::regnamespace");
+      owned.next();
+      assertThat(owned.getLong(1)).as("the old login owns nothing now").isZero();
+    }
+  }
+
   @Test
   void constraintsKeepTheSeedsVocabularyAndCascade() throws Exception {
     var db = Postgres.get().migratedDatabase("constraints_it");
