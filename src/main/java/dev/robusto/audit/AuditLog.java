@@ -37,6 +37,9 @@ public final class AuditLog implements AutoCloseable {
   private final AuditKeys keys;
   private final AuditKeys.Macs macs;
   private final java.security.MessageDigest sha256 = AuditCanonical.sha256(); // the writer's
+  // The last row this log appended: the chain only grows, so a later row numbered at or below it
+  // means rows were cut (and the operator would otherwise seal their replacements).
+  private long lastAppended;
   private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
   private final Thread writer;
   private volatile boolean open = true;
@@ -127,7 +130,20 @@ public final class AuditLog implements AutoCloseable {
         var appended = new ArrayList<AuditAnchor>(batch.size());
         try (var rows = insert.executeQuery()) {
           while (rows.next() && appended.size() < batch.size()) {
-            appended.add(stored(batch.get(appended.size()).entry(), rows));
+            var row = stored(batch.get(appended.size()).entry(), rows);
+            var previous = appended.isEmpty() ? null : appended.get(appended.size() - 1);
+            if (row.seq() <= lastAppended
+                || previous != null
+                    && (row.seq() != previous.seq() + 1
+                        || !rows.getString(3).equals(previous.hash()))) {
+              throw new AuditException(
+                  ("PostgreSQL numbered audit row %d after row %d this log appended (or out of"
+                          + " chain order): rows were removed or the trigger replaced; not sealing it")
+                      .formatted(
+                          row.seq(), Math.max(lastAppended, previous == null ? 0 : previous.seq())),
+                  null);
+            }
+            appended.add(row);
           }
         }
         if (appended.size() != batch.size()) {
@@ -139,6 +155,7 @@ public final class AuditLog implements AutoCloseable {
           seal(connection, macs, appended);
         }
         connection.commit();
+        lastAppended = appended.get(appended.size() - 1).seq();
       } catch (SQLException | RuntimeException e) {
         connection.rollback();
         throw e;

@@ -55,12 +55,15 @@ public final class AuditVerifier {
     // A cursor (fetch size) needs a transaction in pgjdbc; read-only, so it holds nothing; one
     // snapshot, so the rows, their seals and the checks before them agree while others append.
     connection.setAutoCommit(false);
-    connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
     try {
-      return walk(connection, keys, from, anchor, started);
+      connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      try {
+        return walk(connection, keys, from, anchor, started);
+      } finally {
+        connection.rollback();
+        connection.setTransactionIsolation(isolation);
+      }
     } finally {
-      connection.rollback();
-      connection.setTransactionIsolation(isolation);
       connection.setAutoCommit(autoCommit);
     }
   }
@@ -143,9 +146,9 @@ public final class AuditVerifier {
 
   private static final String ROWS =
       "SELECT seq, at, actor, action, resource, tenant_id, before_hash, after_hash, prev_hash, hash"
-          + " FROM audit_log WHERE seq >= ? ORDER BY seq";
+          + " FROM public.audit_log WHERE seq >= ? ORDER BY seq";
   private static final String SEALS =
-      "SELECT seq, key_id, mac FROM audit_seals WHERE seq >= ? ORDER BY seq, key_id";
+      "SELECT seq, key_id, mac FROM public.audit_seals WHERE seq >= ? ORDER BY seq, key_id";
 
   /** A seal: the key it was made with and the MAC. */
   private record Seal(String keyId, String mac) {}
@@ -359,7 +362,8 @@ public final class AuditVerifier {
   }
 
   private static String hashAt(Connection connection, long seq) throws SQLException {
-    try (var query = connection.prepareStatement("SELECT hash FROM audit_log WHERE seq = ?")) {
+    try (var query =
+        connection.prepareStatement("SELECT hash FROM public.audit_log WHERE seq = ?")) {
       query.setLong(1, seq);
       try (var rs = query.executeQuery()) {
         return rs.next() ? rs.getString(1) : null;

@@ -351,6 +351,28 @@ class AuditLogIT {
     assertThat(verify(null).rows()).as("nothing was stored").isEqualTo(2);
   }
 
+  /**
+   * A superuser cuts the newest rows and their seals: the operator's next entries would take their
+   * numbers and be sealed, leaving an intact-looking chain. The log remembers what it appended and
+   * refuses instead (a restarted operator does not remember: the anchor bounds that case).
+   */
+  @Test
+  void anOperatorWhoseRowsWereCutRefusesToSealTheirReplacements() throws Exception {
+    try (var log = new AuditLog(operator, KEYS)) {
+      IntStream.range(0, 20).forEach(i -> log.append(entry(i)));
+      try (var c = Postgres.get().superuser(DB);
+          var s = c.createStatement()) {
+        s.execute(TRIGGERS_OFF);
+        s.execute("DELETE FROM audit_seals WHERE seq >= 15");
+        s.execute("DELETE FROM audit_log WHERE seq >= 15");
+      }
+      assertThatThrownBy(() -> log.append(entry(20)))
+          .isInstanceOf(AuditException.class)
+          .hasMessageContaining("numbered audit row 15 after row 20 this log appended");
+    }
+    assertThat(verify(null).rows()).as("nothing was stored").isEqualTo(14);
+  }
+
   @Test
   void aRowBelowTheStartOfTheChainIsFound() throws Exception {
     append(3);
