@@ -7,6 +7,8 @@ ROBUSTO_RELEASE=robusto-operator
 # operator this shell starts (the database is this run's too).
 ROBUSTO_AUDIT_SEAL_KEYS="${ROBUSTO_AUDIT_SEAL_KEYS:-local-1:$(openssl rand -base64 32)}"
 ROBUSTO_NAMESPACE=robusto-system
+# The operator run here serves HTTPS (the audit webhook) on this loopback port.
+ROBUSTO_HTTPS_PORT="${ROBUSTO_HTTPS_PORT:-8443}"
 
 # ROBUSTO_IMAGE=TARBALL (the image ./mvnw package -Pimage writes, target/jib-image.tar): the chart
 # names that image, batch Jobs run it, and the local node runs their pods in it (as root, which a
@@ -24,9 +26,11 @@ fi
 install_chart() {
   # CRDs an earlier chart (0.1.0: crds/ folder) installed are handed to the release first.
   hack/adopt-crds "$ROBUSTO_RELEASE" "$ROBUSTO_NAMESPACE" >/dev/null
+  # The audit webhook calls the operator run here, over HTTPS on loopback (start_operator).
   helm upgrade --install "$ROBUSTO_RELEASE" helm/robusto-operator -n "$ROBUSTO_NAMESPACE" \
     --create-namespace --set replicaCount=0 --set database.password=unused-by-local-runs \
-    --set database.owner.password=unused-by-local-runs \
+    --set database.owner.password=unused-by-local-runs --set 'tls.extraIPs={127.0.0.1}' \
+    --set admissionAudit.url="https://127.0.0.1:$ROBUSTO_HTTPS_PORT/admission/audit" \
     "${image_args[@]}" --wait --timeout 120s >/dev/null
   kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
 }
@@ -69,9 +73,17 @@ migrate_database() {
 # Call it directly, never in $(...): a command substitution's child is not the caller's to wait for.
 start_operator() {
   migrate_database
+  # The chart's certificate (it covers 127.0.0.1 in local installs), as the pod would mount it.
+  local tls="$ROBUSTO_CLUSTER_DIR/tls" key
+  mkdir -p "$tls" && chmod 700 "$tls"
+  for key in tls.crt tls.key; do
+    kubectl get secret "$ROBUSTO_RELEASE-tls" -n "$ROBUSTO_NAMESPACE" \
+      -o jsonpath="{.data.${key//./\\.}}" | base64 -d >"$tls/$key"
+  done
   # shellcheck disable=SC2086 # ROBUSTO_JAVA_OPTS is a space-separated list of JVM options: split on purpose
   KUBECONFIG="$1" QUARKUS_HTTP_PORT="$2" ROBUSTO_BATCH_WORKER_IMAGE="${worker_image:-robusto-operator:dev}" \
-    ROBUSTO_AUDIT_SEAL_KEYS="$ROBUSTO_AUDIT_SEAL_KEYS" \
+    ROBUSTO_AUDIT_SEAL_KEYS="$ROBUSTO_AUDIT_SEAL_KEYS" QUARKUS_HTTP_SSL_PORT="$ROBUSTO_HTTPS_PORT" \
+    QUARKUS_HTTP_SSL_CERTIFICATE_FILES="$tls/tls.crt" QUARKUS_HTTP_SSL_CERTIFICATE_KEY_FILES="$tls/tls.key" \
     java ${ROBUSTO_JAVA_OPTS:-} \
     -jar target/quarkus-app/quarkus-run.jar >"$3" 2>&1 &
   operator_pid=$!

@@ -52,3 +52,8 @@ owner-password
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
 {{- end -}}
 {{- end -}}
+
+{{- /* The Secret with the operator's HTTPS certificate (tls.crt, tls.key, ca.crt). */}}
+{{- define "robusto.tlsSecret" -}}
+{{- default (printf "%s-tls" (include "robusto.fullname" .)) .Values.tls.existingSecret -}}
+{{- end -}}

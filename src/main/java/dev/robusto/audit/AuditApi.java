@@ -53,11 +53,15 @@ public class AuditApi {
     this.tenants = tenants;
   }
 
-  /** One row of the trail: what changed, who changed it, and the chain's hashes. */
+  /**
+   * One row of the trail: what changed, who changed it (and, when recorded at admission, the groups
+   * they asked as), and the chain's hashes.
+   */
   public record Entry(
       long seq,
       String at,
       String actor,
+      List<String> actorGroups,
       String action,
       String resource,
       String tenant,
@@ -127,6 +131,7 @@ public class AuditApi {
                         r.seq(),
                         r.at().toString(),
                         r.actor(),
+                        groups(r.actorGroups()),
                         r.action(),
                         r.resource(),
                         r.tenantId(),
@@ -136,6 +141,14 @@ public class AuditApi {
             .toList();
     return new Entries(
         entries, rows.size() == limit ? Long.toString(rows.get(rows.size() - 1).seq()) : null);
+  }
+
+  private static List<String> groups(String json) {
+    if (json == null) {
+      return null;
+    }
+    return List.of(
+        io.fabric8.kubernetes.client.utils.Serialization.unmarshal(json, String[].class));
   }
 
   /** A filter's text: absent when empty, refused when longer than any name it could match. */

@@ -7,31 +7,29 @@ import java.util.HexFormat;
 
 /**
  * The canonical form of an audit row and its chain hash, rebuilt from the columns independently of
- * the database. Must stay byte-identical to {@code audit_canonical} in V3__audit_log.sql: each
- * field is {@code <length>:<value>} or {@code -} for NULL, joined by {@code |}.
+ * the database. Must stay byte-identical to {@code audit_canonical} (V3__audit_log.sql, V23): each
+ * field is {@code <length>:<value>} or {@code -} for NULL, joined by {@code |}; the actor's groups
+ * follow only when recorded, so rows written before V23 keep their hashes.
  */
 public final class AuditCanonical {
 
   private AuditCanonical() {}
 
-  static String canonical(
-      long seq,
-      long atEpochMicros,
-      String actor,
-      String action,
-      String resource,
-      String tenantId,
-      String beforeHash,
-      String afterHash) {
+  /** The canonical form of {@code entry} as the row numbered {@code seq}, appended at a time. */
+  static String canonical(long seq, long atEpochMicros, AuditEntry entry) {
     var out = new StringBuilder(160);
     field(out, Long.toString(seq)).append('|');
     field(out, Long.toString(atEpochMicros)).append('|');
-    field(out, actor).append('|');
-    field(out, action).append('|');
-    field(out, resource).append('|');
-    field(out, tenantId).append('|');
-    field(out, beforeHash).append('|');
-    return field(out, afterHash).toString();
+    field(out, entry.actor()).append('|');
+    field(out, entry.action()).append('|');
+    field(out, entry.resource()).append('|');
+    field(out, entry.tenantId()).append('|');
+    field(out, entry.beforeHash()).append('|');
+    field(out, entry.afterHash());
+    if (entry.actorGroups() != null) {
+      field(out.append('|'), entry.actorGroups());
+    }
+    return out.toString();
   }
 
   /** sha256(prevHash || canonical), hex, as the database's trigger computes it. */

@@ -1,6 +1,7 @@
 package dev.robusto.audit;
 
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -24,8 +25,10 @@ public final class AuditLog implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AuditLog.class);
   // One statement per batch, in queue order (the trigger numbers rows as they are inserted).
   private static final String INSERT =
-      "INSERT INTO audit_log (actor, action, resource, tenant_id, before_hash, after_hash)"
-          + " SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])"
+      "INSERT INTO audit_log"
+          + " (actor, action, resource, tenant_id, before_hash, after_hash, actor_groups)"
+          + " SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],"
+          + " ?::text[])"
           + " RETURNING seq, at, prev_hash, hash";
   private static final String SEAL =
       "INSERT INTO audit_seals (seq, key_id, mac) SELECT seq, ?, mac"
@@ -64,6 +67,11 @@ public final class AuditLog implements AutoCloseable {
    * record, instead of one commit cycle each.
    */
   public void append(List<AuditEntry> entries) {
+    append(entries, Duration.ofSeconds(30));
+  }
+
+  /** Appends entries and waits until all are committed, or fails after {@code timeout}. */
+  public void append(List<AuditEntry> entries, Duration timeout) {
     if (!open) {
       throw new IllegalStateException("The audit log is closed");
     }
@@ -77,7 +85,7 @@ public final class AuditLog implements AutoCloseable {
                 })
             .toArray(CompletableFuture[]::new);
     try {
-      CompletableFuture.allOf(durable).get(30, TimeUnit.SECONDS);
+      CompletableFuture.allOf(durable).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AuditException("Interrupted while appending to the audit log", e);
@@ -114,7 +122,7 @@ public final class AuditLog implements AutoCloseable {
     try (var connection = dataSource.getConnection()) {
       connection.setAutoCommit(false);
       try (var insert = connection.prepareStatement(INSERT)) {
-        var columns = new String[6][batch.size()];
+        var columns = new String[7][batch.size()];
         for (int i = 0; i < batch.size(); i++) {
           var e = batch.get(i).entry();
           columns[0][i] = e.actor();
@@ -123,6 +131,7 @@ public final class AuditLog implements AutoCloseable {
           columns[3][i] = e.tenantId();
           columns[4][i] = e.beforeHash();
           columns[5][i] = e.afterHash();
+          columns[6][i] = e.actorGroups();
         }
         for (int c = 0; c < columns.length; c++) {
           insert.setArray(c + 1, connection.createArrayOf("text", columns[c]));
@@ -176,12 +185,7 @@ public final class AuditLog implements AutoCloseable {
         AuditCanonical.canonical(
             seq,
             AuditVerifier.epochMicros(row.getObject(2, java.time.OffsetDateTime.class)),
-            entry.actor(),
-            entry.action(),
-            entry.resource(),
-            entry.tenantId(),
-            entry.beforeHash(),
-            entry.afterHash());
+            entry);
     if (!AuditCanonical.chainHash(sha256, prevHash, canonical).equals(hash)) {
       throw new AuditException(
           "PostgreSQL stored audit row %d other than it was given (its hash is not the entry's);"

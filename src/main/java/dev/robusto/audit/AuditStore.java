@@ -85,7 +85,8 @@ public class AuditStore {
       String tenantId,
       String beforeHash,
       String afterHash,
-      String hash) {}
+      String hash,
+      String actorGroups) {}
 
   /**
    * What to read: each non-null field narrows it (the tenant, the actor and the action exactly, the
@@ -128,8 +129,8 @@ public class AuditStore {
     params.add(limit);
     return new dev.robusto.operator.Sql(dataSource)
         .list(
-            "SELECT seq, at, actor, action, resource, tenant_id, before_hash, after_hash, hash"
-                + " FROM audit_log WHERE "
+            "SELECT seq, at, actor, action, resource, tenant_id, before_hash, after_hash, hash,"
+                + " actor_groups FROM audit_log WHERE "
                 + where
                 + " ORDER BY seq DESC LIMIT ?",
             rs ->
@@ -142,7 +143,8 @@ public class AuditStore {
                     rs.getString(6),
                     rs.getString(7),
                     rs.getString(8),
-                    rs.getString(9)),
+                    rs.getString(9),
+                    rs.getString(10)),
             params.toArray());
   }
 

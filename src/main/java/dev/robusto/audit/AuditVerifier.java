@@ -145,8 +145,8 @@ public final class AuditVerifier {
   }
 
   private static final String ROWS =
-      "SELECT seq, at, actor, action, resource, tenant_id, before_hash, after_hash, prev_hash, hash"
-          + " FROM public.audit_log WHERE seq >= ? ORDER BY seq";
+      "SELECT seq, at, actor, action, resource, tenant_id, before_hash, after_hash, actor_groups,"
+          + " prev_hash, hash FROM public.audit_log WHERE seq >= ? ORDER BY seq";
   private static final String SEALS =
       "SELECT seq, key_id, mac FROM public.audit_seals WHERE seq >= ? ORDER BY seq, key_id";
 
@@ -214,31 +214,23 @@ public final class AuditVerifier {
 
   /** A row of the chain as read, with its seals. */
   private record Link(
-      long seq,
-      long atMicros,
-      String actor,
-      String action,
-      String resource,
-      String tenantId,
-      String beforeHash,
-      String afterHash,
-      String prevHash,
-      String hash,
-      List<Seal> seals) {
+      long seq, long atMicros, AuditEntry entry, String prevHash, String hash, List<Seal> seals) {
 
     static Link of(ResultSet rs, SealCursor seals) throws SQLException {
       var seq = rs.getLong(1);
       return new Link(
           seq,
           epochMicros(rs.getObject(2, OffsetDateTime.class)),
-          rs.getString(3),
-          rs.getString(4),
-          rs.getString(5),
-          rs.getString(6),
-          rs.getString(7),
-          rs.getString(8),
-          rs.getString(9),
+          new AuditEntry(
+              rs.getString(3),
+              rs.getString(4),
+              rs.getString(5),
+              rs.getString(6),
+              rs.getString(7),
+              rs.getString(8),
+              rs.getString(9)),
           rs.getString(10),
+          rs.getString(11),
           seals == null ? List.of() : seals.of(seq));
     }
   }
@@ -274,16 +266,7 @@ public final class AuditVerifier {
     var sha256 = AuditCanonical.sha256();
     var macs = keys.sealing() ? keys.macs() : null;
     for (var link : links) {
-      var canonical =
-          AuditCanonical.canonical(
-              link.seq(),
-              link.atMicros(),
-              link.actor(),
-              link.action(),
-              link.resource(),
-              link.tenantId(),
-              link.beforeHash(),
-              link.afterHash());
+      var canonical = AuditCanonical.canonical(link.seq(), link.atMicros(), link.entry());
       if (!AuditCanonical.chainHash(sha256, link.prevHash(), canonical).equals(link.hash())) {
         return new Problem(
             link.seq(), "row " + link.seq() + " was altered: its content does not match its hash");

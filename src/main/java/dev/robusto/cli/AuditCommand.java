@@ -82,7 +82,8 @@ final class AuditCommand {
       name = "report",
       description =
           "Who changed which resource when, over a period (a SOX change report): every entry from"
-              + " --from to --to, newest first, as CSV.")
+              + " --from to --to, newest first, as CSV; actor_groups, for changes asked of the"
+              + " Kubernetes API, the groups the user asked as, separated by ';'.")
   Integer report(
       @Option(names = "--from", required = true, description = "e.g. 2026-11-01T00:00:00Z.")
           String from,
@@ -91,7 +92,7 @@ final class AuditCommand {
       @Option(names = "--tenant", description = "Only this tenant's.") String tenant,
       @Option(names = "--actor", description = "Only this actor's.") String actor,
       @Option(names = "--resource", description = "Only resources starting so.") String resource) {
-    cli.out.println("seq,at,actor,action,resource,tenant,before_hash,after_hash,hash");
+    cli.out.println("seq,at,actor,action,resource,tenant,before_hash,after_hash,hash,actor_groups");
     String cursor = null;
     do {
       var response =
@@ -115,11 +116,18 @@ final class AuditCommand {
                 csv(entry.path("tenant").asText("")),
                 entry.path("beforeHash").asText(""),
                 entry.path("afterHash").asText(""),
-                entry.path("hash").asText()));
+                entry.path("hash").asText(),
+                csv(groups(entry.path("actorGroups")))));
       }
       cursor = page.hasNonNull("nextCursor") ? page.get("nextCursor").asText() : null;
     } while (cursor != null);
     return 0;
+  }
+
+  private static String groups(com.fasterxml.jackson.databind.JsonNode groups) {
+    var names = new java.util.ArrayList<String>();
+    groups.forEach(group -> names.add(group.asText()));
+    return String.join(";", names);
   }
 
   private static String query(

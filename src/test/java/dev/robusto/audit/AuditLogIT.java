@@ -404,6 +404,27 @@ class AuditLogIT {
     assertThat(verify(null).intact()).isTrue();
   }
 
+  @Test
+  void theGroupsARequestWasMadeAsAreChainedToo() throws Exception {
+    try (var log = new AuditLog(operator, KEYS)) {
+      log.append(entry(0));
+      log.append(
+          new AuditEntry(
+              "kube:alice", "update", "Tenant/acme", "acme", "a", "b", "[\"equipo-ñ\",\"x\"]"));
+      log.append(entry(2));
+    }
+    assertThat(verify(null).intact()).isTrue();
+    try (var c = Postgres.get().superuser(DB);
+        var s = c.createStatement()) {
+      s.execute(TRIGGERS_OFF);
+      s.execute("UPDATE audit_log SET actor_groups = '[\"system:masters\"]' WHERE seq = 2");
+      s.execute(TRIGGERS_ON);
+    }
+    var result = verify(null);
+    assertThat(result.firstBrokenSeq()).isEqualTo(2L);
+    assertThat(result.problem()).contains("row 2 was altered");
+  }
+
   private void append(int n) {
     try (var log = new AuditLog(operator, KEYS)) {
       IntStream.range(0, n).forEach(i -> log.append(entry(i)));

@@ -275,10 +275,10 @@ class CliIT {
     assertThat(period.code()).as(period.err()).isZero();
     var rows = period.out().lines().toList();
     assertThat(rows.get(0))
-        .isEqualTo("seq,at,actor,action,resource,tenant,before_hash,after_hash,hash");
+        .isEqualTo("seq,at,actor,action,resource,tenant,before_hash,after_hash,hash,actor_groups");
     assertThat(rows.subList(1, rows.size()))
         .isNotEmpty()
-        .allSatisfy(row -> assertThat(row.split(",", -1)).hasSize(9).contains(TENANT));
+        .allSatisfy(row -> assertThat(row.split(",", -1)).hasSize(10).contains(TENANT));
   }
 
   @Test

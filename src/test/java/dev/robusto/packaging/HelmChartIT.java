@@ -317,6 +317,93 @@ class HelmChartIT {
     assertThat(own).doesNotContain("audit-seal-keys").contains("name: my-keys");
   }
 
+  /**
+   * The operator's HTTPS certificate: made once for its Service's names (and any more the values
+   * ask for), kept across upgrades until those names change, and trusted by the audit webhook,
+   * which fails open and has no side effects on a dry run.
+   */
+  @Test
+  void theOperatorsCertificateCoversItsServiceIsKeptAndTheAuditWebhookTrustsIt() throws Exception {
+    var install =
+        new ArrayList<>(
+            List.of(
+                "upgrade",
+                "--install",
+                "cert",
+                CHART,
+                "-n",
+                "tls-cert",
+                "--create-namespace",
+                "--set",
+                "database.password=x",
+                "--set",
+                "database.owner.password=x-owner",
+                "--set",
+                "crds.install=false",
+                "--set",
+                "replicaCount=0"));
+    try {
+      LocalCluster.checked(cluster.helm(install.toArray(String[]::new)));
+      var first = certificate("tls.crt");
+      var ca = certificate("ca.crt");
+      first.verify(ca.getPublicKey());
+      assertThat(names(first))
+          .contains(
+              "cert-robusto-operator",
+              "cert-robusto-operator.tls-cert.svc",
+              "cert-robusto-operator.tls-cert.svc.cluster.local");
+
+      var webhook =
+          cluster.kubectl(
+              "get",
+              "validatingwebhookconfiguration",
+              "tls-cert-cert-robusto-operator-audit",
+              "-o",
+              "jsonpath={.webhooks[0].failurePolicy} {.webhooks[0].sideEffects}"
+                  + " {.webhooks[0].clientConfig.service.port} {.webhooks[0].clientConfig.caBundle}");
+      assertThat(webhook)
+          .isEqualTo("Ignore NoneOnDryRun 8443 " + secretData("ca.crt"))
+          .as("fails open, and trusts the chart's CA");
+
+      LocalCluster.checked(cluster.helm(install.toArray(String[]::new)));
+      assertThat(certificate("tls.crt")).as("after an upgrade").isEqualTo(first);
+
+      install.addAll(List.of("--set", "tls.extraDnsNames={robusto.example.com}"));
+      LocalCluster.checked(cluster.helm(install.toArray(String[]::new)));
+      assertThat(names(certificate("tls.crt"))).as("a name added").contains("robusto.example.com");
+    } finally {
+      cluster.helm("uninstall", "cert", "-n", "tls-cert");
+    }
+  }
+
+  private static String secretData(String key) {
+    return cluster
+        .kubectl(
+            "get",
+            "secret",
+            "cert-robusto-operator-tls",
+            "-n",
+            "tls-cert",
+            "-o",
+            "jsonpath={.data." + key.replace(".", "\\.") + "}")
+        .strip();
+  }
+
+  private static java.security.cert.X509Certificate certificate(String key) throws Exception {
+    return (java.security.cert.X509Certificate)
+        java.security.cert.CertificateFactory.getInstance("X.509")
+            .generateCertificate(
+                new java.io.ByteArrayInputStream(
+                    java.util.Base64.getDecoder().decode(secretData(key))));
+  }
+
+  private static List<String> names(java.security.cert.X509Certificate certificate)
+      throws Exception {
+    return certificate.getSubjectAlternativeNames().stream()
+        .map(name -> name.get(1).toString())
+        .toList();
+  }
+
   @Test
   void crdsImageDigestAndTheTestPodRenderAsValuesSay() {
     var defaults =

@@ -84,6 +84,10 @@ public final class LocalCluster {
             "database.owner.password=unused-by-tests-owner",
             "--set",
             "crds.install=false", // applied at start, as a platform team may manage CRDs itself
+            "--set",
+            "tls.extraIPs={127.0.0.1}", // the operator under test serves HTTPS on loopback
+            "--set",
+            "admissionAudit.enabled=false", // on only where a test asks (AdmissionAuditIT)
             "--wait",
             "--timeout",
             "120s"));

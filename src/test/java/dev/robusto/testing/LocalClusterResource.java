@@ -1,11 +1,17 @@
 package dev.robusto.testing;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
 import java.util.Map;
 
 /**
  * Points the operator under test (a {@code @QuarkusTest}) at a real local control plane where the
- * Helm chart is installed, authenticated as the chart's ServiceAccount.
+ * Helm chart is installed, authenticated as the chart's ServiceAccount, and has it serve HTTPS with
+ * the certificate the chart made (which covers 127.0.0.1 in test installs).
  */
 public class LocalClusterResource implements QuarkusTestResourceLifecycleManager {
 
@@ -13,13 +19,40 @@ public class LocalClusterResource implements QuarkusTestResourceLifecycleManager
   public Map<String, String> start() {
     var cluster = LocalCluster.get();
     var operatorToken = cluster.installChartAndIssueOperatorToken();
+    var tls = tlsFiles(cluster);
     return Map.of(
         "quarkus.kubernetes-client.api-server-url",
         cluster.config().getMasterUrl(),
         "quarkus.kubernetes-client.token",
         operatorToken,
         "quarkus.kubernetes-client.trust-certs",
-        "true");
+        "true",
+        "quarkus.http.ssl.certificate.files",
+        tls.resolve("tls.crt").toString(),
+        "quarkus.http.ssl.certificate.key-files",
+        tls.resolve("tls.key").toString());
+  }
+
+  /** The chart's TLS Secret as files, as the operator's pod mounts it. */
+  private static Path tlsFiles(LocalCluster cluster) {
+    try {
+      var dir = Files.createTempDirectory("robusto-tls");
+      for (var key : new String[] {"tls.crt", "tls.key", "ca.crt"}) {
+        var data =
+            cluster.kubectl(
+                "get",
+                "secret",
+                LocalCluster.RELEASE + "-tls",
+                "-n",
+                LocalCluster.RELEASE_NAMESPACE,
+                "-o",
+                "jsonpath={.data." + key.replace(".", "\\.") + "}");
+        Files.write(dir.resolve(key), Base64.getDecoder().decode(data.strip()));
+      }
+      return dir;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   @Override

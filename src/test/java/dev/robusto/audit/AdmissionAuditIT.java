@@ -1,0 +1,306 @@
+package dev.robusto.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.tenant.Tenant;
+import dev.robusto.tenant.Tier;
+import dev.robusto.testing.LocalCluster;
+import dev.robusto.testing.LocalClusterResource;
+import dev.robusto.testing.PostgresResource;
+import dev.robusto.testing.TestTenants;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Who changed what, as an auditor reads it: two users change a Tenant and a FeatureFlag through the
+ * real API server, which calls the chart's audit webhook on the operator under test over TLS; the
+ * chain names each of them with their groups, the period's report lists them, and the operator's
+ * own writes (finalizers, status) are not taken for requests. With the webhook unreachable, changes
+ * still go through.
+ */
+@QuarkusTest
+@QuarkusTestResource(LocalClusterResource.class)
+@QuarkusTestResource(PostgresResource.class)
+@Tag("cluster")
+class AdmissionAuditIT {
+
+  private static final String NAMESPACE = "sox-it";
+  private static final PatchContext MERGE = PatchContext.of(PatchType.JSON_MERGE);
+  private static final String ALICE = "kube:system:serviceaccount:" + NAMESPACE + ":alice";
+  private static final String BOB = "kube:system:serviceaccount:" + NAMESPACE + ":bob";
+
+  @TestHTTPResource(value = "/admission/audit", tls = true)
+  URI webhookUrl;
+
+  @TestHTTPResource("/admission/audit")
+  URI plainWebhookUrl;
+
+  @TestHTTPResource("/api/v1/audit/entries")
+  String entriesUrl;
+
+  @TestHTTPResource("/api/v1/audit/verify")
+  String verifyUrl;
+
+  @Test
+  void twoUsersChangesAreRecordedUnderTheirNamesAndTheReportNamesThem() throws Exception {
+    var cluster = LocalCluster.get();
+    var from = Instant.now().minusSeconds(1);
+    var auditor = users(cluster);
+    // The address the chart's certificate covers in test installs (not "localhost").
+    webhook(cluster, "https://127.0.0.1:" + webhookUrl.getPort() + webhookUrl.getPath());
+    try (var alice = as(cluster, "alice");
+        var bob = as(cluster, "bob")) {
+      awaitWebhookCalled(alice, auditor);
+
+      alice.resource(TestTenants.tenant("sox-acme", Tier.STARTUP, spec -> {})).create();
+      TestTenants.awaitReady(alice, "sox-acme");
+      // Merge patches, as kubectl patch sends them: the operator's finalizer may land in between.
+      bob.resources(Tenant.class)
+          .withName("sox-acme")
+          .patch(MERGE, "{\"spec\": {\"tier\": \"enterprise\"}}");
+      // A dry run changes nothing, so it is not recorded.
+      bob.resources(Tenant.class)
+          .withName("sox-acme")
+          .dryRun()
+          .patch(MERGE, "{\"spec\": {\"tier\": \"startup\"}}");
+      alice.resource(flag("sox-flag", "on")).create();
+      bob.genericKubernetesResources("robusto.dev/v1alpha1", "FeatureFlag")
+          .withName("sox-flag")
+          .patch(MERGE, "{\"spec\": {\"defaultVariant\": \"off\"}}");
+      alice
+          .genericKubernetesResources("robusto.dev/v1alpha1", "FeatureFlag")
+          .withName("sox-flag")
+          .delete();
+
+      var tenantEntries = entries(auditor, "resource", "Tenant/sox-acme", from);
+      assertThat(actions(tenantEntries)).containsExactly(BOB + " update", ALICE + " create");
+      var create =
+          tenantEntries.stream()
+              .filter(e -> e.path("actor").asText().equals(ALICE))
+              .findFirst()
+              .orElseThrow();
+      var update =
+          tenantEntries.stream()
+              .filter(e -> e.path("actor").asText().equals(BOB))
+              .findFirst()
+              .orElseThrow();
+      assertThat(create.path("tenant").asText()).isEqualTo("sox-acme");
+      assertThat(create.path("beforeHash").isNull()).isTrue();
+      assertThat(create.path("afterHash").asText()).hasSize(64);
+      assertThat(update.path("beforeHash").asText()).isEqualTo(create.path("afterHash").asText());
+      assertThat(groups(create))
+          .containsExactly(
+              "system:authenticated", "system:serviceaccounts", "system:serviceaccounts:sox-it");
+
+      assertThat(actions(entries(auditor, "resource", "FeatureFlag/sox-flag", from)))
+          .containsExactly(ALICE + " delete", BOB + " update", ALICE + " create");
+
+      // The operator's own writes to them (its finalizer, the status) are not requests.
+      var operatorsRequests =
+          entries(
+              auditor,
+              "actor",
+              "kube:system:serviceaccount:robusto-system:" + LocalCluster.RELEASE,
+              from);
+      assertThat(operatorsRequests).isEmpty();
+
+      // The chain, groups and all, still verifies: the database and the verifier hash alike.
+      var verify = get(verifyUrl + "?full=true", auditor);
+      assertThat(verify.statusCode()).as(verify.body()).isEqualTo(200);
+    } finally {
+      webhook(cluster, null);
+    }
+  }
+
+  @Test
+  void theWebhookAnswersOnlyOverTlsAndNeverRefuses() throws Exception {
+    var review =
+        """
+        {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+         "request": {"uid": "u-1", "kind": {"group": "robusto.dev", "version": "v1alpha1", "kind": "FeatureFlag"},
+           "operation": "UPDATE", "name": "f", "dryRun": true,
+           "userInfo": {"username": "mallory", "groups": ["system:authenticated"]},
+           "object": {"spec": {"defaultVariant": "on"}}, "oldObject": {"spec": {"defaultVariant": "off"}}}}
+        """;
+    var plain =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(plainWebhookUrl)
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(review))
+                    .build(),
+                BodyHandlers.ofString());
+    assertThat(plain.statusCode()).isEqualTo(403);
+    assertThat(plain.body()).contains("HTTPS only");
+  }
+
+  @Test
+  void withTheWebhookUnreachableChangesStillGoThrough() throws Exception {
+    var cluster = LocalCluster.get();
+    webhook(cluster, "https://127.0.0.1:9/admission/audit"); // nothing listens: the operator down
+    try (var admin = cluster.client()) {
+      var started = System.nanoTime();
+      admin.resource(flag("sox-while-down", "on")).create();
+      admin
+          .genericKubernetesResources("robusto.dev/v1alpha1", "FeatureFlag")
+          .withName("sox-while-down")
+          .delete();
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
+    } finally {
+      webhook(cluster, null);
+    }
+  }
+
+  /** Turns the chart's webhook on, calling {@code url}, or off (null). */
+  private static void webhook(LocalCluster cluster, String url) {
+    var args = new ArrayList<>(List.of("upgrade", LocalCluster.RELEASE));
+    args.add(LocalCluster.projectDir().resolve("helm/robusto-operator").toString());
+    args.addAll(List.of("-n", LocalCluster.RELEASE_NAMESPACE, "--reuse-values"));
+    args.addAll(List.of("--set", "admissionAudit.enabled=" + (url != null)));
+    if (url != null) {
+      args.addAll(List.of("--set", "admissionAudit.url=" + url));
+    }
+    var result = cluster.helm(args.toArray(String[]::new));
+    assertThat(result.exitCode()).as(result.output()).isZero();
+  }
+
+  /** ServiceAccounts alice and bob, who may change Tenants and FeatureFlags; an auditor's token. */
+  private static String users(LocalCluster cluster) {
+    if (cluster.kubectlResult("get", "namespace", NAMESPACE).exitCode() != 0) {
+      cluster.kubectl("create", "namespace", NAMESPACE);
+      cluster.kubectl(
+          "create",
+          "clusterrole",
+          "sox-it-editor",
+          "--verb=get,list,watch,create,update,patch,delete",
+          "--resource=tenants.robusto.dev,featureflags.robusto.dev");
+      for (var user : List.of("alice", "bob", "auditor")) {
+        cluster.kubectl("create", "serviceaccount", user, "-n", NAMESPACE);
+      }
+      for (var user : List.of("alice", "bob")) {
+        cluster.kubectl(
+            "create",
+            "clusterrolebinding",
+            "sox-it-" + user,
+            "--clusterrole=sox-it-editor",
+            "--serviceaccount=" + NAMESPACE + ":" + user);
+      }
+      cluster.kubectl(
+          "create",
+          "clusterrolebinding",
+          "sox-it-auditor",
+          "--clusterrole=" + LocalCluster.RELEASE + "-audit-reader",
+          "--serviceaccount=" + NAMESPACE + ":auditor");
+    }
+    return token(cluster, "auditor");
+  }
+
+  private static String token(LocalCluster cluster, String user) {
+    return cluster.kubectl("create", "token", user, "-n", NAMESPACE).strip();
+  }
+
+  private static KubernetesClient as(LocalCluster cluster, String user) {
+    return new KubernetesClientBuilder()
+        .withConfig(
+            new ConfigBuilder(cluster.config()).withOauthToken(token(cluster, user)).build())
+        .build();
+  }
+
+  /**
+   * The API server picks up a new webhook configuration within seconds: a probe flag is created and
+   * deleted until its creation is recorded.
+   */
+  private void awaitWebhookCalled(KubernetesClient client, String auditor) {
+    await("the API server calls the audit webhook")
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofSeconds(1))
+        .until(
+            () -> {
+              var probe = "sox-probe-" + System.nanoTime();
+              client.resource(flag(probe, "on")).create();
+              client
+                  .genericKubernetesResources("robusto.dev/v1alpha1", "FeatureFlag")
+                  .withName(probe)
+                  .delete();
+              return !entries(auditor, "resource", "FeatureFlag/" + probe, null).isEmpty();
+            });
+  }
+
+  private static GenericKubernetesResource flag(String name, String defaultVariant) {
+    return Serialization.unmarshal(
+        """
+        apiVersion: robusto.dev/v1alpha1
+        kind: FeatureFlag
+        metadata: {name: %s}
+        spec:
+          type: boolean
+          variants: {"on": true, "off": false}
+          defaultVariant: "%s"
+        """
+            .formatted(name, defaultVariant),
+        GenericKubernetesResource.class);
+  }
+
+  /** The entries one filter selects, newest first, recorded since {@code from}. */
+  private List<JsonNode> entries(String token, String filter, String value, Instant from)
+      throws Exception {
+    var url =
+        entriesUrl
+            + "?"
+            + filter
+            + "="
+            + URLEncoder.encode(value, StandardCharsets.UTF_8)
+            + (from == null ? "" : "&from=" + from);
+    var response = get(url, token);
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    var list = new ArrayList<JsonNode>();
+    new ObjectMapper().readTree(response.body()).path("entries").forEach(list::add);
+    return list;
+  }
+
+  /** The requests among {@code entries} (the operator's own work left out), as "actor action". */
+  private static List<String> actions(List<JsonNode> entries) {
+    return entries.stream()
+        .filter(e -> e.path("actor").asText().startsWith(AdmissionAudit.ACTOR_PREFIX))
+        .map(e -> e.path("actor").asText() + " " + e.path("action").asText())
+        .toList();
+  }
+
+  private static List<String> groups(JsonNode entry) {
+    var groups = new ArrayList<String>();
+    entry.path("actorGroups").forEach(g -> groups.add(g.asText()));
+    return groups;
+  }
+
+  private static java.net.http.HttpResponse<String> get(String url, String token) throws Exception {
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(URI.create(url))
+                .header("Authorization", "Bearer " + token)
+                .build(),
+            BodyHandlers.ofString());
+  }
+}
