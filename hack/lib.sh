@@ -7,8 +7,9 @@ ROBUSTO_RELEASE=robusto-operator
 # operator this shell starts (the database is this run's too).
 ROBUSTO_AUDIT_SEAL_KEYS="${ROBUSTO_AUDIT_SEAL_KEYS:-local-1:$(openssl rand -base64 32)}"
 ROBUSTO_NAMESPACE=robusto-system
-# The operator run here serves HTTPS (the audit webhook) on this loopback port.
+# The operator run here serves its APIs over HTTPS, and the audit webhook, on these ports.
 ROBUSTO_HTTPS_PORT="${ROBUSTO_HTTPS_PORT:-8443}"
+ROBUSTO_WEBHOOK_PORT="${ROBUSTO_WEBHOOK_PORT:-9443}"
 
 # ROBUSTO_IMAGE=TARBALL (the image ./mvnw package -Pimage writes, target/jib-image.tar): the chart
 # names that image, batch Jobs run it, and the local node runs their pods in it (as root, which a
@@ -30,7 +31,7 @@ install_chart() {
   helm upgrade --install "$ROBUSTO_RELEASE" helm/robusto-operator -n "$ROBUSTO_NAMESPACE" \
     --create-namespace --set replicaCount=0 --set database.password=unused-by-local-runs \
     --set database.owner.password=unused-by-local-runs --set 'tls.extraIPs={127.0.0.1}' \
-    --set admissionAudit.url="https://127.0.0.1:$ROBUSTO_HTTPS_PORT/admission/audit" \
+    --set admissionAudit.url="https://127.0.0.1:$ROBUSTO_WEBHOOK_PORT/admission/audit" \
     "${image_args[@]}" --wait --timeout 120s >/dev/null
   kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
 }
@@ -84,6 +85,8 @@ start_operator() {
   KUBECONFIG="$1" QUARKUS_HTTP_PORT="$2" ROBUSTO_BATCH_WORKER_IMAGE="${worker_image:-robusto-operator:dev}" \
     ROBUSTO_AUDIT_SEAL_KEYS="$ROBUSTO_AUDIT_SEAL_KEYS" QUARKUS_HTTP_SSL_PORT="$ROBUSTO_HTTPS_PORT" \
     QUARKUS_HTTP_SSL_CERTIFICATE_FILES="$tls/tls.crt" QUARKUS_HTTP_SSL_CERTIFICATE_KEY_FILES="$tls/tls.key" \
+    ROBUSTO_AUDIT_WEBHOOK_PORT="$ROBUSTO_WEBHOOK_PORT" ROBUSTO_AUDIT_WEBHOOK_CERT_FILE="$tls/tls.crt" \
+    ROBUSTO_AUDIT_WEBHOOK_KEY_FILE="$tls/tls.key" \
     java ${ROBUSTO_JAVA_OPTS:-} \
     -jar target/quarkus-app/quarkus-run.jar >"$3" 2>&1 &
   operator_pid=$!

@@ -26,6 +26,8 @@ import java.util.List;
  *       tenant's owners read their own tenant's ({@code ?tenant=}: list on robusto.dev auditentries
  *       in its namespace, which the chart's view role gives); everything else, a deleted tenant's
  *       entries included, needs that grant cluster-wide (the audit-reader role).
+ *   <li>{@code GET /api/v1/audit/custody}: the chain of custody of ticket outcomes ({@link
+ *       OutcomeCustody}) verified, 200 or 409 with the first broken audit row; as verify.
  * </ul>
  */
 @Path("/api/v1/audit")
@@ -39,18 +41,21 @@ public class AuditApi {
   private final AuditVerifications verifications;
   private final AuditStore store;
   private final TenantDatabase tenants;
+  private final OutcomeCustody custody;
 
   AuditApi(
       KubeAuth auth,
       CallerLimits limits,
       AuditVerifications verifications,
       AuditStore store,
-      TenantDatabase tenants) {
+      TenantDatabase tenants,
+      OutcomeCustody custody) {
     this.auth = auth;
     this.limits = limits;
     this.verifications = verifications;
     this.store = store;
     this.tenants = tenants;
+    this.custody = custody;
   }
 
   /**
@@ -228,5 +233,16 @@ public class AuditApi {
             result.at().toString(),
             store.keys().ids());
     return Response.status(verification.intact() ? 200 : 409).entity(body).build();
+  }
+
+  @GET
+  @Path("/custody")
+  @Produces(MediaType.APPLICATION_JSON)
+  public Response custody(@HeaderParam("Authorization") String authorization) throws SQLException {
+    var caller = auth.authenticate(authorization);
+    limits.admit(CallerLimits.Api.AUDIT, caller.getUsername());
+    auth.allow(caller, "get", "auditlogs", null, null);
+    var verification = custody.verify();
+    return Response.status(verification.intact() ? 200 : 409).entity(verification).build();
   }
 }

@@ -34,7 +34,13 @@ public final class AuditLog implements AutoCloseable {
       "INSERT INTO audit_seals (seq, key_id, mac) SELECT seq, ?, mac"
           + " FROM unnest(?::bigint[], ?::text[]) AS s(seq, mac)";
 
-  private record Pending(AuditEntry entry, CompletableFuture<Void> durable) {}
+  /** Work that must commit with an appended row, or not at all: it is given the row's seq. */
+  @FunctionalInterface
+  public interface WithRow {
+    void run(java.sql.Connection connection, long seq) throws SQLException;
+  }
+
+  private record Pending(AuditEntry entry, WithRow withRow, CompletableFuture<Void> durable) {}
 
   private final DataSource dataSource;
   private final AuditKeys keys;
@@ -72,14 +78,27 @@ public final class AuditLog implements AutoCloseable {
 
   /** Appends entries and waits until all are committed, or fails after {@code timeout}. */
   public void append(List<AuditEntry> entries, Duration timeout) {
+    appendWith(entries.stream().map(e -> new Append(e, null)).toList(), timeout);
+  }
+
+  /** An entry to append, and work to commit with its row or not at all (null: none). */
+  public record Append(AuditEntry entry, WithRow withRow) {}
+
+  /**
+   * Appends entries and waits until all are committed, each with its work, run in the appending
+   * transaction once the entry's row is numbered: a failure of that work fails (and rolls back) the
+   * whole commit it was part of.
+   */
+  public void appendWith(List<Append> appends, Duration timeout) {
     if (!open) {
       throw new IllegalStateException("The audit log is closed");
     }
     var durable =
-        entries.stream()
+        appends.stream()
             .map(
-                entry -> {
-                  var pending = new Pending(entry, new CompletableFuture<>());
+                each -> {
+                  var pending =
+                      new Pending(each.entry(), each.withRow(), new CompletableFuture<>());
                   queue.add(pending);
                   return pending.durable();
                 })
@@ -159,6 +178,11 @@ public final class AuditLog implements AutoCloseable {
           throw new AuditException(
               "PostgreSQL stored %d of %d audit entries".formatted(appended.size(), batch.size()),
               null);
+        }
+        for (int i = 0; i < batch.size(); i++) {
+          if (batch.get(i).withRow() != null) {
+            batch.get(i).withRow().run(connection, appended.get(i).seq());
+          }
         }
         if (keys.sealing()) {
           seal(connection, macs, appended);

@@ -5,7 +5,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code robusto audit verify}: the operator's verification of the hash-chained audit log; {@code
- * robusto audit entries}: the entries themselves; {@code robusto audit report}: a period's, as CSV.
+ * robusto audit custody}: of the ticket outcomes chained in it; {@code robusto audit entries}: the
+ * entries themselves; {@code robusto audit report}: a period's, as CSV.
  */
 @Command(name = "audit", description = "The audit trail.")
 final class AuditCommand {
@@ -39,6 +40,31 @@ final class AuditCommand {
     }
     throw new RobustoCli.CliException(
         "audit chain BROKEN at row %d: %s. Keep the database as it is and run hack/audit-verify."
+            .formatted(result.path("firstBrokenSeq").asLong(), result.path("problem").asText()));
+  }
+
+  @Command(
+      name = "custody",
+      description =
+          "Verify the chain of custody of ticket outcomes: each finished ticket as it was chained."
+              + " Exit 1 when one was changed or removed, naming it.")
+  Integer custody() {
+    var response = cli.call("GET", "/api/v1/audit/custody", null);
+    if (response.statusCode() != 200 && response.statusCode() != 409) {
+      throw cli.refused(response, response.body());
+    }
+    var result = RobustoCli.json(response.body());
+    if (result.path("intact").asBoolean()) {
+      cli.out.printf(
+          "chain of custody intact: %d ticket outcomes in %d audit rows (%d since removed with"
+              + " their batch or by retention)%n",
+          result.path("outcomes").asLong(),
+          result.path("auditRows").asLong(),
+          result.path("removed").asLong());
+      return 0;
+    }
+    throw new RobustoCli.CliException(
+        "chain of custody BROKEN at audit row %d: %s. Keep the database as it is."
             .formatted(result.path("firstBrokenSeq").asLong(), result.path("problem").asText()));
   }
 

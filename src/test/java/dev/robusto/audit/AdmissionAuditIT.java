@@ -52,11 +52,15 @@ class AdmissionAuditIT {
   private static final String ALICE = "kube:system:serviceaccount:" + NAMESPACE + ":alice";
   private static final String BOB = "kube:system:serviceaccount:" + NAMESPACE + ":bob";
 
-  @TestHTTPResource(value = "/admission/audit", tls = true)
-  URI webhookUrl;
+  /** The webhook's own port, at the address the chart's certificate covers in test installs. */
+  private static final URI WEBHOOK =
+      URI.create("https://127.0.0.1:" + LocalClusterResource.WEBHOOK_PORT + AdmissionAudit.PATH);
 
-  @TestHTTPResource("/admission/audit")
-  URI plainWebhookUrl;
+  @TestHTTPResource(AdmissionAudit.PATH)
+  URI onTheApiPort;
+
+  @TestHTTPResource("/q/metrics")
+  URI metricsUrl;
 
   @TestHTTPResource("/api/v1/audit/entries")
   String entriesUrl;
@@ -69,11 +73,11 @@ class AdmissionAuditIT {
     var cluster = LocalCluster.get();
     var from = Instant.now().minusSeconds(1);
     var auditor = users(cluster);
-    // The address the chart's certificate covers in test installs (not "localhost").
-    webhook(cluster, "https://127.0.0.1:" + webhookUrl.getPort() + webhookUrl.getPath());
+    webhook(cluster, WEBHOOK.toString());
     try (var alice = as(cluster, "alice");
         var bob = as(cluster, "bob")) {
       awaitWebhookCalled(alice, auditor);
+      var failedOpen = failedOpen(cluster);
 
       alice.resource(TestTenants.tenant("sox-acme", Tier.STARTUP, spec -> {})).create();
       TestTenants.awaitReady(alice, "sox-acme");
@@ -127,6 +131,9 @@ class AdmissionAuditIT {
               from);
       assertThat(operatorsRequests).isEmpty();
 
+      // The API server took every answer: none of these calls failed open.
+      assertThat(failedOpen(cluster)).isEqualTo(failedOpen);
+
       // The chain, groups and all, still verifies: the database and the verifier hash alike.
       var verify = get(verifyUrl + "?full=true", auditor);
       assertThat(verify.statusCode()).as(verify.body()).isEqualTo(200);
@@ -135,26 +142,76 @@ class AdmissionAuditIT {
     }
   }
 
+  /**
+   * The webhook's port is not the API server's alone (the chart's NetworkPolicy keeps tenants off
+   * it): a request the API server would not send is answered, allowed, and not recorded.
+   */
   @Test
-  void theWebhookAnswersOnlyOverTlsAndNeverRefuses() throws Exception {
-    var review =
+  void aMadeUpRequestIsAllowedAndNotRecorded() throws Exception {
+    var madeUp =
         """
         {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-         "request": {"uid": "u-1", "kind": {"group": "robusto.dev", "version": "v1alpha1", "kind": "FeatureFlag"},
-           "operation": "UPDATE", "name": "f", "dryRun": true,
-           "userInfo": {"username": "mallory", "groups": ["system:authenticated"]},
-           "object": {"spec": {"defaultVariant": "on"}}, "oldObject": {"spec": {"defaultVariant": "off"}}}}
+         "request": {"uid": "u-1", "kind": {"group": "robusto.dev", "version": "v1alpha1", "kind": "Tenant"},
+           "operation": "CONNECT", "name": "victima",
+           "userInfo": {"username": "mallory", "groups": ["system:masters"]},
+           "object": {"spec": {"tier": "enterprise"}}}}
         """;
+    var before = invalidCount();
+    var answer = post(madeUp);
+    assertThat(answer.statusCode()).isEqualTo(200);
+    var response = new ObjectMapper().readTree(answer.body()).path("response");
+    assertThat(response.path("uid").asText()).isEqualTo("u-1");
+    assertThat(response.path("allowed").asBoolean()).isTrue();
+    await("counted as invalid").atMost(Duration.ofSeconds(10)).until(() -> invalidCount() > before);
+
+    // Not on the APIs' port at all.
     var plain =
         HttpClient.newHttpClient()
             .send(
-                HttpRequest.newBuilder(plainWebhookUrl)
+                HttpRequest.newBuilder(onTheApiPort)
                     .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(review))
+                    .POST(HttpRequest.BodyPublishers.ofString(madeUp))
                     .build(),
                 BodyHandlers.ofString());
-    assertThat(plain.statusCode()).isEqualTo(403);
-    assertThat(plain.body()).contains("HTTPS only");
+    assertThat(plain.statusCode()).isIn(404, 405);
+  }
+
+  private double invalidCount() throws Exception {
+    var metrics =
+        HttpClient.newHttpClient()
+            .send(HttpRequest.newBuilder(metricsUrl).build(), BodyHandlers.ofString())
+            .body();
+    return metrics
+        .lines()
+        .filter(l -> l.startsWith("robusto_admission_audit_requests_total{result=\"invalid\""))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+        .sum();
+  }
+
+  /** Posts to the webhook as the API server does: over TLS, trusting the chart's CA. */
+  private static java.net.http.HttpResponse<String> post(String review) throws Exception {
+    var ca =
+        java.security.cert.CertificateFactory.getInstance("X.509")
+            .generateCertificate(
+                java.nio.file.Files.newInputStream(LocalClusterResource.tls.resolve("ca.crt")));
+    var trust = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+    trust.load(null, null);
+    trust.setCertificateEntry("robusto-ca", ca);
+    var factory =
+        javax.net.ssl.TrustManagerFactory.getInstance(
+            javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    factory.init(trust);
+    var tls = javax.net.ssl.SSLContext.getInstance("TLS");
+    tls.init(null, factory.getTrustManagers(), null);
+    return HttpClient.newBuilder()
+        .sslContext(tls)
+        .build()
+        .send(
+            HttpRequest.newBuilder(WEBHOOK)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(review))
+                .build(),
+            BodyHandlers.ofString());
   }
 
   @Test
@@ -172,6 +229,17 @@ class AdmissionAuditIT {
     } finally {
       webhook(cluster, null);
     }
+  }
+
+  /** The API server's count of calls to the audit webhook that failed and were let through. */
+  private static double failedOpen(LocalCluster cluster) {
+    return cluster
+        .kubectl("get", "--raw", "/metrics")
+        .lines()
+        .filter(l -> l.startsWith("apiserver_admission_webhook_fail_open_count{"))
+        .filter(l -> l.contains("name=\"audit.robusto.dev\""))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+        .sum();
   }
 
   /** Turns the chart's webhook on, calling {@code url}, or off (null). */

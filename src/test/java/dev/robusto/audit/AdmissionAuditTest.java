@@ -10,7 +10,9 @@ import org.junit.jupiter.api.Test;
 class AdmissionAuditTest {
 
   // Kinds whose tenant needs no database lookup: a Tenant is its own, a FeatureFlag has none.
-  private final AdmissionAudit webhook = new AdmissionAudit(null, null, null);
+  private final AdmissionAudit webhook =
+      new AdmissionAudit(
+          null, null, null, null, 0, java.util.Optional.empty(), java.util.Optional.empty());
 
   @Test
   void anUpdateOfMetadataOrStatusOnlyIsNoChange() {
@@ -56,6 +58,38 @@ class AdmissionAuditTest {
     assertThat(entry.tenantId()).isNull();
     assertThat(entry.beforeHash()).isNotNull();
     assertThat(entry.afterHash()).isNull();
+  }
+
+  @Test
+  void onlyWhatTheApiServerSendsForRobustosKindsIsValid() {
+    assertThat(AdmissionAudit.invalid(request("UPDATE", "Tenant", "{}", "{}"))).isNull();
+    assertThat(AdmissionAudit.invalid(request("CONNECT", "Tenant", "{}", "{}")))
+        .isEqualTo("operation CONNECT");
+    assertThat(AdmissionAudit.invalid(request("UPDATE", "Secret", "{}", "{}")))
+        .isEqualTo("not a Robusto resource");
+    var nul = request("UPDATE", "Tenant", "{}", "{}");
+    nul.getUserInfo().setUsername("alice\u0000");
+    assertThat(AdmissionAudit.invalid(nul)).isEqualTo("no username, or not a name");
+    var many = request("UPDATE", "Tenant", "{}", "{}");
+    many.getUserInfo()
+        .setGroups(java.util.stream.IntStream.range(0, 65).mapToObj(i -> "g" + i).toList());
+    assertThat(AdmissionAudit.invalid(many)).isEqualTo("groups of alice");
+  }
+
+  @Test
+  void aGeneratedNameIsTakenFromTheObject() {
+    var create =
+        Serialization.unmarshal(
+            """
+            {"uid": "u", "kind": {"group": "robusto.dev", "version": "v1alpha1", "kind": "FeatureFlag"},
+             "operation": "CREATE", "name": "",
+             "userInfo": {"username": "alice", "groups": []},
+             "object": {"apiVersion": "robusto.dev/v1alpha1", "kind": "FeatureFlag",
+                        "metadata": {"name": "flag-x7k2p"}, "spec": {}}}
+            """,
+            AdmissionRequest.class);
+    assertThat(AdmissionAudit.invalid(create)).isNull();
+    assertThat(webhook.entry(create).resource()).isEqualTo("FeatureFlag/flag-x7k2p");
   }
 
   private static AdmissionRequest request(

@@ -116,7 +116,7 @@ class AuditLogIT {
           .hasMessageContaining("audit_log is append-only: DELETE is not allowed");
       assertThatThrownBy(() -> s.execute("TRUNCATE audit_log"))
           .hasMessageContaining("cannot truncate a table referenced in a foreign key");
-      assertThatThrownBy(() -> s.execute("TRUNCATE audit_log, audit_seals"))
+      assertThatThrownBy(() -> s.execute("TRUNCATE audit_log, audit_seals, outcome_custody"))
           .hasMessageContaining("is append-only: TRUNCATE is not allowed");
       assertThatThrownBy(() -> s.execute("DELETE FROM audit_seals"))
           .hasMessageContaining("audit_seals is append-only: DELETE is not allowed");

@@ -23,6 +23,7 @@ public final class AuditBenchmark {
   public static void main(String[] args) throws Exception {
     var appends = args.length > 0 ? Integer.parseInt(args[0]) : 20_000;
     var chainRows = args.length > 1 ? Integer.parseInt(args[1]) : 500_000;
+    var outcomes = args.length > 2 ? Integer.parseInt(args[2]) : 200_000;
     var postgres = Postgres.get();
     System.out.printf(
         "Audit benchmark: PostgreSQL %s on 127.0.0.1, %d cores%n",
@@ -113,6 +114,68 @@ public final class AuditBenchmark {
             result.millis(),
             keys.sealing() ? "hashes and seals" : "hashes only");
       }
+    }
+    custody(postgres, outcomes);
+  }
+
+  /**
+   * The chain of custody: finished tickets chained per second in the leader's rounds (10,000 a
+   * round), and verified per second. Target: 10,000 tickets/s.
+   */
+  private static void custody(Postgres postgres, int outcomes) throws Exception {
+    var db = postgres.migratedDatabase("custody_bench");
+    try (var c = db.getConnection();
+        var s = c.createStatement()) {
+      for (var tenant : List.of("acme", "beta")) {
+        s.execute(
+            ("INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs,"
+                    + " max_daily_jobs, requests_per_minute) VALUES ('%s', 'enterprise',"
+                    + " 'tenant-%1$s', 20, 1000, 600)")
+                .formatted(tenant));
+        s.execute(
+            ("INSERT INTO automation_batches (batch_id, tenant_id, namespace, name)"
+                    + " VALUES (gen_random_uuid(), '%s', 'tenant-%1$s', 'fin-de-mes')")
+                .formatted(tenant));
+      }
+      // A ticket's payload as the seeds have them, a few hundred bytes.
+      s.execute(
+          "INSERT INTO automation_item_outcomes (item_id, batch_id, tenant_id, idempotency_key,"
+              + " payload, state, attempts, created_at, finished_at)"
+              + " SELECT g, b.batch_id, b.tenant_id, 'T-' || g, jsonb_build_object('rfc',"
+              + " 'XAXX010101000', 'total', g, 'merchant', 'oxxo', 'ticket', md5(g::text),"
+              + " 'items', jsonb_build_array(md5((g + 1)::text), md5((g + 2)::text))),"
+              + " CASE WHEN g % 10 = 0 THEN 'failed' ELSE 'succeeded' END, 1, now(), now()"
+              + " FROM generate_series(1, "
+              + outcomes
+              + ") g JOIN automation_batches b ON b.tenant_id = CASE WHEN g % 2 = 0 THEN 'acme'"
+              + " ELSE 'beta' END");
+    }
+    try (var c = postgres.superuser("custody_bench");
+        var s = c.createStatement()) {
+      s.execute("VACUUM ANALYZE automation_item_outcomes");
+      s.execute("CHECKPOINT");
+    }
+    try (var log = new AuditLog(db, TestAuditKeys.KEYS)) {
+      var custody =
+          new dev.robusto.audit.OutcomeCustody(db, log, null, java.time.Duration.ofDays(30));
+      var started = System.nanoTime();
+      var chained = 0L;
+      for (int round; (round = custody.chain()) > 0; ) {
+        chained += round;
+      }
+      var seconds = (System.nanoTime() - started) / 1e9;
+      System.out.printf(
+          "  custody, chain: %,10.0f tickets/s (%,d in %.2f s, rounds of 10,000)%n",
+          chained / seconds, chained, seconds);
+      var verification = custody.verify();
+      if (!verification.intact()) {
+        throw new IllegalStateException("custody broken: " + verification.problem());
+      }
+      System.out.printf(
+          "  custody, verify: %,9.0f tickets/s (%,d in %d ms, intact)%n",
+          verification.outcomes() * 1000.0 / Math.max(1, verification.millis()),
+          verification.outcomes(),
+          verification.millis());
     }
   }
 

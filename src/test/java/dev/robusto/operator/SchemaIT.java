@@ -43,7 +43,8 @@ class SchemaIT {
           "V20__runtime_role.sql",
           "V21__audit_seals.sql",
           "V22__audit_chain_hardening.sql",
-          "V23__audit_actor_groups.sql");
+          "V23__audit_actor_groups.sql",
+          "V24__outcome_custody.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {
@@ -101,7 +102,7 @@ class SchemaIT {
         var table = rs.getString(1);
         tables.add(table);
         assertThat(rs.getString(2)).as("%s's owner", table).isEqualTo(Postgres.OWNER_ROLE);
-        var appendOnly = table.equals("audit_log") || table.equals("audit_seals");
+        var appendOnly = List.of("audit_log", "audit_seals", "outcome_custody").contains(table);
         assertThat(List.of(rs.getBoolean(3), rs.getBoolean(4), rs.getBoolean(5), rs.getBoolean(6)))
             .as("%s: SELECT, INSERT, UPDATE, DELETE", table)
             .isEqualTo(List.of(true, true, !appendOnly, !appendOnly));

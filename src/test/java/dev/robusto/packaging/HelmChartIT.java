@@ -167,7 +167,9 @@ class HelmChartIT {
             "rbac-check",
             "--create-namespace",
             "--set",
-            "replicaCount=0"));
+            "replicaCount=0",
+            "--set",
+            "admissionAudit.enabled=false")); // no webhook left behind for the tests after
     var sa = "system:serviceaccount:rbac-check:rbac-check-robusto-operator";
     assertThat(canI(sa, "create", "namespaces")).isTrue();
     assertThat(canI(sa, "patch", "tenants.robusto.dev", "--subresource=status")).isTrue();
@@ -273,7 +275,9 @@ class HelmChartIT {
             "--set",
             "crds.install=false",
             "--set",
-            "replicaCount=0");
+            "replicaCount=0",
+            "--set",
+            "admissionAudit.enabled=false"); // no webhook left behind for the tests after
     LocalCluster.checked(cluster.helm(install.toArray(String[]::new)));
     var read =
         List.of(
@@ -362,7 +366,7 @@ class HelmChartIT {
               "jsonpath={.webhooks[0].failurePolicy} {.webhooks[0].sideEffects}"
                   + " {.webhooks[0].clientConfig.service.port} {.webhooks[0].clientConfig.caBundle}");
       assertThat(webhook)
-          .isEqualTo("Ignore NoneOnDryRun 8443 " + secretData("ca.crt"))
+          .isEqualTo("Ignore NoneOnDryRun 9443 " + secretData("ca.crt"))
           .as("fails open, and trusts the chart's CA");
 
       LocalCluster.checked(cluster.helm(install.toArray(String[]::new)));
@@ -374,6 +378,38 @@ class HelmChartIT {
     } finally {
       cluster.helm("uninstall", "cert", "-n", "tls-cert");
     }
+
+    // Tenants' pods use the APIs, but never reach the webhook's port.
+    var policy =
+        new org.yaml.snakeyaml.Yaml()
+            .<Map<String, Object>>load(
+                Charts.template("--show-only", "templates/networkpolicy.yaml"))
+            .get("spec")
+            .toString();
+    assertThat(policy)
+        .contains(
+            "{ports=[{port=webhook, protocol=TCP}], from=[{namespaceSelector={matchExpressions="
+                + "[{key=robusto.dev/tenant, operator=DoesNotExist}]}}]}");
+    // A certificate of one's own must come with its CA, or the webhook could trust nothing.
+    var noCa =
+        cluster.helm(
+            "template",
+            "r",
+            CHART,
+            "--set",
+            "database.password=x",
+            "--set",
+            "database.owner.password=y",
+            "--set",
+            "tls.existingSecret=mine");
+    assertThat(noCa.exitCode()).isNotZero();
+    assertThat(noCa.output())
+        .contains("Secret mine has no ca.crt (or does not exist yet); set admissionAudit.caBundle");
+    assertThat(
+            Charts.template(
+                "--set", "tls.existingSecret=mine", "--set", "admissionAudit.caInjectFrom=ns/cert"))
+        .contains("cert-manager.io/inject-ca-from: \"ns/cert\"")
+        .doesNotContain("caBundle");
   }
 
   private static String secretData(String key) {

@@ -15,12 +15,24 @@ import java.util.Map;
  */
 public class LocalClusterResource implements QuarkusTestResourceLifecycleManager {
 
+  /** The audit webhook's port of the operator under test (the chart's is 9443). */
+  public static final int WEBHOOK_PORT = 8445;
+
+  /** The chart's TLS Secret as files (tls.crt, tls.key, ca.crt), once read. */
+  public static Path tls;
+
   @Override
   public Map<String, String> start() {
     var cluster = LocalCluster.get();
     var operatorToken = cluster.installChartAndIssueOperatorToken();
-    var tls = tlsFiles(cluster);
+    tls = tlsFiles(cluster);
     return Map.of(
+        "robusto.audit.webhook.port",
+        Integer.toString(WEBHOOK_PORT),
+        "robusto.audit.webhook.cert-file",
+        tls.resolve("tls.crt").toString(),
+        "robusto.audit.webhook.key-file",
+        tls.resolve("tls.key").toString(),
         "quarkus.kubernetes-client.api-server-url",
         cluster.config().getMasterUrl(),
         "quarkus.kubernetes-client.token",
