@@ -279,6 +279,11 @@ class CliIT {
     assertThat(rows.subList(1, rows.size()))
         .isNotEmpty()
         .allSatisfy(row -> assertThat(row.split(",", -1)).hasSize(10).contains(TENANT));
+
+    // The chain of custody of the tickets this test's batch finished.
+    var custody = robusto("--token", auditor, "audit", "custody");
+    assertThat(custody.code()).as(custody.err()).isZero();
+    assertThat(custody.out()).startsWith("chain of custody intact: ");
   }
 
   @Test
