@@ -57,3 +57,22 @@ owner-password
 {{- define "robusto.tlsSecret" -}}
 {{- default (printf "%s-tls" (include "robusto.fullname" .)) .Values.tls.existingSecret -}}
 {{- end -}}
+
+{{- /* The JDBC URL: database.url, verifying the server against database.tls's CA when one is named
+(pgjdbc reads the PEM from the ROBUSTO_DATABASE_CA environment variable of each process). */}}
+{{- define "robusto.databaseUrl" -}}
+{{- if .Values.database.tls.caSecret -}}
+{{- printf "%s%ssslmode=verify-full&sslfactory=org.postgresql.ssl.SingleCertValidatingFactory&sslfactoryarg=env:ROBUSTO_DATABASE_CA" .Values.database.url (ternary "&" "?" (contains "?" .Values.database.url)) -}}
+{{- else -}}
+{{- .Values.database.url -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* ROBUSTO_DATABASE_CA, the CA the URL verifies the server against, when database.tls names one. */}}
+{{- define "robusto.databaseCaEnv" -}}
+- name: ROBUSTO_DATABASE_CA
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.database.tls.caSecret }}
+      key: {{ .Values.database.tls.caSecretKey }}
+{{- end -}}

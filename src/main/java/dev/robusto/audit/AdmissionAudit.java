@@ -144,11 +144,16 @@ public class AdmissionAudit {
     LOG.infof("The audit webhook listens on https port %d%s", port, PATH);
   }
 
-  void stop(@Observes ShutdownEvent event) {
+  void stop(@Observes ShutdownEvent event) throws InterruptedException {
     if (server != null) {
       server.close();
     }
+    // What was answered is recorded before the audit log closes, or counted as dropped.
     recorders.shutdown();
+    if (!recorders.awaitTermination(10, TimeUnit.SECONDS)) {
+      var left = recorders.shutdownNow().size();
+      registry.counter("robusto.admission.audit.requests", "result", "dropped").increment(left);
+    }
   }
 
   /** A renewed certificate is served without a restart, as the main HTTPS port's is. */
@@ -187,27 +192,47 @@ public class AdmissionAudit {
         .response()
         .putHeader("Content-Type", "application/json")
         .end(Serialization.asJson(answer));
+    // Decided here, so what waits for PostgreSQL is the entry, not the request's two objects.
+    if (Boolean.TRUE.equals(request.getDryRun())) {
+      count("dry-run"); // nothing will change
+      return;
+    }
+    var problem = invalid(request);
+    if (problem != null) {
+      LOG.warnf("An admission request not recorded: %s", problem);
+      count("invalid");
+      return;
+    }
+    var entry = entry(request);
+    if (entry == null) {
+      count("unchanged");
+      return;
+    }
+    var namespace =
+        NAMESPACED.contains(request.getKind().getKind()) ? request.getNamespace() : null;
     try {
-      recorders.execute(() -> count(record(request)));
+      recorders.execute(() -> count(record(entry, namespace)));
     } catch (RejectedExecutionException e) {
       count("dropped");
     }
   }
 
-  /** Appends the request to the chain if it changes something; returns what became of it. */
-  String record(AdmissionRequest request) {
-    if (Boolean.TRUE.equals(request.getDryRun())) {
-      return "dry-run"; // nothing will change
-    }
-    var problem = invalid(request);
-    if (problem != null) {
-      LOG.warnf("An admission request not recorded: %s", problem);
-      return "invalid";
-    }
-    var entry = entry(request);
-    if (entry == null) {
-      return "unchanged";
-    }
+  /**
+   * Appends a change, its tenant found from {@code namespace} (null: none to find); returns what
+   * became of it.
+   */
+  private String record(AuditEntry change, String namespace) {
+    var entry =
+        namespace == null
+            ? change
+            : new AuditEntry(
+                change.actor(),
+                change.action(),
+                change.resource(),
+                tenantOf(namespace),
+                change.beforeHash(),
+                change.afterHash(),
+                change.actorGroups());
     var repeated = new boolean[1];
     lastRecorded
         .asMap()
@@ -280,7 +305,7 @@ public class AdmissionAudit {
         ACTOR_PREFIX + user.getUsername(),
         operation,
         resource,
-        tenantOf(kind, name, namespace),
+        "Tenant".equals(kind) ? name : null, // a namespaced one's: found when recorded
         AuditCanonical.stateHash(before),
         AuditCanonical.stateHash(after),
         Serialization.asJson(groups));
@@ -310,14 +335,8 @@ public class AdmissionAudit {
     return value == null ? "null" : value.replaceAll("\\p{Cntrl}", "?");
   }
 
-  /** The tenant a resource belongs to: a Tenant is its own, a namespaced one its namespace's. */
-  private String tenantOf(String kind, String name, String namespace) {
-    if ("Tenant".equals(kind)) {
-      return name;
-    }
-    if (!NAMESPACED.contains(kind) || namespace == null) {
-      return null;
-    }
+  /** The tenant a namespace belongs to, if any. */
+  private String tenantOf(String namespace) {
     try {
       return tenants.ofNamespace(namespace).map(TenantDirectory.Entry::tenantId).orElse(null);
     } catch (SQLException e) {

@@ -40,7 +40,12 @@ public final class AuditLog implements AutoCloseable {
     void run(java.sql.Connection connection, long seq) throws SQLException;
   }
 
-  private record Pending(AuditEntry entry, WithRow withRow, CompletableFuture<Void> durable) {}
+  /**
+   * An entry waiting for its commit; {@code group}: the call it came with, when that call brought
+   * work of its own (it commits apart from other callers' entries), else null.
+   */
+  private record Pending(
+      AuditEntry entry, WithRow withRow, Object group, CompletableFuture<Void> durable) {}
 
   private final DataSource dataSource;
   private final AuditKeys keys;
@@ -93,12 +98,13 @@ public final class AuditLog implements AutoCloseable {
     if (!open) {
       throw new IllegalStateException("The audit log is closed");
     }
+    var group = appends.stream().anyMatch(a -> a.withRow() != null) ? new Object() : null;
     var durable =
         appends.stream()
             .map(
                 each -> {
                   var pending =
-                      new Pending(each.entry(), each.withRow(), new CompletableFuture<>());
+                      new Pending(each.entry(), each.withRow(), group, new CompletableFuture<>());
                   queue.add(pending);
                   return pending.durable();
                 })
@@ -114,26 +120,45 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private void writeLoop() {
-    var batch = new ArrayList<Pending>(MAX_BATCH);
+    var drained = new ArrayList<Pending>(MAX_BATCH);
     while (open || !queue.isEmpty()) {
       try {
         var first = queue.poll(200, TimeUnit.MILLISECONDS);
         if (first == null) {
           continue;
         }
-        batch.add(first);
-        queue.drainTo(batch, MAX_BATCH - 1);
-        commit(batch);
-        batch.forEach(p -> p.durable().complete(null));
+        drained.add(first);
+        queue.drainTo(drained, MAX_BATCH - 1);
+        // A call that brought work of its own commits apart: its failure fails only its entries.
+        var groups = new java.util.LinkedHashMap<Object, List<Pending>>();
+        var plain = new ArrayList<Pending>();
+        for (var pending : drained) {
+          if (pending.group() == null) {
+            plain.add(pending);
+          } else {
+            groups.computeIfAbsent(pending.group(), g -> new ArrayList<>()).add(pending);
+          }
+        }
+        if (!plain.isEmpty()) {
+          commitOrFail(plain);
+        }
+        groups.values().forEach(this::commitOrFail);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
-      } catch (SQLException | RuntimeException e) {
-        LOG.errorf("Audit batch of %d entries failed: %s", batch.size(), e.getMessage());
-        batch.forEach(p -> p.durable().completeExceptionally(e));
       } finally {
-        batch.clear();
+        drained.clear();
       }
+    }
+  }
+
+  private void commitOrFail(List<Pending> batch) {
+    try {
+      commit(batch);
+      batch.forEach(p -> p.durable().complete(null));
+    } catch (SQLException | RuntimeException e) {
+      LOG.errorf("Audit batch of %d entries failed: %s", batch.size(), e.getMessage());
+      batch.forEach(p -> p.durable().completeExceptionally(e));
     }
   }
 

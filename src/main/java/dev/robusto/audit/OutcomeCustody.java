@@ -28,9 +28,11 @@ import org.jboss.logging.Logger;
  * outcome changed after it was chained, a custody hash changed or removed, and an outcome removed
  * while its batch remains and retention would have kept it.
  *
- * <p>An outcome's hash covers its ids, key, state, attempts, last error, times and payload. A
- * redrive turns a dead letter's state to {@code redriven}: that is the one change allowed, so
- * {@code redriven} hashes as {@code dead_lettered}.
+ * <p>An outcome's hash covers its ids, key, state, attempts, last error, times and payload; the
+ * round's digest covers each outcome's hash with its batch and finish time, which tell a removal
+ * with its batch or by retention from another. A redrive turns a dead letter's state to {@code
+ * redriven}, the one change allowed: it marks the outcome unchained, the next round chains it
+ * again, and an earlier custody hash then matches the outcome as it was, {@code dead_lettered}.
  */
 @ApplicationScoped
 public class OutcomeCustody {
@@ -74,8 +76,8 @@ public class OutcomeCustody {
       return;
     }
     try {
-      while (chain() == ROUND) {
-        // a backlog: the next round now
+      while (chain() == ROUND && leadership.leads()) {
+        // a backlog: the next round now, while this replica still leads
       }
     } catch (SQLException | RuntimeException e) {
       LOG.warnf("Could not chain ticket outcomes: %s", e.getMessage());
@@ -92,7 +94,9 @@ public class OutcomeCustody {
     var count = 0;
     try (var connection = dataSource.getConnection();
         var read = connection.prepareStatement(UNCHAINED)) {
+      connection.setAutoCommit(false); // a cursor: payloads are read a thousand at a time
       read.setInt(1, ROUND);
+      read.setFetchSize(1_000);
       var sha256 = AuditCanonical.sha256();
       try (var rs = read.executeQuery()) {
         while (rs.next()) {
@@ -100,6 +104,9 @@ public class OutcomeCustody {
           byTenant.computeIfAbsent(outcome.tenantId(), t -> new ArrayList<>()).add(outcome);
           count++;
         }
+      } finally {
+        connection.rollback();
+        connection.setAutoCommit(true);
       }
     }
     if (count == 0) {
@@ -120,11 +127,20 @@ public class OutcomeCustody {
                       outcomes.get(outcomes.size() - 1).itemId()),
               tenant.getKey(),
               null,
-              digest(outcomes.stream().map(o -> o.itemId() + ":" + o.hash()).toList()));
+              digest(outcomes.stream().map(OutcomeCustody::line).toList()));
       appends.add(new AuditLog.Append(entry, (c, seq) -> record(c, seq, outcomes)));
     }
     log.appendWith(appends, Duration.ofSeconds(60));
     return count;
+  }
+
+  /** What the round's digest covers of one outcome. */
+  private static String line(Outcome o) {
+    return line(o.itemId(), o.batchId().toString(), o.finishedAt(), o.hash());
+  }
+
+  private static String line(long itemId, String batchId, OffsetDateTime finishedAt, String hash) {
+    return itemId + ":" + batchId + ":" + micros(finishedAt) + ":" + hash;
   }
 
   /** Marks the outcomes chained under audit row {@code seq} and keeps their hashes. */
@@ -198,6 +214,9 @@ public class OutcomeCustody {
 
   /** One pass over the custody rows, merged with their audit rows in seq order. */
   private final class Walk {
+    /** Where the outcome's columns start in the custody walk's rows. */
+    private static final int OUTCOME = 8;
+
     private final Instant retainedSince;
     private final MessageDigest sha256 = AuditCanonical.sha256();
     private long auditRows;
@@ -218,7 +237,8 @@ public class OutcomeCustody {
           var custody =
               connection.prepareStatement(
                   "SELECT c.seq, c.item_id, c.hash, c.finished_at,"
-                      + " EXISTS (SELECT FROM automation_batches b WHERE b.batch_id = c.batch_id), "
+                      + " EXISTS (SELECT FROM automation_batches b WHERE b.batch_id = c.batch_id),"
+                      + " c.batch_id, o.custody_seq, "
                       + OUTCOME_COLUMNS
                       + " FROM outcome_custody c LEFT JOIN automation_item_outcomes o"
                       + " ON o.item_id = c.item_id ORDER BY c.seq, c.item_id")) {
@@ -238,7 +258,12 @@ public class OutcomeCustody {
             }
             var lines = new ArrayList<String>();
             while (more && rows.getLong(1) == seq) {
-              lines.add(rows.getLong(2) + ":" + rows.getString(3));
+              lines.add(
+                  line(
+                      rows.getLong(2),
+                      rows.getString(6),
+                      rows.getObject(4, OffsetDateTime.class),
+                      rows.getString(3)));
               check(seq, rows);
               more = rows.next();
             }
@@ -257,13 +282,14 @@ public class OutcomeCustody {
     }
 
     /**
-     * The outcome named by the custody row at {@code rows}: still as chained, or gone with its
-     * batch or by retention (which removes outcomes finished before its period; a day's grace).
+     * The outcome named by the custody row at {@code rows}: still as chained (or, chained again
+     * since, redriven from the dead letter it was), or gone with its batch or by retention (which
+     * removes outcomes finished before its period; a day's grace).
      */
     private void check(long seq, ResultSet rows) throws SQLException {
       outcomes++;
       var itemId = rows.getLong(2);
-      if (rows.getObject(6) == null) {
+      if (rows.getObject(OUTCOME) == null) {
         var finished = rows.getObject(4, OffsetDateTime.class).toInstant();
         if (rows.getBoolean(5) && finished.isAfter(retainedSince)) {
           fail(
@@ -274,7 +300,16 @@ public class OutcomeCustody {
         removed++;
         return;
       }
-      if (problem == null && !hash(rows, 6, sha256).equals(rows.getString(3))) {
+      var chained = rows.getString(3);
+      if (hash(rows, OUTCOME, null, sha256).equals(chained)) {
+        return;
+      }
+      var chainedSince = rows.getObject(7) == null ? null : rows.getLong(7);
+      var redriven =
+          (chainedSince == null || chainedSince > seq)
+              && "redriven".equals(rows.getString(OUTCOME + 4))
+              && hash(rows, OUTCOME, "dead_lettered", sha256).equals(chained);
+      if (!redriven) {
         fail(
             seq,
             "the outcome of ticket %d (audit row %%d) was changed after it was chained"
@@ -333,13 +368,18 @@ public class OutcomeCustody {
    * field length-prefixed, as the audit chain's canonical form, so no two outcomes read the same.
    */
   static String hash(ResultSet rs, int from, MessageDigest sha256) throws SQLException {
-    var state = rs.getString(from + 4);
+    return hash(rs, from, null, sha256);
+  }
+
+  /** The hash of the outcome at {@code from}, with {@code state} for its own if not null. */
+  static String hash(ResultSet rs, int from, String state, MessageDigest sha256)
+      throws SQLException {
     var text = new StringBuilder(256);
     field(text, Long.toString(rs.getLong(from)));
     field(text, rs.getString(from + 1));
     field(text, rs.getString(from + 2));
     field(text, rs.getString(from + 3));
-    field(text, "redriven".equals(state) ? "dead_lettered" : state);
+    field(text, state != null ? state : rs.getString(from + 4));
     field(text, Integer.toString(rs.getInt(from + 5)));
     field(text, rs.getString(from + 6));
     field(text, micros(rs.getObject(from + 7, OffsetDateTime.class)));

@@ -425,11 +425,17 @@ public final class LocalNode implements AutoCloseable {
                 .inNamespace(pod.getMetadata().getNamespace())
                 .withName(ref.getName())
                 .get();
-        env.put(
-            var.getName(),
-            new String(
-                Base64.getDecoder().decode(secret.getData().get(ref.getKey())),
-                StandardCharsets.UTF_8));
+        var value =
+            secret == null || secret.getData() == null ? null : secret.getData().get(ref.getKey());
+        if (value != null) {
+          env.put(
+              var.getName(), new String(Base64.getDecoder().decode(value), StandardCharsets.UTF_8));
+        } else if (!Boolean.TRUE.equals(ref.getOptional())) {
+          // As a kubelet does: the container cannot start without it.
+          throw new IllegalStateException(
+              "Secret %s has no key %s for %s"
+                  .formatted(ref.getName(), ref.getKey(), var.getName()));
+        }
       }
     }
     return env;

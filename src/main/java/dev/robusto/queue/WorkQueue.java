@@ -534,12 +534,13 @@ public final class WorkQueue {
           if (claimed == 0) {
             return java.util.OptionalLong.empty();
           }
+          // Unchained again: the next custody round chains each as redriven (OutcomeCustody).
           var requeued =
               Sql.update(
                   c,
                   """
                   WITH dead AS (
-                    UPDATE automation_item_outcomes SET state = 'redriven'
+                    UPDATE automation_item_outcomes SET state = 'redriven', custody_seq = NULL
                     WHERE batch_id = ? AND state = 'dead_lettered'
                     RETURNING tenant_id, idempotency_key, payload, last_error, created_at)
                   INSERT INTO automation_items (batch_id, tenant_id, idempotency_key, payload,

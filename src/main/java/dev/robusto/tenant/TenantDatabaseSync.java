@@ -26,6 +26,10 @@ import java.util.Optional;
 public class TenantDatabaseSync {
 
   public static final String SECRET = "robusto-database";
+
+  /** The key of {@link #SECRET} with PostgreSQL's CA, when connections verify the server. */
+  public static final String DATABASE_CA = "database-ca";
+
   static final String ACTOR = "robusto-operator/tenant";
 
   /** The database status to report, and when to look again (the end of a grace period). */
@@ -244,12 +248,18 @@ public class TenantDatabaseSync {
                 .build())
         .endMetadata()
         .withType("Opaque")
-        .withStringData(
-            Map.of(
-                "username", role,
-                "password", password,
-                "jdbc-url", defaults.database().jdbcUrl()))
+        .withStringData(secretData(role, password))
         .build();
+  }
+
+  /** What a tenant's workers connect with: and PostgreSQL's CA, when their URL verifies it. */
+  private Map<String, String> secretData(String role, String password) {
+    var data = new java.util.TreeMap<String, String>();
+    data.put("username", role);
+    data.put("password", password);
+    data.put("jdbc-url", defaults.database().jdbcUrl());
+    defaults.database().ca().ifPresent(ca -> data.put(DATABASE_CA, ca));
+    return data;
   }
 
   private static String secretUsername(Secret secret) {

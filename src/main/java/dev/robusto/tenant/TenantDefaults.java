@@ -35,6 +35,12 @@ public interface TenantDefaults {
     /** The JDBC URL tenants' workers use, written into their Secret. */
     String jdbcUrl();
 
+    /**
+     * The CA (PEM) that signed PostgreSQL's certificate, when the URL verifies it (Helm:
+     * database.tls): written into tenants' Secrets, where their workers' connections read it.
+     */
+    java.util.Optional<String> ca();
+
     /** A tenant session with a transaction open longer than this is ended. */
     @WithDefault("PT60S")
     java.time.Duration maxTransaction();

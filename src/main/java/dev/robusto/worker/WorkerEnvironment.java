@@ -58,7 +58,18 @@ public final class WorkerEnvironment {
             .build(),
         secret("ROBUSTO_DATABASE_URL", "jdbc-url"),
         secret("ROBUSTO_DATABASE_USERNAME", "username"),
-        secret("ROBUSTO_DATABASE_PASSWORD", "password"));
+        secret("ROBUSTO_DATABASE_PASSWORD", "password"),
+        // Read by the connection itself when the URL verifies PostgreSQL's certificate.
+        new EnvVarBuilder()
+            .withName("ROBUSTO_DATABASE_CA")
+            .withNewValueFrom()
+            .withNewSecretKeyRef()
+            .withName(TenantDatabaseSync.SECRET)
+            .withKey(TenantDatabaseSync.DATABASE_CA)
+            .withOptional(true)
+            .endSecretKeyRef()
+            .endValueFrom()
+            .build());
   }
 
   /**

@@ -440,6 +440,36 @@ class HelmChartIT {
         .toList();
   }
 
+  /**
+   * With database.tls, every connection verifies PostgreSQL's certificate and name: the migration
+   * step's and the operator's URL say so and both get the CA (workers get it in their tenant's
+   * Secret; DatabaseTlsIT connects that way).
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void databaseTlsVerifiesTheServerInEveryContainer() {
+    var pod =
+        Charts.operatorPod(
+            "--set",
+            "database.url=jdbc:postgresql://pg.example:5432/robusto?ApplicationName=robusto",
+            "--set",
+            "database.tls.caSecret=pg-ca");
+    var containers = new ArrayList<Map<String, Object>>();
+    containers.addAll((List<Map<String, Object>>) pod.get("initContainers"));
+    containers.addAll((List<Map<String, Object>>) pod.get("containers"));
+    for (var container : containers) {
+      var env = container.get("env").toString();
+      assertThat(env)
+          .as((String) container.get("name"))
+          .contains(
+              "value=jdbc:postgresql://pg.example:5432/robusto?ApplicationName=robusto&sslmode=verify-full"
+                  + "&sslfactory=org.postgresql.ssl.SingleCertValidatingFactory"
+                  + "&sslfactoryarg=env:ROBUSTO_DATABASE_CA}")
+          .contains("name=ROBUSTO_DATABASE_CA, valueFrom={secretKeyRef={name=pg-ca, key=ca.crt}}");
+    }
+    assertThat(Charts.operatorPod().toString()).doesNotContain("sslmode", "ROBUSTO_DATABASE_CA");
+  }
+
   @Test
   void crdsImageDigestAndTheTestPodRenderAsValuesSay() {
     var defaults =

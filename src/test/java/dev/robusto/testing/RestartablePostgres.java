@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.postgresql.ds.PGSimpleDataSource;
@@ -38,8 +39,26 @@ public final class RestartablePostgres implements AutoCloseable {
 
   /** Starts one; {@code name} keeps its directory apart from other tests' and local runs'. */
   public static RestartablePostgres start(String name) throws IOException {
+    return start(name, false);
+  }
+
+  /**
+   * Starts one that serves TLS only, with a certificate for 127.0.0.1 signed by a CA of its own
+   * ({@link #ca}); plain connections are refused.
+   */
+  public static RestartablePostgres startWithTls(String name) throws IOException {
+    return start(name, true);
+  }
+
+  private static RestartablePostgres start(String name, boolean tls) throws IOException {
     var dir = Path.of("/tmp", "robusto-postgres-cache", name + "-" + ProcessHandle.current().pid());
-    var env = Path.of(script(dir, "up").strip().lines().reduce((a, b) -> b).orElseThrow());
+    var env =
+        Path.of(
+            script(dir, "up", tls ? Map.of("ROBUSTO_PG_TLS", "1") : Map.of())
+                .strip()
+                .lines()
+                .reduce((a, b) -> b)
+                .orElseThrow());
     var settings = Files.readString(env);
     var port = URL.matcher(settings);
     var password = PASSWORD.matcher(settings);
@@ -56,6 +75,19 @@ public final class RestartablePostgres implements AutoCloseable {
 
   public String jdbcUrl() {
     return "jdbc:postgresql://127.0.0.1:" + port + "/robusto";
+  }
+
+  /** The CA that signed a TLS server's certificate, PEM. */
+  public String ca() throws IOException {
+    return Files.readString(dir.resolve("ca.crt"));
+  }
+
+  public String operatorPassword() {
+    return operatorPassword;
+  }
+
+  public String ownerPassword() {
+    return ownerPassword;
   }
 
   /** Database robusto, migrated as its owner; the data source connects as the operator's login. */
@@ -75,12 +107,12 @@ public final class RestartablePostgres implements AutoCloseable {
 
   /** Stops the server (fast: sessions are cut, as in a crash or failover) and starts it again. */
   public void restart() {
-    script(dir, "restart");
+    script(dir, "restart", Map.of());
   }
 
   @Override
   public void close() {
-    script(dir, "down");
+    script(dir, "down", Map.of());
   }
 
   private DataSource dataSource(String user, String password) {
@@ -91,13 +123,14 @@ public final class RestartablePostgres implements AutoCloseable {
     return ds;
   }
 
-  private static String script(Path dir, String command) {
+  private static String script(Path dir, String command, Map<String, String> extraEnv) {
     try {
       var builder =
           new ProcessBuilder(List.of("hack/postgres", command))
               .directory(LocalCluster.projectDir().toFile())
               .redirectErrorStream(true);
       builder.environment().put("ROBUSTO_PG_DIR", dir.toString());
+      builder.environment().putAll(extraEnv);
       var output = Files.createTempFile("robusto-postgres", ".log");
       builder.redirectOutput(output.toFile());
       var process = builder.start();
