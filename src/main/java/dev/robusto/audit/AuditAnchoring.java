@@ -21,11 +21,19 @@ import org.jboss.logging.Logger;
  * included, cannot change that copy, and {@link AuditVerifier} checks the chain against it. Before
  * moving the anchor forward, the old one is checked: if the chain no longer holds it, a Warning
  * Event says so and the old anchor stays, as evidence.
+ *
+ * <p>That anchor is one ConfigMap the operator rewrites, so whoever holds the operator's
+ * ServiceAccount could move it too. Every {@code robusto.audit.checkpoint-interval} the leader also
+ * writes a checkpoint: an immutable ConfigMap per row ({@code robusto-audit-checkpoint-<seq>}) that
+ * the chart's ValidatingAdmissionPolicy lets no one update or delete, the operator included.
+ * Verification checks the chain against every one of them.
  */
 @ApplicationScoped
 public class AuditAnchoring {
 
   public static final String CONFIG_MAP = "robusto-audit-anchor";
+  public static final String CHECKPOINT_PREFIX = "robusto-audit-checkpoint-";
+  public static final String CHECKPOINT_LABEL = "robusto.dev/audit-checkpoint";
   private static final Logger LOG = Logger.getLogger(AuditAnchoring.class);
 
   private final AuditStore store;
@@ -119,6 +127,81 @@ public class AuditAnchoring {
     anchor();
     anchoredSeq.accumulateAndGet(last.get().seq(), Math::max);
     return true;
+  }
+
+  @Scheduled(
+      every = "${robusto.audit.checkpoint-interval}",
+      concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+  void scheduledCheckpoint() {
+    if (!leadership.leads()) {
+      return;
+    }
+    try {
+      checkpoint();
+    } catch (RuntimeException | SQLException e) {
+      LOG.warnf("Could not checkpoint the audit chain: %s", e.getMessage());
+    }
+  }
+
+  /** Every checkpoint written so far, oldest first. */
+  public java.util.List<AuditAnchor> checkpoints() {
+    return client
+        .configMaps()
+        .inNamespace(namespace)
+        .withLabel(CHECKPOINT_LABEL, "true")
+        .list()
+        .getItems()
+        .stream()
+        .filter(m -> m.getData() != null && m.getData().containsKey("seq"))
+        .map(m -> new AuditAnchor(Long.parseLong(m.getData().get("seq")), m.getData().get("hash")))
+        .sorted(java.util.Comparator.comparingLong(AuditAnchor::seq))
+        .toList();
+  }
+
+  /**
+   * Writes a checkpoint of the chain's last row, unless the latest one is that row; returns it. A
+   * chain that no longer holds the latest checkpoint gets none (a Warning Event says why): a
+   * checkpoint must never vouch for a rewritten chain.
+   */
+  public Optional<AuditAnchor> checkpoint() throws SQLException {
+    var existing = checkpoints();
+    var latest = existing.isEmpty() ? null : existing.get(existing.size() - 1);
+    if (latest != null) {
+      var row = store.at(latest.seq());
+      if (row.isEmpty() || !row.get().hash().equals(latest.hash())) {
+        event(
+            KubeEvents.WARNING,
+            "AuditChainTampered",
+            "Audit row %d no longer has the hash %s of its checkpoint: the chain was cut or rewritten. No new checkpoint; run 'audit verify'."
+                .formatted(latest.seq(), latest.hash()));
+        return Optional.empty();
+      }
+    }
+    var last = store.last();
+    if (last.isEmpty() || last.get().equals(latest)) {
+      return Optional.ofNullable(latest);
+    }
+    var checkpoint =
+        new ConfigMapBuilder()
+            .withNewMetadata()
+            .withName(CHECKPOINT_PREFIX + last.get().seq())
+            .withNamespace(namespace)
+            .withLabels(Map.of("app.kubernetes.io/managed-by", "robusto", CHECKPOINT_LABEL, "true"))
+            .endMetadata()
+            .withImmutable(true)
+            .withData(
+                Map.of(
+                    "seq", Long.toString(last.get().seq()),
+                    "hash", last.get().hash(),
+                    "checkpointedAt", Instant.now().toString()))
+            .build();
+    client.resource(checkpoint).create();
+    event(
+        KubeEvents.NORMAL,
+        "AuditCheckpointed",
+        "Audit chain checkpointed at row %d, hash %s (ConfigMap %s, kept unchangeable)"
+            .formatted(last.get().seq(), last.get().hash(), checkpoint.getMetadata().getName()));
+    return last;
   }
 
   /** Moves the anchor to the chain's last row; returns the anchor in force afterwards. */

@@ -64,6 +64,22 @@ public class AuditStore {
     return query("SELECT seq, hash FROM audit_log WHERE seq = " + seq);
   }
 
+  /** The hashes the rows at {@code seqs} have now, by seq (a row that is gone is absent). */
+  public java.util.Map<Long, String> hashesAt(java.util.Collection<Long> seqs) throws SQLException {
+    var hashes = new java.util.HashMap<Long, String>();
+    try (var connection = dataSource.getConnection();
+        var query =
+            connection.prepareStatement("SELECT seq, hash FROM audit_log WHERE seq = ANY(?)")) {
+      query.setArray(1, connection.createArrayOf("bigint", seqs.toArray(Long[]::new)));
+      try (var rs = query.executeQuery()) {
+        while (rs.next()) {
+          hashes.put(rs.getLong(1), rs.getString(2));
+        }
+      }
+    }
+    return hashes;
+  }
+
   /**
    * SQL for the last row recording the erasure of the rows of {@code outer}'s tenant, or 0 ({@code
    * outer}: the alias of the audit_log row asked about). A tenant's own entries are those after it:

@@ -68,9 +68,40 @@ public class AuditVerifications {
     }
   }
 
+  /**
+   * An intact walk, checked against every checkpoint too (they are few: one an hour): the first
+   * checkpointed row that is gone or has another hash breaks it.
+   */
+  private AuditVerification againstCheckpoints(AuditVerification walked) throws SQLException {
+    var checkpoints = anchoring.checkpoints();
+    if (!walked.intact() || checkpoints.isEmpty()) {
+      return walked;
+    }
+    var hashes = store.hashesAt(checkpoints.stream().map(AuditAnchor::seq).toList());
+    for (var checkpoint : checkpoints) {
+      var hash = hashes.get(checkpoint.seq());
+      if (!checkpoint.hash().equals(hash)) {
+        return new AuditVerification(
+            false,
+            walked.rows(),
+            checkpoint.seq(),
+            "row %d %s its checkpoint (ConfigMap %s%d, which no one can change): the chain was %s"
+                .formatted(
+                    checkpoint.seq(),
+                    hash == null ? "is gone, though it has" : "differs from",
+                    AuditAnchoring.CHECKPOINT_PREFIX,
+                    checkpoint.seq(),
+                    hash == null ? "cut" : "rewritten"),
+            walked.millis(),
+            null);
+      }
+    }
+    return walked;
+  }
+
   private Result walk(AuditAnchor from, Instant now) throws SQLException {
     var anchor = anchoring.current();
-    var verification = store.verify(from, anchor.orElse(null));
+    var verification = againstCheckpoints(store.verify(from, anchor.orElse(null)));
     if (from == null) {
       lastFull = now;
     }

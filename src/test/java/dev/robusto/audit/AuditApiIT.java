@@ -36,6 +36,7 @@ class AuditApiIT {
 
   @Inject AuditLog log;
   @Inject AuditAnchoring anchoring;
+  @Inject io.fabric8.kubernetes.client.KubernetesClient operatorClient;
 
   @TestHTTPResource("/api/v1/audit/verify")
   String verifyUrl;
@@ -101,6 +102,91 @@ class AuditApiIT {
       set(victim, "resource", original);
     }
     assertThat(get().statusCode()).isEqualTo(200);
+  }
+
+  /**
+   * Checkpoints stay as written: not the operator (its ServiceAccount may not delete ConfigMaps),
+   * not even a cluster admin may change or remove one while the chart's policy is bound, so a chain
+   * that disagrees with one stays broken until an admin looks.
+   */
+  @Test
+  void checkpointsStayAsWrittenAndAChainThatDisagreesWithOneIsBroken() throws Exception {
+    log.append(new AuditEntry("test", "update", "ConfigMap/x/checkpoint", "acme", "h1", "h2"));
+    var checkpoint = anchoring.checkpoint().orElseThrow();
+    var cluster = LocalCluster.get();
+    var namespace = LocalCluster.RELEASE_NAMESPACE;
+    var name = AuditAnchoring.CHECKPOINT_PREFIX + checkpoint.seq();
+    assertThat(
+            cluster.kubectl(
+                "get",
+                "configmap",
+                name,
+                "-n",
+                namespace,
+                "-o",
+                "jsonpath={.immutable} {.data.seq} {.data.hash}"))
+        .isEqualTo("true " + checkpoint.seq() + " " + checkpoint.hash());
+    assertThat(anchoring.checkpoint()).as("no second one of the same row").contains(checkpoint);
+
+    var asOperator =
+        org.assertj.core.api.Assertions.catchThrowableOfType(
+            io.fabric8.kubernetes.client.KubernetesClientException.class,
+            () -> operatorClient.configMaps().inNamespace(namespace).withName(name).delete());
+    assertThat(asOperator.getCode()).isEqualTo(403);
+    var asAdmin = cluster.kubectlResult("delete", "configmap", name, "-n", namespace);
+    assertThat(asAdmin.exitCode()).isNotZero();
+    assertThat(asAdmin.output())
+        .contains("audit checkpoint " + name + " is kept as it was written")
+        .contains("may not delete it");
+    var unlabel =
+        cluster.kubectlResult(
+            "label", "configmap", name, "-n", namespace, AuditAnchoring.CHECKPOINT_LABEL + "-");
+    assertThat(unlabel.exitCode()).isNotZero();
+    assertThat(unlabel.output()).contains("may not update it");
+    assertThat(get(verifyUrl + "?full=true", auditor()).statusCode()).isEqualTo(200);
+
+    // One the chain disagrees with (made up by whoever holds the operator's identity, which may
+    // only add ConfigMaps): verification names its row.
+    var madeUp = AuditAnchoring.CHECKPOINT_PREFIX + (checkpoint.seq() - 1);
+    operatorClient
+        .resource(
+            new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                .withNewMetadata()
+                .withName(madeUp)
+                .withNamespace(namespace)
+                .withLabels(Map.of(AuditAnchoring.CHECKPOINT_LABEL, "true"))
+                .endMetadata()
+                .withImmutable(true)
+                .withData(
+                    Map.of("seq", Long.toString(checkpoint.seq() - 1), "hash", "0".repeat(64)))
+                .build())
+        .create();
+    try {
+      var response = get(verifyUrl + "?full=true", auditor());
+      assertThat(response.statusCode()).isEqualTo(409);
+      assertThat(response.body())
+          .contains("\"firstBrokenSeq\":" + (checkpoint.seq() - 1))
+          .contains("differs from its checkpoint (ConfigMap " + madeUp);
+    } finally {
+      // What an admin does to prune: unbind the policy, delete, bind it again.
+      var binding = LocalCluster.RELEASE + "-audit-checkpoints";
+      cluster.kubectl("delete", "validatingadmissionpolicybinding", binding);
+      org.awaitility.Awaitility.await("the policy unbound")
+          .atMost(java.time.Duration.ofSeconds(20))
+          .until(
+              () ->
+                  cluster.kubectlResult("delete", "configmap", madeUp, "-n", namespace).exitCode()
+                      == 0);
+      LocalCluster.checked(
+          cluster.helm(
+              "upgrade",
+              LocalCluster.RELEASE,
+              LocalCluster.projectDir().resolve("helm/robusto-operator").toString(),
+              "-n",
+              namespace,
+              "--reuse-values"));
+    }
+    assertThat(get(verifyUrl + "?full=true", auditor()).statusCode()).isEqualTo(200);
   }
 
   @Test
