@@ -143,8 +143,18 @@ public class AuditAnchoring {
     }
   }
 
+  /**
+   * A checkpoint as found: its ConfigMap's name, and the row it pins (seq 0 or hash null:
+   * unreadable).
+   */
+  public record Checkpoint(String name, long seq, String hash) {
+    boolean readable() {
+      return seq > 0 && hash != null && hash.matches("[0-9a-f]{64}");
+    }
+  }
+
   /** Every checkpoint written so far, oldest first. */
-  public java.util.List<AuditAnchor> checkpoints() {
+  public java.util.List<Checkpoint> checkpoints() {
     return client
         .configMaps()
         .inNamespace(namespace)
@@ -152,10 +162,20 @@ public class AuditAnchoring {
         .list()
         .getItems()
         .stream()
-        .filter(m -> m.getData() != null && m.getData().containsKey("seq"))
-        .map(m -> new AuditAnchor(Long.parseLong(m.getData().get("seq")), m.getData().get("hash")))
-        .sorted(java.util.Comparator.comparingLong(AuditAnchor::seq))
+        .map(AuditAnchoring::checkpoint)
+        .sorted(java.util.Comparator.comparingLong(Checkpoint::seq))
         .toList();
+  }
+
+  private static Checkpoint checkpoint(ConfigMap map) {
+    var data = map.getData() == null ? Map.<String, String>of() : map.getData();
+    long seq;
+    try {
+      seq = Long.parseLong(data.getOrDefault("seq", "0"));
+    } catch (NumberFormatException e) {
+      seq = 0;
+    }
+    return new Checkpoint(map.getMetadata().getName(), seq, data.get("hash"));
   }
 
   /**
@@ -164,8 +184,12 @@ public class AuditAnchoring {
    * checkpoint must never vouch for a rewritten chain.
    */
   public Optional<AuditAnchor> checkpoint() throws SQLException {
-    var existing = checkpoints();
-    var latest = existing.isEmpty() ? null : existing.get(existing.size() - 1);
+    var existing = checkpoints().stream().filter(Checkpoint::readable).toList();
+    var latest =
+        existing.isEmpty()
+            ? null
+            : new AuditAnchor(
+                existing.get(existing.size() - 1).seq(), existing.get(existing.size() - 1).hash());
     if (latest != null) {
       var row = store.at(latest.seq());
       if (row.isEmpty() || !row.get().hash().equals(latest.hash())) {
@@ -195,7 +219,18 @@ public class AuditAnchoring {
                     "hash", last.get().hash(),
                     "checkpointedAt", Instant.now().toString()))
             .build();
-    client.resource(checkpoint).create();
+    try {
+      client.resource(checkpoint).create();
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      // Taken already (not by this operator, which writes each row once) or refused: say so where
+      // people look, as the anchor's tampering is said.
+      event(
+          KubeEvents.WARNING,
+          "AuditCheckpointFailed",
+          "Could not write audit checkpoint %s (row %d): %s. Rows after the last checkpoint are not pinned; find who created or blocks it."
+              .formatted(checkpoint.getMetadata().getName(), last.get().seq(), e.getMessage()));
+      throw e;
+    }
     event(
         KubeEvents.NORMAL,
         "AuditCheckpointed",

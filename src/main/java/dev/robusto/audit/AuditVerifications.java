@@ -77,7 +77,19 @@ public class AuditVerifications {
     if (!walked.intact() || checkpoints.isEmpty()) {
       return walked;
     }
-    var hashes = store.hashesAt(checkpoints.stream().map(AuditAnchor::seq).toList());
+    for (var checkpoint : checkpoints) {
+      if (!checkpoint.readable()) {
+        return new AuditVerification(
+            false,
+            walked.rows(),
+            null,
+            "checkpoint ConfigMap %s has no row and hash the operator would write: someone else made it"
+                .formatted(checkpoint.name()),
+            walked.millis(),
+            null);
+      }
+    }
+    var hashes = store.hashesAt(checkpoints.stream().map(AuditAnchoring.Checkpoint::seq).toList());
     for (var checkpoint : checkpoints) {
       var hash = hashes.get(checkpoint.seq());
       if (!checkpoint.hash().equals(hash)) {
@@ -85,12 +97,11 @@ public class AuditVerifications {
             false,
             walked.rows(),
             checkpoint.seq(),
-            "row %d %s its checkpoint (ConfigMap %s%d, which no one can change): the chain was %s"
+            "row %d %s its checkpoint (ConfigMap %s, which no one can change): the chain was %s"
                 .formatted(
                     checkpoint.seq(),
                     hash == null ? "is gone, though it has" : "differs from",
-                    AuditAnchoring.CHECKPOINT_PREFIX,
-                    checkpoint.seq(),
+                    checkpoint.name(),
                     hash == null ? "cut" : "rewritten"),
             walked.millis(),
             null);

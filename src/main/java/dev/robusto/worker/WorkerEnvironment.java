@@ -44,32 +44,42 @@ public final class WorkerEnvironment {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
-    return List.of(
-        new EnvVarBuilder().withName("ROBUSTO_WORKER_CONFIG").withValue(json).build(),
-        new EnvVarBuilder()
-            .withName("ROBUSTO_WORKER_NAME")
-            .withNewValueFrom()
-            .withNewFieldRef()
-            // Given as the API server defaults it, so an applied Deployment matches what it sent.
-            .withApiVersion("v1")
-            .withFieldPath("metadata.name")
-            .endFieldRef()
-            .endValueFrom()
-            .build(),
-        secret("ROBUSTO_DATABASE_URL", "jdbc-url"),
-        secret("ROBUSTO_DATABASE_USERNAME", "username"),
-        secret("ROBUSTO_DATABASE_PASSWORD", "password"),
-        // Read by the connection itself when the URL verifies PostgreSQL's certificate.
-        new EnvVarBuilder()
-            .withName("ROBUSTO_DATABASE_CA")
-            .withNewValueFrom()
-            .withNewSecretKeyRef()
-            .withName(TenantDatabaseSync.SECRET)
-            .withKey(TenantDatabaseSync.DATABASE_CA)
-            .withOptional(true)
-            .endSecretKeyRef()
-            .endValueFrom()
-            .build());
+    var env =
+        new ArrayList<>(
+            List.of(
+                new EnvVarBuilder().withName("ROBUSTO_WORKER_CONFIG").withValue(json).build(),
+                new EnvVarBuilder()
+                    .withName("ROBUSTO_WORKER_NAME")
+                    .withNewValueFrom()
+                    .withNewFieldRef()
+                    // Given as the API server defaults it, so an applied Deployment matches what it
+                    // sent.
+                    .withApiVersion("v1")
+                    .withFieldPath("metadata.name")
+                    .endFieldRef()
+                    .endValueFrom()
+                    .build(),
+                secret("ROBUSTO_DATABASE_URL", "jdbc-url"),
+                secret("ROBUSTO_DATABASE_USERNAME", "username"),
+                secret("ROBUSTO_DATABASE_PASSWORD", "password")));
+    // Read by the connection itself when the URL verifies PostgreSQL's certificate: given only
+    // when the operator's own connection does (the chart's database.tls), so turning it on is what
+    // changes workers' pod templates, not an upgrade.
+    var ca = System.getenv("ROBUSTO_DATABASE_CA");
+    if (ca != null && !ca.isBlank()) {
+      env.add(
+          new EnvVarBuilder()
+              .withName("ROBUSTO_DATABASE_CA")
+              .withNewValueFrom()
+              .withNewSecretKeyRef()
+              .withName(TenantDatabaseSync.SECRET)
+              .withKey(TenantDatabaseSync.DATABASE_CA)
+              .withOptional(true)
+              .endSecretKeyRef()
+              .endValueFrom()
+              .build());
+    }
+    return env;
   }
 
   /**

@@ -111,6 +111,8 @@ class AuditApiIT {
    */
   @Test
   void checkpointsStayAsWrittenAndAChainThatDisagreesWithOneIsBroken() throws Exception {
+    // Two rows at least, so the made-up checkpoint below has a row of its own to disagree with.
+    log.append(new AuditEntry("test", "update", "ConfigMap/x/checkpoint", "acme", "h0", "h1"));
     log.append(new AuditEntry("test", "update", "ConfigMap/x/checkpoint", "acme", "h1", "h2"));
     var checkpoint = anchoring.checkpoint().orElseThrow();
     var cluster = LocalCluster.get();
