@@ -39,6 +39,11 @@ owner-password
 {{- end -}}
 {{- end -}}
 
+{{- /* The Secret holding the platform keys that wrap tenants' payload data keys (key payload-keys). */}}
+{{- define "robusto.payloadKeysSecret" -}}
+{{- default (printf "%s-payload-keys" (include "robusto.fullname" .)) .Values.payloadEncryption.existingSecret -}}
+{{- end }}
+
 {{- /* The Secret holding the audit chain's seal keys (key seal-keys). */}}
 {{- define "robusto.sealKeysSecret" -}}
 {{- default (printf "%s-audit-seal-keys" (include "robusto.fullname" .)) .Values.audit.sealKeys.existingSecret -}}

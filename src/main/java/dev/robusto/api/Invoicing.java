@@ -13,6 +13,7 @@ import dev.robusto.merchant.Merchant;
 import dev.robusto.merchant.MerchantRoute;
 import dev.robusto.merchant.MerchantSpec;
 import dev.robusto.queue.WorkQueue;
+import dev.robusto.tenant.PayloadCipher;
 import dev.robusto.tenant.TenantDirectory;
 import io.fabric8.kubernetes.api.model.authentication.UserInfo;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -681,6 +682,13 @@ public class Invoicing {
   private static void checkData(JsonNode data, String field) {
     if (data == null) {
       return;
+    }
+    if (PayloadCipher.reserved(data)) {
+      throw KubeAuth.refuse(
+          400,
+          "A ticket's data may not have the field %s (it marks an encrypted payload); rename it."
+              .formatted(PayloadCipher.FIELD),
+          field);
     }
     try {
       if (JSON.writeValueAsBytes(data).length > MAX_TICKET_BYTES) {

@@ -1,14 +1,11 @@
 package dev.robusto.audit;
 
+import dev.robusto.operator.NamedKeys;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
-import java.util.ArrayList;
-import java.util.Base64;
-import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.regex.Pattern;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -22,8 +19,6 @@ import javax.crypto.spec.SecretKeySpec;
 public final class AuditKeys {
 
   public static final AuditKeys NONE = new AuditKeys(List.of(), 1);
-  private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
-  private static final int MIN_KEY_BYTES = 32;
 
   private record Key(String id, SecretKeySpec secret) {}
 
@@ -54,42 +49,11 @@ public final class AuditKeys {
 
   /** Parses {@code id:base64,...}; blank means no keys (an unsealed chain). */
   public static AuditKeys parse(String spec) {
-    if (spec == null || spec.isBlank()) {
-      return NONE;
-    }
-    var keys = new ArrayList<Key>();
-    var ids = new HashSet<String>();
-    for (var entry : spec.split(",")) {
-      var parts = entry.strip().split(":", 2);
-      if (parts.length != 2 || !ID.matcher(parts[0]).matches()) {
-        throw new IllegalArgumentException(
-            "robusto.audit.seal-keys: each key is id:base64, the id lowercase letters, digits and"
-                + " '-' (up to 32), e.g. k2:<32 random bytes in base64>,k1:<the previous key>");
-      }
-      byte[] secret;
-      try {
-        secret = Base64.getDecoder().decode(parts[1].strip());
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(
-            "robusto.audit.seal-keys: key " + parts[0] + " is not base64", e);
-      }
-      if (secret.length < MIN_KEY_BYTES) {
-        throw new IllegalArgumentException(
-            "robusto.audit.seal-keys: key "
-                + parts[0]
-                + " has "
-                + secret.length
-                + " bytes; give at least "
-                + MIN_KEY_BYTES
-                + " (openssl rand -base64 32)");
-      }
-      if (!ids.add(parts[0])) {
-        throw new IllegalArgumentException(
-            "robusto.audit.seal-keys: key id " + parts[0] + " twice");
-      }
-      keys.add(new Key(parts[0], new SecretKeySpec(secret, "HmacSHA256")));
-    }
-    return new AuditKeys(keys, 1);
+    var keys =
+        NamedKeys.parse("robusto.audit.seal-keys", spec).stream()
+            .map(k -> new Key(k.id(), new SecretKeySpec(k.secret(), "HmacSHA256")))
+            .toList();
+    return keys.isEmpty() ? NONE : new AuditKeys(keys, 1);
   }
 
   public boolean sealing() {

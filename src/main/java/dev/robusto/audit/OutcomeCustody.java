@@ -1,6 +1,8 @@
 package dev.robusto.audit;
 
 import dev.robusto.operator.Leadership;
+import dev.robusto.tenant.PayloadCipher;
+import dev.robusto.tenant.PayloadKeys;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
@@ -53,16 +55,19 @@ public class OutcomeCustody {
           + " FROM automation_item_outcomes o WHERE o.custody_seq IS NULL ORDER BY o.item_id LIMIT ?";
 
   private final DataSource dataSource;
+  private final PayloadKeys payloads;
   private final AuditLog log;
   private final Leadership leadership;
   private final Duration retention;
 
   public OutcomeCustody(
       DataSource dataSource,
+      PayloadKeys payloads,
       AuditLog log,
       Leadership leadership,
       @ConfigProperty(name = "robusto.retention.finished-after") Duration retention) {
     this.dataSource = dataSource;
+    this.payloads = payloads;
     this.log = log;
     this.leadership = leadership;
     this.retention = retention;
@@ -100,7 +105,7 @@ public class OutcomeCustody {
       var sha256 = AuditCanonical.sha256();
       try (var rs = read.executeQuery()) {
         while (rs.next()) {
-          var outcome = outcome(rs, sha256);
+          var outcome = outcome(rs, payloads, sha256);
           byTenant.computeIfAbsent(outcome.tenantId(), t -> new ArrayList<>()).add(outcome);
           count++;
         }
@@ -301,14 +306,15 @@ public class OutcomeCustody {
         return;
       }
       var chained = rows.getString(3);
-      if (hash(rows, OUTCOME, null, sha256).equals(chained)) {
+      var payload = payload(payloads, rows, OUTCOME);
+      if (hash(rows, OUTCOME, null, payload, sha256).equals(chained)) {
         return;
       }
       var chainedSince = rows.getObject(7) == null ? null : rows.getLong(7);
       var redriven =
           (chainedSince == null || chainedSince > seq)
               && "redriven".equals(rows.getString(OUTCOME + 4))
-              && hash(rows, OUTCOME, "dead_lettered", sha256).equals(chained);
+              && hash(rows, OUTCOME, "dead_lettered", payload, sha256).equals(chained);
       if (!redriven) {
         fail(
             seq,
@@ -354,13 +360,28 @@ public class OutcomeCustody {
     }
   }
 
-  private static Outcome outcome(ResultSet rs, MessageDigest sha256) throws SQLException {
+  private static Outcome outcome(ResultSet rs, PayloadKeys payloads, MessageDigest sha256)
+      throws SQLException {
     return new Outcome(
         rs.getLong(1),
         rs.getObject(2, UUID.class),
         rs.getString(3),
         rs.getObject(9, OffsetDateTime.class),
-        hash(rs, 1, sha256));
+        hash(rs, 1, null, payload(payloads, rs, 1), sha256));
+  }
+
+  /**
+   * The payload of the outcome at {@code from} as its tenant gave it: the hash covers what was
+   * given, not how it is sealed now, so re-encrypting it under a rotated key changes no hash.
+   */
+  private static String payload(PayloadKeys payloads, ResultSet rs, int from) throws SQLException {
+    try {
+      return payloads.open(rs.getString(from + 2), rs.getString(from + 9));
+    } catch (PayloadCipher.UnreadablePayloadException e) {
+      throw new SQLException(
+          "the payload of ticket %d cannot be opened: %s"
+              .formatted(rs.getLong(from), e.getMessage()));
+    }
   }
 
   /**
@@ -368,11 +389,14 @@ public class OutcomeCustody {
    * field length-prefixed, as the audit chain's canonical form, so no two outcomes read the same.
    */
   static String hash(ResultSet rs, int from, MessageDigest sha256) throws SQLException {
-    return hash(rs, from, null, sha256);
+    return hash(rs, from, null, rs.getString(from + 9), sha256);
   }
 
-  /** The hash of the outcome at {@code from}, with {@code state} for its own if not null. */
-  static String hash(ResultSet rs, int from, String state, MessageDigest sha256)
+  /**
+   * The hash of the outcome at {@code from}, with {@code state} for its own if not null and its
+   * payload opened.
+   */
+  static String hash(ResultSet rs, int from, String state, String payload, MessageDigest sha256)
       throws SQLException {
     var text = new StringBuilder(256);
     field(text, Long.toString(rs.getLong(from)));
@@ -384,7 +408,7 @@ public class OutcomeCustody {
     field(text, rs.getString(from + 6));
     field(text, micros(rs.getObject(from + 7, OffsetDateTime.class)));
     field(text, micros(rs.getObject(from + 8, OffsetDateTime.class)));
-    field(text, rs.getString(from + 9));
+    field(text, payload);
     sha256.reset();
     return HexFormat.of()
         .formatHex(sha256.digest(text.toString().getBytes(StandardCharsets.UTF_8)));

@@ -8,6 +8,7 @@ import dev.robusto.operator.KubeEvents;
 import dev.robusto.operator.LogContext;
 import dev.robusto.operator.StatusWrites;
 import dev.robusto.queue.WorkQueue;
+import dev.robusto.tenant.PayloadKeys;
 import dev.robusto.tenant.TenantDirectory;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -70,6 +71,7 @@ public class AutomationBatchReconciler
   private final AuditLog audit;
   private final Clock clock;
   private final TenantDirectory tenants;
+  private final PayloadKeys payloadKeys;
   private InformerEventSource<Merchant, AutomationBatch> merchants;
 
   public AutomationBatchReconciler(
@@ -79,7 +81,8 @@ public class AutomationBatchReconciler
       BatchSettings settings,
       AuditLog audit,
       Clock clock,
-      TenantDirectory tenants) {
+      TenantDirectory tenants,
+      PayloadKeys payloadKeys) {
     this.queue = queue;
     this.ledger = ledger;
     this.store = store;
@@ -87,6 +90,7 @@ public class AutomationBatchReconciler
     this.audit = audit;
     this.clock = clock;
     this.tenants = tenants;
+    this.payloadKeys = payloadKeys;
   }
 
   @Override
@@ -384,7 +388,12 @@ public class AutomationBatchReconciler
             spec.deployment,
             Boolean.TRUE.equals(spec.suspend),
             merchantName(batch)));
-    var added = queue.enqueue(id, limits.tenantId(), spec.priority.value(), items);
+    var added =
+        queue.enqueue(
+            id,
+            limits.tenantId(),
+            spec.priority.value(),
+            payloadKeys.seal(limits.tenantId(), items));
     if (added > 0 || batch.getStatus() == null || batch.getStatus().counts == null) {
       var skipped = items.size() - added;
       var message =

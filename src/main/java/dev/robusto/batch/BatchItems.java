@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.robusto.queue.WorkQueue;
+import dev.robusto.tenant.PayloadCipher;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -128,9 +129,17 @@ final class BatchItems {
         "ItemsSourceNotFound", where + " not found in the batch's namespace; create it");
   }
 
-  private static List<WorkQueue.NewItem> toNewItems(List<AutomationBatchSpec.Item> items) {
+  private static List<WorkQueue.NewItem> toNewItems(List<AutomationBatchSpec.Item> items)
+      throws UnreadableItems {
     var result = new ArrayList<WorkQueue.NewItem>(items.size());
     for (var item : items) {
+      if (PayloadCipher.reserved(item.payload)) {
+        throw new UnreadableItems(
+            "InvalidItems",
+            "ticket '%s': a payload may not have the field %s (it marks an encrypted payload);"
+                    .formatted(item.key, PayloadCipher.FIELD)
+                + " rename it");
+      }
       result.add(
           new WorkQueue.NewItem(item.key, item.payload == null ? "{}" : item.payload.toString()));
     }

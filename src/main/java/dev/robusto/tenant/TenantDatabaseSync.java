@@ -78,6 +78,18 @@ public class TenantDatabaseSync {
       rotate(tenant, plan, client, secret, previous, next);
     } else {
       keep(tenantId, plan, previous, active, next);
+      if (secretValue(secret, PayloadKeys.WORKER_KEY) == null) {
+        // A Secret from before payload encryption: the same credentials, and a payload key.
+        client
+            .resource(
+                secret(
+                    tenant,
+                    plan,
+                    previous.getRole(),
+                    secretValue(secret, "password"),
+                    newPayloadKey()))
+            .serverSideApply();
+      }
     }
     return new Outcome(next, endPreviousCredential(tenantId, next));
   }
@@ -96,7 +108,12 @@ public class TenantDatabaseSync {
     var role = TenantDatabase.roleName(tenantId, slot);
     var password = ScramVerifier.newPassword();
     database.login(tenantId, role, ScramVerifier.of(password), plan.databaseConnections());
-    client.resource(secret(tenant, plan, role, password)).serverSideApply();
+    // The payload key outlives a rotation: the tenant's data keys are wrapped under it.
+    var payloadKey = secretValue(secret, PayloadKeys.WORKER_KEY);
+    client
+        .resource(
+            secret(tenant, plan, role, password, payloadKey == null ? newPayloadKey() : payloadKey))
+        .serverSideApply();
     // The Secret's state is its username: the password is never hashed into the audit log.
     record(
         secret == null ? "create" : "update",
@@ -232,7 +249,8 @@ public class TenantDatabaseSync {
     return Optional.empty();
   }
 
-  private Secret secret(Tenant tenant, TenantPlan plan, String role, String password) {
+  private Secret secret(
+      Tenant tenant, TenantPlan plan, String role, String password, String payloadKey) {
     return new SecretBuilder()
         .withNewMetadata()
         .withName(SECRET)
@@ -248,25 +266,37 @@ public class TenantDatabaseSync {
                 .build())
         .endMetadata()
         .withType("Opaque")
-        .withStringData(secretData(role, password))
+        .withStringData(secretData(role, password, payloadKey))
         .build();
   }
 
-  /** What a tenant's workers connect with: and PostgreSQL's CA, when their URL verifies it. */
-  private Map<String, String> secretData(String role, String password) {
+  /**
+   * What a tenant's workers connect with, and PostgreSQL's CA when their URL verifies it; and the
+   * payload key they open its data keys with (PayloadKeys).
+   */
+  private Map<String, String> secretData(String role, String password, String payloadKey) {
     var data = new java.util.TreeMap<String, String>();
     data.put("username", role);
     data.put("password", password);
+    data.put(PayloadKeys.WORKER_KEY, payloadKey);
     data.put("jdbc-url", defaults.database().jdbcUrl());
     defaults.database().ca().ifPresent(ca -> data.put(DATABASE_CA, ca));
     return data;
   }
 
   private static String secretUsername(Secret secret) {
-    if (secret == null || secret.getData() == null || !secret.getData().containsKey("username")) {
+    return secretValue(secret, "username");
+  }
+
+  private static String secretValue(Secret secret, String key) {
+    if (secret == null || secret.getData() == null || !secret.getData().containsKey(key)) {
       return null;
     }
-    return new String(java.util.Base64.getDecoder().decode(secret.getData().get("username")));
+    return new String(java.util.Base64.getDecoder().decode(secret.getData().get(key)));
+  }
+
+  private static String newPayloadKey() {
+    return java.util.Base64.getEncoder().encodeToString(PayloadCipher.newKey());
   }
 
   /** States are hashed: the audit log never holds a password or other secret. */

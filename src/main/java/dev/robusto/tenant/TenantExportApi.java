@@ -42,12 +42,19 @@ public class TenantExportApi {
   private final AuditLog audit;
   private final java.util.concurrent.Semaphore running = new java.util.concurrent.Semaphore(2);
 
+  private final PayloadKeys payloadKeys;
+
+  /** Numbers read as written, so a ticket's total is exported as the tenant gave it. */
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = TenantUsageStore.EXACT;
+
   TenantExportApi(
       KubeAuth auth,
       CallerLimits limits,
       TenantDatabase database,
       DataSource dataSource,
-      AuditLog audit) {
+      AuditLog audit,
+      PayloadKeys payloadKeys) {
+    this.payloadKeys = payloadKeys;
     this.auth = auth;
     this.limits = limits;
     this.database = database;
@@ -151,8 +158,7 @@ public class TenantExportApi {
     return tables;
   }
 
-  private static void lines(
-      Connection c, String query, String table, String key, BufferedWriter writer)
+  private void lines(Connection c, String query, String table, String key, BufferedWriter writer)
       throws SQLException, IOException {
     var line =
         "json_build_object('table', %s, 'row', row_to_json(t))::text"
@@ -162,10 +168,33 @@ public class TenantExportApi {
       statement.setString(1, key);
       try (var rs = statement.executeQuery()) {
         while (rs.next()) {
-          writer.write(rs.getString(1));
+          writer.write(withPayloadOpened(key, rs.getString(1)));
           writer.write('\n');
         }
       }
+    }
+  }
+
+  /**
+   * The line with its row's payload as the tenant gave it: an export is for the people the data is
+   * about, not ciphertext. One that does not open (its key gone) stays sealed.
+   */
+  private String withPayloadOpened(String tenantId, String line) throws SQLException, IOException {
+    if (!line.contains(PayloadCipher.FIELD)) {
+      return line;
+    }
+    var node = JSON.readTree(line);
+    var row = node.get("row");
+    var payload = row == null ? null : row.get("payload");
+    if (payload == null || !row.isObject()) {
+      return line;
+    }
+    try {
+      var opened = payloadKeys.open(tenantId, payload.toString());
+      ((com.fasterxml.jackson.databind.node.ObjectNode) row).set("payload", JSON.readTree(opened));
+      return node.toString();
+    } catch (PayloadCipher.UnreadablePayloadException e) {
+      return line;
     }
   }
 

@@ -84,6 +84,7 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
   private final TenantDefaults defaults;
   private final TenantDatabaseSync databaseSync;
   private final TenantUsageStore usageStore;
+  private final PayloadKeys payloadKeys;
   private final AuditLog audit;
   private final Clock clock;
 
@@ -92,11 +93,13 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
       TenantDefaults defaults,
       TenantDatabaseSync databaseSync,
       TenantUsageStore usageStore,
+      PayloadKeys payloadKeys,
       AuditLog audit,
       Clock clock) {
     this.defaults = defaults;
     this.databaseSync = databaseSync;
     this.usageStore = usageStore;
+    this.payloadKeys = payloadKeys;
     this.audit = audit;
     this.clock = clock;
   }
@@ -148,6 +151,7 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
     }
     TenantDatabaseSync.Outcome database;
     TenantUsage usage;
+    TenantPayloadEncryption encryption;
     try {
       var rows = databaseSync.rows(tenant);
       var retainedConflict = TenantDatabaseSync.retainedConflict(tenant, rows);
@@ -162,13 +166,18 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
       context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
       database = databaseSync.sync(tenant, plan, context.getClient(), rows);
       usage = usage(tenant, plan);
+      encryption = payloadKeys.sync(tenant.getMetadata().getName(), plan.namespace());
     } catch (SQLException e) {
       throw new TenantDatabaseException(e);
     }
     writeStatus(
         tenant,
         context,
-        t -> TenantStatusAggregator.provisioned(t, plan, database.status(), usage));
+        t -> {
+          var status = TenantStatusAggregator.provisioned(t, plan, database.status(), usage);
+          status.setPayloadEncryption(encryption);
+          return status;
+        });
     var next = defaults.usageRefresh();
     if (database.recheck().isPresent() && database.recheck().get().compareTo(next) < 0) {
       next = database.recheck().get();

@@ -25,6 +25,10 @@ public class TenantStatus {
   @JsonPropertyDescription("Today's and this month's usage against the limits, and its cost.")
   private TenantUsage usage;
 
+  @JsonPropertyDescription(
+      "Its ticket payloads' encryption at rest: the data key in use and a rotation's progress.")
+  private TenantPayloadEncryption payloadEncryption;
+
   @SchemaFrom(type = ConditionSchema[].class)
   @JsonPropertyDescription(ConditionSchema.DESCRIPTION)
   private List<Condition> conditions = new ArrayList<>();
@@ -65,6 +69,14 @@ public class TenantStatus {
     return usage;
   }
 
+  public TenantPayloadEncryption getPayloadEncryption() {
+    return payloadEncryption;
+  }
+
+  public void setPayloadEncryption(TenantPayloadEncryption payloadEncryption) {
+    this.payloadEncryption = payloadEncryption;
+  }
+
   public void setUsage(TenantUsage usage) {
     this.usage = usage;
   }
@@ -85,12 +97,19 @@ public class TenantStatus {
         && Objects.equals(effectiveLimits, other.effectiveLimits)
         && Objects.equals(database, other.database)
         && Objects.equals(usage, other.usage)
+        && Objects.equals(payloadEncryption, other.payloadEncryption)
         && Objects.equals(conditions, other.conditions);
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(
-        observedGeneration, namespace, effectiveLimits, database, usage, conditions);
+        observedGeneration,
+        namespace,
+        effectiveLimits,
+        database,
+        usage,
+        payloadEncryption,
+        conditions);
   }
 }

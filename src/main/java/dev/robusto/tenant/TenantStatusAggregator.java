@@ -167,6 +167,9 @@ final class TenantStatusAggregator {
     }
     status.setDatabase(database);
     status.setUsage(usage);
+    // Kept: the reconciler sets it when the keys were synced this time.
+    status.setPayloadEncryption(
+        tenant.getStatus() == null ? null : tenant.getStatus().getPayloadEncryption());
     // Ready first: it is the one people and kubectl look at.
     conditions.sort((a, b) -> a.getType().equals(READY) ? -1 : b.getType().equals(READY) ? 1 : 0);
     status.setConditions(conditions);

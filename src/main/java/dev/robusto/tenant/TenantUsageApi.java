@@ -60,6 +60,7 @@ public class TenantUsageApi {
   private final CallerLimits limits;
   private final TenantDatabase database;
   private final TenantUsageStore usage;
+  private final PayloadKeys payloadKeys;
   private final Clock clock;
 
   TenantUsageApi(
@@ -67,11 +68,13 @@ public class TenantUsageApi {
       CallerLimits limits,
       TenantDatabase database,
       TenantUsageStore usage,
+      PayloadKeys payloadKeys,
       Clock clock) {
     this.auth = auth;
     this.limits = limits;
     this.database = database;
     this.usage = usage;
+    this.payloadKeys = payloadKeys;
     this.clock = clock;
   }
 
@@ -154,7 +157,7 @@ public class TenantUsageApi {
     var period = month(month);
     var from = period.atDay(1).atStartOfDay(ZoneOffset.UTC).toInstant();
     var to = period.plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toInstant();
-    var lines = usage.cfdi(name, from, to);
+    var lines = usage.cfdi(name, from, to, payloadKeys);
     if (format.equals("csv")) {
       var csv = new StringBuilder("merchant,state,tickets,total_mxn,tickets_without_total\n");
       for (var line : lines) {

@@ -39,6 +39,16 @@ public final class TenantUsageStore {
   /** What a tenant uses right now: today's admissions and the workers its batches hold. */
   public record Now(int admittedToday, int workers) {}
 
+  private static final BigDecimal TRILLION = new BigDecimal("1e12");
+
+  /** Reads numbers as written: money is never a float. */
+  static final com.fasterxml.jackson.databind.ObjectMapper EXACT =
+      com.fasterxml.jackson.databind.json.JsonMapper.builder()
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+          .nodeFactory(
+              com.fasterxml.jackson.databind.node.JsonNodeFactory.withExactBigDecimals(true))
+          .build();
+
   private final Sql sql;
 
   public TenantUsageStore(DataSource dataSource) {
@@ -128,38 +138,65 @@ public final class TenantUsageStore {
 
   /**
    * The tickets of the tenant that ended from {@code from} (included) to {@code to} (excluded), by
-   * merchant (null: a batch that called a URL) and outcome; a redriven ticket counts once, by how
-   * it ended last.
+   * merchant (null: a batch that called a URL, last) and outcome; a redriven ticket counts once, by
+   * how it ended last. Totals are summed here, not in SQL: the payloads are sealed at rest.
    */
-  public List<CfdiLine> cfdi(String tenantId, java.time.Instant from, java.time.Instant to)
+  public List<CfdiLine> cfdi(
+      String tenantId, java.time.Instant from, java.time.Instant to, PayloadKeys payloads)
       throws SQLException {
-    return sql.list(
-        """
-        SELECT b.merchant, o.state, count(*),
-               coalesce(sum(t.total), 0), count(*) FILTER (WHERE t.total IS NULL)
-          FROM automation_item_outcomes o
-          -- A total is a number under a trillion: anything else is counted apart, not summed.
-          CROSS JOIN LATERAL (
-            SELECT CASE WHEN jsonb_typeof(o.payload->'total') = 'number'
-                         AND length(o.payload->>'total') <= 40
-                        THEN CASE WHEN abs((o.payload->>'total')::numeric) < 1e12
-                                  THEN (o.payload->>'total')::numeric END
-                   END AS total) t
-          LEFT JOIN automation_batches b ON b.batch_id = o.batch_id
-         WHERE o.tenant_id = ? AND o.finished_at >= ? AND o.finished_at < ?
-           AND o.state <> 'redriven'
-         GROUP BY 1, 2
-         ORDER BY 1 NULLS LAST, 2
-        """,
-        rs ->
-            new CfdiLine(
-                rs.getString(1),
-                rs.getString(2),
-                rs.getLong(3),
-                rs.getBigDecimal(4),
-                rs.getLong(5)),
-        tenantId,
-        java.sql.Timestamp.from(from),
-        java.sql.Timestamp.from(to));
+    record Group(String merchant, String state) {}
+    var byGroup =
+        new java.util.TreeMap<Group, CfdiLine>(
+            java.util.Comparator.comparing(
+                    Group::merchant, java.util.Comparator.nullsLast(String::compareTo))
+                .thenComparing(Group::state));
+    var rows =
+        sql.list(
+            """
+            SELECT b.merchant, o.state, o.payload::text
+              FROM automation_item_outcomes o
+              LEFT JOIN automation_batches b ON b.batch_id = o.batch_id
+             WHERE o.tenant_id = ? AND o.finished_at >= ? AND o.finished_at < ?
+               AND o.state <> 'redriven'
+            """,
+            rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3)},
+            tenantId,
+            java.sql.Timestamp.from(from),
+            java.sql.Timestamp.from(to));
+    for (var row : rows) {
+      var total = total(tenantId, row[2], payloads);
+      byGroup.merge(
+          new Group(row[0], row[1]),
+          new CfdiLine(row[0], row[1], 1, total.orElse(BigDecimal.ZERO), total.isEmpty() ? 1 : 0),
+          (a, b) ->
+              new CfdiLine(
+                  a.merchant(),
+                  a.state(),
+                  a.tickets() + b.tickets(),
+                  a.total().add(b.total()),
+                  a.withoutTotal() + b.withoutTotal()));
+    }
+    return List.copyOf(byGroup.values());
+  }
+
+  /**
+   * A ticket's {@code total}: a number under a trillion of at most 40 characters; anything else (or
+   * a payload that does not open) is counted apart, not summed.
+   */
+  private static java.util.Optional<BigDecimal> total(
+      String tenantId, String payload, PayloadKeys payloads) throws SQLException {
+    try {
+      var total = EXACT.readTree(payloads.open(tenantId, payload)).get("total");
+      if (total == null || !total.isNumber()) {
+        return java.util.Optional.empty();
+      }
+      var value = total.decimalValue();
+      return value.toPlainString().length() <= 40 && value.abs().compareTo(TRILLION) < 0
+          ? java.util.Optional.of(value)
+          : java.util.Optional.empty();
+    } catch (PayloadCipher.UnreadablePayloadException
+        | com.fasterxml.jackson.core.JsonProcessingException e) {
+      return java.util.Optional.empty();
+    }
   }
 }

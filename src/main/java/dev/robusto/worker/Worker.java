@@ -2,6 +2,7 @@ package dev.robusto.worker;
 
 import dev.robusto.queue.WorkQueue;
 import dev.robusto.queue.WorkQueue.Claim;
+import dev.robusto.tenant.PayloadCipher;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,6 +44,7 @@ public final class Worker {
 
   private final WorkQueue queue;
   private final ItemProcessor processor;
+  private final SealedPayloads payloads;
   private final WorkerConfig config;
   private final String name;
   private final RateLimiter limiter;
@@ -63,11 +65,13 @@ public final class Worker {
   Worker(
       WorkQueue queue,
       ItemProcessor processor,
+      SealedPayloads payloads,
       WorkerConfig config,
       String name,
       WorkerHealth health) {
     this.queue = queue;
     this.processor = processor;
+    this.payloads = payloads;
     this.config = config;
     this.name = name;
     this.health = health;
@@ -161,7 +165,7 @@ public final class Worker {
       try {
         var startedAt = java.time.Instant.now();
         var started = System.nanoTime();
-        var result = processor.process(claim.key(), claim.payloadJson(), claim.attempts());
+        var result = process(claim);
         var step =
             switch (result.verdict()) {
               case SUCCEEDED -> WorkQueue.Step.SUCCEEDED;
@@ -190,6 +194,18 @@ public final class Worker {
     }
     recordBatch(done, deferred, attempts);
     held.removeAll(claims);
+  }
+
+  /** The attempt; a payload that does not open yet is a failure to retry, never sent sealed. */
+  private ItemProcessor.Result process(Claim claim) throws SQLException {
+    String payload;
+    try {
+      payload = payloads.open(claim.payloadJson());
+    } catch (PayloadCipher.UnreadablePayloadException e) {
+      LOG.warnf("ticket's payload unreadable: %s", e.getMessage());
+      return new ItemProcessor.Result(ItemProcessor.Verdict.RETRY, e.getMessage());
+    }
+    return processor.process(claim.key(), payload, claim.attempts());
   }
 
   private void recordFailure(Claim claim, ItemProcessor.Result result)

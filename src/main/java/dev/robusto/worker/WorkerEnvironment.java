@@ -2,6 +2,7 @@ package dev.robusto.worker;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.robusto.tenant.PayloadKeys;
 import dev.robusto.tenant.TenantDatabaseSync;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -61,23 +62,14 @@ public final class WorkerEnvironment {
                     .build(),
                 secret("ROBUSTO_DATABASE_URL", "jdbc-url"),
                 secret("ROBUSTO_DATABASE_USERNAME", "username"),
-                secret("ROBUSTO_DATABASE_PASSWORD", "password")));
+                secret("ROBUSTO_DATABASE_PASSWORD", "password"),
+                optionalSecret("ROBUSTO_PAYLOAD_KEY", PayloadKeys.WORKER_KEY)));
     // Read by the connection itself when the URL verifies PostgreSQL's certificate: given only
     // when the operator's own connection does (the chart's database.tls), so turning it on is what
     // changes workers' pod templates, not an upgrade.
     var ca = System.getenv("ROBUSTO_DATABASE_CA");
     if (ca != null && !ca.isBlank()) {
-      env.add(
-          new EnvVarBuilder()
-              .withName("ROBUSTO_DATABASE_CA")
-              .withNewValueFrom()
-              .withNewSecretKeyRef()
-              .withName(TenantDatabaseSync.SECRET)
-              .withKey(TenantDatabaseSync.DATABASE_CA)
-              .withOptional(true)
-              .endSecretKeyRef()
-              .endValueFrom()
-              .build());
+      env.add(optionalSecret("ROBUSTO_DATABASE_CA", TenantDatabaseSync.DATABASE_CA));
     }
     return env;
   }
@@ -127,6 +119,13 @@ public final class WorkerEnvironment {
         .withSuccessThreshold(1)
         .withFailureThreshold(3)
         .build();
+  }
+
+  /** A key the tenant's Secret may not have yet: a worker without it starts all the same. */
+  private static EnvVar optionalSecret(String name, String key) {
+    var env = secret(name, key);
+    env.getValueFrom().getSecretKeyRef().setOptional(true);
+    return env;
   }
 
   private static EnvVar secret(String name, String key) {

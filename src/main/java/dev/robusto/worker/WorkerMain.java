@@ -14,7 +14,8 @@ import java.util.Map;
  * The worker role: what a batch's Job pods and an AutomationDeployment's fleet pods run (the
  * operator's image, with this class as the entry point). Configuration from the environment:
  * ROBUSTO_WORKER_CONFIG (JSON, see {@link WorkerConfig}), ROBUSTO_DATABASE_URL, _USERNAME and
- * _PASSWORD (the tenant's Secret, so row-level security confines the worker to its tenant) and
+ * _PASSWORD (the tenant's Secret, so row-level security confines the worker to its tenant),
+ * ROBUSTO_PAYLOAD_KEY (the same Secret's, to open its tenant's encrypted payloads) and
  * ROBUSTO_WORKER_NAME (the pod's name). Exit code: 0 when the batch has nothing left to process
  * (or, for a fleet worker, when stopped), 1 on an error, 2 on bad configuration.
  */
@@ -78,7 +79,15 @@ public final class WorkerMain {
       System.err.println("worker: cannot serve its health port: " + e.getMessage());
       return 2;
     }
-    var worker = new Worker(new WorkQueue(dataSource), config.newProcessor(), config, name, health);
+    var worker =
+        new Worker(
+            new WorkQueue(dataSource),
+            config.newProcessor(),
+            new SealedPayloads(
+                dataSource, java.util.Optional.ofNullable(env.get("ROBUSTO_PAYLOAD_KEY"))),
+            config,
+            name,
+            health);
     var main = Thread.currentThread();
     Runtime.getRuntime()
         .addShutdownHook(

@@ -37,7 +37,19 @@ class OutcomeCustodyIT {
   void freshDatabase() throws SQLException {
     operator = Postgres.get().migratedDatabase(DB);
     log = new AuditLog(operator, TestAuditKeys.KEYS);
-    custody = new OutcomeCustody(operator, log, null, Duration.ofDays(30));
+    custody =
+        new OutcomeCustody(
+            operator,
+            new dev.robusto.tenant.PayloadKeys(
+                operator,
+                null,
+                new dev.robusto.operator.Leadership(false, "robusto"),
+                java.util.Optional.empty(),
+                java.util.Optional.empty(),
+                Duration.ofMinutes(10)),
+            log,
+            null,
+            Duration.ofDays(30));
     for (var tenant : new String[] {"acme", "beta"}) {
       run(
           ("INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs,"

@@ -44,7 +44,8 @@ class SchemaIT {
           "V21__audit_seals.sql",
           "V22__audit_chain_hardening.sql",
           "V23__audit_actor_groups.sql",
-          "V24__outcome_custody.sql");
+          "V24__outcome_custody.sql",
+          "V25__payload_encryption.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {

@@ -119,6 +119,13 @@ class TenantApiFaultIT {
             new TenantDatabaseSync(
                 new TenantDatabase(database), audit, defaults, java.time.Clock.systemUTC()),
             new TenantUsageStore(database),
+            new PayloadKeys(
+                database,
+                client,
+                new dev.robusto.operator.Leadership(false, "robusto"),
+                java.util.Optional.empty(),
+                java.util.Optional.empty(),
+                Duration.ofMinutes(10)),
             audit,
             java.time.Clock.systemUTC()));
     operator.start();

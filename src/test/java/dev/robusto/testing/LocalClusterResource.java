@@ -21,12 +21,21 @@ public class LocalClusterResource implements QuarkusTestResourceLifecycleManager
   /** The chart's TLS Secret as files (tls.crt, tls.key, ca.crt), once read. */
   public static Path tls;
 
+  /**
+   * The chart's payload keys as the operator reads them, a file (as the pod mounts the Secret): a
+   * test rotates them by writing it.
+   */
+  public static Path payloadKeys;
+
   @Override
   public Map<String, String> start() {
     var cluster = LocalCluster.get();
     var operatorToken = cluster.installChartAndIssueOperatorToken();
     tls = tlsFiles(cluster);
+    payloadKeys = payloadKeysFile(cluster);
     return Map.of(
+        "robusto.payload.keys-file",
+        payloadKeys.toString(),
         "robusto.audit.webhook.port",
         Integer.toString(WEBHOOK_PORT),
         "robusto.audit.webhook.cert-file",
@@ -62,6 +71,25 @@ public class LocalClusterResource implements QuarkusTestResourceLifecycleManager
         Files.write(dir.resolve(key), Base64.getDecoder().decode(data.strip()));
       }
       return dir;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static Path payloadKeysFile(LocalCluster cluster) {
+    try {
+      var file = Files.createTempDirectory("robusto-payload-keys").resolve("payload-keys");
+      var data =
+          cluster.kubectl(
+              "get",
+              "secret",
+              LocalCluster.RELEASE + "-payload-keys",
+              "-n",
+              LocalCluster.RELEASE_NAMESPACE,
+              "-o",
+              "jsonpath={.data.payload-keys}");
+      Files.write(file, Base64.getDecoder().decode(data.strip()));
+      return file;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

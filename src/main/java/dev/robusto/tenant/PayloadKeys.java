@@ -1,0 +1,501 @@
+package dev.robusto.tenant;
+
+import dev.robusto.operator.Leadership;
+import dev.robusto.operator.NamedKeys;
+import dev.robusto.operator.Sql;
+import dev.robusto.queue.WorkQueue;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.scheduler.Scheduled;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.sql.DataSource;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * Ticket payloads encrypted at rest, per tenant (envelope encryption). Each tenant has numbered
+ * data keys in tenant_payload_keys, wrapped by the platform's key (the first of {@code
+ * robusto.payload.keys}, from a Kubernetes Secret mounted as a file and read again every round, so
+ * a rotation needs no restart) and by the tenant's payload key for its workers. New payloads are
+ * sealed under the tenant's newest data key; any live version opens.
+ *
+ * <p>A rotation: put the new platform key first and keep the old one second. Each tenant then gets
+ * a new data key under the new platform key, at once for new payloads; the leader re-encrypts the
+ * older payloads (and those of the clear, from before encryption) under it in the background, and
+ * drops a data key no payload needs once {@code robusto.payload.retire-after} has passed since it
+ * was superseded (an enqueue that sealed under it just before has committed by then). The Tenant's
+ * status.payloadEncryption shows the progress and which platform keys its data keys still need: the
+ * old platform key may leave the Secret when no Tenant lists it.
+ */
+@ApplicationScoped
+public class PayloadKeys {
+
+  /** The key of the tenant's database Secret with its workers' payload key. */
+  public static final String WORKER_KEY = "payload-key";
+
+  private static final Logger LOG = Logger.getLogger(PayloadKeys.class);
+  private static final String SETTING = "robusto.payload.keys";
+  private static final int ROUND = 500;
+  private static final List<String> PAYLOAD_TABLES =
+      List.of("automation_items", "automation_item_outcomes");
+
+  /** A platform key: its id as the setting names it, and the AES key derived from its bytes. */
+  private record PlatformKey(String id, byte[] key) {}
+
+  /** One of a tenant's data keys, opened. */
+  private record DataKey(int version, String kekId, byte[] wrapped, byte[] key) {}
+
+  private final DataSource dataSource;
+  private final Sql sql;
+  private final KubernetesClient client;
+  private final Leadership leadership;
+  private final Optional<String> inlineKeys;
+  private final Optional<String> keysFile;
+  private final Duration retireAfter;
+  private volatile List<PlatformKey> ring = List.of();
+  private volatile String ringSource;
+
+  /** Opened data keys by tenant:version. */
+  private final Map<String, DataKey> opened = new ConcurrentHashMap<>();
+
+  /**
+   * Tenant:version pairs whose every payload was found under that version since the keys were last
+   * read: their rounds skip the scan. Emptied when the keys change, so each tenant's payloads are
+   * scanned once after a start or a new ring (payloads queued in the clear meanwhile included).
+   */
+  private final java.util.Set<String> complete = ConcurrentHashMap.newKeySet();
+
+  public PayloadKeys(
+      DataSource dataSource,
+      KubernetesClient client,
+      Leadership leadership,
+      @ConfigProperty(name = "robusto.payload.keys") Optional<String> inlineKeys,
+      @ConfigProperty(name = "robusto.payload.keys-file") Optional<String> keysFile,
+      @ConfigProperty(name = "robusto.payload.retire-after") Duration retireAfter) {
+    this.dataSource = dataSource;
+    this.sql = new Sql(dataSource);
+    this.client = client;
+    this.leadership = leadership;
+    this.inlineKeys = inlineKeys;
+    this.keysFile = keysFile.filter(f -> !f.isBlank());
+    this.retireAfter = retireAfter;
+    reload();
+  }
+
+  /** Whether payloads are sealed: the setting holds a platform key. */
+  public boolean enabled() {
+    return !ring.isEmpty();
+  }
+
+  /**
+   * Reads the platform keys again (the mounted Secret's file changes when the Secret does). A bad
+   * file keeps the keys in force: a typo in a rotation does not stop every enqueue.
+   */
+  public final synchronized void reload() {
+    String source;
+    try {
+      source =
+          keysFile.isPresent()
+              ? Files.readString(Path.of(keysFile.get())).strip()
+              : inlineKeys.orElse("");
+    } catch (IOException e) {
+      LOG.warnf("Cannot read the payload keys from %s: %s", keysFile.get(), e.getMessage());
+      return;
+    }
+    if (source.equals(ringSource)) {
+      return;
+    }
+    try {
+      ring =
+          NamedKeys.parse(SETTING, source).stream()
+              .map(k -> new PlatformKey(k.id(), sha256(k.secret())))
+              .toList();
+      ringSource = source;
+      complete.clear();
+      LOG.infof("Payload keys: %s", ring.stream().map(PlatformKey::id).toList());
+    } catch (IllegalArgumentException e) {
+      if (ringSource == null) {
+        throw e;
+      }
+      LOG.warnf("Keeping the payload keys in force: %s", e.getMessage());
+    }
+  }
+
+  /** The items with their payloads sealed under the tenant's current data key. */
+  public List<WorkQueue.NewItem> seal(String tenantId, List<WorkQueue.NewItem> items)
+      throws SQLException {
+    if (!enabled() || items.isEmpty()) {
+      return items;
+    }
+    var key = current(tenantId);
+    var sealed = new ArrayList<WorkQueue.NewItem>(items.size());
+    for (var item : items) {
+      sealed.add(
+          new WorkQueue.NewItem(
+              item.key(),
+              PayloadCipher.seal(key.key(), key.version(), tenantId, item.payloadJson())));
+    }
+    return sealed;
+  }
+
+  /** The payload as the tenant gave it: opened if sealed, as it is if of the clear. */
+  public String open(String tenantId, String json)
+      throws SQLException, PayloadCipher.UnreadablePayloadException {
+    var sealed = PayloadCipher.sealed(json);
+    if (sealed.isEmpty()) {
+      return json;
+    }
+    var key = dataKey(tenantId, sealed.get().version());
+    try {
+      return PayloadCipher.open(key.key(), sealed.get(), tenantId);
+    } catch (PayloadCipher.UnreadablePayloadException e) {
+      // A tenant erased and made again numbers its keys from 1: the cached one may be the old one.
+      opened.remove(tenantId + ":" + sealed.get().version());
+      return PayloadCipher.open(
+          dataKey(tenantId, sealed.get().version()).key(), sealed.get(), tenantId);
+    }
+  }
+
+  /**
+   * Brings a tenant's keys in step: a data key under the current platform key, every data key
+   * wrapped for its workers under the payload key of its Secret; returns where it stands.
+   */
+  public TenantPayloadEncryption sync(String tenantId, String namespace) throws SQLException {
+    if (!enabled()) {
+      return TenantPayloadEncryption.disabled(platformKeysInUse(tenantId));
+    }
+    var current = current(tenantId);
+    wrapForWorkers(tenantId, namespace, true);
+    return progress(tenantId, current);
+  }
+
+  /**
+   * The leader's round: new platform keys read, every tenant's keys in step, older payloads
+   * re-encrypted, data keys no payload needs dropped.
+   */
+  @Scheduled(
+      every = "${robusto.payload.rotation-interval}",
+      concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+  void scheduled() {
+    reload();
+    if (!enabled() || !leadership.leads()) {
+      return;
+    }
+    try {
+      for (var tenant :
+          sql.list(
+              "SELECT tenant_id, namespace FROM tenant_config ORDER BY tenant_id",
+              rs -> Map.entry(rs.getString(1), rs.getString(2)))) {
+        if (!leadership.leads()) {
+          return;
+        }
+        rotate(tenant.getKey(), tenant.getValue());
+      }
+    } catch (SQLException | RuntimeException e) {
+      LOG.warnf("Could not rotate payload keys: %s", e.getMessage());
+    }
+  }
+
+  /** One tenant's part of a round; returns the payloads re-encrypted. */
+  public int rotate(String tenantId, String namespace) throws SQLException {
+    var current = current(tenantId);
+    wrapForWorkers(tenantId, namespace, false);
+    var done = tenantId + ":" + current.version();
+    if (complete.contains(done) && !superseded(tenantId)) {
+      return 0;
+    }
+    var reencrypted = 0;
+    for (var table : PAYLOAD_TABLES) {
+      reencrypted += reencrypt(tenantId, current, table);
+    }
+    if (progress(tenantId, current).getPendingPayloads() == 0) {
+      complete.add(done);
+    }
+    retire(tenantId, current.version());
+    return reencrypted;
+  }
+
+  /** Where the tenant's payloads stand: under its current data key, or still to re-encrypt. */
+  TenantPayloadEncryption progress(String tenantId, DataKey current) throws SQLException {
+    long pending = 0;
+    for (var table : PAYLOAD_TABLES) {
+      if (complete.contains(tenantId + ":" + current.version())) {
+        break;
+      }
+      pending +=
+          sql.one(
+                  "SELECT count(*) FROM %s WHERE tenant_id = ? AND %s".formatted(table, notUnder()),
+                  rs -> rs.getLong(1),
+                  tenantId,
+                  Integer.toString(current.version()))
+              .orElse(0L);
+    }
+    return new TenantPayloadEncryption(
+        current.version(), current.kekId(), pending, platformKeysInUse(tenantId));
+  }
+
+  private boolean superseded(String tenantId) throws SQLException {
+    return sql.one(
+            "SELECT 1 FROM tenant_payload_keys WHERE tenant_id = ? AND superseded_at IS NOT NULL"
+                + " LIMIT 1",
+            rs -> true,
+            tenantId)
+        .isPresent();
+  }
+
+  private List<String> platformKeysInUse(String tenantId) throws SQLException {
+    return sql.list(
+        "SELECT DISTINCT kek_id FROM tenant_payload_keys WHERE tenant_id = ? ORDER BY kek_id",
+        rs -> rs.getString(1),
+        tenantId);
+  }
+
+  /** Rows whose payload is not sealed under the version given as the statement's next parameter. */
+  private static String notUnder() {
+    return "(payload -> '" + PayloadCipher.FIELD + "' ->> 'key') IS DISTINCT FROM ?";
+  }
+
+  /**
+   * The tenant's newest data key, made when it has none or when the newest is wrapped by another
+   * platform key than the current one (a rotation): new payloads go under the current key at once.
+   */
+  synchronized DataKey current(String tenantId) throws SQLException {
+    var platform = ring.get(0);
+    var newest =
+        sql.one(
+            "SELECT version, kek_id, wrapped FROM tenant_payload_keys WHERE tenant_id = ?"
+                + " ORDER BY version DESC LIMIT 1",
+            rs -> new Object[] {rs.getInt(1), rs.getString(2), rs.getBytes(3)},
+            tenantId);
+    if (newest.isPresent() && platform.id().equals(newest.get()[1])) {
+      try {
+        return dataKey(tenantId, (Integer) newest.get()[0]);
+      } catch (PayloadCipher.UnreadablePayloadException e) {
+        // The current platform key's id names other bytes than it did: nothing can be sealed.
+        throw new IllegalStateException(e.getMessage());
+      }
+    }
+    var version = newest.map(n -> (Integer) n[0] + 1).orElse(1);
+    var key = PayloadCipher.newKey();
+    var wrapped =
+        PayloadCipher.wrap(platform.key(), key, PayloadCipher.dataKeyContext(tenantId, version));
+    sql.inTransaction(
+        c -> {
+          Sql.update(
+              c,
+              "INSERT INTO tenant_payload_keys (tenant_id, version, kek_id, wrapped)"
+                  + " VALUES (?, ?, ?, ?)",
+              tenantId,
+              version,
+              platform.id(),
+              wrapped);
+          return Sql.update(
+              c,
+              "UPDATE tenant_payload_keys SET superseded_at = now()"
+                  + " WHERE tenant_id = ? AND version < ? AND superseded_at IS NULL",
+              tenantId,
+              version);
+        });
+    LOG.infof(
+        "Tenant %s: payloads now sealed under data key %d (platform key %s)",
+        tenantId, version, platform.id());
+    var made = new DataKey(version, platform.id(), wrapped, key);
+    opened.put(tenantId + ":" + version, made);
+    return made;
+  }
+
+  /** Data key {@code version} of the tenant, opened with the platform key that wrapped it. */
+  private DataKey dataKey(String tenantId, int version)
+      throws SQLException, PayloadCipher.UnreadablePayloadException {
+    var cached = opened.get(tenantId + ":" + version);
+    if (cached != null) {
+      return cached;
+    }
+    var row =
+        sql.one(
+            "SELECT kek_id, wrapped FROM tenant_payload_keys WHERE tenant_id = ? AND version = ?",
+            rs -> Map.entry(rs.getString(1), rs.getBytes(2)),
+            tenantId,
+            version);
+    if (row.isEmpty()) {
+      throw new PayloadCipher.UnreadablePayloadException(
+          "tenant %s has no data key %d".formatted(tenantId, version));
+    }
+    var kekId = row.get().getKey();
+    var platform = ring.stream().filter(k -> k.id().equals(kekId)).findFirst();
+    if (platform.isEmpty()) {
+      throw new PayloadCipher.UnreadablePayloadException(
+          ("data key %d of tenant %s is wrapped by platform key %s, which %s does not hold: put"
+                  + " it back (second) until the tenant's payloads are re-encrypted")
+              .formatted(version, tenantId, kekId, SETTING));
+    }
+    try {
+      var key =
+          PayloadCipher.unwrap(
+              platform.get().key(),
+              row.get().getValue(),
+              PayloadCipher.dataKeyContext(tenantId, version));
+      var opened = new DataKey(version, kekId, row.get().getValue(), key);
+      this.opened.put(tenantId + ":" + version, opened);
+      return opened;
+    } catch (GeneralSecurityException e) {
+      throw new PayloadCipher.UnreadablePayloadException(
+          "data key %d of tenant %s does not open with platform key %s"
+              .formatted(version, tenantId, kekId));
+    }
+  }
+
+  /**
+   * Wraps the tenant's data keys for its workers under the payload key of the Secret in its
+   * namespace: those not wrapped for them yet and, when {@code everyKey} (at its reconciles), those
+   * wrapped under another payload key (the Secret was made again). A Secret without one is left for
+   * the Tenant's reconcile to complete.
+   */
+  private void wrapForWorkers(String tenantId, String namespace, boolean everyKey) {
+    try {
+      if (!everyKey
+          && sql.one(
+                  "SELECT 1 FROM tenant_payload_keys WHERE tenant_id = ? AND worker_key_id IS NULL"
+                      + " LIMIT 1",
+                  rs -> true,
+                  tenantId)
+              .isEmpty()) {
+        return;
+      }
+      var workerKey = workerKey(namespace);
+      if (workerKey.isEmpty()) {
+        return;
+      }
+      var workerKeyId = PayloadCipher.keyId(workerKey.get());
+      var stale =
+          sql.list(
+              "SELECT version FROM tenant_payload_keys WHERE tenant_id = ?"
+                  + " AND worker_key_id IS DISTINCT FROM ?",
+              rs -> rs.getInt(1),
+              tenantId,
+              workerKeyId);
+      for (var version : stale) {
+        var key = dataKey(tenantId, version);
+        sql.update(
+            "UPDATE tenant_payload_keys SET worker_key_id = ?, worker_wrapped = ?"
+                + " WHERE tenant_id = ? AND version = ?",
+            workerKeyId,
+            PayloadCipher.wrap(
+                workerKey.get(), key.key(), PayloadCipher.dataKeyContext(tenantId, version)),
+            tenantId,
+            version);
+      }
+    } catch (SQLException | PayloadCipher.UnreadablePayloadException | RuntimeException e) {
+      LOG.warnf(
+          "Tenant %s: cannot wrap its data keys for its workers: %s", tenantId, e.getMessage());
+    }
+  }
+
+  /** The payload key of the tenant's Secret; empty until it has one. */
+  private Optional<byte[]> workerKey(String namespace) {
+    if (namespace == null) {
+      return Optional.empty();
+    }
+    var secret = client.secrets().inNamespace(namespace).withName(TenantDatabaseSync.SECRET).get();
+    if (secret == null || secret.getData() == null || !secret.getData().containsKey(WORKER_KEY)) {
+      return Optional.empty();
+    }
+    var key =
+        Base64.getDecoder().decode(Base64.getDecoder().decode(secret.getData().get(WORKER_KEY)));
+    return key.length == PayloadCipher.KEY_BYTES ? Optional.of(key) : Optional.empty();
+  }
+
+  /**
+   * Re-encrypts the tenant's payloads in {@code table} not under {@code current}, a round at a
+   * time. A row changed meanwhile (moved to the outcomes, say) is left for the next pass; one that
+   * cannot be opened stays as it is, counted as pending, and is logged.
+   */
+  private int reencrypt(String tenantId, DataKey current, String table) throws SQLException {
+    var done = 0;
+    var after = 0L;
+    while (leadership.leads()) {
+      var rows =
+          sql.list(
+              "SELECT item_id, payload::text FROM %s WHERE tenant_id = ? AND item_id > ? AND %s"
+                      .formatted(table, notUnder())
+                  + " ORDER BY item_id LIMIT "
+                  + ROUND,
+              rs -> Map.entry(rs.getLong(1), rs.getString(2)),
+              tenantId,
+              after,
+              Integer.toString(current.version()));
+      if (rows.isEmpty()) {
+        return done;
+      }
+      var ids = new ArrayList<Long>();
+      var before = new ArrayList<String>();
+      var sealed = new ArrayList<String>();
+      for (var row : rows) {
+        after = row.getKey();
+        try {
+          var plain = open(tenantId, row.getValue());
+          ids.add(row.getKey());
+          before.add(row.getValue());
+          sealed.add(PayloadCipher.seal(current.key(), current.version(), tenantId, plain));
+        } catch (PayloadCipher.UnreadablePayloadException e) {
+          LOG.warnf(
+              "Tenant %s: ticket %d stays as it is: %s", tenantId, row.getKey(), e.getMessage());
+        }
+      }
+      done +=
+          sql.update(
+              ("UPDATE %s t SET payload = u.sealed::jsonb"
+                      + " FROM unnest(?::bigint[], ?::text[], ?::text[]) AS u(item_id, before, sealed)"
+                      + " WHERE t.item_id = u.item_id AND t.payload = u.before::jsonb")
+                  .formatted(table),
+              Sql.array("bigint", ids.toArray()),
+              Sql.array("text", before.toArray()),
+              Sql.array("text", sealed.toArray()));
+    }
+    return done;
+  }
+
+  /** Drops the tenant's data keys superseded long enough ago that no payload needs. */
+  private void retire(String tenantId, int current) throws SQLException {
+    var retired =
+        sql.list(
+            """
+            DELETE FROM tenant_payload_keys k
+             WHERE k.tenant_id = ? AND k.version < ?
+               AND k.superseded_at < now() - ?::interval
+               AND NOT EXISTS (SELECT FROM automation_items i WHERE i.tenant_id = k.tenant_id
+                     AND (i.payload -> '%1$s' ->> 'key') = k.version::text)
+               AND NOT EXISTS (SELECT FROM automation_item_outcomes o WHERE o.tenant_id = k.tenant_id
+                     AND (o.payload -> '%1$s' ->> 'key') = k.version::text)
+            RETURNING k.version, k.kek_id
+            """
+                .formatted(PayloadCipher.FIELD),
+            rs -> "%d (platform key %s)".formatted(rs.getInt(1), rs.getString(2)),
+            tenantId,
+            current,
+            retireAfter.toMillis() + " milliseconds");
+    for (var key : retired) {
+      LOG.infof("Tenant %s: data key %s dropped, no payload needs it", tenantId, key);
+    }
+  }
+
+  private static byte[] sha256(byte[] secret) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(secret);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("SHA-256 is part of every JRE", e);
+    }
+  }
+}
