@@ -253,7 +253,7 @@ class PayloadEncryptionIT {
           var s =
               c.prepareStatement(
                   ("SELECT count(*) FILTER (WHERE payload::text LIKE '%%CIFR85%%'),"
-                          + " count(*) FILTER (WHERE NOT payload ? '%s') FROM %s WHERE tenant_id = ?")
+                          + " count(*) FILTER (WHERE NOT payload ?? '%s') FROM %s WHERE tenant_id = ?")
                       .formatted(PayloadCipher.FIELD, table))) {
         s.setString(1, tenant);
         try (var rs = s.executeQuery()) {
