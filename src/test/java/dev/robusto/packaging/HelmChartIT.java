@@ -506,12 +506,13 @@ class HelmChartIT {
             "--set",
             "image.digest=sha256:" + "a".repeat(64));
     // Kept whatever crds.keep says: the audit seal key, without which sealed rows cannot be
-    // verified.
+    // verified, and the payload key, without which sealed payloads cannot be read.
     assertThat(options.output().split("helm.sh/resource-policy", -1))
-        .as("only the audit seal key Secret is kept")
-        .hasSize(2);
+        .as("only the audit seal key and payload key Secrets are kept")
+        .hasSize(3);
     assertThat(options.output())
         .contains("name: r-robusto-operator-audit-seal-keys")
+        .contains("name: r-robusto-operator-payload-keys")
         .doesNotContain("helm.sh/hook")
         .contains("image: \"robusto-operator@sha256:" + "a".repeat(64) + "\"")
         .contains("robusto.batch.worker-image=robusto-operator@sha256:" + "a".repeat(64));

@@ -165,20 +165,7 @@ class PayloadEncryptionIT {
       assertThat(tenants).isNotEmpty().containsOnly("llaves-a");
     }
     // Its own payload key (its Secret's) opens its own data keys and no other tenant's.
-    var payloadKey =
-        Base64.getDecoder()
-            .decode(
-                new String(
-                    Base64.getDecoder()
-                        .decode(
-                            client
-                                .secrets()
-                                .inNamespace("tenant-llaves-a")
-                                .withName(TenantDatabaseSync.SECRET)
-                                .get()
-                                .getData()
-                                .get(PayloadKeys.WORKER_KEY)),
-                    StandardCharsets.US_ASCII));
+    var payloadKey = Base64.getDecoder().decode(TestTenants.payloadKey(client, "llaves-a"));
     try (var c = Postgres.get().superuser("robusto");
         var s = c.createStatement();
         var rs =

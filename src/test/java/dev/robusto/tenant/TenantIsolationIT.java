@@ -367,7 +367,7 @@ class TenantIsolationIT {
     assertThat(queue.release(List.of(claim), Duration.ZERO)).containsExactly(claim.itemId());
   }
 
-  private static java.util.Map<String, String> workerEnv(UUID batch, String[] credentials)
+  private java.util.Map<String, String> workerEnv(UUID batch, String[] credentials)
       throws Exception {
     var config =
         new WorkerConfig(
@@ -391,6 +391,7 @@ class TenantIsolationIT {
     env.put("ROBUSTO_DATABASE_URL", Postgres.get().jdbcUrl("robusto"));
     env.put("ROBUSTO_DATABASE_USERNAME", credentials[0]);
     env.put("ROBUSTO_DATABASE_PASSWORD", credentials[1]);
+    env.put("ROBUSTO_PAYLOAD_KEY", TestTenants.payloadKey(client, "iso-vecino"));
     return env;
   }
 

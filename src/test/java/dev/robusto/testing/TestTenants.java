@@ -96,6 +96,21 @@ public final class TestTenants {
     return new String[] {decode(data.get("username")), decode(data.get("password"))};
   }
 
+  /**
+   * The tenant's payload key (base64), from the same Secret: what its workers open its data keys
+   * with.
+   */
+  public static String payloadKey(KubernetesClient client, String name) {
+    return decode(
+        client
+            .secrets()
+            .inNamespace("tenant-" + name)
+            .withName(TenantDatabaseSync.SECRET)
+            .get()
+            .getData()
+            .get(dev.robusto.tenant.PayloadKeys.WORKER_KEY));
+  }
+
   /** A connection under {@code credentials} (a tenant's role) to the operator's database. */
   public static Connection connect(String[] credentials) throws SQLException {
     return DriverManager.getConnection(
