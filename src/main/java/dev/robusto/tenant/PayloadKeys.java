@@ -1,5 +1,7 @@
 package dev.robusto.tenant;
 
+import dev.robusto.audit.AuditLog;
+import dev.robusto.audit.Auditor;
 import dev.robusto.operator.Leadership;
 import dev.robusto.operator.NamedKeys;
 import dev.robusto.operator.Sql;
@@ -47,6 +49,7 @@ public class PayloadKeys {
 
   private static final Logger LOG = Logger.getLogger(PayloadKeys.class);
   private static final String SETTING = "robusto.payload.keys";
+  private static final String ACTOR = "robusto-operator/payload-keys";
   private static final int ROUND = 500;
   private static final List<String> PAYLOAD_TABLES =
       List.of("automation_items", "automation_item_outcomes");
@@ -57,10 +60,14 @@ public class PayloadKeys {
   /** One of a tenant's data keys, opened. */
   private record DataKey(int version, String kekId, byte[] wrapped, byte[] key) {}
 
+  /** One of a tenant's data keys as stored: wrapped by platform key {@code kekId}. */
+  private record StoredKey(int version, String kekId, byte[] wrapped) {}
+
   private final DataSource dataSource;
   private final Sql sql;
   private final KubernetesClient client;
   private final Leadership leadership;
+  private final Auditor audit;
   private final Optional<String> inlineKeys;
   private final Optional<String> keysFile;
   private final Duration retireAfter;
@@ -81,6 +88,7 @@ public class PayloadKeys {
       DataSource dataSource,
       KubernetesClient client,
       Leadership leadership,
+      AuditLog audit,
       @ConfigProperty(name = "robusto.payload.keys") Optional<String> inlineKeys,
       @ConfigProperty(name = "robusto.payload.keys-file") Optional<String> keysFile,
       @ConfigProperty(name = "robusto.payload.retire-after") Duration retireAfter) {
@@ -88,6 +96,7 @@ public class PayloadKeys {
     this.sql = new Sql(dataSource);
     this.client = client;
     this.leadership = leadership;
+    this.audit = new Auditor(audit, ACTOR);
     this.inlineKeys = inlineKeys;
     this.keysFile = keysFile.filter(f -> !f.isBlank());
     this.retireAfter = retireAfter;
@@ -118,18 +127,41 @@ public class PayloadKeys {
       return;
     }
     try {
-      ring =
+      var next =
           NamedKeys.parse(SETTING, source).stream()
-              .map(k -> new PlatformKey(k.id(), sha256(k.secret())))
+              .map(k -> new PlatformKey(k.id(), platformKey(k.secret())))
               .toList();
+      var ids = next.stream().map(PlatformKey::id).toList();
+      var missing = inUse().stream().filter(id -> !ids.contains(id)).toList();
+      if (!missing.isEmpty()) {
+        // Without them no payload sealed under their data keys can be read again.
+        LOG.errorf(
+            "%s lacks platform keys %s, which tenants' data keys are still wrapped by: put them"
+                + " back (after the current one) until no Tenant lists them in"
+                + " status.payloadEncryption.platformKeysInUse%s",
+            SETTING, missing, ringSource == null ? "" : "; keeping the keys in force");
+        if (ringSource != null) {
+          return;
+        }
+      }
+      ring = next;
       ringSource = source;
       complete.clear();
-      LOG.infof("Payload keys: %s", ring.stream().map(PlatformKey::id).toList());
+      LOG.infof("Payload keys: %s", ids);
     } catch (IllegalArgumentException e) {
       if (ringSource == null) {
         throw e;
       }
       LOG.warnf("Keeping the payload keys in force: %s", e.getMessage());
+    }
+  }
+
+  /** The platform keys tenants' data keys are wrapped by; none when that cannot be read yet. */
+  private List<String> inUse() {
+    try {
+      return sql.list("SELECT DISTINCT kek_id FROM tenant_payload_keys", rs -> rs.getString(1));
+    } catch (SQLException e) {
+      return List.of(); // before the schema has the table
     }
   }
 
@@ -177,7 +209,7 @@ public class PayloadKeys {
       return TenantPayloadEncryption.disabled(platformKeysInUse(tenantId));
     }
     var current = current(tenantId);
-    wrapForWorkers(tenantId, namespace, true);
+    wrapForWorkers(tenantId, Optional.ofNullable(namespace), true);
     return progress(tenantId, current);
   }
 
@@ -193,25 +225,30 @@ public class PayloadKeys {
     if (!enabled() || !leadership.leads()) {
       return;
     }
+    List<String> tenants;
     try {
-      for (var tenant :
-          sql.list(
-              "SELECT tenant_id, namespace FROM tenant_config ORDER BY tenant_id",
-              rs -> Map.entry(rs.getString(1), rs.getString(2)))) {
-        if (!leadership.leads()) {
-          return;
-        }
-        rotate(tenant.getKey(), tenant.getValue());
-      }
-    } catch (SQLException | RuntimeException e) {
+      tenants =
+          sql.list("SELECT tenant_id FROM tenant_config ORDER BY tenant_id", rs -> rs.getString(1));
+    } catch (SQLException e) {
       LOG.warnf("Could not rotate payload keys: %s", e.getMessage());
+      return;
+    }
+    for (var tenant : tenants) {
+      if (!leadership.leads()) {
+        return;
+      }
+      try {
+        rotate(tenant);
+      } catch (SQLException | RuntimeException e) {
+        LOG.warnf("Tenant %s: could not rotate its payload keys: %s", tenant, e.getMessage());
+      }
     }
   }
 
   /** One tenant's part of a round; returns the payloads re-encrypted. */
-  public int rotate(String tenantId, String namespace) throws SQLException {
+  public int rotate(String tenantId) throws SQLException {
     var current = current(tenantId);
-    wrapForWorkers(tenantId, namespace, false);
+    wrapForWorkers(tenantId, liveNamespace(tenantId), false);
     var done = tenantId + ":" + current.version();
     if (complete.contains(done) && !superseded(tenantId)) {
       return 0;
@@ -269,7 +306,8 @@ public class PayloadKeys {
 
   /**
    * The tenant's newest data key, made when it has none or when the newest is wrapped by another
-   * platform key than the current one (a rotation): new payloads go under the current key at once.
+   * platform key than the current one (a rotation): new payloads go under the current key at once,
+   * and its workers can open it from the moment it exists.
    */
   synchronized DataKey current(String tenantId) throws SQLException {
     var platform = ring.get(0);
@@ -277,30 +315,34 @@ public class PayloadKeys {
         sql.one(
             "SELECT version, kek_id, wrapped FROM tenant_payload_keys WHERE tenant_id = ?"
                 + " ORDER BY version DESC LIMIT 1",
-            rs -> new Object[] {rs.getInt(1), rs.getString(2), rs.getBytes(3)},
+            PayloadKeys::stored,
             tenantId);
-    if (newest.isPresent() && platform.id().equals(newest.get()[1])) {
+    if (newest.isPresent() && platform.id().equals(newest.get().kekId())) {
       try {
-        return dataKey(tenantId, (Integer) newest.get()[0]);
+        return opened(tenantId, newest.get());
       } catch (PayloadCipher.UnreadablePayloadException e) {
         // The current platform key's id names other bytes than it did: nothing can be sealed.
         throw new IllegalStateException(e.getMessage());
       }
     }
-    var version = newest.map(n -> (Integer) n[0] + 1).orElse(1);
+    var version = newest.map(n -> n.version() + 1).orElse(1);
     var key = PayloadCipher.newKey();
-    var wrapped =
-        PayloadCipher.wrap(platform.key(), key, PayloadCipher.dataKeyContext(tenantId, version));
+    var context = PayloadCipher.dataKeyContext(tenantId, version);
+    var wrapped = PayloadCipher.wrap(platform.key(), key, context);
+    var workerKey = workerKey(liveNamespace(tenantId));
     sql.inTransaction(
         c -> {
           Sql.update(
               c,
-              "INSERT INTO tenant_payload_keys (tenant_id, version, kek_id, wrapped)"
-                  + " VALUES (?, ?, ?, ?)",
+              "INSERT INTO tenant_payload_keys"
+                  + " (tenant_id, version, kek_id, wrapped, worker_key_id, worker_wrapped)"
+                  + " VALUES (?, ?, ?, ?, ?, ?)",
               tenantId,
               version,
               platform.id(),
-              wrapped);
+              wrapped,
+              workerKey.map(PayloadCipher::keyId).orElse(null),
+              workerKey.map(w -> PayloadCipher.wrap(w, key, context)).orElse(null));
           return Sql.update(
               c,
               "UPDATE tenant_payload_keys SET superseded_at = now()"
@@ -308,6 +350,12 @@ public class PayloadKeys {
               tenantId,
               version);
         });
+    audit.record(
+        "create",
+        "PayloadDataKey/%s/%d".formatted(tenantId, version),
+        tenantId,
+        null,
+        "platform-key=" + platform.id());
     LOG.infof(
         "Tenant %s: payloads now sealed under data key %d (platform key %s)",
         tenantId, version, platform.id());
@@ -325,36 +373,64 @@ public class PayloadKeys {
     }
     var row =
         sql.one(
-            "SELECT kek_id, wrapped FROM tenant_payload_keys WHERE tenant_id = ? AND version = ?",
-            rs -> Map.entry(rs.getString(1), rs.getBytes(2)),
+            "SELECT version, kek_id, wrapped FROM tenant_payload_keys"
+                + " WHERE tenant_id = ? AND version = ?",
+            PayloadKeys::stored,
             tenantId,
             version);
     if (row.isEmpty()) {
       throw new PayloadCipher.UnreadablePayloadException(
           "tenant %s has no data key %d".formatted(tenantId, version));
     }
-    var kekId = row.get().getKey();
-    var platform = ring.stream().filter(k -> k.id().equals(kekId)).findFirst();
+    return opened(tenantId, row.get());
+  }
+
+  /**
+   * The stored key opened, from the cache when it holds this very key: a tenant erased and made
+   * again numbers its keys from 1 anew, and must not get its predecessor's.
+   */
+  private DataKey opened(String tenantId, StoredKey stored)
+      throws PayloadCipher.UnreadablePayloadException {
+    var cached = opened.get(tenantId + ":" + stored.version());
+    if (cached != null && java.util.Arrays.equals(cached.wrapped(), stored.wrapped())) {
+      return cached;
+    }
+    var platform = ring.stream().filter(k -> k.id().equals(stored.kekId())).findFirst();
     if (platform.isEmpty()) {
       throw new PayloadCipher.UnreadablePayloadException(
           ("data key %d of tenant %s is wrapped by platform key %s, which %s does not hold: put"
                   + " it back (second) until the tenant's payloads are re-encrypted")
-              .formatted(version, tenantId, kekId, SETTING));
+              .formatted(stored.version(), tenantId, stored.kekId(), SETTING));
     }
     try {
       var key =
           PayloadCipher.unwrap(
               platform.get().key(),
-              row.get().getValue(),
-              PayloadCipher.dataKeyContext(tenantId, version));
-      var opened = new DataKey(version, kekId, row.get().getValue(), key);
-      this.opened.put(tenantId + ":" + version, opened);
+              stored.wrapped(),
+              PayloadCipher.dataKeyContext(tenantId, stored.version()));
+      var opened = new DataKey(stored.version(), stored.kekId(), stored.wrapped(), key);
+      this.opened.put(tenantId + ":" + stored.version(), opened);
       return opened;
     } catch (GeneralSecurityException e) {
       throw new PayloadCipher.UnreadablePayloadException(
           "data key %d of tenant %s does not open with platform key %s"
-              .formatted(version, tenantId, kekId));
+              .formatted(stored.version(), tenantId, stored.kekId()));
     }
+  }
+
+  private static StoredKey stored(java.sql.ResultSet rs) throws SQLException {
+    return new StoredKey(rs.getInt(1), rs.getString(2), rs.getBytes(3));
+  }
+
+  /**
+   * The namespace of a live tenant; empty for one whose rows are retained (its namespace may be
+   * another tenant's now, whose payload key must never wrap this one's data keys).
+   */
+  private Optional<String> liveNamespace(String tenantId) throws SQLException {
+    return sql.one(
+        "SELECT namespace FROM tenant_config WHERE tenant_id = ? AND retained_at IS NULL",
+        rs -> rs.getString(1),
+        tenantId);
   }
 
   /**
@@ -363,7 +439,7 @@ public class PayloadKeys {
    * wrapped under another payload key (the Secret was made again). A Secret without one is left for
    * the Tenant's reconcile to complete.
    */
-  private void wrapForWorkers(String tenantId, String namespace, boolean everyKey) {
+  private void wrapForWorkers(String tenantId, Optional<String> namespace, boolean everyKey) {
     try {
       if (!everyKey
           && sql.one(
@@ -381,21 +457,23 @@ public class PayloadKeys {
       var workerKeyId = PayloadCipher.keyId(workerKey.get());
       var stale =
           sql.list(
-              "SELECT version FROM tenant_payload_keys WHERE tenant_id = ?"
+              "SELECT version, kek_id, wrapped FROM tenant_payload_keys WHERE tenant_id = ?"
                   + " AND worker_key_id IS DISTINCT FROM ?",
-              rs -> rs.getInt(1),
+              PayloadKeys::stored,
               tenantId,
               workerKeyId);
-      for (var version : stale) {
-        var key = dataKey(tenantId, version);
+      for (var stored : stale) {
+        var key = opened(tenantId, stored);
         sql.update(
             "UPDATE tenant_payload_keys SET worker_key_id = ?, worker_wrapped = ?"
                 + " WHERE tenant_id = ? AND version = ?",
             workerKeyId,
             PayloadCipher.wrap(
-                workerKey.get(), key.key(), PayloadCipher.dataKeyContext(tenantId, version)),
+                workerKey.get(),
+                key.key(),
+                PayloadCipher.dataKeyContext(tenantId, stored.version())),
             tenantId,
-            version);
+            stored.version());
       }
     } catch (SQLException | PayloadCipher.UnreadablePayloadException | RuntimeException e) {
       LOG.warnf(
@@ -404,11 +482,12 @@ public class PayloadKeys {
   }
 
   /** The payload key of the tenant's Secret; empty until it has one. */
-  private Optional<byte[]> workerKey(String namespace) {
-    if (namespace == null) {
+  private Optional<byte[]> workerKey(Optional<String> namespace) {
+    if (namespace.isEmpty() || client == null) {
       return Optional.empty();
     }
-    var secret = client.secrets().inNamespace(namespace).withName(TenantDatabaseSync.SECRET).get();
+    var secret =
+        client.secrets().inNamespace(namespace.get()).withName(TenantDatabaseSync.SECRET).get();
     if (secret == null || secret.getData() == null || !secret.getData().containsKey(WORKER_KEY)) {
       return Optional.empty();
     }
@@ -428,8 +507,8 @@ public class PayloadKeys {
     while (leadership.leads()) {
       var rows =
           sql.list(
-              "SELECT item_id, payload::text FROM %s WHERE tenant_id = ? AND item_id > ? AND %s"
-                      .formatted(table, notUnder())
+              "SELECT item_id, payload::text FROM %s WHERE tenant_id = ? AND item_id > ? AND %s%s"
+                      .formatted(table, notUnder(), queued(table))
                   + " ORDER BY item_id LIMIT "
                   + ROUND,
               rs -> Map.entry(rs.getLong(1), rs.getString(2)),
@@ -458,13 +537,26 @@ public class PayloadKeys {
           sql.update(
               ("UPDATE %s t SET payload = u.sealed::jsonb"
                       + " FROM unnest(?::bigint[], ?::text[], ?::text[]) AS u(item_id, before, sealed)"
-                      + " WHERE t.item_id = u.item_id AND t.payload = u.before::jsonb")
+                      + " WHERE t.item_id = u.item_id AND t.payload = u.before::jsonb"
+                      + " AND t.tenant_id = ?")
                   .formatted(table),
               Sql.array("bigint", ids.toArray()),
               Sql.array("text", before.toArray()),
-              Sql.array("text", sealed.toArray()));
+              Sql.array("text", sealed.toArray()),
+              tenantId);
     }
     return done;
+  }
+
+  /**
+   * Of the queue, only payloads sealed already: one queued in the clear before encryption was on
+   * may be in the hands of a worker of that release, which could not open it; it is sealed once
+   * finished, in the outcomes.
+   */
+  private static String queued(String table) {
+    return table.equals("automation_items")
+        ? " AND (payload -> '" + PayloadCipher.FIELD + "') IS NOT NULL"
+        : "";
   }
 
   /** Drops the tenant's data keys superseded long enough ago that no payload needs. */
@@ -482,18 +574,30 @@ public class PayloadKeys {
             RETURNING k.version, k.kek_id
             """
                 .formatted(PayloadCipher.FIELD),
-            rs -> "%d (platform key %s)".formatted(rs.getInt(1), rs.getString(2)),
+            rs -> Map.entry(rs.getInt(1), rs.getString(2)),
             tenantId,
             current,
             retireAfter.toMillis() + " milliseconds");
     for (var key : retired) {
-      LOG.infof("Tenant %s: data key %s dropped, no payload needs it", tenantId, key);
+      LOG.infof(
+          "Tenant %s: data key %d (platform key %s) dropped, no payload needs it",
+          tenantId, key.getKey(), key.getValue());
+      audit.record(
+          "delete",
+          "PayloadDataKey/%s/%d".formatted(tenantId, key.getKey()),
+          tenantId,
+          "platform-key=" + key.getValue(),
+          null);
     }
   }
 
-  private static byte[] sha256(byte[] secret) {
+  /** The AES key of a platform key's bytes, labelled so the same bytes used elsewhere differ. */
+  private static byte[] platformKey(byte[] secret) {
     try {
-      return MessageDigest.getInstance("SHA-256").digest(secret);
+      var digest = MessageDigest.getInstance("SHA-256");
+      digest.update(
+          "robusto-payload-platform-key:".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      return digest.digest(secret);
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("SHA-256 is part of every JRE", e);
     }

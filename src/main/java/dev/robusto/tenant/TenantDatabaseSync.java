@@ -89,6 +89,12 @@ public class TenantDatabaseSync {
                     secretValue(secret, "password"),
                     newPayloadKey()))
             .serverSideApply();
+        record(
+            "update",
+            "Secret/%s/%s".formatted(plan.namespace(), SECRET),
+            tenantId,
+            previous.getRole(),
+            previous.getRole() + "+" + PayloadKeys.WORKER_KEY);
       }
     }
     return new Outcome(next, endPreviousCredential(tenantId, next));

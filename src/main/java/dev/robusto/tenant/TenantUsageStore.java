@@ -49,9 +49,11 @@ public final class TenantUsageStore {
               com.fasterxml.jackson.databind.node.JsonNodeFactory.withExactBigDecimals(true))
           .build();
 
+  private final DataSource dataSource;
   private final Sql sql;
 
   public TenantUsageStore(DataSource dataSource) {
+    this.dataSource = dataSource;
     this.sql = new Sql(dataSource);
   }
 
@@ -150,31 +152,45 @@ public final class TenantUsageStore {
             java.util.Comparator.comparing(
                     Group::merchant, java.util.Comparator.nullsLast(String::compareTo))
                 .thenComparing(Group::state));
-    var rows =
-        sql.list(
-            """
-            SELECT b.merchant, o.state, o.payload::text
-              FROM automation_item_outcomes o
-              LEFT JOIN automation_batches b ON b.batch_id = o.batch_id
-             WHERE o.tenant_id = ? AND o.finished_at >= ? AND o.finished_at < ?
-               AND o.state <> 'redriven'
-            """,
-            rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3)},
-            tenantId,
-            java.sql.Timestamp.from(from),
-            java.sql.Timestamp.from(to));
-    for (var row : rows) {
-      var total = total(tenantId, row[2], payloads);
-      byGroup.merge(
-          new Group(row[0], row[1]),
-          new CfdiLine(row[0], row[1], 1, total.orElse(BigDecimal.ZERO), total.isEmpty() ? 1 : 0),
-          (a, b) ->
-              new CfdiLine(
-                  a.merchant(),
-                  a.state(),
-                  a.tickets() + b.tickets(),
-                  a.total().add(b.total()),
-                  a.withoutTotal() + b.withoutTotal()));
+    // A cursor: a month of payloads (up to 64 KiB each) is read a page at a time, never held.
+    try (var c = dataSource.getConnection();
+        var read =
+            c.prepareStatement(
+                """
+                SELECT b.merchant, o.state, o.payload::text
+                  FROM automation_item_outcomes o
+                  LEFT JOIN automation_batches b ON b.batch_id = o.batch_id
+                 WHERE o.tenant_id = ? AND o.finished_at >= ? AND o.finished_at < ?
+                   AND o.state <> 'redriven'
+                """)) {
+      c.setAutoCommit(false);
+      try {
+        read.setFetchSize(500);
+        read.setString(1, tenantId);
+        read.setTimestamp(2, java.sql.Timestamp.from(from));
+        read.setTimestamp(3, java.sql.Timestamp.from(to));
+        try (var rs = read.executeQuery()) {
+          while (rs.next()) {
+            var merchant = rs.getString(1);
+            var state = rs.getString(2);
+            var total = total(tenantId, rs.getString(3), payloads);
+            byGroup.merge(
+                new Group(merchant, state),
+                new CfdiLine(
+                    merchant, state, 1, total.orElse(BigDecimal.ZERO), total.isEmpty() ? 1 : 0),
+                (a, b) ->
+                    new CfdiLine(
+                        a.merchant(),
+                        a.state(),
+                        a.tickets() + b.tickets(),
+                        a.total().add(b.total()),
+                        a.withoutTotal() + b.withoutTotal()));
+          }
+        }
+      } finally {
+        c.rollback();
+        c.setAutoCommit(true);
+      }
     }
     return List.copyOf(byGroup.values());
   }
@@ -194,8 +210,11 @@ public final class TenantUsageStore {
       return value.toPlainString().length() <= 40 && value.abs().compareTo(TRILLION) < 0
           ? java.util.Optional.of(value)
           : java.util.Optional.empty();
-    } catch (PayloadCipher.UnreadablePayloadException
-        | com.fasterxml.jackson.core.JsonProcessingException e) {
+    } catch (PayloadCipher.UnreadablePayloadException e) {
+      org.jboss.logging.Logger.getLogger(TenantUsageStore.class)
+          .warnf("CFDI report of %s: a ticket counted without total: %s", tenantId, e.getMessage());
+      return java.util.Optional.empty();
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       return java.util.Optional.empty();
     }
   }

@@ -44,6 +44,7 @@ class OutcomeCustodyIT {
                 operator,
                 null,
                 new dev.robusto.operator.Leadership(false, "robusto"),
+                log,
                 java.util.Optional.empty(),
                 java.util.Optional.empty(),
                 Duration.ofMinutes(10)),

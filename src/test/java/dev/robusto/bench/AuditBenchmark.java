@@ -155,28 +155,29 @@ public final class AuditBenchmark {
       s.execute("VACUUM ANALYZE automation_item_outcomes");
       s.execute("CHECKPOINT");
     }
-    // Sealed as the operator seals them: the re-encryption of payloads from before encryption was
-    // on, then the chain opens each one to hash what the tenant gave.
-    var key = new byte[32];
-    new java.security.SecureRandom().nextBytes(key);
-    var payloads =
-        new dev.robusto.tenant.PayloadKeys(
-            db,
-            null,
-            new dev.robusto.operator.Leadership(false, "robusto"),
-            java.util.Optional.of("bench:" + java.util.Base64.getEncoder().encodeToString(key)),
-            java.util.Optional.empty(),
-            java.time.Duration.ofMinutes(10));
-    var sealing = System.nanoTime();
-    var sealed = 0L;
-    for (var tenant : List.of("acme", "beta")) {
-      sealed += payloads.rotate(tenant, null);
-    }
-    var sealingSeconds = (System.nanoTime() - sealing) / 1e9;
-    System.out.printf(
-        "  payloads, re-encrypt: %,10.0f payloads/s (%,d in %.2f s)%n",
-        sealed / sealingSeconds, sealed, sealingSeconds);
     try (var log = new AuditLog(db, TestAuditKeys.KEYS)) {
+      // Sealed as the operator seals them: the re-encryption of payloads from before encryption
+      // was on, then the chain opens each one to hash what the tenant gave.
+      var key = new byte[32];
+      new java.security.SecureRandom().nextBytes(key);
+      var payloads =
+          new dev.robusto.tenant.PayloadKeys(
+              db,
+              null,
+              new dev.robusto.operator.Leadership(false, "robusto"),
+              log,
+              java.util.Optional.of("bench:" + java.util.Base64.getEncoder().encodeToString(key)),
+              java.util.Optional.empty(),
+              java.time.Duration.ofMinutes(10));
+      var sealing = System.nanoTime();
+      var sealed = 0L;
+      for (var tenant : List.of("acme", "beta")) {
+        sealed += payloads.rotate(tenant);
+      }
+      var sealingSeconds = (System.nanoTime() - sealing) / 1e9;
+      System.out.printf(
+          "  payloads, re-encrypt: %,10.0f payloads/s (%,d in %.2f s)%n",
+          sealed / sealingSeconds, sealed, sealingSeconds);
       var custody =
           new dev.robusto.audit.OutcomeCustody(
               db, payloads, log, null, java.time.Duration.ofDays(30));

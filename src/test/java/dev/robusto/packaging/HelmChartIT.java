@@ -296,10 +296,48 @@ class HelmChartIT {
         .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
         .as("an id of its own: k and the time it was made")
         .matches("k[0-9]{10}");
+    var readPayloadKeys =
+        List.of(
+            "get",
+            "secret",
+            "seal-robusto-operator-payload-keys",
+            "-n",
+            "seal-keys",
+            "-o",
+            "jsonpath={.data.payload-keys}");
+    var payloadKeys = cluster.kubectl(readPayloadKeys.toArray(String[]::new));
+    assertThat(
+            dev.robusto.operator.NamedKeys.parse(
+                "payload-keys",
+                new String(
+                    java.util.Base64.getDecoder().decode(payloadKeys),
+                    java.nio.charset.StandardCharsets.UTF_8)))
+        .singleElement()
+        .satisfies(k -> assertThat(k.id()).matches("p[0-9]{10}"));
     LocalCluster.checked(cluster.helm(install.toArray(String[]::new)));
     assertThat(cluster.kubectl(read.toArray(String[]::new)))
         .as("the key after an upgrade")
         .isEqualTo(first);
+    assertThat(cluster.kubectl(readPayloadKeys.toArray(String[]::new)))
+        .as("the payload key after an upgrade")
+        .isEqualTo(payloadKeys);
+    // An upgrade rendered without the cluster would make a new payload key: refused.
+    var blind =
+        cluster.helm(
+            "template",
+            "seal",
+            CHART,
+            "-n",
+            "seal-keys",
+            "--is-upgrade",
+            "--set",
+            "database.password=x",
+            "--set",
+            "database.owner.password=x-owner");
+    assertThat(blind.exitCode()).isNotZero();
+    assertThat(blind.output())
+        .contains("cannot read the Secret seal-robusto-operator-payload-keys")
+        .contains("payloadEncryption.existingSecret");
     assertThat(
             canI(
                 "system:serviceaccount:seal-keys:seal-robusto-operator",

@@ -56,6 +56,11 @@ class PayloadEncryptionIT {
 
   private final KubernetesClient client = LocalCluster.get().client();
 
+  @jakarta.inject.Inject dev.robusto.audit.OutcomeCustody custody;
+  @jakarta.inject.Inject dev.robusto.audit.AuditLog audit;
+  @jakarta.inject.Inject TenantUsageStore usage;
+  @jakarta.inject.Inject PayloadKeys payloadKeys;
+
   @Test
   void aPlatformKeyRotationCompletesWhileABatchRunsWithNothingLostOrUnreadable() throws Exception {
     var namespace = TestTenants.ready(client, "cifrado", Tier.ENTERPRISE, null);
@@ -86,12 +91,20 @@ class PayloadEncryptionIT {
       client.resource(batch(namespace, portal.getAddress().getPort())).create();
       await("the tickets are queued, sealed")
           .atMost(Duration.ofSeconds(60))
-          .until(() -> rows("automation_items", "cifrado") == TICKETS || !received.isEmpty());
+          .until(
+              () ->
+                  rows("automation_items", "cifrado") + rows("automation_item_outcomes", "cifrado")
+                      == TICKETS);
       assertNoPlaintext("cifrado");
 
-      await("some tickets are invoiced")
+      await("some tickets are done")
           .atMost(Duration.ofSeconds(120))
-          .until(() -> calls.get() >= 10);
+          .until(() -> rows("automation_item_outcomes", "cifrado") >= 10);
+      // Outcomes chained while sealed under the first data key: re-encrypting them must not break
+      // the chain of custody.
+      while (custody.chain() > 0) {
+        // every finished ticket so far
+      }
       // The rotation: a new platform key first, the old one kept second until nothing needs it.
       var rotated = "rotated-" + System.nanoTime() % 100_000;
       var rotatedKey = rotated + ":" + newKey();
@@ -126,6 +139,56 @@ class PayloadEncryptionIT {
         assertThat(JSON.readTree(received.get("cifrado-" + i))).isEqualTo(payload(i));
       }
       assertNoPlaintext("cifrado");
+      assertThat(
+              longValue(
+                  "SELECT max(attempts) FROM automation_item_outcomes WHERE tenant_id = 'cifrado'"))
+          .as("no attempt failed for a payload that would not open")
+          .isEqualTo(1);
+
+      // Opened afresh, as another replica would, every outcome reads as it was given.
+      var fresh =
+          new PayloadKeys(
+              Postgres.get().operator("robusto"),
+              client,
+              new dev.robusto.operator.Leadership(false, "robusto"),
+              audit,
+              java.util.Optional.empty(),
+              java.util.Optional.of(LocalClusterResource.payloadKeys.toString()),
+              Duration.ofMinutes(10));
+      try (var c = Postgres.get().superuser("robusto");
+          var s =
+              c.prepareStatement(
+                  "SELECT idempotency_key, payload::text FROM automation_item_outcomes"
+                      + " WHERE tenant_id = 'cifrado'");
+          var rs = s.executeQuery()) {
+        var opened = 0;
+        while (rs.next()) {
+          var i = Integer.parseInt(rs.getString(1).substring("cifrado-".length()));
+          assertThat(JSON.readTree(fresh.open("cifrado", rs.getString(2)))).isEqualTo(payload(i));
+          opened++;
+        }
+        assertThat(opened).isEqualTo(TICKETS);
+      }
+      // The chain of custody holds across the re-encryption, and the CFDI report reads totals.
+      while (custody.chain() > 0) {
+        // the rest
+      }
+      var verification = custody.verify();
+      assertThat(verification.intact()).as(verification.problem()).isTrue();
+      var now = java.time.Instant.now();
+      assertThat(
+              usage.cfdi(
+                  "cifrado",
+                  now.minus(Duration.ofDays(1)),
+                  now.plus(Duration.ofDays(1)),
+                  payloadKeys))
+          .singleElement()
+          .satisfies(
+              line -> {
+                assertThat(line.tickets()).isEqualTo(TICKETS);
+                assertThat(line.total()).isEqualByComparingTo("39900");
+                assertThat(line.withoutTotal()).isZero();
+              });
 
       // The old platform key leaves the Secret once no tenant's data key needs it.
       await("no data key of any tenant wrapped by the old platform key")
@@ -249,6 +312,15 @@ class PayloadEncryptionIT {
           assertThat(rs.getLong(2)).as("rows of %s not sealed", table).isZero();
         }
       }
+    }
+  }
+
+  private static long longValue(String query) throws SQLException {
+    try (var c = Postgres.get().superuser("robusto");
+        var s = c.createStatement();
+        var rs = s.executeQuery(query)) {
+      rs.next();
+      return rs.getLong(1);
     }
   }
 

@@ -123,6 +123,7 @@ class TenantApiFaultIT {
                 database,
                 client,
                 new dev.robusto.operator.Leadership(false, "robusto"),
+                audit,
                 java.util.Optional.empty(),
                 java.util.Optional.empty(),
                 Duration.ofMinutes(10)),

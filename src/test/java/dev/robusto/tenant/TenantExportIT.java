@@ -48,6 +48,21 @@ class TenantExportIT {
       TenantDatabaseIT.insertHistory(tenant);
     }
     var owner = token(namespace);
+    // Written in the clear as from before encryption; the leader seals them at rest.
+    org.awaitility.Awaitility.await("the tenant's outcomes sealed at rest")
+        .atMost(java.time.Duration.ofSeconds(60))
+        .until(
+            () -> {
+              try (var c = Postgres.get().superuser("robusto")) {
+                return count(
+                        c,
+                        "SELECT count(*) FROM automation_item_outcomes WHERE tenant_id = 'exporta'"
+                            + " AND (payload -> '"
+                            + PayloadCipher.FIELD
+                            + "') IS NULL")
+                    == 0;
+              }
+            });
 
     var answer = export(owner, "exporta");
     assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
@@ -63,6 +78,10 @@ class TenantExportIT {
     // Every row the database holds about it, table by table, and only its own.
     try (var c = Postgres.get().superuser("robusto")) {
       for (var table : TenantExportApi.tenantTables(c)) {
+        if (table.equals(TenantExportApi.NOT_EXPORTED)) {
+          assertThat(byTable).doesNotContainKey(table);
+          continue;
+        }
         var expected =
             count(
                 c,
@@ -78,6 +97,9 @@ class TenantExportIT {
             .allSatisfy(row -> assertThat(row.get("tenant_id").asText()).isEqualTo("exporta"));
       }
     }
+    // Payloads as the tenant gave them, not as they are sealed at rest.
+    assertThat(byTable.get("automation_item_outcomes"))
+        .allSatisfy(row -> assertThat(row.get("payload").has(PayloadCipher.FIELD)).isFalse());
     assertThat(byTable.keySet())
         .contains(
             "tenant_config",
