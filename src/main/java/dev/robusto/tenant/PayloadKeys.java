@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -341,8 +342,11 @@ public class PayloadKeys {
               version,
               platform.id(),
               wrapped,
-              workerKey.map(PayloadCipher::keyId).orElse(null),
-              workerKey.map(w -> PayloadCipher.wrap(w, key, context)).orElse(null));
+              // None for a retained tenant, or one whose Secret has no payload key yet.
+              Sql.orNull(workerKey.map(PayloadCipher::keyId).orElse(null), Types.VARCHAR),
+              Sql.orNull(
+                  workerKey.map(w -> PayloadCipher.wrap(w, key, context)).orElse(null),
+                  Types.BINARY));
           return Sql.update(
               c,
               "UPDATE tenant_payload_keys SET superseded_at = now()"

@@ -63,6 +63,19 @@ class PayloadEncryptionIT {
 
   @Test
   void aPlatformKeyRotationCompletesWhileABatchRunsWithNothingLostOrUnreadable() throws Exception {
+    // A tenant deleted with its rows retained: no namespace, no payload key for workers; its data
+    // keys rotate all the same.
+    TestTenants.ready(client, "cifrado-retenido", Tier.STARTUP, null);
+    awaitEncryption("cifrado-retenido", e -> e.getDataKeyVersion() != null);
+    client.resources(Tenant.class).withName("cifrado-retenido").delete();
+    await("its rows retained")
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                longValue(
+                        "SELECT count(*) FROM tenant_config WHERE tenant_id = 'cifrado-retenido'"
+                            + " AND retained_at IS NOT NULL")
+                    == 1);
     var namespace = TestTenants.ready(client, "cifrado", Tier.ENTERPRISE, null);
     var first = awaitEncryption("cifrado", e -> e.getDataKeyVersion() != null);
     assertThat(first.getPhase()).isEqualTo(TenantPayloadEncryption.CURRENT);
@@ -126,6 +139,9 @@ class PayloadEncryptionIT {
       assertThat(after.getPendingPayloads()).isZero();
       assertThat(after.getPhase()).isEqualTo(TenantPayloadEncryption.CURRENT);
       assertThat(after.getPlatformKeysInUse()).containsExactly(rotated);
+      await("the retained tenant's data key rotated too")
+          .atMost(Duration.ofSeconds(60))
+          .until(() -> dataKeys("cifrado-retenido").equals(Map.of(2, rotated)));
 
       await("the batch done")
           .atMost(Duration.ofSeconds(180))
