@@ -203,14 +203,15 @@ public class PayloadKeys {
 
   /**
    * Brings a tenant's keys in step: a data key under the current platform key, every data key
-   * wrapped for its workers under the payload key of its Secret; returns where it stands.
+   * wrapped for its workers under {@code payloadKey} (base64, its Secret's, as the reconcile just
+   * wrote or read it); returns where it stands.
    */
-  public TenantPayloadEncryption sync(String tenantId, String namespace) throws SQLException {
+  public TenantPayloadEncryption sync(String tenantId, String payloadKey) throws SQLException {
     if (!enabled()) {
       return TenantPayloadEncryption.disabled(platformKeysInUse(tenantId));
     }
     var current = current(tenantId);
-    wrapForWorkers(tenantId, Optional.ofNullable(namespace), true);
+    wrapForWorkers(tenantId, () -> workerKey(payloadKey), true);
     return progress(tenantId, current);
   }
 
@@ -249,7 +250,8 @@ public class PayloadKeys {
   /** One tenant's part of a round; returns the payloads re-encrypted. */
   public int rotate(String tenantId) throws SQLException {
     var current = current(tenantId);
-    wrapForWorkers(tenantId, liveNamespace(tenantId), false);
+    var namespace = liveNamespace(tenantId);
+    wrapForWorkers(tenantId, () -> workerKey(namespace), false);
     var done = tenantId + ":" + current.version();
     if (complete.contains(done) && !superseded(tenantId)) {
       return 0;
@@ -443,7 +445,8 @@ public class PayloadKeys {
    * wrapped under another payload key (the Secret was made again). A Secret without one is left for
    * the Tenant's reconcile to complete.
    */
-  private void wrapForWorkers(String tenantId, Optional<String> namespace, boolean everyKey) {
+  private void wrapForWorkers(
+      String tenantId, java.util.function.Supplier<Optional<byte[]>> payloadKey, boolean everyKey) {
     try {
       if (!everyKey
           && sql.one(
@@ -454,7 +457,7 @@ public class PayloadKeys {
               .isEmpty()) {
         return;
       }
-      var workerKey = workerKey(namespace);
+      var workerKey = payloadKey.get();
       if (workerKey.isEmpty()) {
         return;
       }
@@ -492,11 +495,15 @@ public class PayloadKeys {
     }
     var secret =
         client.secrets().inNamespace(namespace.get()).withName(TenantDatabaseSync.SECRET).get();
-    if (secret == null || secret.getData() == null || !secret.getData().containsKey(WORKER_KEY)) {
+    return workerKey(TenantDatabaseSync.secretValue(secret, WORKER_KEY));
+  }
+
+  /** A payload key given in base64; empty when there is none or it is not a key. */
+  private static Optional<byte[]> workerKey(String base64) {
+    if (base64 == null) {
       return Optional.empty();
     }
-    var key =
-        Base64.getDecoder().decode(Base64.getDecoder().decode(secret.getData().get(WORKER_KEY)));
+    var key = Base64.getDecoder().decode(base64.strip());
     return key.length == PayloadCipher.KEY_BYTES ? Optional.of(key) : Optional.empty();
   }
 

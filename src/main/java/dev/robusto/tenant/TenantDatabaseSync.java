@@ -32,8 +32,11 @@ public class TenantDatabaseSync {
 
   static final String ACTOR = "robusto-operator/tenant";
 
-  /** The database status to report, and when to look again (the end of a grace period). */
-  record Outcome(TenantDatabaseStatus status, Optional<Duration> recheck) {}
+  /**
+   * The database status to report, when to look again (the end of a grace period), and the payload
+   * key the Secret holds (base64), for PayloadKeys to wrap the tenant's data keys with.
+   */
+  record Outcome(TenantDatabaseStatus status, Optional<Duration> recheck, String payloadKey) {}
 
   private final TenantDatabase database;
   private final AuditLog audit;
@@ -74,8 +77,12 @@ public class TenantDatabaseSync {
     var next = new TenantDatabaseStatus();
     next.setSecret(SECRET);
     next.setCredentialsRotation(requestedRotation);
+    // The payload key outlives a rotation: the tenant's data keys are wrapped under it.
+    var payloadKey =
+        Optional.ofNullable(secretValue(secret, PayloadKeys.WORKER_KEY))
+            .orElseGet(TenantDatabaseSync::newPayloadKey);
     if (rotate) {
-      rotate(tenant, plan, client, secret, previous, next);
+      rotate(tenant, plan, client, secret, payloadKey, previous, next);
     } else {
       keep(tenantId, plan, previous, active, next);
       if (secretValue(secret, PayloadKeys.WORKER_KEY) == null) {
@@ -83,11 +90,7 @@ public class TenantDatabaseSync {
         client
             .resource(
                 secret(
-                    tenant,
-                    plan,
-                    previous.getRole(),
-                    secretValue(secret, "password"),
-                    newPayloadKey()))
+                    tenant, plan, previous.getRole(), secretValue(secret, "password"), payloadKey))
             .serverSideApply();
         record(
             "update",
@@ -97,7 +100,7 @@ public class TenantDatabaseSync {
             previous.getRole() + "+" + PayloadKeys.WORKER_KEY);
       }
     }
-    return new Outcome(next, endPreviousCredential(tenantId, next));
+    return new Outcome(next, endPreviousCredential(tenantId, next), payloadKey);
   }
 
   /** A new role in the other slot, its password in the Secret; the old one ends after a grace. */
@@ -106,6 +109,7 @@ public class TenantDatabaseSync {
       TenantPlan plan,
       KubernetesClient client,
       Secret secret,
+      String payloadKey,
       TenantDatabaseStatus previous,
       TenantDatabaseStatus next)
       throws SQLException {
@@ -114,12 +118,7 @@ public class TenantDatabaseSync {
     var role = TenantDatabase.roleName(tenantId, slot);
     var password = ScramVerifier.newPassword();
     database.login(tenantId, role, ScramVerifier.of(password), plan.databaseConnections());
-    // The payload key outlives a rotation: the tenant's data keys are wrapped under it.
-    var payloadKey = secretValue(secret, PayloadKeys.WORKER_KEY);
-    client
-        .resource(
-            secret(tenant, plan, role, password, payloadKey == null ? newPayloadKey() : payloadKey))
-        .serverSideApply();
+    client.resource(secret(tenant, plan, role, password, payloadKey)).serverSideApply();
     // The Secret's state is its username: the password is never hashed into the audit log.
     record(
         secret == null ? "create" : "update",
@@ -294,7 +293,7 @@ public class TenantDatabaseSync {
     return secretValue(secret, "username");
   }
 
-  private static String secretValue(Secret secret, String key) {
+  static String secretValue(Secret secret, String key) {
     if (secret == null || secret.getData() == null || !secret.getData().containsKey(key)) {
       return null;
     }

@@ -166,7 +166,7 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
       context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
       database = databaseSync.sync(tenant, plan, context.getClient(), rows);
       usage = usage(tenant, plan);
-      encryption = payloadKeys.sync(tenant.getMetadata().getName(), plan.namespace());
+      encryption = payloadKeys.sync(tenant.getMetadata().getName(), database.payloadKey());
     } catch (SQLException e) {
       throw new TenantDatabaseException(e);
     }
