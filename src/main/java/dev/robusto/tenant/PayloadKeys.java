@@ -72,6 +72,7 @@ public class PayloadKeys {
   private final Optional<String> inlineKeys;
   private final Optional<String> keysFile;
   private final Duration retireAfter;
+  private final Duration rescanAfter;
   private volatile List<PlatformKey> ring = List.of();
   private volatile String ringSource;
 
@@ -83,7 +84,7 @@ public class PayloadKeys {
    * read: their rounds skip the scan. Emptied when the keys change, so each tenant's payloads are
    * scanned once after a start or a new ring (payloads queued in the clear meanwhile included).
    */
-  private final java.util.Set<String> complete = ConcurrentHashMap.newKeySet();
+  private final Map<String, java.time.Instant> complete = new ConcurrentHashMap<>();
 
   public PayloadKeys(
       DataSource dataSource,
@@ -92,7 +93,9 @@ public class PayloadKeys {
       AuditLog audit,
       @ConfigProperty(name = "robusto.payload.keys") Optional<String> inlineKeys,
       @ConfigProperty(name = "robusto.payload.keys-file") Optional<String> keysFile,
-      @ConfigProperty(name = "robusto.payload.retire-after") Duration retireAfter) {
+      @ConfigProperty(name = "robusto.payload.retire-after") Duration retireAfter,
+      @ConfigProperty(name = "robusto.payload.rescan-after", defaultValue = "PT1H")
+          Duration rescanAfter) {
     this.dataSource = dataSource;
     this.sql = new Sql(dataSource);
     this.client = client;
@@ -101,6 +104,7 @@ public class PayloadKeys {
     this.inlineKeys = inlineKeys;
     this.keysFile = keysFile.filter(f -> !f.isBlank());
     this.retireAfter = retireAfter;
+    this.rescanAfter = rescanAfter;
     reload();
   }
 
@@ -253,7 +257,7 @@ public class PayloadKeys {
     var namespace = liveNamespace(tenantId);
     wrapForWorkers(tenantId, () -> workerKey(namespace), false);
     var done = tenantId + ":" + current.version();
-    if (complete.contains(done) && !superseded(tenantId)) {
+    if (isComplete(done) && !superseded(tenantId)) {
       return 0;
     }
     var reencrypted = 0;
@@ -261,7 +265,7 @@ public class PayloadKeys {
       reencrypted += reencrypt(tenantId, current, table);
     }
     if (progress(tenantId, current).getPendingPayloads() == 0) {
-      complete.add(done);
+      complete.put(done, java.time.Instant.now());
     }
     retire(tenantId, current.version());
     return reencrypted;
@@ -271,7 +275,7 @@ public class PayloadKeys {
   TenantPayloadEncryption progress(String tenantId, DataKey current) throws SQLException {
     long pending = 0;
     for (var table : PAYLOAD_TABLES) {
-      if (complete.contains(tenantId + ":" + current.version())) {
+      if (isComplete(tenantId + ":" + current.version())) {
         break;
       }
       pending +=
@@ -284,6 +288,15 @@ public class PayloadKeys {
     }
     return new TenantPayloadEncryption(
         current.version(), current.kekId(), pending, platformKeysInUse(tenantId));
+  }
+
+  /**
+   * Found complete within robusto.payload.rescan-after: payloads written in the clear since are
+   * found at the next scan.
+   */
+  private boolean isComplete(String tenantVersion) {
+    var since = complete.get(tenantVersion);
+    return since != null && since.isAfter(java.time.Instant.now().minus(rescanAfter));
   }
 
   private boolean superseded(String tenantId) throws SQLException {

@@ -47,6 +47,7 @@ class OutcomeCustodyIT {
                 log,
                 java.util.Optional.empty(),
                 java.util.Optional.empty(),
+                Duration.ofMinutes(10),
                 Duration.ofMinutes(10)),
             log,
             null,

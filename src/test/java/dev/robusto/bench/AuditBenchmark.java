@@ -168,6 +168,7 @@ public final class AuditBenchmark {
               log,
               java.util.Optional.of("bench:" + java.util.Base64.getEncoder().encodeToString(key)),
               java.util.Optional.empty(),
+              java.time.Duration.ofMinutes(10),
               java.time.Duration.ofMinutes(10));
       var sealing = System.nanoTime();
       var sealed = 0L;

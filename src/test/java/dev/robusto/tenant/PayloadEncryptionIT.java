@@ -170,6 +170,7 @@ class PayloadEncryptionIT {
               audit,
               java.util.Optional.empty(),
               java.util.Optional.of(LocalClusterResource.payloadKeys.toString()),
+              Duration.ofMinutes(10),
               Duration.ofMinutes(10));
       try (var c = Postgres.get().superuser("robusto");
           var s =

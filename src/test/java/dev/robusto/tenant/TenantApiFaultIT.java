@@ -126,6 +126,7 @@ class TenantApiFaultIT {
                 audit,
                 java.util.Optional.empty(),
                 java.util.Optional.empty(),
+                Duration.ofMinutes(10),
                 Duration.ofMinutes(10)),
             audit,
             java.time.Clock.systemUTC()));
