@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -88,10 +87,12 @@ public final class AuditVerifier {
     var chunk = new ArrayList<Link>(CHUNK);
     try (var statement = connection.prepareStatement(ROWS);
         var sealStatement = connection.prepareStatement(SEALS)) {
-      statement.setLong(1, readFrom);
-      statement.setFetchSize(FETCH_SIZE);
-      sealStatement.setLong(1, readFrom);
-      sealStatement.setFetchSize(FETCH_SIZE);
+      for (var query : List.of(statement, sealStatement)) {
+        query.setLong(1, readFrom);
+        query.setFetchSize(FETCH_SIZE);
+        // Binary results from the first execution: seqs and times arrive as numbers, not text.
+        query.unwrap(org.postgresql.PGStatement.class).setPrepareThreshold(-1);
+      }
       // Two cursors in seq order, merged here: cheaper than a join that groups seals per row.
       try (var rs = statement.executeQuery();
           var seals = keys.sealing() ? new SealCursor(sealStatement.executeQuery()) : null) {
@@ -358,8 +359,9 @@ public final class AuditVerifier {
     return new AuditVerification(false, rows, seq, problem, elapsedMillis(started), null);
   }
 
+  /** Microseconds since the epoch, as PostgreSQL keeps a timestamptz (read once per row). */
   static long epochMicros(OffsetDateTime at) {
-    return ChronoUnit.MICROS.between(OffsetDateTime.parse("1970-01-01T00:00:00Z"), at);
+    return Math.addExact(Math.multiplyExact(at.toEpochSecond(), 1_000_000L), at.getNano() / 1_000);
   }
 
   private static long elapsedMillis(long started) {
