@@ -3,7 +3,6 @@ package dev.robusto.audit;
 import dev.robusto.operator.NamedKeys;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
 import javax.crypto.Mac;
@@ -114,11 +113,21 @@ public final class AuditKeys {
      * when that key is not one of the live ones.
      */
     public Boolean matches(String keyId, long seq, String hash, String mac) {
+      return matches(
+          keyId,
+          seq,
+          hash.getBytes(StandardCharsets.UTF_8),
+          mac == null ? null : mac.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The same, given the hash and the seal as PostgreSQL sends them (their UTF-8 bytes). */
+    Boolean matches(String keyId, long seq, byte[] hash, byte[] mac) {
       for (int i = 0; i < macs.length; i++) {
         if (keys.get(i).id().equals(keyId)) {
-          return MessageDigest.isEqual(
-              mac(i, seq, hash).getBytes(StandardCharsets.US_ASCII),
-              mac.getBytes(StandardCharsets.US_ASCII));
+          macs[i].update(Long.toString(seq).getBytes(StandardCharsets.US_ASCII));
+          macs[i].update((byte) ':');
+          macs[i].update(hash);
+          return AuditCanonical.hexEquals(macs[i].doFinal(), mac);
         }
       }
       return null;

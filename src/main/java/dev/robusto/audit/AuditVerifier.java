@@ -1,10 +1,12 @@
 package dev.robusto.audit;
 
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -79,7 +81,9 @@ public final class AuditVerifier {
     // From the first row: any row below 1 is read too, and reported (a row can only get there by
     // someone else's hand: the chain starts at 1).
     long readFrom = from == null ? Long.MIN_VALUE : expectedSeq;
-    var previousHash = from == null ? "" : from.hash();
+    // Hashes as PostgreSQL sends them (lower-case hex, UTF-8), compared without decoding.
+    var previousHash = from == null ? new byte[0] : utf8(from.hash());
+    var anchorHash = anchor == null ? null : utf8(anchor.hash());
     var anchorSeen = from != null && anchor != null && anchor.seq() <= from.seq();
     // The links are checked here, in order, as rows arrive; their hashes and seals, which each row
     // holds on its own, are checked a chunk at a time on another thread while the next one is read.
@@ -99,7 +103,7 @@ public final class AuditVerifier {
         while (rs.next()) {
           rows++;
           var link = Link.of(rs, seals);
-          var problem = linkProblem(link, expectedSeq, previousHash, anchor);
+          var problem = linkProblem(link, expectedSeq, previousHash, anchor, anchorHash);
           if (problem != null) {
             // A row's own content is checked before its anchor, after its place in the chain.
             if (problem.anchor()) {
@@ -141,7 +145,10 @@ public final class AuditVerifier {
               + ": rows were removed",
           started);
     }
-    var head = lastSeq == 0 ? null : new AuditAnchor(lastSeq, previousHash);
+    var head =
+        lastSeq == 0
+            ? null
+            : new AuditAnchor(lastSeq, new String(previousHash, StandardCharsets.UTF_8));
     return new AuditVerification(true, rows, null, null, elapsedMillis(started), head);
   }
 
@@ -151,8 +158,8 @@ public final class AuditVerifier {
   private static final String SEALS =
       "SELECT seq, key_id, mac FROM public.audit_seals WHERE seq >= ? ORDER BY seq, key_id";
 
-  /** A seal: the key it was made with and the MAC. */
-  private record Seal(String keyId, String mac) {}
+  /** A seal: the key it was made with and the MAC (hex, as sent). */
+  private record Seal(String keyId, byte[] mac) {}
 
   /** The seals in seq order, handed out row by row; seals of rows that do not exist are skipped. */
   private static final class SealCursor implements AutoCloseable {
@@ -170,7 +177,7 @@ public final class AuditVerifier {
       }
       var found = new ArrayList<Seal>(1);
       while (more && rs.getLong(1) == seq) {
-        found.add(new Seal(rs.getString(2), rs.getString(3)));
+        found.add(new Seal(rs.getString(2), rs.getBytes(3)));
         more = rs.next();
       }
       return found;
@@ -213,32 +220,32 @@ public final class AuditVerifier {
     return null;
   }
 
-  /** A row of the chain as read, with its seals. */
+  /**
+   * A row of the chain as read, with its seals: its text columns (actor to actor_groups, then
+   * prev_hash and hash) as the UTF-8 bytes PostgreSQL sent, so the reading thread decodes nothing.
+   */
   private record Link(
-      long seq, long atMicros, AuditEntry entry, String prevHash, String hash, List<Seal> seals) {
+      long seq, long atMicros, byte[][] columns, byte[] prevHash, byte[] hash, List<Seal> seals) {
 
     static Link of(ResultSet rs, SealCursor seals) throws SQLException {
       var seq = rs.getLong(1);
+      var columns = new byte[AuditCanonical.RowHasher.COLUMNS][];
+      for (int i = 0; i < columns.length; i++) {
+        columns[i] = rs.getBytes(3 + i);
+      }
       return new Link(
           seq,
           epochMicros(rs.getObject(2, OffsetDateTime.class)),
-          new AuditEntry(
-              rs.getString(3),
-              rs.getString(4),
-              rs.getString(5),
-              rs.getString(6),
-              rs.getString(7),
-              rs.getString(8),
-              rs.getString(9)),
-          rs.getString(10),
-          rs.getString(11),
+          columns,
+          rs.getBytes(10),
+          rs.getBytes(11),
           seals == null ? List.of() : seals.of(seq));
     }
   }
 
   /** Why {@code link} does not sit where it should in the chain, or null. */
   private static Problem linkProblem(
-      Link link, long expectedSeq, String previousHash, AuditAnchor anchor) {
+      Link link, long expectedSeq, byte[] previousHash, AuditAnchor anchor, byte[] anchorHash) {
     var seq = link.seq();
     if (seq < expectedSeq) {
       return new Problem(
@@ -248,10 +255,10 @@ public final class AuditVerifier {
       return new Problem(
           expectedSeq, "row " + expectedSeq + " is missing (next row is " + seq + ")");
     }
-    if (!previousHash.equals(link.prevHash())) {
+    if (!Arrays.equals(previousHash, link.prevHash())) {
       return new Problem(seq, "row " + seq + " does not link to row " + (seq - 1));
     }
-    if (anchor != null && anchor.seq() == seq && !anchor.hash().equals(link.hash())) {
+    if (anchor != null && anchor.seq() == seq && !Arrays.equals(anchorHash, link.hash())) {
       return new Problem(
           seq,
           "row "
@@ -264,11 +271,12 @@ public final class AuditVerifier {
 
   /** The first row of {@code links} whose content does not match its hash, or its seals. */
   private static Problem contentProblem(List<Link> links, AuditKeys keys) {
-    var sha256 = AuditCanonical.sha256();
+    var hasher = new AuditCanonical.RowHasher();
     var macs = keys.sealing() ? keys.macs() : null;
     for (var link : links) {
-      var canonical = AuditCanonical.canonical(link.seq(), link.atMicros(), link.entry());
-      if (!AuditCanonical.chainHash(sha256, link.prevHash(), canonical).equals(link.hash())) {
+      if (link.prevHash() == null
+          || !hasher.matches(
+              link.seq(), link.atMicros(), link.columns(), link.prevHash(), link.hash())) {
         return new Problem(
             link.seq(), "row " + link.seq() + " was altered: its content does not match its hash");
       }
@@ -306,7 +314,7 @@ public final class AuditVerifier {
    * does was planted, and changes nothing the row says.
    */
   private static Problem sealProblem(
-      long seq, String hash, List<Seal> seals, AuditKeys.Macs macs, long sealedFrom) {
+      long seq, byte[] hash, List<Seal> seals, AuditKeys.Macs macs, long sealedFrom) {
     if (seq < sealedFrom) {
       return null;
     }
@@ -353,6 +361,10 @@ public final class AuditVerifier {
         return rs.next() ? rs.getString(1) : null;
       }
     }
+  }
+
+  private static byte[] utf8(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
   }
 
   private static AuditVerification broken(long rows, long seq, String problem, long started) {

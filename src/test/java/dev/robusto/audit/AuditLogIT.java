@@ -396,7 +396,7 @@ class AuditLogIT {
           new AuditEntry(
               "robusto-operator/tenant",
               "update",
-              "Tenant/comercialización-ñandú",
+              "Tenant/comercialización-ñandú-🧾",
               "ñandú",
               "a",
               null));
