@@ -1,8 +1,10 @@
 package dev.robusto.audit;
 
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -12,6 +14,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyOut;
+import org.postgresql.copy.PGCopyInputStream;
 
 /**
  * Walks the audit chain from the first row and reports the first link that does not hold: a seq gap
@@ -24,7 +29,6 @@ import java.util.concurrent.Future;
  */
 public final class AuditVerifier {
 
-  private static final int FETCH_SIZE = 10_000;
   private static final int CHUNK = 4_096;
   private static final ExecutorService CHECKERS =
       Executors.newCachedThreadPool(
@@ -89,43 +93,31 @@ public final class AuditVerifier {
     // holds on its own, are checked a chunk at a time on another thread while the next one is read.
     Future<Problem> checking = null;
     var chunk = new ArrayList<Link>(CHUNK);
-    try (var statement = connection.prepareStatement(ROWS);
-        var sealStatement = connection.prepareStatement(SEALS)) {
-      for (var query : List.of(statement, sealStatement)) {
-        query.setLong(1, readFrom);
-        query.setFetchSize(FETCH_SIZE);
-        // Binary results from the first execution: seqs and times arrive as numbers, not text.
-        query.unwrap(org.postgresql.PGStatement.class).setPrepareThreshold(-1);
-      }
-      // Two cursors in seq order, merged here: cheaper than a join that groups seals per row.
-      try (var rs = statement.executeQuery();
-          var seals = keys.sealing() ? new SealCursor(sealStatement.executeQuery()) : null) {
-        while (rs.next()) {
-          rows++;
-          var link = Link.of(rs, seals);
-          var problem = linkProblem(link, expectedSeq, previousHash, anchor, anchorHash);
-          if (problem != null) {
-            // A row's own content is checked before its anchor, after its place in the chain.
-            if (problem.anchor()) {
-              chunk.add(link);
-            }
-            var earlier = firstOf(checking, chunk, keys);
-            problem = earlier != null ? earlier : problem;
-            return broken(rows, problem.seq(), problem.message(), started);
+    try (var chain = new ChainStream(connection, readFrom, keys.sealing())) {
+      for (Link link; (link = chain.next()) != null; ) {
+        rows++;
+        var problem = linkProblem(link, expectedSeq, previousHash, anchor, anchorHash);
+        if (problem != null) {
+          // A row's own content is checked before its anchor, after its place in the chain.
+          if (problem.anchor()) {
+            chunk.add(link);
           }
-          chunk.add(link);
-          anchorSeen |= anchor != null && anchor.seq() == expectedSeq;
-          previousHash = link.hash();
-          expectedSeq++;
-          if (chunk.size() == CHUNK) {
-            var problemBefore = checking == null ? null : await(checking);
-            if (problemBefore != null) {
-              return broken(rows, problemBefore.seq(), problemBefore.message(), started);
-            }
-            var full = chunk;
-            checking = CHECKERS.submit(() -> contentProblem(full, keys));
-            chunk = new ArrayList<>(CHUNK);
+          var earlier = firstOf(checking, chunk, keys);
+          problem = earlier != null ? earlier : problem;
+          return broken(rows, problem.seq(), problem.message(), started);
+        }
+        chunk.add(link);
+        anchorSeen |= anchor != null && anchor.seq() == expectedSeq;
+        previousHash = link.hash();
+        expectedSeq++;
+        if (chunk.size() == CHUNK) {
+          var problemBefore = checking == null ? null : await(checking);
+          if (problemBefore != null) {
+            return broken(rows, problemBefore.seq(), problemBefore.message(), started);
           }
+          var full = chunk;
+          checking = CHECKERS.submit(() -> contentProblem(full, keys));
+          chunk = new ArrayList<>(CHUNK);
         }
       }
     }
@@ -152,40 +144,130 @@ public final class AuditVerifier {
     return new AuditVerification(true, rows, null, null, elapsedMillis(started), head);
   }
 
+  /**
+   * The rows from a seq on (a long, formatted in: COPY takes no parameters), each with its seals; a
+   * row with two seals (while a key rotates) comes twice, the seals in key order.
+   */
+  private static final String SEALED_ROWS =
+      "COPY (SELECT l.seq, l.at, l.actor, l.action, l.resource, l.tenant_id, l.before_hash,"
+          + " l.after_hash, l.actor_groups, l.prev_hash, l.hash, s.key_id, s.mac"
+          + " FROM public.audit_log l LEFT JOIN public.audit_seals s ON s.seq = l.seq"
+          + " WHERE l.seq >= %d ORDER BY l.seq, s.key_id) TO STDOUT (FORMAT binary)";
+
   private static final String ROWS =
-      "SELECT seq, at, actor, action, resource, tenant_id, before_hash, after_hash, actor_groups,"
-          + " prev_hash, hash FROM public.audit_log WHERE seq >= ? ORDER BY seq";
-  private static final String SEALS =
-      "SELECT seq, key_id, mac FROM public.audit_seals WHERE seq >= ? ORDER BY seq, key_id";
+      "COPY (SELECT seq, at, actor, action, resource, tenant_id, before_hash, after_hash,"
+          + " actor_groups, prev_hash, hash, NULL::text, NULL::text FROM public.audit_log"
+          + " WHERE seq >= %d ORDER BY seq) TO STDOUT (FORMAT binary)";
 
   /** A seal: the key it was made with and the MAC (hex, as sent). */
   private record Seal(String keyId, byte[] mac) {}
 
-  /** The seals in seq order, handed out row by row; seals of rows that do not exist are skipped. */
-  private static final class SealCursor implements AutoCloseable {
-    private final ResultSet rs;
-    private boolean more;
+  /**
+   * The chain's rows in seq order, each with its seals, from one COPY in PostgreSQL's binary
+   * format. The server writes while this thread reads (and another hashes): a cursor would have
+   * each wait for the other at every fetch. Text columns stay the UTF-8 bytes sent.
+   */
+  private static final class ChainStream implements AutoCloseable {
+    private static final byte[] SIGNATURE =
+        "PGCOPY\n\377\r\n\0".getBytes(StandardCharsets.ISO_8859_1);
+    // Binary timestamps count microseconds from 2000-01-01 UTC.
+    private static final long POSTGRES_EPOCH_MICROS = 946_684_800_000_000L;
+    private static final int FIELDS = 13;
 
-    SealCursor(ResultSet rs) throws SQLException {
-      this.rs = rs;
-      this.more = rs.next();
+    private final CopyOut copy;
+    private final DataInputStream in;
+    private Link pending; // read, not handed out: more of its seals may follow
+
+    ChainStream(Connection connection, long readFrom, boolean sealed) throws SQLException {
+      copy =
+          connection
+              .unwrap(PGConnection.class)
+              .getCopyAPI()
+              .copyOut((sealed ? SEALED_ROWS : ROWS).formatted(readFrom));
+      in = new DataInputStream(new BufferedInputStream(new PGCopyInputStream(copy), 1 << 16));
+      try {
+        var signature = new byte[SIGNATURE.length];
+        in.readFully(signature);
+        if (!Arrays.equals(signature, SIGNATURE)) {
+          throw new SQLException("PostgreSQL sent no binary COPY header");
+        }
+        in.readInt(); // flags: none defined that change the tuples
+        in.skipNBytes(in.readInt()); // header extension
+        pending = read();
+      } catch (IOException e) {
+        throw new SQLException("Could not read the audit chain: " + e.getMessage(), e);
+      }
     }
 
-    List<Seal> of(long seq) throws SQLException {
-      while (more && rs.getLong(1) < seq) {
-        more = rs.next();
+    /** The next row, with all its seals; null after the last. */
+    Link next() throws SQLException {
+      try {
+        var link = pending;
+        pending = link == null ? null : read();
+        while (pending != null && pending.seq() == link.seq()) {
+          link.seals().addAll(pending.seals());
+          pending = read();
+        }
+        return link;
+      } catch (IOException e) {
+        throw new SQLException("Could not read the audit chain: " + e.getMessage(), e);
       }
-      var found = new ArrayList<Seal>(1);
-      while (more && rs.getLong(1) == seq) {
-        found.add(new Seal(rs.getString(2), rs.getBytes(3)));
-        more = rs.next();
-      }
-      return found;
     }
 
+    private Link read() throws IOException {
+      var fields = in.readShort();
+      if (fields == -1) {
+        return null;
+      }
+      if (fields != FIELDS) {
+        throw new IOException("a row of " + fields + " fields, not " + FIELDS);
+      }
+      var seq = number(field());
+      var at = field();
+      var columns = new byte[AuditCanonical.RowHasher.COLUMNS][];
+      for (int i = 0; i < columns.length; i++) {
+        columns[i] = field();
+      }
+      var prevHash = field();
+      var hash = field();
+      var keyId = field();
+      var mac = field();
+      var seals = new ArrayList<Seal>(1);
+      if (keyId != null) {
+        seals.add(new Seal(new String(keyId, StandardCharsets.UTF_8), mac));
+      }
+      // A time a superuser emptied cannot be what was hashed: it reads as altered.
+      var atMicros = at == null ? Long.MIN_VALUE : number(at) + POSTGRES_EPOCH_MICROS;
+      return new Link(seq, atMicros, columns, prevHash, hash, seals);
+    }
+
+    private byte[] field() throws IOException {
+      var length = in.readInt();
+      if (length == -1) {
+        return null;
+      }
+      var value = new byte[length];
+      in.readFully(value);
+      return value;
+    }
+
+    private static long number(byte[] value) throws IOException {
+      if (value == null || value.length != 8) {
+        throw new IOException("a bigint or timestamptz that is not 8 bytes");
+      }
+      return java.nio.ByteBuffer.wrap(value).getLong();
+    }
+
+    /**
+     * Reads what is left when the walk ends early (a break found), so the connection can go on: a
+     * cancel request would race the statements after it. A broken chain takes as long to read as an
+     * intact one.
+     */
     @Override
     public void close() throws SQLException {
-      rs.close();
+      while (copy.isActive()) {
+        copy.readFromCopy();
+      }
     }
   }
 
@@ -225,23 +307,7 @@ public final class AuditVerifier {
    * prev_hash and hash) as the UTF-8 bytes PostgreSQL sent, so the reading thread decodes nothing.
    */
   private record Link(
-      long seq, long atMicros, byte[][] columns, byte[] prevHash, byte[] hash, List<Seal> seals) {
-
-    static Link of(ResultSet rs, SealCursor seals) throws SQLException {
-      var seq = rs.getLong(1);
-      var columns = new byte[AuditCanonical.RowHasher.COLUMNS][];
-      for (int i = 0; i < columns.length; i++) {
-        columns[i] = rs.getBytes(3 + i);
-      }
-      return new Link(
-          seq,
-          epochMicros(rs.getObject(2, OffsetDateTime.class)),
-          columns,
-          rs.getBytes(10),
-          rs.getBytes(11),
-          seals == null ? List.of() : seals.of(seq));
-    }
-  }
+      long seq, long atMicros, byte[][] columns, byte[] prevHash, byte[] hash, List<Seal> seals) {}
 
   /** Why {@code link} does not sit where it should in the chain, or null. */
   private static Problem linkProblem(

@@ -140,6 +140,32 @@ class AuditLogIT {
   }
 
   @Test
+  void aBreakNearTheStartOfALongChainStopsTheReadAndLeavesTheConnectionUsable() throws Exception {
+    try (var c = Postgres.get().superuser(DB);
+        var s = c.createStatement()) {
+      // Far more than the socket buffers hold, so the server is still sending when the walk stops.
+      s.execute(
+          "INSERT INTO audit_log (actor, action, resource, tenant_id, before_hash, after_hash)"
+              + " SELECT 'robusto-operator/tenant', 'update', 'Tenant/t-' || g, 't-' || g,"
+              + " md5(g::text), md5((g + 1)::text) FROM generate_series(1, 50000) g");
+      s.execute(TRIGGERS_OFF);
+      s.execute("UPDATE audit_log SET actor = 'kube:mallory' WHERE seq = 5");
+      s.execute(TRIGGERS_ON);
+    }
+    try (Connection c = operator.getConnection()) {
+      for (int walk = 1; walk <= 2; walk++) {
+        var result = AuditVerifier.verify(c, AuditKeys.NONE, null);
+        assertThat(result.firstBrokenSeq()).as("walk %d", walk).isEqualTo(5L);
+        assertThat(result.rows()).isLessThan(50_000);
+      }
+      try (var rs = c.createStatement().executeQuery("SELECT count(*) FROM audit_log")) {
+        assertThat(rs.next()).isTrue();
+        assertThat(rs.getLong(1)).isEqualTo(50_000);
+      }
+    }
+  }
+
+  @Test
   void aDeletedRowIsReportedAsMissing() throws Exception {
     append(20);
     try (var c = Postgres.get().superuser(DB);
