@@ -145,19 +145,21 @@ public final class AuditVerifier {
   }
 
   /**
-   * The rows from a seq on (a long, formatted in: COPY takes no parameters), each with its seals; a
-   * row with two seals (while a key rotates) comes twice, the seals in key order.
+   * The rows from a seq on (formatted in: COPY takes no parameters), each with its seals and its
+   * tuple's identity (ctid): a row with two seals (while a key rotates) comes twice, one after the
+   * other, and only copies of one tuple are merged, so a second row at a seq (its primary key
+   * dropped) is read as a row of its own.
    */
   private static final String SEALED_ROWS =
-      "COPY (SELECT l.seq, l.at, l.actor, l.action, l.resource, l.tenant_id, l.before_hash,"
-          + " l.after_hash, l.actor_groups, l.prev_hash, l.hash, s.key_id, s.mac"
+      "COPY (SELECT l.ctid, l.seq, l.at, l.actor, l.action, l.resource, l.tenant_id,"
+          + " l.before_hash, l.after_hash, l.actor_groups, l.prev_hash, l.hash, s.key_id, s.mac"
           + " FROM public.audit_log l LEFT JOIN public.audit_seals s ON s.seq = l.seq"
-          + " WHERE l.seq >= %d ORDER BY l.seq, s.key_id) TO STDOUT (FORMAT binary)";
+          + " WHERE l.seq >= %s ORDER BY l.seq, l.ctid, s.key_id) TO STDOUT (FORMAT binary)";
 
   private static final String ROWS =
-      "COPY (SELECT seq, at, actor, action, resource, tenant_id, before_hash, after_hash,"
+      "COPY (SELECT ctid, seq, at, actor, action, resource, tenant_id, before_hash, after_hash,"
           + " actor_groups, prev_hash, hash, NULL::text, NULL::text FROM public.audit_log"
-          + " WHERE seq >= %d ORDER BY seq) TO STDOUT (FORMAT binary)";
+          + " WHERE seq >= %s ORDER BY seq, ctid) TO STDOUT (FORMAT binary)";
 
   /** A seal: the key it was made with and the MAC (hex, as sent). */
   private record Seal(String keyId, byte[] mac) {}
@@ -170,12 +172,17 @@ public final class AuditVerifier {
   private static final class ChainStream implements AutoCloseable {
     private static final byte[] SIGNATURE =
         "PGCOPY\n\377\r\n\0".getBytes(StandardCharsets.ISO_8859_1);
-    // Binary timestamps count microseconds from 2000-01-01 UTC.
+    // Binary timestamps count microseconds from 2000-01-01 UTC; these two are ±infinity.
     private static final long POSTGRES_EPOCH_MICROS = 946_684_800_000_000L;
-    private static final int FIELDS = 13;
+    private static final long INFINITY = Long.MAX_VALUE;
+    private static final long MINUS_INFINITY = Long.MIN_VALUE;
+    // ctid, seq, at, the seven hashed columns, prev_hash, hash, key_id, mac.
+    private static final int FIELDS = 14;
+    private static final int ROW_FIELDS = 11; // seq to hash: what a seal's copy of a row repeats
 
     private final CopyOut copy;
     private final DataInputStream in;
+    private boolean started;
     private Link pending; // read, not handed out: more of its seals may follow
 
     ChainStream(Connection connection, long readFrom, boolean sealed) throws SQLException {
@@ -183,46 +190,74 @@ public final class AuditVerifier {
           connection
               .unwrap(PGConnection.class)
               .getCopyAPI()
-              .copyOut((sealed ? SEALED_ROWS : ROWS).formatted(readFrom));
+              .copyOut((sealed ? SEALED_ROWS : ROWS).formatted(Long.toString(readFrom)));
       in = new DataInputStream(new BufferedInputStream(new PGCopyInputStream(copy), 1 << 16));
-      try {
-        var signature = new byte[SIGNATURE.length];
-        in.readFully(signature);
-        if (!Arrays.equals(signature, SIGNATURE)) {
-          throw new SQLException("PostgreSQL sent no binary COPY header");
-        }
-        in.readInt(); // flags: none defined that change the tuples
-        in.skipNBytes(in.readInt()); // header extension
-        pending = read();
-      } catch (IOException e) {
-        throw new SQLException("Could not read the audit chain: " + e.getMessage(), e);
-      }
     }
 
     /** The next row, with all its seals; null after the last. */
     Link next() throws SQLException {
       try {
+        if (!started) {
+          started = true;
+          header();
+          readInto(null);
+        }
         var link = pending;
-        pending = link == null ? null : read();
-        while (pending != null && pending.seq() == link.seq()) {
-          link.seals().addAll(pending.seals());
-          pending = read();
+        if (link == null) {
+          return null;
+        }
+        while (readInto(link)) {
+          // another seal of the same tuple, added to it
         }
         return link;
       } catch (IOException e) {
-        throw new SQLException("Could not read the audit chain: " + e.getMessage(), e);
+        throw new SQLException(
+            "Could not read the audit chain ("
+                + e.getMessage()
+                + "): audit_log's columns are not the types the chain was written with",
+            e);
       }
     }
 
-    private Link read() throws IOException {
+    private void header() throws IOException {
+      var signature = new byte[SIGNATURE.length];
+      in.readFully(signature);
+      if (!Arrays.equals(signature, SIGNATURE)) {
+        throw new IOException("no binary COPY header");
+      }
+      // Bits 16-31 would change how rows are laid out (none is defined today): refuse, not guess.
+      if ((in.readInt() >>> 16) != 0) {
+        throw new IOException("a binary COPY with flags this verifier does not know");
+      }
+      in.skipNBytes(in.readInt()); // header extension
+    }
+
+    /**
+     * Reads the next row of the COPY: true when it was another seal of {@code current}'s tuple,
+     * added to it (its copy of the row skipped, not read); else it is the next link, now pending
+     * (null at the end).
+     */
+    private boolean readInto(Link current) throws IOException {
       var fields = in.readShort();
       if (fields == -1) {
-        return null;
+        pending = null;
+        return false;
       }
       if (fields != FIELDS) {
         throw new IOException("a row of " + fields + " fields, not " + FIELDS);
       }
-      var seq = number(field());
+      var tuple = field();
+      if (current != null && Arrays.equals(tuple, current.tuple())) {
+        for (int i = 0; i < ROW_FIELDS; i++) {
+          var length = in.readInt();
+          if (length > 0) {
+            in.skipNBytes(length);
+          }
+        }
+        addSeal(current.seals(), field(), field());
+        return true;
+      }
+      var seq = number(field(), "seq");
       var at = field();
       var columns = new byte[AuditCanonical.RowHasher.COLUMNS][];
       for (int i = 0; i < columns.length; i++) {
@@ -230,15 +265,30 @@ public final class AuditVerifier {
       }
       var prevHash = field();
       var hash = field();
-      var keyId = field();
-      var mac = field();
       var seals = new ArrayList<Seal>(1);
+      addSeal(seals, field(), field());
+      pending = new Link(tuple, seq, epochMicros(at), columns, prevHash, hash, seals);
+      return false;
+    }
+
+    private static void addSeal(List<Seal> seals, byte[] keyId, byte[] mac) {
       if (keyId != null) {
         seals.add(new Seal(new String(keyId, StandardCharsets.UTF_8), mac));
       }
-      // A time a superuser emptied cannot be what was hashed: it reads as altered.
-      var atMicros = at == null ? Long.MIN_VALUE : number(at) + POSTGRES_EPOCH_MICROS;
-      return new Link(seq, atMicros, columns, prevHash, hash, seals);
+    }
+
+    /**
+     * Microseconds since the Unix epoch; null for a time the chain's trigger can never have hashed
+     * (NULL or ±infinity, set by someone else's hand), which then reads as altered.
+     */
+    private static Long epochMicros(byte[] at) throws IOException {
+      if (at == null) {
+        return null;
+      }
+      var micros = number(at, "at");
+      return micros == INFINITY || micros == MINUS_INFINITY
+          ? null
+          : Math.addExact(micros, POSTGRES_EPOCH_MICROS);
     }
 
     private byte[] field() throws IOException {
@@ -251,17 +301,18 @@ public final class AuditVerifier {
       return value;
     }
 
-    private static long number(byte[] value) throws IOException {
+    private static long number(byte[] value, String column) throws IOException {
       if (value == null || value.length != 8) {
-        throw new IOException("a bigint or timestamptz that is not 8 bytes");
+        throw new IOException(
+            column + " is " + (value == null ? "NULL" : value.length + " bytes") + ", not 8");
       }
       return java.nio.ByteBuffer.wrap(value).getLong();
     }
 
     /**
-     * Reads what is left when the walk ends early (a break found), so the connection can go on: a
-     * cancel request would race the statements after it. A broken chain takes as long to read as an
-     * intact one.
+     * Reads what is left when the walk ends early (a break found, or an error), so the connection
+     * can go on: a cancel request would race the statements after it. A broken chain takes as long
+     * to read as an intact one.
      */
     @Override
     public void close() throws SQLException {
@@ -303,11 +354,18 @@ public final class AuditVerifier {
   }
 
   /**
-   * A row of the chain as read, with its seals: its text columns (actor to actor_groups, then
-   * prev_hash and hash) as the UTF-8 bytes PostgreSQL sent, so the reading thread decodes nothing.
+   * A row of the chain as read, with its seals: its tuple's ctid, its time (null: one no append can
+   * have hashed), its text columns (actor to actor_groups, then prev_hash and hash) as the UTF-8
+   * bytes PostgreSQL sent, so the reading thread decodes nothing.
    */
   private record Link(
-      long seq, long atMicros, byte[][] columns, byte[] prevHash, byte[] hash, List<Seal> seals) {}
+      byte[] tuple,
+      long seq,
+      Long atMicros,
+      byte[][] columns,
+      byte[] prevHash,
+      byte[] hash,
+      List<Seal> seals) {}
 
   /** Why {@code link} does not sit where it should in the chain, or null. */
   private static Problem linkProblem(
@@ -341,6 +399,7 @@ public final class AuditVerifier {
     var macs = keys.sealing() ? keys.macs() : null;
     for (var link : links) {
       if (link.prevHash() == null
+          || link.atMicros() == null
           || !hasher.matches(
               link.seq(), link.atMicros(), link.columns(), link.prevHash(), link.hash())) {
         return new Problem(

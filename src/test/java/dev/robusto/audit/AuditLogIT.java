@@ -166,6 +166,51 @@ class AuditLogIT {
   }
 
   @Test
+  void aColumnWhoseTypeWasChangedFailsTheWalkLoudlyAndLeavesTheConnectionUsable() throws Exception {
+    append(5);
+    try (var c = Postgres.get().superuser(DB);
+        var s = c.createStatement()) {
+      s.execute("ALTER TABLE audit_log ALTER COLUMN at TYPE date");
+    }
+    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+        java.time.Duration.ofSeconds(30),
+        () -> {
+          try (Connection c = operator.getConnection()) {
+            assertThatThrownBy(() -> AuditVerifier.verify(c, KEYS, null))
+                .isInstanceOf(SQLException.class)
+                .hasMessageContaining("at is 4 bytes, not 8")
+                .hasMessageContaining("not the types the chain was written with");
+            try (var rs = c.createStatement().executeQuery("SELECT count(*) FROM audit_log")) {
+              assertThat(rs.next()).isTrue();
+              assertThat(rs.getLong(1)).isEqualTo(5);
+            }
+          }
+        });
+  }
+
+  @Test
+  void aSecondRowAtASeqIsFoundOnceItsPrimaryKeyIsDropped() throws Exception {
+    append(5);
+    try (var c = Postgres.get().superuser(DB);
+        var s = c.createStatement()) {
+      s.execute("ALTER TABLE audit_log DROP CONSTRAINT audit_log_pkey CASCADE");
+      s.execute(TRIGGERS_OFF);
+      s.execute(
+          "INSERT INTO audit_log (seq, at, actor, action, resource, tenant_id, before_hash,"
+              + " after_hash, prev_hash, hash) SELECT seq, at, 'kube:mallory', action, resource,"
+              + " tenant_id, before_hash, after_hash, prev_hash, md5(hash) FROM audit_log"
+              + " WHERE seq = 3");
+      s.execute(TRIGGERS_ON);
+    }
+    for (var keys : List.of(KEYS, AuditKeys.NONE)) {
+      var result = verify(keys, null);
+      assertThat(result.intact()).as("with %s", keys).isFalse();
+      assertThat(result.firstBrokenSeq()).isEqualTo(3L);
+      assertThat(result.problem()).contains("row 3 does not belong in the chain");
+    }
+  }
+
+  @Test
   void aDeletedRowIsReportedAsMissing() throws Exception {
     append(20);
     try (var c = Postgres.get().superuser(DB);
