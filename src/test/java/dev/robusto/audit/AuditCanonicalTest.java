@@ -20,7 +20,10 @@ class AuditCanonicalTest {
           new AuditEntry("kube:alice", "create", "Tenant/ñandú", "ñandú", null, "b"),
           new AuditEntry("kube:bob", "delete", "Merchant/t/🧾-oxxo", null, "a", null, "[\"g\"]"),
           new AuditEntry(null, null, null, null, null, null, null),
-          new AuditEntry("", "", "", "", "", "", ""));
+          new AuditEntry("", "", "", "", "", "", ""),
+          // Longer than the hasher's first buffer, with 2-, 3- and 4-byte characters.
+          new AuditEntry(
+              "kube:carol", "update", "Tenant/" + "ñ€🧾x".repeat(300), "t", "a", "b", "[]"));
 
   @Test
   void theBytesAndTheStringsGiveTheSameHashForEveryKindOfColumn() {
