@@ -81,8 +81,9 @@ public class PayloadKeys {
 
   /**
    * Tenant:version pairs whose every payload was found under that version since the keys were last
-   * read: their rounds skip the scan. Emptied when the keys change, so each tenant's payloads are
-   * scanned once after a start or a new ring (payloads queued in the clear meanwhile included).
+   * read, and when: their rounds skip the scan until robusto.payload.rescan-after has passed.
+   * Emptied when the keys change, so each tenant's payloads are scanned again after a start or a
+   * new ring (payloads queued in the clear meanwhile included).
    */
   private final Map<String, java.time.Instant> complete = new ConcurrentHashMap<>();
 

@@ -78,14 +78,13 @@ public class TenantDatabaseSync {
     next.setSecret(SECRET);
     next.setCredentialsRotation(requestedRotation);
     // The payload key outlives a rotation: the tenant's data keys are wrapped under it.
-    var payloadKey =
-        Optional.ofNullable(secretValue(secret, PayloadKeys.WORKER_KEY))
-            .orElseGet(TenantDatabaseSync::newPayloadKey);
+    var storedPayloadKey = secretValue(secret, PayloadKeys.WORKER_KEY);
+    var payloadKey = storedPayloadKey != null ? storedPayloadKey : newPayloadKey();
     if (rotate) {
       rotate(tenant, plan, client, secret, payloadKey, previous, next);
     } else {
       keep(tenantId, plan, previous, active, next);
-      if (secretValue(secret, PayloadKeys.WORKER_KEY) == null) {
+      if (storedPayloadKey == null) {
         // A Secret from before payload encryption: the same credentials, and a payload key.
         client
             .resource(
