@@ -31,16 +31,18 @@ install_chart() {
   helm upgrade --install "$ROBUSTO_RELEASE" helm/robusto-operator -n "$ROBUSTO_NAMESPACE" \
     --create-namespace --set replicaCount=0 --set database.password=unused-by-local-runs \
     --set database.owner.password=unused-by-local-runs --set 'tls.extraIPs={127.0.0.1}' \
+    --set audit.checkpointer.database.password=unused-by-local-runs --set audit.checkpointer.replicas=0 \
     --set admissionAudit.url="https://127.0.0.1:$ROBUSTO_WEBHOOK_PORT/admission/audit" \
     "${image_args[@]}" --wait --timeout 120s >/dev/null
   kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
 }
 
-# operator_kubeconfig FILE: a kubeconfig that authenticates as the chart's ServiceAccount.
+# operator_kubeconfig FILE [SERVICEACCOUNT]: a kubeconfig that authenticates as the chart's
+# ServiceAccount (the operator's unless another of the release namespace is named).
 operator_kubeconfig() {
-  local file=$1 server token
+  local file=$1 account=${2:-$ROBUSTO_RELEASE} server token
   server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
-  token=$(kubectl create token "$ROBUSTO_RELEASE" -n "$ROBUSTO_NAMESPACE" --duration=24h)
+  token=$(kubectl create token "$account" -n "$ROBUSTO_NAMESPACE" --duration=24h)
   cat >"$file" <<KC
 apiVersion: v1
 kind: Config
@@ -139,6 +141,22 @@ start_example_portals() {
   java -Xmx96m -cp "$ROBUSTO_APP_CLASSPATH" dev.robusto.localnode.ExamplePortals 18080 >"$1" 2>&1 &
   # shellcheck disable=SC2034 # the caller's, to stop it
   portals_pid=$!
+}
+
+# start_checkpointer LOG: the audit checkpointer (dev.robusto.audit.AuditCheckpointer) in the
+# background, as the chart's Deployment runs it: as its own ServiceAccount and database login
+# (ROBUSTO_DATABASE_CHECKPOINTER_*, from hack/postgres), every 100 rows or minute so a short run
+# sees checkpoints. Sets checkpointer_pid.
+start_checkpointer() {
+  local kubeconfig="$ROBUSTO_CLUSTER_DIR/checkpointer.kubeconfig"
+  operator_kubeconfig "$kubeconfig" "$ROBUSTO_RELEASE-audit-checkpointer"
+  KUBECONFIG="$kubeconfig" ROBUSTO_OPERATOR_NAMESPACE="$ROBUSTO_NAMESPACE" \
+    QUARKUS_DATASOURCE_USERNAME="$ROBUSTO_DATABASE_CHECKPOINTER_USERNAME" \
+    QUARKUS_DATASOURCE_PASSWORD="$ROBUSTO_DATABASE_CHECKPOINTER_PASSWORD" \
+    ROBUSTO_AUDIT_CHECKPOINT_ROWS=100 ROBUSTO_AUDIT_CHECKPOINT_INTERVAL=1m \
+    java -Xmx96m -cp "$ROBUSTO_APP_CLASSPATH" dev.robusto.audit.AuditCheckpointer >"$1" 2>&1 &
+  # shellcheck disable=SC2034 # the caller's, to stop it
+  checkpointer_pid=$!
 }
 
 # stop_pid PID SECONDS: SIGTERM, up to SECONDS for it to end, then SIGKILL; returns once it is gone.

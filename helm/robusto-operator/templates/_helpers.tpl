@@ -39,6 +39,24 @@ owner-password
 {{- end -}}
 {{- end -}}
 
+{{- /* The audit checkpointer's pods: apart from the operator's, so its Service never selects them. */}}
+{{- define "robusto.checkpointerSelectorLabels" -}}
+app.kubernetes.io/name: robusto-audit-checkpointer
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- /* The Secret and key holding the audit checkpointer's database password. */}}
+{{- define "robusto.checkpointerSecret" -}}
+{{- default (include "robusto.databaseSecret" .) .Values.audit.checkpointer.database.existingSecret -}}
+{{- end -}}
+{{- define "robusto.checkpointerSecretKey" -}}
+{{- if or .Values.database.existingSecret .Values.audit.checkpointer.database.existingSecret -}}
+{{- .Values.audit.checkpointer.database.existingSecretKey -}}
+{{- else -}}
+checkpointer-password
+{{- end -}}
+{{- end -}}
+
 {{- /* The Secret holding the platform keys that wrap tenants' payload data keys (key payload-keys). */}}
 {{- define "robusto.payloadKeysSecret" -}}
 {{- default (printf "%s-payload-keys" (include "robusto.fullname" .)) .Values.payloadEncryption.existingSecret -}}

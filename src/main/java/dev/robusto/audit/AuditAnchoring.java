@@ -23,17 +23,14 @@ import org.jboss.logging.Logger;
  * Event says so and the old anchor stays, as evidence.
  *
  * <p>That anchor is one ConfigMap the operator rewrites, so whoever holds the operator's
- * ServiceAccount could move it too. Every {@code robusto.audit.checkpoint-interval} the leader also
- * writes a checkpoint: an immutable ConfigMap per row ({@code robusto-audit-checkpoint-<seq>}) that
- * the chart's ValidatingAdmissionPolicy lets no one update or delete, the operator included.
- * Verification checks the chain against every one of them.
+ * ServiceAccount could move it too. The checkpoints {@link AuditCheckpointer} writes under an
+ * identity of its own are what that holder cannot move (see {@link AuditCheckpoints}); verification
+ * checks the chain against both.
  */
 @ApplicationScoped
 public class AuditAnchoring {
 
   public static final String CONFIG_MAP = "robusto-audit-anchor";
-  public static final String CHECKPOINT_PREFIX = "robusto-audit-checkpoint-";
-  public static final String CHECKPOINT_LABEL = "robusto.dev/audit-checkpoint";
   private static final Logger LOG = Logger.getLogger(AuditAnchoring.class);
 
   private final AuditStore store;
@@ -129,114 +126,9 @@ public class AuditAnchoring {
     return true;
   }
 
-  @Scheduled(
-      every = "${robusto.audit.checkpoint-interval}",
-      concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
-  void scheduledCheckpoint() {
-    if (!leadership.leads()) {
-      return;
-    }
-    try {
-      checkpoint();
-    } catch (RuntimeException | SQLException e) {
-      LOG.warnf("Could not checkpoint the audit chain: %s", e.getMessage());
-    }
-  }
-
-  /**
-   * A checkpoint as found: its ConfigMap's name, and the row it pins (seq 0 or hash null:
-   * unreadable).
-   */
-  public record Checkpoint(String name, long seq, String hash) {
-    boolean readable() {
-      return seq > 0 && hash != null && hash.matches("[0-9a-f]{64}");
-    }
-  }
-
-  /** Every checkpoint written so far, oldest first. */
-  public java.util.List<Checkpoint> checkpoints() {
-    return client
-        .configMaps()
-        .inNamespace(namespace)
-        .withLabel(CHECKPOINT_LABEL, "true")
-        .list()
-        .getItems()
-        .stream()
-        .map(AuditAnchoring::checkpoint)
-        .sorted(java.util.Comparator.comparingLong(Checkpoint::seq))
-        .toList();
-  }
-
-  private static Checkpoint checkpoint(ConfigMap map) {
-    var data = map.getData() == null ? Map.<String, String>of() : map.getData();
-    long seq;
-    try {
-      seq = Long.parseLong(data.getOrDefault("seq", "0"));
-    } catch (NumberFormatException e) {
-      seq = 0;
-    }
-    return new Checkpoint(map.getMetadata().getName(), seq, data.get("hash"));
-  }
-
-  /**
-   * Writes a checkpoint of the chain's last row, unless the latest one is that row; returns it. A
-   * chain that no longer holds the latest checkpoint gets none (a Warning Event says why): a
-   * checkpoint must never vouch for a rewritten chain.
-   */
-  public Optional<AuditAnchor> checkpoint() throws SQLException {
-    var existing = checkpoints().stream().filter(Checkpoint::readable).toList();
-    var latest =
-        existing.isEmpty()
-            ? null
-            : new AuditAnchor(
-                existing.get(existing.size() - 1).seq(), existing.get(existing.size() - 1).hash());
-    if (latest != null) {
-      var row = store.at(latest.seq());
-      if (row.isEmpty() || !row.get().hash().equals(latest.hash())) {
-        event(
-            KubeEvents.WARNING,
-            "AuditChainTampered",
-            "Audit row %d no longer has the hash %s of its checkpoint: the chain was cut or rewritten. No new checkpoint; run 'audit verify'."
-                .formatted(latest.seq(), latest.hash()));
-        return Optional.empty();
-      }
-    }
-    var last = store.last();
-    if (last.isEmpty() || last.get().equals(latest)) {
-      return Optional.ofNullable(latest);
-    }
-    var checkpoint =
-        new ConfigMapBuilder()
-            .withNewMetadata()
-            .withName(CHECKPOINT_PREFIX + last.get().seq())
-            .withNamespace(namespace)
-            .withLabels(Map.of("app.kubernetes.io/managed-by", "robusto", CHECKPOINT_LABEL, "true"))
-            .endMetadata()
-            .withImmutable(true)
-            .withData(
-                Map.of(
-                    "seq", Long.toString(last.get().seq()),
-                    "hash", last.get().hash(),
-                    "checkpointedAt", Instant.now().toString()))
-            .build();
-    try {
-      client.resource(checkpoint).create();
-    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-      // Taken already (not by this operator, which writes each row once) or refused: say so where
-      // people look, as the anchor's tampering is said.
-      event(
-          KubeEvents.WARNING,
-          "AuditCheckpointFailed",
-          "Could not write audit checkpoint %s (row %d): %s. Rows after the last checkpoint are not pinned; find who created or blocks it."
-              .formatted(checkpoint.getMetadata().getName(), last.get().seq(), e.getMessage()));
-      throw e;
-    }
-    event(
-        KubeEvents.NORMAL,
-        "AuditCheckpointed",
-        "Audit chain checkpointed at row %d, hash %s (ConfigMap %s, kept unchangeable)"
-            .formatted(last.get().seq(), last.get().hash(), checkpoint.getMetadata().getName()));
-    return last;
+  /** Every checkpoint the checkpointer wrote so far, oldest first. */
+  public java.util.List<AuditCheckpoints.Checkpoint> checkpoints() {
+    return new AuditCheckpoints(client, namespace).list();
   }
 
   /** Moves the anchor to the chain's last row; returns the anchor in force afterwards. */

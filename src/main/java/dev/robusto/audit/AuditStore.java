@@ -56,12 +56,12 @@ public class AuditStore {
 
   /** The last row of the chain, or empty before the first append. */
   public Optional<AuditAnchor> last() throws SQLException {
-    return query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+    return new AuditCheckpoints.DatabaseChain(dataSource).last();
   }
 
   /** The row at {@code seq} as it is now, to check an anchor against. */
   public Optional<AuditAnchor> at(long seq) throws SQLException {
-    return query("SELECT seq, hash FROM audit_log WHERE seq = " + seq);
+    return new AuditCheckpoints.DatabaseChain(dataSource).at(seq);
   }
 
   /** The hashes the rows at {@code seqs} have now, by seq (a row that is gone is absent). */
@@ -169,15 +169,6 @@ public class AuditStore {
     if (value != null) {
       where.append(sql);
       params.add(value);
-    }
-  }
-
-  private Optional<AuditAnchor> query(String sql) throws SQLException {
-    try (var connection = dataSource.getConnection();
-        var rs = connection.createStatement().executeQuery(sql)) {
-      return rs.next()
-          ? Optional.of(new AuditAnchor(rs.getLong(1), rs.getString(2)))
-          : Optional.empty();
     }
   }
 }

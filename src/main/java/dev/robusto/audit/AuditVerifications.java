@@ -69,8 +69,9 @@ public class AuditVerifications {
   }
 
   /**
-   * An intact walk, checked against every checkpoint too (they are few: one an hour): the first
-   * checkpointed row that is gone or has another hash breaks it.
+   * An intact walk, checked against every checkpoint too (one per checkpoint interval at most, or
+   * per N rows; an admin prunes old ones): the first checkpointed row that is gone or has another
+   * hash breaks it.
    */
   private AuditVerification againstCheckpoints(AuditVerification walked) throws SQLException {
     var checkpoints = anchoring.checkpoints();
@@ -83,13 +84,14 @@ public class AuditVerifications {
             false,
             walked.rows(),
             null,
-            "checkpoint ConfigMap %s has no row and hash the operator would write: someone else made it"
+            "checkpoint ConfigMap %s has no row and hash the checkpointer would write: someone else made it"
                 .formatted(checkpoint.name()),
             walked.millis(),
             null);
       }
     }
-    var hashes = store.hashesAt(checkpoints.stream().map(AuditAnchoring.Checkpoint::seq).toList());
+    var hashes =
+        store.hashesAt(checkpoints.stream().map(AuditCheckpoints.Checkpoint::seq).toList());
     for (var checkpoint : checkpoints) {
       var hash = hashes.get(checkpoint.seq());
       if (!checkpoint.hash().equals(hash)) {

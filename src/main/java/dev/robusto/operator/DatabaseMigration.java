@@ -21,6 +21,7 @@ import org.postgresql.ds.PGSimpleDataSource;
 public final class DatabaseMigration {
 
   public static final String RUNTIME_GROUP = "robusto_runtime";
+  public static final String AUDIT_READER_GROUP = "robusto_audit_reader";
 
   private DatabaseMigration() {}
 
@@ -33,6 +34,7 @@ public final class DatabaseMigration {
     var runtime = env.get("QUARKUS_DATASOURCE_USERNAME");
     var owner = env.get("ROBUSTO_DATABASE_OWNER_USERNAME");
     var password = env.get("ROBUSTO_DATABASE_OWNER_PASSWORD");
+    var checkpointer = env.get("ROBUSTO_DATABASE_CHECKPOINTER_USERNAME");
     if (url == null || runtime == null || owner == null || password == null) {
       System.err.println(
           "migrate: set QUARKUS_DATASOURCE_JDBC_URL, QUARKUS_DATASOURCE_USERNAME (the operator's"
@@ -45,8 +47,11 @@ public final class DatabaseMigration {
     dataSource.setUser(owner);
     dataSource.setPassword(password);
     try {
-      var version = migrate(dataSource, runtime);
+      var version = migrate(dataSource, runtime, checkpointer);
       System.out.printf("migrate: schema at version %s; %s may use it%n", version, runtime);
+      if (checkpointer != null) {
+        System.out.printf("migrate: %s may read where the audit chain stands%n", checkpointer);
+      }
       return 0;
     } catch (SQLException | RuntimeException e) {
       System.err.println("migrate: " + e.getMessage());
@@ -60,18 +65,68 @@ public final class DatabaseMigration {
    * table, or cannot create tenant roles, saying how to fix it.
    */
   public static String migrate(DataSource owner, String runtime) throws SQLException {
+    return migrate(owner, runtime, null);
+  }
+
+  /**
+   * As {@link #migrate(DataSource, String)}, and grants the audit reader group to {@code
+   * checkpointer} (null: none), the audit checkpointer's login. Refuses one that could do more than
+   * read the chain's position: a superuser, the owner, the operator's login, or a member of either.
+   */
+  public static String migrate(DataSource owner, String runtime, String checkpointer)
+      throws SQLException {
     try (var c = owner.getConnection()) {
       checkRuntimeLogin(c, runtime);
+      if (checkpointer != null) {
+        checkCheckpointerLogin(c, runtime, checkpointer);
+      }
     }
     var result =
         Flyway.configure().dataSource(owner).locations("classpath:db/migration").load().migrate();
     try (var c = owner.getConnection();
         var s = c.createStatement()) {
       s.execute("GRANT " + RUNTIME_GROUP + " TO " + Sql.quoteIdentifier(runtime));
+      if (checkpointer != null) {
+        s.execute("GRANT " + AUDIT_READER_GROUP + " TO " + Sql.quoteIdentifier(checkpointer));
+      }
     }
     return result.targetSchemaVersion != null
         ? result.targetSchemaVersion
         : result.initialSchemaVersion;
+  }
+
+  private static void checkCheckpointerLogin(Connection c, String runtime, String checkpointer)
+      throws SQLException {
+    try (var q =
+        c.prepareStatement(
+            "SELECT r.rolsuper OR r.rolcreaterole, r.rolcanlogin,"
+                + " pg_has_role(r.oid, current_user, 'MEMBER')"
+                + " OR EXISTS (SELECT FROM pg_roles g WHERE g.rolname IN (?, ?)"
+                + "  AND pg_has_role(r.oid, g.oid, 'MEMBER'))"
+                + " OR (SELECT datdba FROM pg_database WHERE datname = current_database()) = r.oid"
+                + " FROM pg_roles r WHERE r.rolname = ?")) {
+      q.setString(1, runtime);
+      q.setString(2, RUNTIME_GROUP);
+      q.setString(3, checkpointer);
+      try (var rs = q.executeQuery()) {
+        if (!rs.next() || !rs.getBoolean(2)) {
+          throw new IllegalStateException(
+              "the audit checkpointer's login "
+                  + checkpointer
+                  + " does not exist or cannot log in: CREATE ROLE "
+                  + Sql.quoteIdentifier(checkpointer)
+                  + " LOGIN PASSWORD '...' (nothing more: it only reads the audit chain's position)");
+        }
+        if (rs.getBoolean(1) || rs.getBoolean(3)) {
+          throw new IllegalStateException(
+              "the audit checkpointer's login "
+                  + checkpointer
+                  + " can do more than read the audit chain's position (a superuser, CREATEROLE,"
+                  + " the owner, the operator's login or a member of either): give it a login of"
+                  + " its own with LOGIN and nothing else (audit.checkpointer.database.username)");
+        }
+      }
+    }
   }
 
   private static void checkRuntimeLogin(Connection c, String runtime) throws SQLException {

@@ -717,6 +717,31 @@ public class PlatformCollector extends Collector {
                         "Rows appended after the anchor: a cut of them would go unseen.",
                         List.of(),
                         Map.of(List.of(), (double) (result.chainLength() - anchor.seq())))));
+    // The checkpointer's work, seen from here: it may stop (its pod, its login) without the
+    // operator noticing otherwise.
+    var checkpoint =
+        anchoring.checkpoints().stream()
+            .filter(c -> c.at() != null)
+            .max(
+                java.util.Comparator.comparingLong(
+                    dev.robusto.audit.AuditCheckpoints.Checkpoint::seq));
+    families.add(
+        gauge(
+            "robusto_audit_uncheckpointed_rows",
+            "Rows appended after the newest checkpoint: a cut of them would be caught by the anchor alone.",
+            List.of(),
+            Map.of(
+                List.of(),
+                (double)
+                    Math.max(0, result.chainLength() - checkpoint.map(c -> c.seq()).orElse(0L)))));
+    checkpoint.ifPresent(
+        c ->
+            families.add(
+                gauge(
+                    "robusto_audit_checkpoint_timestamp_seconds",
+                    "When the audit checkpointer wrote its newest checkpoint.",
+                    List.of(),
+                    Map.of(List.of(), c.at().getEpochSecond() * 1.0))));
     anchoring
         .anchoredAt()
         .ifPresent(

@@ -105,19 +105,31 @@ class AuditApiIT {
   }
 
   /**
-   * Checkpoints stay as written: not the operator (its ServiceAccount may not delete ConfigMaps),
-   * not even a cluster admin may change or remove one while the chart's policy is bound, so a chain
-   * that disagrees with one stays broken until an admin looks.
+   * Checkpoints stay as written: not the operator, not the checkpointer that wrote them, not even a
+   * cluster admin may change or remove one while the chart's policy is bound, so a chain that
+   * disagrees with one stays broken until an admin looks.
    */
   @Test
   void checkpointsStayAsWrittenAndAChainThatDisagreesWithOneIsBroken() throws Exception {
     // Two rows at least, so the made-up checkpoint below has a row of its own to disagree with.
     log.append(new AuditEntry("test", "update", "ConfigMap/x/checkpoint", "acme", "h0", "h1"));
     log.append(new AuditEntry("test", "update", "ConfigMap/x/checkpoint", "acme", "h1", "h2"));
-    var checkpoint = anchoring.checkpoint().orElseThrow();
+    try (var checkpointerClient = AuditCheckpointerIT.checkpointerClient()) {
+      var checkpointer =
+          AuditCheckpointerIT.checkpointer(checkpointerClient, 1, java.time.Duration.ofHours(1));
+      var checkpoint = checkpointer.round(java.time.Instant.now()).orElseThrow();
+      checkpointsStayAsWritten(checkpoint, checkpointer, checkpointerClient);
+    }
+  }
+
+  private void checkpointsStayAsWritten(
+      AuditAnchor checkpoint,
+      AuditCheckpointer checkpointer,
+      io.fabric8.kubernetes.client.KubernetesClient checkpointerClient)
+      throws Exception {
     var cluster = LocalCluster.get();
     var namespace = LocalCluster.RELEASE_NAMESPACE;
-    var name = AuditAnchoring.CHECKPOINT_PREFIX + checkpoint.seq();
+    var name = AuditCheckpoints.PREFIX + checkpoint.seq();
     assertThat(
             cluster.kubectl(
                 "get",
@@ -128,7 +140,9 @@ class AuditApiIT {
                 "-o",
                 "jsonpath={.immutable} {.data.seq} {.data.hash}"))
         .isEqualTo("true " + checkpoint.seq() + " " + checkpoint.hash());
-    assertThat(anchoring.checkpoint()).as("no second one of the same row").contains(checkpoint);
+    assertThat(checkpointer.round(java.time.Instant.now()))
+        .as("no second one of the same row")
+        .isEmpty();
 
     var asOperator =
         org.assertj.core.api.Assertions.catchThrowableOfType(
@@ -142,21 +156,21 @@ class AuditApiIT {
         .contains("may not delete it");
     var unlabel =
         cluster.kubectlResult(
-            "label", "configmap", name, "-n", namespace, AuditAnchoring.CHECKPOINT_LABEL + "-");
+            "label", "configmap", name, "-n", namespace, AuditCheckpoints.LABEL + "-");
     assertThat(unlabel.exitCode()).isNotZero();
     assertThat(unlabel.output()).contains("may not update it");
     assertThat(get(verifyUrl + "?full=true", auditor()).statusCode()).isEqualTo(200);
 
-    // One the chain disagrees with (made up by whoever holds the operator's identity, which may
-    // only add ConfigMaps): verification names its row.
-    var madeUp = AuditAnchoring.CHECKPOINT_PREFIX + (checkpoint.seq() - 1);
-    operatorClient
+    // One the chain disagrees with (made up by whoever holds the checkpointer's identity, which
+    // may only add checkpoints): verification names its row.
+    var madeUp = AuditCheckpoints.PREFIX + (checkpoint.seq() - 1);
+    checkpointerClient
         .resource(
             new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
                 .withNewMetadata()
                 .withName(madeUp)
                 .withNamespace(namespace)
-                .withLabels(Map.of(AuditAnchoring.CHECKPOINT_LABEL, "true"))
+                .withLabels(Map.of(AuditCheckpoints.LABEL, "true"))
                 .endMetadata()
                 .withImmutable(true)
                 .withData(
@@ -420,7 +434,7 @@ class AuditApiIT {
     return code + " " + out.toString(StandardCharsets.UTF_8);
   }
 
-  private static long lastSeq() throws Exception {
+  static long lastSeq() throws Exception {
     try (var c = Postgres.get().superuser("robusto");
         var rs = c.createStatement().executeQuery("SELECT max(seq) FROM audit_log")) {
       rs.next();
@@ -428,7 +442,7 @@ class AuditApiIT {
     }
   }
 
-  private static String column(long seq, String column) throws Exception {
+  static String column(long seq, String column) throws Exception {
     try (var c = Postgres.get().superuser("robusto");
         var rs =
             c.createStatement()
@@ -439,7 +453,7 @@ class AuditApiIT {
   }
 
   /** What a superuser can do: change a row with the append-only triggers switched off. */
-  private static void set(long seq, String column, String value) throws Exception {
+  static void set(long seq, String column, String value) throws Exception {
     try (var c = Postgres.get().superuser("robusto")) {
       c.setAutoCommit(false);
       try (var s = c.createStatement();

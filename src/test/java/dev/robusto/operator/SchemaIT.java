@@ -45,7 +45,8 @@ class SchemaIT {
           "V22__audit_chain_hardening.sql",
           "V23__audit_actor_groups.sql",
           "V24__outcome_custody.sql",
-          "V25__payload_encryption.sql");
+          "V25__payload_encryption.sql",
+          "V26__audit_reader_role.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {
@@ -135,6 +136,45 @@ class SchemaIT {
         .hasMessageContaining("must not be the schema owner");
     assertThatThrownBy(() -> DatabaseMigration.migrate(db, "no_such_login"))
         .hasMessageContaining("does not exist: CREATE ROLE \"no_such_login\" LOGIN CREATEROLE");
+  }
+
+  /**
+   * The audit checkpointer's login reads the chain's seq and hash, nothing else; the migration step
+   * refuses one that could do more (the operator's, the owner's, one able to create roles).
+   */
+  @Test
+  void theCheckpointersLoginReadsOnlyTheChainsPositionAndNoStrongerLoginIsAccepted()
+      throws Exception {
+    var db = Postgres.get().newDatabase("checkpointer_login_it");
+    for (var login : List.of(Postgres.OPERATOR_ROLE, Postgres.OWNER_ROLE)) {
+      assertThatThrownBy(() -> DatabaseMigration.migrate(db, Postgres.OPERATOR_ROLE, login))
+          .as(login)
+          .hasMessageContaining("can do more than read the audit chain's position");
+    }
+    assertThatThrownBy(
+            () -> DatabaseMigration.migrate(db, Postgres.OPERATOR_ROLE, "no_such_checkpointer"))
+        .hasMessageContaining(
+            "does not exist or cannot log in: CREATE ROLE \"no_such_checkpointer\" LOGIN");
+    DatabaseMigration.migrate(db, Postgres.OPERATOR_ROLE, Postgres.CHECKPOINTER_ROLE);
+    try (var c = db.getConnection();
+        var rs =
+            c.createStatement()
+                .executeQuery(
+                    "SELECT has_column_privilege('robusto_audit_reader', 'audit_log', 'seq', 'SELECT'),"
+                        + " has_column_privilege('robusto_audit_reader', 'audit_log', 'hash', 'SELECT'),"
+                        + " (SELECT count(*) FROM information_schema.columns WHERE table_schema ="
+                        + " 'public' AND has_column_privilege('robusto_audit_reader',"
+                        + " format('%I', table_name), column_name, 'SELECT,INSERT,UPDATE,REFERENCES')),"
+                        + " (SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace"
+                        + " AND has_table_privilege('robusto_audit_reader', c.oid,"
+                        + " 'SELECT,INSERT,UPDATE,DELETE,TRUNCATE')),"
+                        + " pg_has_role('robusto_checkpointer', 'robusto_audit_reader', 'MEMBER')")) {
+      rs.next();
+      assertThat(rs.getBoolean(1) && rs.getBoolean(2)).as("seq and hash").isTrue();
+      assertThat(rs.getLong(3)).as("columns it may touch in the whole schema").isEqualTo(2);
+      assertThat(rs.getLong(4)).as("whole tables it may touch").isZero();
+      assertThat(rs.getBoolean(5)).as("the migration step let the checkpointer in").isTrue();
+    }
   }
 
   /**

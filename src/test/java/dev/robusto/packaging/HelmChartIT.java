@@ -43,6 +43,17 @@ class HelmChartIT {
         cluster.helm("template", "render-check", CHART, "--set", "database.password=s3cret");
     assertThat(noOwner.exitCode()).isNotZero();
     assertThat(noOwner.output()).contains("Set database.owner.password");
+    var noCheckpointer =
+        cluster.helm(
+            "template",
+            "render-check",
+            CHART,
+            "--set",
+            "database.password=s3cret",
+            "--set",
+            "database.owner.password=s3cret-owner");
+    assertThat(noCheckpointer.exitCode()).isNotZero();
+    assertThat(noCheckpointer.output()).contains("Set audit.checkpointer.database.password");
     var rendered =
         cluster.helm(
             "template",
@@ -53,7 +64,9 @@ class HelmChartIT {
             "--set",
             "database.password=s3cret",
             "--set",
-            "database.owner.password=s3cret-owner");
+            "database.owner.password=s3cret-owner",
+            "--set",
+            "audit.checkpointer.database.password=s3cret-owner-checkpointer");
     assertThat(rendered.exitCode()).as(rendered.output()).isZero();
     assertThat(rendered.output())
         .contains("robusto.tenant.tiers.enterprise.max-concurrent-jobs=20")
@@ -61,7 +74,12 @@ class HelmChartIT {
         .contains("robusto.leader-election.enabled=true")
         .contains("replicas: 2")
         .contains("type: RollingUpdate")
-        .contains("kind: PodDisruptionBudget");
+        .contains("kind: PodDisruptionBudget")
+        // The audit checkpointer: its own ServiceAccount, pods the operator's Service never
+        // selects.
+        .contains("serviceAccountName: render-check-robusto-operator-audit-checkpointer")
+        .contains("app.kubernetes.io/name: robusto-audit-checkpointer")
+        .contains("name: ROBUSTO_DATABASE_CHECKPOINTER_USERNAME");
     var single =
         cluster.helm(
             "template",
@@ -71,6 +89,8 @@ class HelmChartIT {
             "database.password=s3cret",
             "--set",
             "database.owner.password=s3cret-owner",
+            "--set",
+            "audit.checkpointer.database.password=s3cret-owner-checkpointer",
             "--set",
             "replicaCount=1",
             "--set",
@@ -108,6 +128,8 @@ class HelmChartIT {
             "--set",
             "database.owner.password=demo-only-owner",
             "--set",
+            "audit.checkpointer.database.password=demo-only-owner-checkpointer",
+            "--set",
             "crds.install=false", // the cluster's CRDs are the test harness's
             "-n",
             "robusto-demo",
@@ -133,6 +155,16 @@ class HelmChartIT {
                 "-o",
                 "jsonpath={.status.availableReplicas}"))
         .isEqualTo("2");
+    assertThat(
+            cluster.kubectl(
+                "get",
+                "deployment",
+                "demo-robusto-operator-audit-checkpointer",
+                "-n",
+                "robusto-demo",
+                "-o",
+                "jsonpath={.status.availableReplicas} {.spec.template.spec.serviceAccountName}"))
+        .isEqualTo("1 demo-robusto-operator-audit-checkpointer");
     assertThat(cluster.kubectl("get", "crd", "tenants.robusto.dev", "-o", "name"))
         .contains("tenants.robusto.dev");
 
@@ -161,6 +193,8 @@ class HelmChartIT {
             "database.password=unused",
             "--set",
             "database.owner.password=unused-owner",
+            "--set",
+            "audit.checkpointer.database.password=unused-owner-checkpointer",
             "--set",
             "crds.install=false",
             "-n",
@@ -214,6 +248,8 @@ class HelmChartIT {
               "database.password=x",
               "--set",
               "database.owner.password=x-owner",
+              "--set",
+              "audit.checkpointer.database.password=x-owner-checkpointer",
               "--set",
               bad.get(0));
       assertThat(result.exitCode()).as(bad.get(0)).isNotZero();
@@ -272,6 +308,8 @@ class HelmChartIT {
             "database.password=x",
             "--set",
             "database.owner.password=x-owner",
+            "--set",
+            "audit.checkpointer.database.password=x-owner-checkpointer",
             "--set",
             "crds.install=false",
             "--set",
@@ -333,7 +371,9 @@ class HelmChartIT {
             "--set",
             "database.password=x",
             "--set",
-            "database.owner.password=x-owner");
+            "database.owner.password=x-owner",
+            "--set",
+            "audit.checkpointer.database.password=x-owner-checkpointer");
     assertThat(blind.exitCode()).isNotZero();
     assertThat(blind.output())
         .contains("cannot read the Secret seal-robusto-operator-payload-keys")
@@ -380,6 +420,8 @@ class HelmChartIT {
                 "database.password=x",
                 "--set",
                 "database.owner.password=x-owner",
+                "--set",
+                "audit.checkpointer.database.password=x-owner-checkpointer",
                 "--set",
                 "crds.install=false",
                 "--set",
@@ -438,6 +480,8 @@ class HelmChartIT {
             "database.password=x",
             "--set",
             "database.owner.password=y",
+            "--set",
+            "audit.checkpointer.database.password=y-checkpointer",
             "--set",
             "tls.existingSecret=mine");
     assertThat(noCa.exitCode()).isNotZero();
@@ -518,7 +562,9 @@ class HelmChartIT {
             "--set",
             "database.password=x",
             "--set",
-            "database.owner.password=x-owner");
+            "database.owner.password=x-owner",
+            "--set",
+            "audit.checkpointer.database.password=x-owner-checkpointer");
     assertThat(defaults.exitCode()).as(defaults.output()).isZero();
     assertThat(defaults.output().split("kind: \"?CustomResourceDefinition\"?", -1))
         .as("five CRDs")
@@ -537,6 +583,8 @@ class HelmChartIT {
             "database.password=x",
             "--set",
             "database.owner.password=x-owner",
+            "--set",
+            "audit.checkpointer.database.password=x-owner-checkpointer",
             "--set",
             "crds.keep=false",
             "--set",
@@ -563,6 +611,8 @@ class HelmChartIT {
             "database.password=x",
             "--set",
             "database.owner.password=x-owner",
+            "--set",
+            "audit.checkpointer.database.password=x-owner-checkpointer",
             "--set",
             "crds.install=false");
     assertThat(none.output()).doesNotContain("CustomResourceDefinition");
@@ -659,6 +709,8 @@ class HelmChartIT {
         "database.password=unused",
         "--set",
         "database.owner.password=unused-owner",
+        "--set",
+        "audit.checkpointer.database.password=unused-owner-checkpointer",
         "--set",
         "replicaCount=0");
   }

@@ -30,7 +30,7 @@ class MonitoringChartIT {
     var dir = rules();
     var check = promtool(dir, "check", "rules", "--lint=all", "rules.yml");
     assertThat(check.exitCode()).as(check.output()).isZero();
-    assertThat(check.output()).contains("SUCCESS: 13 rules found");
+    assertThat(check.output()).contains("SUCCESS: 14 rules found");
     var tests = promtool(dir, "test", "rules", "robusto-alerts-test.yml");
     assertThat(tests.exitCode()).as(tests.output()).isZero();
     assertThat(tests.output()).contains("SUCCESS");

@@ -83,6 +83,10 @@ public final class LocalCluster {
             "--set",
             "database.owner.password=unused-by-tests-owner",
             "--set",
+            "audit.checkpointer.database.password=unused-by-tests-checkpointer",
+            "--set",
+            "audit.checkpointer.replicas=0", // a test runs it in process, as its ServiceAccount
+            "--set",
             "crds.install=false", // applied at start, as a platform team may manage CRDs itself
             "--set",
             "tls.extraIPs={127.0.0.1}", // the operator under test serves HTTPS on loopback

@@ -25,6 +25,11 @@ public final class Postgres {
   public static final String OWNER_ROLE = "robusto_owner";
   public static final String OWNER_PASSWORD = "robusto-owner-test-only";
 
+  /** The audit checkpointer's login: LOGIN and nothing else, granted robusto_audit_reader. */
+  public static final String CHECKPOINTER_ROLE = "robusto_checkpointer";
+
+  public static final String CHECKPOINTER_PASSWORD = "robusto-checkpointer-test-only";
+
   private static Postgres instance;
   private final EmbeddedPostgres server;
   private final int port;
@@ -57,6 +62,14 @@ public final class Postgres {
                     + " LOGIN CREATEROLE; END IF; END $$");
             s.execute("ALTER ROLE " + login[0] + " PASSWORD '" + login[1] + "'");
           }
+          s.execute(
+              "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '"
+                  + CHECKPOINTER_ROLE
+                  + "') THEN CREATE ROLE "
+                  + CHECKPOINTER_ROLE
+                  + " LOGIN; END IF; END $$");
+          s.execute(
+              "ALTER ROLE " + CHECKPOINTER_ROLE + " PASSWORD '" + CHECKPOINTER_PASSWORD + "'");
         }
         instance.migratedDatabase("robusto");
       } catch (IOException | SQLException e) {
@@ -91,7 +104,7 @@ public final class Postgres {
    */
   public DataSource migratedDatabase(String name) {
     try {
-      DatabaseMigration.migrate(newDatabase(name), OPERATOR_ROLE);
+      DatabaseMigration.migrate(newDatabase(name), OPERATOR_ROLE, CHECKPOINTER_ROLE);
     } catch (SQLException e) {
       throw new IllegalStateException(e);
     }
