@@ -57,13 +57,14 @@ public final class AuditCheckpointer {
       latest = checkpoints.latest();
     }
     var behind = last.get().seq() - latest.map(AuditCheckpoints.Checkpoint::seq).orElse(0L);
-    if (behind <= 0) {
+    if (behind == 0) {
       return Optional.empty();
     }
     var since =
         refusedAt != null ? refusedAt : latest.map(AuditCheckpoints.Checkpoint::at).orElse(null);
     var byTime = since == null || !now.isBefore(since.plus(interval));
-    var byRows = refusedAt == null && rows > 0 && behind >= rows;
+    // A chain that ends before its checkpoint was cut: the attempt below says so at once.
+    var byRows = refusedAt == null && (behind < 0 || (rows > 0 && behind >= rows));
     if (!byTime && !byRows) {
       return Optional.empty();
     }

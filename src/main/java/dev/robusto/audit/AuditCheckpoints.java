@@ -33,6 +33,9 @@ public final class AuditCheckpoints {
 
     /** The row at {@code seq} as it is now. */
     Optional<AuditAnchor> at(long seq) throws SQLException;
+
+    /** How many rows there are after {@code afterSeq}, up to {@code toSeq} included. */
+    long count(long afterSeq, long toSeq) throws SQLException;
   }
 
   /**
@@ -47,6 +50,21 @@ public final class AuditCheckpoints {
     @Override
     public Optional<AuditAnchor> at(long seq) throws SQLException {
       return query("SELECT seq, hash FROM audit_log WHERE seq = ?", seq);
+    }
+
+    @Override
+    public long count(long afterSeq, long toSeq) throws SQLException {
+      try (var connection = dataSource.getConnection();
+          var query =
+              connection.prepareStatement(
+                  "SELECT count(*) FROM audit_log WHERE seq > ? AND seq <= ?")) {
+        query.setLong(1, afterSeq);
+        query.setLong(2, toSeq);
+        try (var rs = query.executeQuery()) {
+          rs.next();
+          return rs.getLong(1);
+        }
+      }
     }
 
     private Optional<AuditAnchor> query(String sql, Long seq) throws SQLException {
@@ -122,8 +140,8 @@ public final class AuditCheckpoints {
   /**
    * Writes a checkpoint of the chain's last row, unless {@code latest} (the newest checkpoint) is
    * that row; returns the checkpoint in force afterwards. A chain that no longer holds {@code
-   * latest} gets none (a Warning Event says why): a checkpoint must never vouch for a rewritten
-   * chain.
+   * latest}, or lacks a row after it or has one twice, gets none (a Warning Event says why): a
+   * checkpoint must never vouch for a rewritten chain.
    */
   public Optional<AuditAnchor> write(Chain chain, Optional<Checkpoint> latest) throws SQLException {
     var pinned = latest.map(c -> new AuditAnchor(c.seq(), c.hash()));
@@ -141,6 +159,19 @@ public final class AuditCheckpoints {
     var last = chain.last();
     if (last.isEmpty() || last.equals(pinned)) {
       return pinned;
+    }
+    // Every row in between, once: a row planted far ahead (to be pinned, then removed, which
+    // would leave the chain forever "behind" its checkpoint) or a gap is refused here.
+    var from = pinned.map(AuditAnchor::seq).orElse(0L);
+    var expected = last.get().seq() - from;
+    var found = chain.count(from, last.get().seq());
+    if (pinned.isPresent() && found != expected) {
+      event(
+          KubeEvents.WARNING,
+          "AuditChainTampered",
+          "Audit rows %d to %d are %d, not %d: rows were cut or planted after the checkpoint at row %d. No new checkpoint; run 'audit verify'."
+              .formatted(from + 1, last.get().seq(), found, expected, from));
+      return Optional.empty();
     }
     var checkpoint =
         new ConfigMapBuilder()

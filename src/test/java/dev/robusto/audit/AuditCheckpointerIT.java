@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.robusto.tenant.Tenant;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.Postgres;
@@ -111,19 +112,76 @@ class AuditCheckpointerIT {
       var pinned = checkpointer.round(at).orElseThrow();
       append(1);
       var original = AuditApiIT.column(pinned.seq(), "hash");
+      var refusal =
+          "Audit row %d no longer has the hash %s of its checkpoint"
+              .formatted(pinned.seq(), pinned.hash());
       AuditApiIT.set(pinned.seq(), "hash", "0".repeat(64));
       try {
         assertThat(checkpointer.round(at.plusSeconds(1))).isEmpty();
-        assertThat(LocalCluster.get().kubectl("get", "events", "-n", NAMESPACE))
-            .contains("AuditChainTampered");
+        assertThat(eventsSaying(refusal)).isEqualTo(1);
         var walked = verifications.full().verification();
         assertThat(walked.intact()).isFalse();
         assertThat(walked.firstBrokenSeq()).isEqualTo(pinned.seq());
-        assertThat(checkpointer.round(at.plusSeconds(2))).as("not retried at once").isEmpty();
+        assertThat(checkpointer.round(at.plusSeconds(2))).isEmpty();
+        assertThat(eventsSaying(refusal)).as("not tried again at once").isEqualTo(1);
       } finally {
         AuditApiIT.set(pinned.seq(), "hash", original);
       }
       assertThat(checkpointer.round(at.plus(Duration.ofHours(2)))).as("restored").isPresent();
+    }
+  }
+
+  /**
+   * What the database may hand the checkpointer, in a database of its own (so the shared chain is
+   * left alone) and checkpoints in a namespace of their own: a row planted far ahead, which pinned
+   * and then removed would leave the chain for ever "behind" its checkpoint, is never pinned; a
+   * chain cut below its checkpoint is reported, not passed over.
+   */
+  @Test
+  void rowsPlantedAheadOrCutBelowTheCheckpointAreReportedNotPinned() throws Exception {
+    var database = "checkpoint_plant_it";
+    var scratch = "checkpoint-plant-it";
+    var cluster = LocalCluster.get();
+    cluster.kubectlResult("create", "namespace", scratch);
+    Postgres.get().migratedDatabase(database);
+    var chain =
+        new AuditCheckpoints.DatabaseChain(
+            Postgres.get()
+                .dataSource(database, Postgres.CHECKPOINTER_ROLE, Postgres.CHECKPOINTER_PASSWORD));
+    try (var scratchLog =
+            new AuditLog(
+                Postgres.get().operator(database), dev.robusto.testing.TestAuditKeys.KEYS);
+        var admin = cluster.client()) {
+      for (var i = 0; i < 3; i++) {
+        scratchLog.append(new AuditEntry("test", "update", "ConfigMap/x/p", "acme", "a", "b"));
+      }
+      var checkpointer =
+          new AuditCheckpointer(
+              new AuditCheckpoints(admin, scratch), chain, 1, Duration.ofHours(1));
+      var now = Instant.now();
+      assertThat(checkpointer.round(now).orElseThrow().seq()).isEqualTo(3);
+
+      asSuperuser(
+          database,
+          "INSERT INTO audit_log (seq, at, actor, action, resource, prev_hash, hash)"
+              + " SELECT 1000, at, actor, action, resource, hash, repeat('f', 64)"
+              + " FROM audit_log WHERE seq = 3");
+      assertThat(checkpointer.round(now.plusSeconds(1))).isEmpty();
+      assertThat(events(cluster, scratch)).contains("Audit rows 4 to 1000 are 1, not 997");
+      assertThat(new AuditCheckpoints(admin, scratch).latest().orElseThrow().seq()).isEqualTo(3);
+
+      asSuperuser(database, "DELETE FROM audit_log WHERE seq = 1000");
+      scratchLog.append(new AuditEntry("test", "update", "ConfigMap/x/p", "acme", "a", "b"));
+      assertThat(checkpointer.round(now.plus(Duration.ofHours(2))).orElseThrow().seq())
+          .isEqualTo(4);
+
+      asSuperuser(database, "DELETE FROM audit_log WHERE seq = 4");
+      assertThat(checkpointer.round(now.plus(Duration.ofHours(2)).plusSeconds(1))).isEmpty();
+      assertThat(events(cluster, scratch))
+          .contains("Audit row 4 no longer has the hash")
+          .contains("the chain was cut or rewritten");
+    } finally {
+      cluster.kubectlResult("delete", "namespace", scratch, "--wait=false");
     }
   }
 
@@ -151,43 +209,32 @@ class AuditCheckpointerIT {
   }
 
   @Test
-  void theOperatorCannotBecomeTheCheckpointerInItsOwnNamespace() {
-    var job =
-        new JobBuilder()
-            .withNewMetadata()
-            .withName("forge-checkpoints")
-            .withNamespace(NAMESPACE)
-            .endMetadata()
-            .withNewSpec()
-            .withNewTemplate()
-            .withNewSpec()
-            .withServiceAccountName(CHECKPOINTER)
-            .withRestartPolicy("Never")
-            .addNewContainer()
-            .withName("forge")
-            .withImage("robusto-operator:dev")
-            .endContainer()
-            .endSpec()
-            .endTemplate()
-            .endSpec()
-            .build();
-    assertRefused(
-        () -> operatorClient.resource(job).create(),
-        "the operator may not create jobs in its own namespace");
-    // A legacy token Secret the token controller would fill with the checkpointer's token, under
+  void theOperatorCannotBecomeTheCheckpointerNorAnyOtherAccount() {
+    // A Job running as the checkpointer in its namespace, or as a kube-system controller (which
+    // may create pods anywhere, the checkpointer's ServiceAccount included).
+    for (var target :
+        new String[][] {{NAMESPACE, CHECKPOINTER}, {"kube-system", "replicaset-controller"}}) {
+      assertRefused(
+          () -> operatorClient.resource(job(target[0], target[1])).create(),
+          "the operator may not create jobs in namespace " + target[0]);
+    }
+    // A legacy token Secret the token controller would fill with another account's token, under
     // the one Secret name the operator may read.
-    var tokenSecret =
-        new SecretBuilder()
-            .withNewMetadata()
-            .withName("robusto-database")
-            .withNamespace(NAMESPACE)
-            .withAnnotations(Map.of("kubernetes.io/service-account.name", CHECKPOINTER))
-            .endMetadata()
-            .withType("kubernetes.io/service-account-token")
-            .build();
-    assertRefused(
-        () -> operatorClient.resource(tokenSecret).create(),
-        "the operator may not create secrets in its own namespace");
+    for (var target :
+        new String[][] {{NAMESPACE, CHECKPOINTER}, {"kube-system", "namespace-controller"}}) {
+      var tokenSecret =
+          new SecretBuilder()
+              .withNewMetadata()
+              .withName("robusto-database")
+              .withNamespace(target[0])
+              .withAnnotations(Map.of("kubernetes.io/service-account.name", target[1]))
+              .endMetadata()
+              .withType("kubernetes.io/service-account-token")
+              .build();
+      assertRefused(
+          () -> operatorClient.resource(tokenSecret).create(),
+          "the operator may not create secrets in namespace " + target[0]);
+    }
     var binding =
         new RoleBindingBuilder()
             .withNewMetadata()
@@ -203,7 +250,7 @@ class AuditCheckpointerIT {
             .build();
     assertRefused(
         () -> operatorClient.resource(binding).create(),
-        "the operator may not create rolebindings in its own namespace");
+        "the operator may not create rolebindings in namespace " + NAMESPACE);
     assertRefused(
         () ->
             operatorClient
@@ -212,13 +259,54 @@ class AuditCheckpointerIT {
                 .inNamespace(NAMESPACE)
                 .withName(CHECKPOINTER)
                 .edit(
-                    d ->
-                        new io.fabric8.kubernetes.api.model.apps.DeploymentBuilder(d)
-                            .editSpec()
-                            .withReplicas(1)
-                            .endSpec()
-                            .build()),
-        "the operator may not update deployments in its own namespace");
+                    d -> {
+                      d.getSpec().getTemplate().getSpec().getContainers().get(0).setImage("forged");
+                      return d;
+                    }),
+        "the operator may not update deployments in namespace " + NAMESPACE);
+    // Nor make a namespace look like a tenant's to get there.
+    assertRefused(
+        () ->
+            operatorClient
+                .namespaces()
+                .withName("kube-system")
+                .edit(
+                    n -> {
+                      n.getMetadata().getLabels().put(Tenant.TENANT_LABEL, "kube");
+                      return n;
+                    }),
+        "the operator may not update namespace kube-system");
+  }
+
+  @Test
+  void theOperatorKeepsTheNamespacesItCreatesUnderPodSecurity() {
+    var name = "tenantlike-" + Long.toHexString(System.nanoTime());
+    assertRefused(
+        () -> operatorClient.resource(namespace(name, Map.of(Tenant.TENANT_LABEL, "x"))).create(),
+        "the operator may not create namespace " + name);
+    operatorClient
+        .resource(
+            namespace(
+                name,
+                Map.of(Tenant.TENANT_LABEL, "x", "pod-security.kubernetes.io/enforce", "baseline")))
+        .create();
+    try {
+      assertRefused(
+          () ->
+              operatorClient
+                  .namespaces()
+                  .withName(name)
+                  .edit(
+                      n -> {
+                        n.getMetadata()
+                            .getLabels()
+                            .put("pod-security.kubernetes.io/enforce", "privileged");
+                        return n;
+                      }),
+          "the operator may not update namespace " + name);
+    } finally {
+      LocalCluster.get().kubectlResult("delete", "namespace", name, "--wait=false");
+    }
   }
 
   @Test
@@ -266,6 +354,63 @@ class AuditCheckpointerIT {
             .isInstanceOf(SQLException.class)
             .hasMessageContaining("permission denied");
       }
+    }
+  }
+
+  private static io.fabric8.kubernetes.api.model.batch.v1.Job job(
+      String namespace, String serviceAccount) {
+    return new JobBuilder()
+        .withNewMetadata()
+        .withName("forge-checkpoints")
+        .withNamespace(namespace)
+        .endMetadata()
+        .withNewSpec()
+        .withNewTemplate()
+        .withNewSpec()
+        .withServiceAccountName(serviceAccount)
+        .withRestartPolicy("Never")
+        .addNewContainer()
+        .withName("forge")
+        .withImage("robusto-operator:dev")
+        .endContainer()
+        .endSpec()
+        .endTemplate()
+        .endSpec()
+        .build();
+  }
+
+  private static io.fabric8.kubernetes.api.model.Namespace namespace(
+      String name, Map<String, String> labels) {
+    return new io.fabric8.kubernetes.api.model.NamespaceBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .withLabels(labels)
+        .endMetadata()
+        .build();
+  }
+
+  /** How many Events in the release namespace say {@code message}. */
+  private static long eventsSaying(String message) {
+    return java.util.Arrays.stream(events(LocalCluster.get(), NAMESPACE).split("\n"))
+        .filter(line -> line.contains(message))
+        .count();
+  }
+
+  private static String events(LocalCluster cluster, String namespace) {
+    return cluster.kubectl(
+        "get",
+        "events",
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}");
+  }
+
+  private static void asSuperuser(String database, String sql) throws SQLException {
+    try (var c = Postgres.get().superuser(database);
+        var s = c.createStatement()) {
+      s.execute("SET session_replication_role = replica");
+      s.execute(sql);
     }
   }
 
