@@ -148,9 +148,9 @@ start_example_portals() {
 # (ROBUSTO_DATABASE_CHECKPOINTER_*, from hack/postgres), every 100 rows or minute so a short run
 # sees checkpoints. Sets checkpointer_pid.
 start_checkpointer() {
-  local kubeconfig="$ROBUSTO_CLUSTER_DIR/checkpointer.kubeconfig"
-  operator_kubeconfig "$kubeconfig" "$ROBUSTO_RELEASE-audit-checkpointer"
-  KUBECONFIG="$kubeconfig" ROBUSTO_OPERATOR_NAMESPACE="$ROBUSTO_NAMESPACE" \
+  local identity="$ROBUSTO_CLUSTER_DIR/checkpointer.kubeconfig"
+  operator_kubeconfig "$identity" "$ROBUSTO_RELEASE-audit-checkpointer"
+  KUBECONFIG="$identity" ROBUSTO_OPERATOR_NAMESPACE="$ROBUSTO_NAMESPACE" \
     QUARKUS_DATASOURCE_USERNAME="$ROBUSTO_DATABASE_CHECKPOINTER_USERNAME" \
     QUARKUS_DATASOURCE_PASSWORD="$ROBUSTO_DATABASE_CHECKPOINTER_PASSWORD" \
     ROBUSTO_AUDIT_CHECKPOINT_ROWS=100 ROBUSTO_AUDIT_CHECKPOINT_INTERVAL=1m \

@@ -122,7 +122,8 @@ class ImageIT {
                 "QUARKUS_DATASOURCE_JDBC_URL", postgres.jdbcUrl("image_roles"),
                 "QUARKUS_DATASOURCE_USERNAME", Postgres.OPERATOR_ROLE,
                 "ROBUSTO_DATABASE_OWNER_USERNAME", Postgres.OWNER_ROLE,
-                "ROBUSTO_DATABASE_OWNER_PASSWORD", Postgres.OWNER_PASSWORD),
+                "ROBUSTO_DATABASE_OWNER_PASSWORD", Postgres.OWNER_PASSWORD,
+                "ROBUSTO_DATABASE_CHECKPOINTER_USERNAME", Postgres.CHECKPOINTER_ROLE),
             migrationLog);
     assertThat(migration.waitFor()).as(Files.readString(migrationLog)).isZero();
     var env =
@@ -194,6 +195,61 @@ class ImageIT {
       assertThat(workerImages).as("the images of the batch's worker pods").containsExactly(tag);
       assertThat(invoiced).hasSize(TICKETS);
       assertThat(callers).as("every call came from the image's user").containsExactly(NONROOT);
+
+      // The chart's audit checkpointer, in the image, as its own ServiceAccount and login: it pins
+      // the chain the operator appended to while it ran the batch.
+      var checkpointerConfig = rootfs.resolve("tmp/checkpointer.kubeconfig");
+      Files.copy(
+          cluster.kubeconfigWithToken(
+              cluster
+                  .kubectl(
+                      "create",
+                      "token",
+                      LocalCluster.RELEASE + "-audit-checkpointer",
+                      "-n",
+                      LocalCluster.RELEASE_NAMESPACE)
+                  .strip()),
+          checkpointerConfig);
+      Files.setPosixFilePermissions(
+          checkpointerConfig, PosixFilePermissions.fromString("rw-r--r--"));
+      var checkpointerLog = unpacked.resolve("checkpointer.log");
+      var checkpointer =
+          image.start(
+              Charts.checkpointerCommand(),
+              Map.of(
+                  "KUBECONFIG",
+                  "/tmp/checkpointer.kubeconfig",
+                  "ROBUSTO_OPERATOR_NAMESPACE",
+                  LocalCluster.RELEASE_NAMESPACE,
+                  "QUARKUS_DATASOURCE_JDBC_URL",
+                  postgres.jdbcUrl("image_roles"),
+                  "QUARKUS_DATASOURCE_USERNAME",
+                  Postgres.CHECKPOINTER_ROLE,
+                  "QUARKUS_DATASOURCE_PASSWORD",
+                  Postgres.CHECKPOINTER_PASSWORD,
+                  "ROBUSTO_AUDIT_CHECKPOINT_POLL",
+                  "1s"),
+              checkpointerLog);
+      try {
+        await("a checkpoint written by the image's checkpointer")
+            .atMost(Duration.ofSeconds(60))
+            .failFast(() -> !checkpointer.isAlive())
+            .until(
+                () ->
+                    !client
+                        .configMaps()
+                        .inNamespace(LocalCluster.RELEASE_NAMESPACE)
+                        .withLabel("robusto.dev/audit-checkpoint", "true")
+                        .list()
+                        .getItems()
+                        .isEmpty());
+        assertThat(uid(checkpointer.pid())).as("the checkpointer's user").isEqualTo(NONROOT);
+      } catch (org.awaitility.core.ConditionTimeoutException
+          | org.awaitility.core.TerminalFailureException e) {
+        throw new AssertionError(Files.readString(checkpointerLog), e);
+      } finally {
+        checkpointer.destroy();
+      }
     } finally {
       portal.stop(0);
     }

@@ -47,6 +47,22 @@ public final class Charts {
     return (List<String>) init.get(0).get("command");
   }
 
+  /** The command of the audit checkpointer's container, as the chart's Deployment runs it. */
+  @SuppressWarnings("unchecked")
+  public static List<String> checkpointerCommand() {
+    for (var document :
+        new Yaml().loadAll(template("--show-only", "templates/audit-checkpointer.yaml"))) {
+      var object = (Map<String, Object>) document;
+      if ("Deployment".equals(object.get("kind"))) {
+        var spec = (Map<String, Object>) object.get("spec");
+        var pod = (Map<String, Object>) ((Map<String, Object>) spec.get("template")).get("spec");
+        var containers = (List<Map<String, Object>>) pod.get("containers");
+        return (List<String>) containers.get(0).get("command");
+      }
+    }
+    throw new IllegalStateException("the chart renders no checkpointer Deployment");
+  }
+
   /** The PrometheusRule's spec (its groups), with {@code sets} as extra --set values. */
   public static Map<String, Object> alertRules(String... sets) {
     var args = new ArrayList<String>();
