@@ -734,14 +734,12 @@ public class PlatformCollector extends Collector {
                 List.of(),
                 (double)
                     Math.max(0, result.chainLength() - checkpoint.map(c -> c.seq()).orElse(0L)))));
-    checkpoint.ifPresent(
-        c ->
-            families.add(
-                gauge(
-                    "robusto_audit_checkpoint_timestamp_seconds",
-                    "When the audit checkpointer wrote its newest checkpoint.",
-                    List.of(),
-                    Map.of(List.of(), c.at().getEpochSecond() * 1.0))));
+    families.add(
+        gauge(
+            "robusto_audit_checkpoint_timestamp_seconds",
+            "When the audit checkpointer wrote its newest checkpoint (0: never).",
+            List.of(),
+            Map.of(List.of(), checkpoint.map(c -> c.at().getEpochSecond() * 1.0).orElse(0.0))));
     anchoring
         .anchoredAt()
         .ifPresent(
