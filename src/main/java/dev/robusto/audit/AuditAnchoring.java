@@ -38,6 +38,7 @@ public class AuditAnchoring {
   private final Leadership leadership;
   private final String namespace;
   private final long anchorRows;
+  private final AuditCheckpoints checkpoints;
   // The anchor this replica last wrote or read (-1: not read yet), so checking for N new rows
   // costs one query on the chain's primary key, not a read of the ConfigMap.
   private final java.util.concurrent.atomic.AtomicLong anchoredSeq =
@@ -53,6 +54,7 @@ public class AuditAnchoring {
     this.client = client;
     this.leadership = leadership;
     this.namespace = namespace;
+    this.checkpoints = new AuditCheckpoints(client, namespace);
     this.anchorRows = anchorRows;
   }
 
@@ -128,7 +130,7 @@ public class AuditAnchoring {
 
   /** Every checkpoint the checkpointer wrote so far, oldest first. */
   public java.util.List<AuditCheckpoints.Checkpoint> checkpoints() {
-    return new AuditCheckpoints(client, namespace).list();
+    return checkpoints.list();
   }
 
   /** Moves the anchor to the chain's last row; returns the anchor in force afterwards. */

@@ -128,7 +128,7 @@ public final class AuditCheckpointer {
       var checkpointer =
           new AuditCheckpointer(
               new AuditCheckpoints(client, namespace),
-              new AuditCheckpoints.DatabaseChain(dataSource),
+              new AuditCheckpoints.Chain(dataSource),
               rows,
               interval);
       LOG.infof(

@@ -1,6 +1,7 @@
 package dev.robusto.audit;
 
 import dev.robusto.operator.KubeEvents;
+import dev.robusto.operator.Sql;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -26,59 +27,39 @@ public final class AuditCheckpoints {
   public static final String PREFIX = "robusto-audit-checkpoint-";
   public static final String LABEL = "robusto.dev/audit-checkpoint";
 
-  /** Where the chain stands, read from the database. */
-  public interface Chain {
+  /**
+   * Where the chain stands, as a login that reads its seq and hash columns sees it (all the
+   * checkpointer may read).
+   */
+  public static final class Chain {
+    private final Sql sql;
+
+    public Chain(DataSource dataSource) {
+      this.sql = new Sql(dataSource);
+    }
+
     /** The chain's last row, or empty before the first append. */
-    Optional<AuditAnchor> last() throws SQLException;
+    public Optional<AuditAnchor> last() throws SQLException {
+      return sql.one("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", Chain::anchor);
+    }
 
     /** The row at {@code seq} as it is now. */
-    Optional<AuditAnchor> at(long seq) throws SQLException;
+    public Optional<AuditAnchor> at(long seq) throws SQLException {
+      return sql.one("SELECT seq, hash FROM audit_log WHERE seq = ?", Chain::anchor, seq);
+    }
 
     /** How many rows there are after {@code afterSeq}, up to {@code toSeq} included. */
-    long count(long afterSeq, long toSeq) throws SQLException;
-  }
-
-  /**
-   * The chain as a login that reads its seq and hash columns sees it (all the checkpointer may).
-   */
-  public record DatabaseChain(DataSource dataSource) implements Chain {
-    @Override
-    public Optional<AuditAnchor> last() throws SQLException {
-      return query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", null);
-    }
-
-    @Override
-    public Optional<AuditAnchor> at(long seq) throws SQLException {
-      return query("SELECT seq, hash FROM audit_log WHERE seq = ?", seq);
-    }
-
-    @Override
     public long count(long afterSeq, long toSeq) throws SQLException {
-      try (var connection = dataSource.getConnection();
-          var query =
-              connection.prepareStatement(
-                  "SELECT count(*) FROM audit_log WHERE seq > ? AND seq <= ?")) {
-        query.setLong(1, afterSeq);
-        query.setLong(2, toSeq);
-        try (var rs = query.executeQuery()) {
-          rs.next();
-          return rs.getLong(1);
-        }
-      }
+      return sql.one(
+              "SELECT count(*) FROM audit_log WHERE seq > ? AND seq <= ?",
+              rs -> rs.getLong(1),
+              afterSeq,
+              toSeq)
+          .orElseThrow();
     }
 
-    private Optional<AuditAnchor> query(String sql, Long seq) throws SQLException {
-      try (var connection = dataSource.getConnection();
-          var query = connection.prepareStatement(sql)) {
-        if (seq != null) {
-          query.setLong(1, seq);
-        }
-        try (var rs = query.executeQuery()) {
-          return rs.next()
-              ? Optional.of(new AuditAnchor(rs.getLong(1), rs.getString(2)))
-              : Optional.empty();
-        }
-      }
+    private static AuditAnchor anchor(java.sql.ResultSet rs) throws SQLException {
+      return new AuditAnchor(rs.getLong(1), rs.getString(2));
     }
   }
 

@@ -17,6 +17,7 @@ public class AuditStore {
   private static final Logger LOG = Logger.getLogger(AuditStore.class);
 
   private final DataSource dataSource;
+  private final AuditCheckpoints.Chain chain;
   private final AuditKeys keys;
 
   AuditStore(
@@ -24,6 +25,7 @@ public class AuditStore {
       @ConfigProperty(name = "robusto.audit.seal-keys") Optional<String> sealKeys,
       @ConfigProperty(name = "robusto.audit.sealed-from") long sealedFrom) {
     this.dataSource = dataSource;
+    this.chain = new AuditCheckpoints.Chain(dataSource);
     this.keys = AuditKeys.parse(sealKeys.orElse("")).sealedFrom(sealedFrom);
     if (!keys.sealing()) {
       LOG.warn(
@@ -56,12 +58,12 @@ public class AuditStore {
 
   /** The last row of the chain, or empty before the first append. */
   public Optional<AuditAnchor> last() throws SQLException {
-    return new AuditCheckpoints.DatabaseChain(dataSource).last();
+    return chain.last();
   }
 
   /** The row at {@code seq} as it is now, to check an anchor against. */
   public Optional<AuditAnchor> at(long seq) throws SQLException {
-    return new AuditCheckpoints.DatabaseChain(dataSource).at(seq);
+    return chain.at(seq);
   }
 
   /** The hashes the rows at {@code seqs} have now, by seq (a row that is gone is absent). */

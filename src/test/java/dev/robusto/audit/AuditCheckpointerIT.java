@@ -62,7 +62,7 @@ class AuditCheckpointerIT {
   static AuditCheckpointer checkpointer(KubernetesClient client, long rows, Duration interval) {
     return new AuditCheckpointer(
         new AuditCheckpoints(client, NAMESPACE),
-        new AuditCheckpoints.DatabaseChain(
+        new AuditCheckpoints.Chain(
             Postgres.get()
                 .dataSource("robusto", Postgres.CHECKPOINTER_ROLE, Postgres.CHECKPOINTER_PASSWORD)),
         rows,
@@ -148,7 +148,7 @@ class AuditCheckpointerIT {
     cluster.kubectlResult("create", "namespace", scratch);
     Postgres.get().migratedDatabase(database);
     var chain =
-        new AuditCheckpoints.DatabaseChain(
+        new AuditCheckpoints.Chain(
             Postgres.get()
                 .dataSource(database, Postgres.CHECKPOINTER_ROLE, Postgres.CHECKPOINTER_PASSWORD));
     try (var scratchLog =
