@@ -3,6 +3,7 @@ package dev.robusto.api;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.robusto.operator.Hashes;
 import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.authentication.UserInfo;
@@ -10,6 +11,7 @@ import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuild
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Response;
 import java.time.Duration;
@@ -30,12 +32,14 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * the caller's RBAC grants (as kubectl would).
  *
  * <p>Both answers are cached in bounded caches (least recently and least often used go first), by
- * the token's hash, never the token: a token's identity for a minute (a caller in use is reviewed
- * again in the background after 40 s, so it never expires while used), a refused token for 10 s, an
- * access decision for 30 s (a denial for 10 s). A token not seen before costs a TokenReview, and
- * those are limited across all callers ({@code robusto.api.token-reviews-per-second}), so a flood
- * of made-up tokens gets 429s while known callers are answered from the cache. An API server that
- * cannot answer gets a 503, never a cached refusal.
+ * the token's hash, never the token: a token's identity for a minute, a refused token for 10 s, an
+ * access decision for 30 s (a denial for 10 s). An identity or a grant in use is reviewed again in
+ * the background before it expires (after 40 s and 20 s), so a caller in use never waits on the API
+ * server, and a withdrawn grant is refused within 30 s. A token not seen before costs a
+ * TokenReview, and those are limited across all callers ({@code
+ * robusto.api.token-reviews-per-second}), so a flood of made-up tokens gets 429s while known
+ * callers are answered from the cache. An API server that cannot answer gets a 503, never a cached
+ * refusal.
  */
 @ApplicationScoped
 public class KubeAuth {
@@ -45,6 +49,9 @@ public class KubeAuth {
   /** A caller seen after this is reviewed again in the background, so it never waits in line. */
   static final Duration REFRESH_AFTER = Duration.ofSeconds(40);
 
+  /** A grant used after this is asked again in the background, before it expires. */
+  static final Duration DECISION_REFRESH_AFTER = Duration.ofSeconds(20);
+
   static final Duration REFUSAL_TTL = Duration.ofSeconds(10);
   static final Duration ALLOWED_TTL = Duration.ofSeconds(30);
   private static final int MAX_ENTRIES = 10_000;
@@ -52,6 +59,9 @@ public class KubeAuth {
 
   /** A token's owner, or why the token was refused, and when the API server said so. */
   private record Identity(UserInfo user, String refusal, long reviewedAt) {}
+
+  /** A SubjectAccessReview's answer, and when the API server gave it. */
+  private record Decision(boolean allowed, long reviewedAt) {}
 
   /** One access question, as a SubjectAccessReview asks it. */
   private record Access(
@@ -65,9 +75,11 @@ public class KubeAuth {
       String namespace) {}
 
   private final KubernetesClient client;
+  private final Ticker ticker;
   private final TokenBucket reviews;
   private final TokenBucket refreshes;
-  private final Set<String> refreshing = ConcurrentHashMap.newKeySet();
+  // Token hashes and access questions being reviewed again in the background, each once at a time.
+  private final Set<Object> refreshing = ConcurrentHashMap.newKeySet();
   // Bounded: refreshes beyond what it holds wait for a later request, or the entry's expiry.
   private final ExecutorService refresher =
       new ThreadPoolExecutor(
@@ -81,29 +93,40 @@ public class KubeAuth {
             t.setDaemon(true);
             return t;
           });
-  private final Cache<String, Identity> identities =
-      Caffeine.newBuilder()
-          .maximumSize(MAX_ENTRIES)
-          .expireAfter(expiry((String k, Identity v) -> v.user() != null, IDENTITY_TTL))
-          .build();
-  private final Cache<Access, Boolean> decisions =
-      Caffeine.newBuilder()
-          .maximumSize(MAX_ENTRIES)
-          .expireAfter(expiry((Access k, Boolean allowed) -> allowed, ALLOWED_TTL))
-          .build();
+  private final Cache<String, Identity> identities;
+  private final Cache<Access, Decision> decisions;
 
+  @Inject
   KubeAuth(
       KubernetesClient client,
       @ConfigProperty(name = "robusto.api.token-reviews-per-second") int reviewsPerSecond) {
+    this(client, reviewsPerSecond, Ticker.systemTicker());
+  }
+
+  /** {@code ticker} is the clock of the caches and of the refreshes (nanoseconds). */
+  KubeAuth(KubernetesClient client, int reviewsPerSecond, Ticker ticker) {
     this.client = client;
+    this.ticker = ticker;
+    this.identities =
+        Caffeine.newBuilder()
+            .ticker(ticker)
+            .maximumSize(MAX_ENTRIES)
+            .expireAfter(expiry((String k, Identity v) -> v.user() != null, IDENTITY_TTL))
+            .build();
+    this.decisions =
+        Caffeine.newBuilder()
+            .ticker(ticker)
+            .maximumSize(MAX_ENTRIES)
+            .expireAfter(expiry((Access k, Decision v) -> v.allowed(), ALLOWED_TTL))
+            .build();
     this.reviews =
         reviewsPerSecond <= 0
             ? null
-            : new TokenBucket(reviewsPerSecond, reviewsPerSecond, System.nanoTime());
+            : new TokenBucket(reviewsPerSecond, reviewsPerSecond, ticker.read());
     // Callers in use are re-reviewed at most this fast too: many tokens minted for one tenant
     // cannot turn refreshes into a flood of their own.
     var refreshRate = Math.max(reviewsPerSecond, 50);
-    this.refreshes = new TokenBucket(refreshRate, refreshRate, System.nanoTime());
+    this.refreshes = new TokenBucket(refreshRate, refreshRate, ticker.read());
   }
 
   /**
@@ -122,25 +145,26 @@ public class KubeAuth {
     if (known.refusal() != null) {
       throw refuse(401, known.refusal());
     }
-    var now = System.nanoTime();
-    if (now - known.reviewedAt() > REFRESH_AFTER.toNanos()
-        && refreshes.take(now) == 0
-        && refreshing.add(key)) {
-      refresh(key, authorization);
-    }
+    refreshIfDue(
+        key, known.reviewedAt(), REFRESH_AFTER, () -> identities.put(key, review(authorization)));
     return known.user();
   }
 
   /**
-   * Reviews a caller in use again before its answer expires, outside the budget for new tokens: a
-   * flood of those never makes a known caller wait. A revoked token is found here.
+   * Asks the API server again, in the background, about an answer in use that is older than {@code
+   * after}, outside the budget for new tokens: a flood of those never makes a known caller wait. A
+   * revoked token or a withdrawn grant is found here.
    */
-  private void refresh(String key, String authorization) {
+  private void refreshIfDue(Object key, long reviewedAt, Duration after, Runnable review) {
+    var now = ticker.read();
+    if (now - reviewedAt <= after.toNanos() || refreshes.take(now) != 0 || !refreshing.add(key)) {
+      return;
+    }
     try {
       refresher.execute(
           () -> {
             try {
-              identities.put(key, review(authorization));
+              review.run();
             } catch (RuntimeException e) {
               // The API server did not answer: the current answer holds until it expires.
             } finally {
@@ -158,7 +182,7 @@ public class KubeAuth {
     if (cached != null) {
       return cached;
     }
-    var wait = reviews == null ? 0 : reviews.take(System.nanoTime());
+    var wait = reviews == null ? 0 : reviews.take(ticker.read());
     if (wait > 0) {
       throw tooMany("Too many new tokens to review right now; retry shortly.", wait);
     }
@@ -183,9 +207,9 @@ public class KubeAuth {
       throw refuse(401, identity.refusal());
     }
     var access = access(identity.user(), verb, resource, null, namespace);
-    var allowed = review(access);
-    decisions.put(access, allowed);
-    if (!allowed) {
+    var decision = decide(access);
+    decisions.put(access, decision);
+    if (!decision.allowed()) {
       throw refuse(403, "Access to " + resource + " was withdrawn.");
     }
   }
@@ -210,7 +234,16 @@ public class KubeAuth {
   public void allow(
       UserInfo user, String verb, String resource, String subresource, String namespace) {
     var access = access(user, verb, resource, subresource, namespace);
-    if (!decisions.get(access, this::review)) {
+    var known = decisions.getIfPresent(access);
+    if (known != null && known.allowed()) {
+      refreshIfDue(
+          access,
+          known.reviewedAt(),
+          DECISION_REFRESH_AFTER,
+          () -> decisions.put(access, decide(access)));
+    }
+    var decision = known != null ? known : decisions.get(access, this::decide);
+    if (!decision.allowed()) {
       throw refuse(
           403,
           "%s may not %s %s%s%s."
@@ -238,16 +271,15 @@ public class KubeAuth {
                       .build());
       if (review.getStatus() == null
           || !Boolean.TRUE.equals(review.getStatus().getAuthenticated())) {
-        return new Identity(
-            null, "The bearer token is not valid in this cluster.", System.nanoTime());
+        return new Identity(null, "The bearer token is not valid in this cluster.", ticker.read());
       }
-      return new Identity(review.getStatus().getUser(), null, System.nanoTime());
+      return new Identity(review.getStatus().getUser(), null, ticker.read());
     } catch (KubernetesClientException e) {
       throw unavailable();
     }
   }
 
-  private boolean review(Access access) {
+  private Decision decide(Access access) {
     try {
       var answer =
           client
@@ -270,7 +302,9 @@ public class KubeAuth {
                       .endResourceAttributes()
                       .endSpec()
                       .build());
-      return answer.getStatus() != null && Boolean.TRUE.equals(answer.getStatus().getAllowed());
+      return new Decision(
+          answer.getStatus() != null && Boolean.TRUE.equals(answer.getStatus().getAllowed()),
+          ticker.read());
     } catch (KubernetesClientException e) {
       throw unavailable();
     }
