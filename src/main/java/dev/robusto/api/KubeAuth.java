@@ -24,6 +24,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
@@ -35,11 +36,11 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * the token's hash, never the token: a token's identity for a minute, a refused token for 10 s, an
  * access decision for 30 s (a denial for 10 s). An identity or a grant in use is reviewed again in
  * the background before it expires (after 40 s and 20 s), so a caller in use never waits on the API
- * server, and a withdrawn grant is refused within 30 s. A token not seen before costs a
- * TokenReview, and those are limited across all callers ({@code
- * robusto.api.token-reviews-per-second}), so a flood of made-up tokens gets 429s while known
- * callers are answered from the cache. An API server that cannot answer gets a 503, never a cached
- * refusal.
+ * server, and a revoked token or a withdrawn grant is refused about as soon as its cached answer
+ * would have expired, or sooner. A token not seen before costs a TokenReview, and those are limited
+ * across all callers ({@code robusto.api.token-reviews-per-second}), so a flood of made-up tokens
+ * gets 429s while known callers are answered from the cache. An API server that cannot answer gets
+ * a 503, never a cached refusal.
  */
 @ApplicationScoped
 public class KubeAuth {
@@ -77,17 +78,21 @@ public class KubeAuth {
   private final KubernetesClient client;
   private final Ticker ticker;
   private final TokenBucket reviews;
-  private final TokenBucket refreshes;
+  // Separate budgets: grants, which a caller with many tokens multiplies, never starve the
+  // refreshes of identities (a known caller whose identity expires competes with new tokens).
+  private final TokenBucket identityRefreshes;
+  private final TokenBucket grantRefreshes;
   // Token hashes and access questions being reviewed again in the background, each once at a time.
   private final Set<Object> refreshing = ConcurrentHashMap.newKeySet();
-  // Bounded: refreshes beyond what it holds wait for a later request, or the entry's expiry.
+  // Bounded, and short enough that a queued refresh runs well before its answer expires; beyond
+  // it a refresh waits for a later request, or the entry's expiry.
   private final ExecutorService refresher =
       new ThreadPoolExecutor(
           2,
           2,
           0,
           TimeUnit.SECONDS,
-          new ArrayBlockingQueue<>(1_000),
+          new ArrayBlockingQueue<>(100),
           r -> {
             var t = new Thread(r, "token-refresh");
             t.setDaemon(true);
@@ -126,7 +131,8 @@ public class KubeAuth {
     // Callers in use are re-reviewed at most this fast too: many tokens minted for one tenant
     // cannot turn refreshes into a flood of their own.
     var refreshRate = Math.max(reviewsPerSecond, 50);
-    this.refreshes = new TokenBucket(refreshRate, refreshRate, ticker.read());
+    this.identityRefreshes = new TokenBucket(refreshRate, refreshRate, ticker.read());
+    this.grantRefreshes = new TokenBucket(refreshRate, refreshRate, ticker.read());
   }
 
   /**
@@ -145,26 +151,38 @@ public class KubeAuth {
     if (known.refusal() != null) {
       throw refuse(401, known.refusal());
     }
-    refreshIfDue(
-        key, known.reviewedAt(), REFRESH_AFTER, () -> identities.put(key, review(authorization)));
+    if (due(known.reviewedAt(), REFRESH_AFTER)) {
+      refresh(identities, key, known, identityRefreshes, () -> review(authorization));
+    }
     return known.user();
   }
 
+  private boolean due(long reviewedAt, Duration after) {
+    return ticker.read() - reviewedAt > after.toNanos();
+  }
+
   /**
-   * Asks the API server again, in the background, about an answer in use that is older than {@code
-   * after}, outside the budget for new tokens: a flood of those never makes a known caller wait. A
-   * revoked token or a withdrawn grant is found here.
+   * Asks the API server again, in the background, about {@code known}, an answer in use, outside
+   * the budget for new tokens: a flood of those never makes a known caller wait. A revoked token or
+   * a withdrawn grant is found here. The new answer replaces {@code known} only: a newer one (a
+   * denial found meanwhile, a stream's recheck) is never overwritten by an older question's.
    */
-  private void refreshIfDue(Object key, long reviewedAt, Duration after, Runnable review) {
-    var now = ticker.read();
-    if (now - reviewedAt <= after.toNanos() || refreshes.take(now) != 0 || !refreshing.add(key)) {
+  private <K, V> void refresh(
+      Cache<K, V> cache, K key, V known, TokenBucket budget, Supplier<V> review) {
+    if (!refreshing.add(key)) {
+      return;
+    }
+    if (budget.take(ticker.read()) != 0) {
+      refreshing.remove(key);
       return;
     }
     try {
       refresher.execute(
           () -> {
             try {
-              review.run();
+              if (cache.getIfPresent(key) == known) {
+                cache.asMap().replace(key, known, review.get());
+              }
             } catch (RuntimeException e) {
               // The API server did not answer: the current answer holds until it expires.
             } finally {
@@ -174,6 +192,11 @@ public class KubeAuth {
     } catch (RejectedExecutionException e) {
       refreshing.remove(key);
     }
+  }
+
+  /** Whether a background refresh is queued or running (for tests). */
+  boolean refreshPending() {
+    return !refreshing.isEmpty();
   }
 
   /** Who the bearer token belongs to; 401, or 429 when too many unknown tokens come at once. */
@@ -235,12 +258,8 @@ public class KubeAuth {
       UserInfo user, String verb, String resource, String subresource, String namespace) {
     var access = access(user, verb, resource, subresource, namespace);
     var known = decisions.getIfPresent(access);
-    if (known != null && known.allowed()) {
-      refreshIfDue(
-          access,
-          known.reviewedAt(),
-          DECISION_REFRESH_AFTER,
-          () -> decisions.put(access, decide(access)));
+    if (known != null && known.allowed() && due(known.reviewedAt(), DECISION_REFRESH_AFTER)) {
+      refresh(decisions, access, known, grantRefreshes, () -> decide(access));
     }
     var decision = known != null ? known : decisions.get(access, this::decide);
     if (!decision.allowed()) {

@@ -13,9 +13,16 @@ import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuild
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.http.BasicBuilder;
+import io.fabric8.kubernetes.client.http.HttpRequest;
+import io.fabric8.kubernetes.client.http.Interceptor;
 import jakarta.ws.rs.WebApplicationException;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -33,7 +40,28 @@ class KubeAuthIT {
 
   private final KubernetesClient client = LocalCluster.get().client();
   private final AtomicLong now = new AtomicLong(1_000_000_000L);
-  private final KubeAuth auth = new KubeAuth(client, 10, now::get);
+  // The threads KubeAuth's SubjectAccessReviews were sent from: the caller's, or a refresher's.
+  private final List<String> reviewsFrom = new CopyOnWriteArrayList<>();
+  private final KubeAuth auth =
+      new KubeAuth(
+          new KubernetesClientBuilder()
+              .withConfig(LocalCluster.get().config())
+              .withHttpClientBuilderConsumer(
+                  b ->
+                      b.addOrReplaceInterceptor(
+                          "count-access-reviews",
+                          new Interceptor() {
+                            @Override
+                            public void before(
+                                BasicBuilder builder, HttpRequest request, RequestTags tags) {
+                              if (request.uri().getPath().endsWith("/subjectaccessreviews")) {
+                                reviewsFrom.add(Thread.currentThread().getName());
+                              }
+                            }
+                          }))
+              .build(),
+          10,
+          now::get);
   private String caller;
 
   @BeforeEach
@@ -87,21 +115,35 @@ class KubeAuthIT {
     caller = account;
   }
 
+  @AfterEach
+  void removeTheServiceAccount() {
+    client.rbac().roleBindings().inNamespace(NAMESPACE).withName(caller).delete();
+    client.rbac().roles().inNamespace(NAMESPACE).withName(caller).delete();
+    client.serviceAccounts().inNamespace(NAMESPACE).withName(caller).delete();
+  }
+
   @Test
-  void aGrantInUseIsAskedAgainInTheBackgroundSoAWithdrawalIsRefusedBeforeItExpires() {
+  void aGrantInUseIsAskedAgainInTheBackgroundSoNoCallWaitsAndAWithdrawalIsRefusedBeforeItExpires() {
     var user = auth.authenticate(bearer());
     awaitApiServerSays(true);
+    var test = Thread.currentThread().getName();
     auth.allow(user, "get", "automationbatches", null, NAMESPACE);
+    assertThat(reviewsFrom).as("the first call asks the API server").containsExactly(test);
+
+    // Due (past 20 s), not expired (30 s): answered from memory, asked again in the background.
+    advance(Duration.ofSeconds(21));
+    auth.allow(user, "get", "automationbatches", null, NAMESPACE);
+    await().atMost(Duration.ofSeconds(20)).until(() -> !auth.refreshPending());
+    // Past the first answer's 30 s: the refreshed one serves, and no call waited on a review.
+    advance(Duration.ofSeconds(14));
+    auth.allow(user, "get", "automationbatches", null, NAMESPACE);
+    assertThat(reviewsFrom).hasSize(2).filteredOn(test::equals).hasSize(1);
 
     client.rbac().roleBindings().inNamespace(NAMESPACE).withName(caller).delete();
     awaitApiServerSays(false);
-    // Cached and not due for a refresh: still answered from memory.
-    advance(Duration.ofSeconds(10));
-    auth.allow(user, "get", "automationbatches", null, NAMESPACE);
-
-    // Due (past 20 s), not expired (30 s): this call is answered from memory while the API server
-    // is asked again; its refusal replaces the grant, though the clock never reaches 30 s.
-    advance(Duration.ofSeconds(11));
+    // The refreshed grant (asked at 21 s) is due at 41 s and expires at 51 s: the call at 42 s is
+    // answered from memory; the refusal it sets off replaces the grant before the clock gets there.
+    advance(Duration.ofSeconds(7));
     auth.allow(user, "get", "automationbatches", null, NAMESPACE);
     await()
         .atMost(Duration.ofSeconds(20))
@@ -114,6 +156,7 @@ class KubeAuthIT {
                     .extracting(KubeAuth.Problem::detail)
                     .asString()
                     .contains("may not get automationbatches in namespace " + NAMESPACE));
+    assertThat(reviewsFrom).filteredOn(test::equals).hasSize(1);
   }
 
   @Test
