@@ -99,8 +99,8 @@ class AdmissionAuditIT {
           .withName("sox-flag")
           .delete();
 
-      var tenantEntries = entries(auditor, "resource", "Tenant/sox-acme", from);
-      assertThat(actions(tenantEntries)).containsExactly(BOB + " update", ALICE + " create");
+      var tenantEntries =
+          awaitRecorded(auditor, "Tenant/sox-acme", from, BOB + " update", ALICE + " create");
       var create =
           tenantEntries.stream()
               .filter(e -> e.path("actor").asText().equals(ALICE))
@@ -119,8 +119,13 @@ class AdmissionAuditIT {
           .containsExactly(
               "system:authenticated", "system:serviceaccounts", "system:serviceaccounts:sox-it");
 
-      assertThat(actions(entries(auditor, "resource", "FeatureFlag/sox-flag", from)))
-          .containsExactly(ALICE + " delete", BOB + " update", ALICE + " create");
+      awaitRecorded(
+          auditor,
+          "FeatureFlag/sox-flag",
+          from,
+          ALICE + " delete",
+          BOB + " update",
+          ALICE + " create");
 
       // The operator's own writes to them (its finalizer, the status) are not requests.
       var operatorsRequests =
@@ -333,6 +338,24 @@ class AdmissionAuditIT {
   }
 
   /** The entries one filter selects, newest first, recorded since {@code from}. */
+  /**
+   * The entries of {@code resource} since {@code from} once the requests among them are exactly
+   * {@code actions}, newest first: the webhook answers the API server at once and records after.
+   */
+  private List<JsonNode> awaitRecorded(
+      String token, String resource, Instant from, String... actions) {
+    var recorded = new java.util.concurrent.atomic.AtomicReference<List<JsonNode>>();
+    await("recorded: " + resource)
+        .atMost(Duration.ofSeconds(15))
+        .untilAsserted(
+            () -> {
+              var entries = entries(token, "resource", resource, from);
+              assertThat(actions(entries)).containsExactly(actions);
+              recorded.set(entries);
+            });
+    return recorded.get();
+  }
+
   private List<JsonNode> entries(String token, String filter, String value, Instant from)
       throws Exception {
     var url =
