@@ -199,7 +199,9 @@ public class TenantDatabase {
    * Ends tenant sessions that hold a transaction open longer than {@code open}, or sit idle in one
    * longer than {@code idle}: a tenant may change its own session settings, so the bound on how
    * long it holds locks and the vacuum horizon back is kept here. A session holding an advisory
-   * lock is ended at once. Returns the sessions ended.
+   * lock is ended at once, except the locks the worker functions take to serialize a tenant's own
+   * reports (circuits, merchants: keyed by the tenant, so holding one delays only that tenant).
+   * Returns the sessions ended.
    */
   public List<EndedSession> endLongTransactions(Duration open, Duration idle) throws SQLException {
     var ended = new ArrayList<EndedSession>();
@@ -222,7 +224,8 @@ public class TenantDatabase {
         }
       }
       // The last condition: an advisory lock outlives transactions, and the audit chain and
-      // Flyway take advisory locks whose keys anyone can compute: a tenant holds none.
+      // Flyway take advisory locks whose keys anyone can compute: a tenant holds none but the
+      // worker functions' own, under its own name (V11, V14; ending those killed workers' reports).
       var terminated =
           Sql.list(
               c,
@@ -233,7 +236,10 @@ public class TenantDatabase {
               OR (a.state LIKE 'idle in transaction%'
                 AND a.state_change < now() - ? * interval '1 millisecond')
               OR EXISTS (SELECT FROM pg_locks l WHERE l.pid = a.pid
-                AND l.locktype = 'advisory')
+                AND l.locktype = 'advisory'
+                AND NOT (l.objsubid = 2 AND l.objid = hashtext(r.tenant_id)::oid
+                  AND l.classid IN (hashtext('robusto.circuits')::oid,
+                                    hashtext('robusto.merchants')::oid)))
               """,
               rs -> rs.getBoolean(3) ? new EndedSession(rs.getString(1), rs.getString(2)) : null,
               open.toMillis(),

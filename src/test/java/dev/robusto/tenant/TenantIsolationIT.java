@@ -212,6 +212,53 @@ class TenantIsolationIT {
                     == 0);
     locker.close();
 
+    // A worker function's own lock, under the tenant's own name, is spared: a merchant report in
+    // its transaction is not a tenant holding a lock (ending it killed workers' reports).
+    try (var reporter =
+        TestTenants.connect(TestTenants.databaseCredentials(client, "iso-hostil"))) {
+      reporter.setAutoCommit(false);
+      long reporterPid;
+      try (var rs =
+          reporter
+              .createStatement()
+              .executeQuery(
+                  "SELECT pg_backend_pid(),"
+                      + " robusto_worker_report_merchant('oxxo', 1, 0, 0, 'primary')")) {
+        rs.next();
+        reporterPid = rs.getLong(1);
+      }
+      // Two sweeps of the watchdog (1 s apart here), within the 3 s a transaction may sit idle.
+      Thread.sleep(2_000);
+      assertThat(
+              longValue(
+                  operator, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?", reporterPid))
+          .as("the reporting session lives")
+          .isEqualTo(1);
+      reporter.commit();
+    }
+    // The same lock under another tenant's name would stall that tenant's reports: ended.
+    var squatter = TestTenants.connect(TestTenants.databaseCredentials(client, "iso-hostil"));
+    long squatterPid;
+    try (var rs =
+        squatter
+            .createStatement()
+            .executeQuery(
+                "SELECT pg_backend_pid(),"
+                    + " pg_advisory_lock(hashtext('robusto.merchants'), hashtext('iso-vecino'))")) {
+      rs.next();
+      squatterPid = rs.getLong(1);
+    }
+    await("the watchdog ends the session holding another tenant's report lock")
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                longValue(
+                        operator,
+                        "SELECT count(*) FROM pg_stat_activity WHERE pid = ?",
+                        squatterPid)
+                    == 0);
+    squatter.close();
+
     // Arrays a one-dimensional cap would not bound are refused.
     try (var hostile = TestTenants.connect(TestTenants.databaseCredentials(client, "iso-hostil"))) {
       assertThatThrownBy(
