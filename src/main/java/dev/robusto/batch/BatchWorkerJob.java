@@ -137,7 +137,9 @@ public final class BatchWorkerJob {
             .withImage(settings.workerImage())
             .withImagePullPolicy(settings.workerImagePullPolicy())
             .withCommand(WorkerEnvironment.COMMAND)
-            .withEnv(WorkerEnvironment.of(workerConfig(batch, tenant, settings, merchant)))
+            .withEnv(
+                WorkerEnvironment.of(
+                    workerConfig(batch, tenant, settings, merchant), tenant.tenantId()))
             .withNewResources()
             .withRequests(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("160Mi")))
             .withLimits(Map.of("cpu", new Quantity("500m"), "memory", new Quantity("256Mi")))

@@ -114,7 +114,7 @@ final class FleetDeployment {
     if (worker.getEnv() != null) {
       env.addAll(worker.getEnv());
     }
-    env.addAll(WorkerEnvironment.of(config));
+    env.addAll(WorkerEnvironment.of(config, tenant.tenantId()));
     worker.setEnv(env);
   }
 }

@@ -33,12 +33,18 @@ public final class WorkerEnvironment {
   /** The port a worker answers its probes on (WorkerHealth). */
   public static final int HEALTH_PORT = WorkerHealth.DEFAULT_PORT;
 
+  /** The tenant whose worker this is, for its log lines. */
+  static final String TENANT = "ROBUSTO_TENANT";
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private WorkerEnvironment() {}
 
-  /** What the worker is told; nothing secret (an http processor's URL carries no credentials). */
-  public static List<EnvVar> of(WorkerConfig config) {
+  /**
+   * What the worker is told, and whose it is ({@code tenant}, for its log lines); nothing secret
+   * (an http processor's URL carries no credentials).
+   */
+  public static List<EnvVar> of(WorkerConfig config, String tenant) {
     String json;
     try {
       json = JSON.writeValueAsString(config);
@@ -49,6 +55,7 @@ public final class WorkerEnvironment {
         new ArrayList<>(
             List.of(
                 new EnvVarBuilder().withName("ROBUSTO_WORKER_CONFIG").withValue(json).build(),
+                new EnvVarBuilder().withName(TENANT).withValue(tenant).build(),
                 new EnvVarBuilder()
                     .withName("ROBUSTO_WORKER_NAME")
                     .withNewValueFrom()

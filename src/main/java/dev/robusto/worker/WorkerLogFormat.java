@@ -11,9 +11,9 @@ import org.jboss.logmanager.ExtLogRecord;
 
 /**
  * A worker's log lines as JSON, one object a line, for the cluster's log shipper: time, level,
- * logger, message, the worker (its pod), what it works on (batch, or fleet and revision) and, on
- * lines about one ticket, the ticket's key. The shipper adds the pod's namespace, which is the
- * tenant's. Nothing else: never a payload, a portal's answer or a credential.
+ * logger, message, the worker (its pod), its tenant, what it works on (batch, or fleet and
+ * revision) and, on lines about one ticket, the ticket's key. Nothing else: never a payload, a
+ * portal's answer or a credential.
  */
 final class WorkerLogFormat extends Formatter {
 
@@ -24,9 +24,12 @@ final class WorkerLogFormat extends Formatter {
 
   private final Map<String, Object> context;
 
-  WorkerLogFormat(String worker, WorkerConfig config) {
+  WorkerLogFormat(String worker, String tenant, WorkerConfig config) {
     var fields = new LinkedHashMap<String, Object>();
     fields.put("worker", worker);
+    if (tenant != null) {
+      fields.put("tenant", tenant);
+    }
     if (config.fleet() == null) {
       fields.put("batch", String.valueOf(config.batchId()));
     } else {

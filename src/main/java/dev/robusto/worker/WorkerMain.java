@@ -44,13 +44,13 @@ public final class WorkerMain {
    * bootstrap handler would hold every record in memory, unwritten. Records of INFO and up go to
    * standard error instead, one JSON object a line ({@link WorkerLogFormat}), for the pod's log.
    */
-  static void logToStandardError(String worker, WorkerConfig config) {
+  static void logToStandardError(String worker, String tenant, WorkerConfig config) {
     var root = java.util.logging.Logger.getLogger("");
     for (var handler : root.getHandlers()) {
       root.removeHandler(handler);
     }
     var console = new java.util.logging.ConsoleHandler();
-    console.setFormatter(new WorkerLogFormat(worker, config));
+    console.setFormatter(new WorkerLogFormat(worker, tenant, config));
     console.setLevel(java.util.logging.Level.INFO);
     root.addHandler(console);
     root.setLevel(java.util.logging.Level.INFO);
@@ -68,7 +68,7 @@ public final class WorkerMain {
       return 2;
     }
     var name = env.getOrDefault("ROBUSTO_WORKER_NAME", "worker-" + ProcessHandle.current().pid());
-    logToStandardError(name, config);
+    logToStandardError(name, env.get(WorkerEnvironment.TENANT), config);
     var health = new WorkerHealth(config, System::nanoTime);
     try {
       health.serve(

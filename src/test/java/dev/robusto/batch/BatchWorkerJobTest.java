@@ -120,5 +120,10 @@ class BatchWorkerJobTest {
     assertThat(config.merchant().circuitFailures()).isEqualTo(5);
     assertThat(config.merchant().circuitOpenMillis()).isEqualTo(60_000);
     assertThat(config.merchant().credentialHeader()).isEqualTo("Authorization");
+    assertThat(worker.getEnv())
+        .as("the worker names its tenant in its log lines")
+        .filteredOn(e -> e.getName().equals("ROBUSTO_TENANT"))
+        .singleElement()
+        .satisfies(e -> assertThat(e.getValue()).isEqualTo("acme"));
   }
 }

@@ -14,13 +14,14 @@ class WorkerLogFormatTest {
   private static final UUID BATCH = UUID.fromString("00000000-0000-0000-0000-0000000000e1");
 
   @Test
-  void aLineAboutATicketNamesTheWorkerTheBatchAndTheTicketAndNothingElse() throws Exception {
+  void aLineAboutATicketNamesTheWorkerItsTenantTheBatchAndTheTicketAndNothingElse()
+      throws Exception {
     var config =
         new ObjectMapper()
             .readValue(
                 "{\"batchId\": \"%s\", \"processor\": \"simulated\"}".formatted(BATCH),
                 WorkerConfig.class);
-    var format = new WorkerLogFormat("fin-de-mes-x7k2p", config);
+    var format = new WorkerLogFormat("fin-de-mes-x7k2p", "acme", config);
     // As Worker's LOG.infof writes it.
     var record =
         new ExtLogRecord(
@@ -43,6 +44,7 @@ class WorkerLogFormatTest {
     var json = new ObjectMapper().readTree(line);
     assertThat(json.get("level").asText()).isEqualTo("INFO");
     assertThat(json.get("worker").asText()).isEqualTo("fin-de-mes-x7k2p");
+    assertThat(json.get("tenant").asText()).isEqualTo("acme");
     assertThat(json.get("batch").asText()).isEqualTo(BATCH.toString());
     assertThat(json.get("ticket").asText()).isEqualTo("2026-11-0042");
     assertThat(json.get("message").asText()).isEqualTo("ticket dead_lettered after attempt 5");
