@@ -9,11 +9,12 @@ import dev.robusto.queue.WorkQueue;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.List;
+import java.util.Set;
 
 /**
  * A batch's status from what the reconciler found: phase, counts, workers, Jobs and conditions
- * (Ready, Throttled, Complete), each with a reason and a message that says what happens next.
+ * (Ready, Throttled, Complete, and Stalled while it waits for a person), each with a reason and a
+ * message that says what happens next.
  */
 final class BatchStatusAggregator {
 
@@ -45,6 +46,13 @@ final class BatchStatusAggregator {
     static final Control NONE = new Control(false, 0, null);
   }
 
+  /**
+   * Why a batch cannot start that the same GitOps sync may still fix (a merchant or tickets applied
+   * after it): not stalled. The others (no tenant, unreadable or forbidden tickets) need a person.
+   */
+  private static final Set<String> WAITING_FOR_AN_OBJECT =
+      Set.of("MerchantNotFound", "ItemsSourceNotFound");
+
   private BatchStatusAggregator() {}
 
   /** The batch cannot start: no tenant, or its tickets cannot be read. */
@@ -56,10 +64,13 @@ final class BatchStatusAggregator {
         batch.getStatus() == null ? null : batch.getStatus().observedGeneration;
     status.phase = Phase.PENDING;
     status.tenant = tenant;
-    status.conditions =
-        List.of(
-            condition(batch, READY, false, reason, message),
-            condition(batch, COMPLETE, false, "NotStarted", "The batch has not started."));
+    var conditions = new ArrayList<Condition>();
+    conditions.add(condition(batch, READY, false, reason, message));
+    conditions.add(condition(batch, COMPLETE, false, "NotStarted", "The batch has not started."));
+    if (!WAITING_FOR_AN_OBJECT.contains(reason)) {
+      conditions.add(condition(batch, Conditions.STALLED, true, reason, message));
+    }
+    status.conditions = conditions;
     return status;
   }
 
@@ -113,6 +124,20 @@ final class BatchStatusAggregator {
                 "InProgress",
                 "%d of %d tickets finished.".formatted(c.finished(), c.total())));
     conditions.add(throttled(batch, status, facts));
+    if (status.phase == Phase.FAILED) {
+      var whatToDo =
+          "WorkerJobFailed".equals(verdict.reason())
+              ? ""
+              : c.deadLettered() > 0
+                  ? (" No ticket succeeded: once the cause in the dead letters' last errors is"
+                          + " fixed, raise spec.redriveGeneration to send the %d again.")
+                      .formatted(c.deadLettered())
+                  : " No ticket succeeded: the portal refused every one for good (each ticket's"
+                      + " last error says why); fix them and submit them again.";
+      conditions.add(
+          condition(
+              batch, Conditions.STALLED, true, verdict.reason(), verdict.message() + whatToDo));
+    }
     if (status.phase.finished() && status.completionTime == null) {
       status.completionTime = facts.now().toString();
     } else if (!status.phase.finished()) {

@@ -8,10 +8,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A fleet's phase, message and conditions (Ready, Progressing, MetricWarning), from where the
- * reconcile left its rollout in the status: the one place that decides what a person reads.
+ * A fleet's phase, message and conditions (Ready, Progressing, MetricWarning, and Stalled while a
+ * person must act: a rolled-back revision, a fleet that cannot run), from where the reconcile left
+ * its rollout in the status: the one place that decides what a person reads.
  */
 final class FleetStatusAggregator {
+
+  private static final String ROLLED_BACK = "RolledBack";
 
   /** Why a rollout waits at its step: a condition reason, and a message that says what to do. */
   record Wait(String reason, String message) {}
@@ -49,7 +52,7 @@ final class FleetStatusAggregator {
     } else if (status.abortedRevision != null && status.abortReason != null) {
       status.phase = Phase.DEGRADED;
       status.message = status.abortReason;
-      progressingReason = "RolledBack";
+      progressingReason = ROLLED_BACK;
     } else {
       status.phase = stableReady ? Phase.HEALTHY : Phase.PROGRESSING;
       status.message =
@@ -71,6 +74,18 @@ final class FleetStatusAggregator {
             stableReady ? "The stable revision has all its replicas ready." : status.message,
             status.canaryRevision != null && wait == null,
             progressingReason);
+    if (status.phase == Phase.DEGRADED) {
+      status.conditions.add(
+          Conditions.of(
+              previous == null ? null : previous.conditions,
+              fleet.getMetadata().getGeneration(),
+              Conditions.STALLED,
+              true,
+              ROLLED_BACK,
+              ("Revision %d is stopped (status.message says why) and is not tried again until"
+                      + " spec.template or spec.processor changes, or robusto.dev/action=retry.")
+                  .formatted(status.abortedRevision)));
+    }
   }
 
   /** A fleet that cannot run at all: Degraded and not Ready, the reason and what to do. */
@@ -84,6 +99,14 @@ final class FleetStatusAggregator {
     status.message = message;
     status.conditions =
         conditions(fleet, fleet.getStatus(), status, false, reason, message, false, reason);
+    status.conditions.add(
+        Conditions.of(
+            fleet.getStatus() == null ? null : fleet.getStatus().conditions,
+            fleet.getMetadata().getGeneration(),
+            Conditions.STALLED,
+            true,
+            reason,
+            message));
   }
 
   /**

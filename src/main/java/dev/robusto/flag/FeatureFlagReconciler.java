@@ -278,6 +278,15 @@ public class FeatureFlagReconciler implements Reconciler<FeatureFlag> {
                 false,
                 "InvalidSpec",
                 "Not served until fixed: " + String.join("; ", errors) + "."));
+    if (!errors.isEmpty()) {
+      conditions.add(
+          condition(
+              flag,
+              Conditions.STALLED,
+              true,
+              "InvalidSpec",
+              "Fix the spec: " + String.join("; ", errors) + "."));
+    }
     conditions.add(disabledCondition(flag, status, auto));
     var watch = flag.getSpec().autoDisable;
     if (watch != null) {

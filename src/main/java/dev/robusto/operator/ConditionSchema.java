@@ -15,7 +15,9 @@ public final class ConditionSchema {
 
   private ConditionSchema() {}
 
-  @JsonPropertyDescription("Ready, or another aspect of the resource.")
+  @JsonPropertyDescription(
+      "Ready, another aspect of the resource, or Stalled: present, and True, only while nothing"
+          + " more happens without a person (Flux's health checks read it).")
   public String type;
 
   @JsonPropertyDescription("True, False or Unknown.")

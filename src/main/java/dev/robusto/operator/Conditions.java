@@ -10,6 +10,13 @@ public final class Conditions {
 
   public static final String READY = "Ready";
 
+  /**
+   * True only while nothing more happens without a person (a spec to fix, a conflict to settle, a
+   * failure to look at), and absent otherwise: kstatus reads it, so Flux's health checks fail at
+   * once instead of waiting for their timeout.
+   */
+  public static final String STALLED = "Stalled";
+
   private Conditions() {}
 
   /** The condition of {@code type} in {@code conditions}, if there is one. */

@@ -133,8 +133,7 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
     try {
       plan = TenantPlan.resolve(tenant, defaults);
     } catch (InvalidTenantException e) {
-      writeStatus(
-          tenant, context, t -> TenantStatusAggregator.invalid(t, "InvalidSpec", e.getMessage()));
+      writeStatus(tenant, context, t -> TenantStatusAggregator.invalidSpec(t, e.getMessage()));
       return UpdateControl.noUpdate();
     }
     context.managedWorkflowAndDependentResourceContext().put(TenantPlan.class, plan);
@@ -236,7 +235,7 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
             .get(TenantPlan.class, TenantPlan.class);
     Function<Tenant, TenantStatus> status;
     if (plan.isEmpty()) {
-      status = t -> TenantStatusAggregator.invalid(t, "ReconcileError", error.getMessage());
+      status = t -> TenantStatusAggregator.unplanned(t, error);
     } else if (error instanceof TenantDatabaseException) {
       status = t -> TenantStatusAggregator.failed(t, plan.get(), Map.of(DATABASE, error));
     } else if (error instanceof AggregatedOperatorException aggregated) {

@@ -1,5 +1,6 @@
 package dev.robusto.tenant;
 
+import dev.robusto.operator.Conditions;
 import dev.robusto.operator.ReconcileErrors;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
@@ -122,14 +123,27 @@ final class TenantStatusAggregator {
     for (var concern : CONCERN_ORDER) {
       status.add(concern, false, type, "Nothing is provisioned while the conflict lasts.");
     }
+    status.add(Conditions.STALLED, true, type, message);
     return status.withReady();
   }
 
-  /** An error before any dependent ran, such as a tier the operator has no defaults for. */
-  static TenantStatus invalid(Tenant tenant, String reason, String message) {
+  /**
+   * A spec the operator cannot plan from, such as a tier it has no defaults for: nothing happens
+   * until it is fixed.
+   */
+  static TenantStatus invalidSpec(Tenant tenant, String message) {
     var status =
         new TenantStatusAggregator(tenant, null, previousDatabase(tenant), previousUsage(tenant));
-    status.add(READY, false, reason, message);
+    status.add(READY, false, "InvalidSpec", message);
+    status.add(Conditions.STALLED, true, "InvalidSpec", message);
+    return status.build();
+  }
+
+  /** An error before any dependent ran; the framework retries with backoff. */
+  static TenantStatus unplanned(Tenant tenant, Throwable error) {
+    var status =
+        new TenantStatusAggregator(tenant, null, previousDatabase(tenant), previousUsage(tenant));
+    status.add(READY, false, ReconcileErrors.reason(error), ReconcileErrors.retrying(error));
     return status.build();
   }
 

@@ -8,6 +8,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.robusto.localnode.LocalNode;
 import dev.robusto.tenant.TenantLimits;
 import dev.robusto.tenant.Tier;
+import dev.robusto.testing.ArgoCdScripts;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.PostgresResource;
@@ -114,6 +115,9 @@ class AutomationBatchIT {
       client.resource(batch).create();
 
       var done = awaitPhase(namespace, "fin-de-mes", "PartiallyFailed");
+      // Finished, but 50 tickets were refused: Argo CD shows it for someone to look at.
+      assertThat(ArgoCdScripts.health(client, done))
+          .isEqualTo(new ArgoCdScripts.Health("Degraded", condition(done, "Ready").getMessage()));
       var counts = done.getStatus().counts;
       assertThat(counts.total).isEqualTo(500);
       assertThat(counts.succeeded).isEqualTo(450);
@@ -322,6 +326,14 @@ class AutomationBatchIT {
     assertThat(condition(orphan, "Ready").getMessage())
         .isEqualTo(
             "Namespace default belongs to no Tenant; create batches in a tenant's namespace.");
+    // No sync can fix it: Flux fails at once (Stalled), Argo CD shows it Degraded.
+    assertThat(condition(orphan, "Stalled").getStatus()).isEqualTo("True");
+    assertThat(ArgoCdScripts.health(client, orphan))
+        .isEqualTo(
+            new ArgoCdScripts.Health(
+                "Degraded",
+                "Namespace default belongs to no Tenant; create batches in a tenant's"
+                    + " namespace."));
 
     client
         .resource(
@@ -351,10 +363,12 @@ class AutomationBatchIT {
                     spec.processor.simulated = new AutomationBatchSpec.Simulated();
                   }))
           .create();
-      assertThat(
-              condition(awaitReason(namespace, "tarde", "ItemsSourceNotFound"), "Ready")
-                  .getMessage())
+      var waiting = awaitReason(namespace, "tarde", "ItemsSourceNotFound");
+      assertThat(condition(waiting, "Ready").getMessage())
           .isEqualTo("ConfigMap llega-tarde not found in the batch's namespace; create it");
+      // The same sync may still apply the ConfigMap: waiting, not stalled.
+      assertThat(waiting.getStatus().conditions).noneMatch(c -> c.getType().equals("Stalled"));
+      assertThat(ArgoCdScripts.health(client, waiting).status()).isEqualTo("Progressing");
       client
           .resource(
               new ConfigMapBuilder()
@@ -367,6 +381,29 @@ class AutomationBatchIT {
           .create();
       var done = awaitPhase(namespace, "tarde", "Succeeded");
       assertThat(done.getStatus().counts.succeeded).isEqualTo(2);
+      assertThat(ArgoCdScripts.health(client, done).status()).isEqualTo("Healthy");
+
+      // Every ticket refused for good: finished, and nothing more happens without a person.
+      client
+          .resource(
+              batch(
+                  namespace,
+                  "todo-mal",
+                  spec -> {
+                    spec.items = List.of(item("m-1"), item("m-2"));
+                    spec.processor.simulated = new AutomationBatchSpec.Simulated();
+                    spec.processor.simulated.permanentFailureRate = 1.0;
+                  }))
+          .create();
+      var failed = awaitPhase(namespace, "todo-mal", "Failed");
+      assertThat(condition(failed, "Stalled").getMessage())
+          .isEqualTo(
+              "0 of 2 tickets succeeded, 2 failed, 0 dead-lettered. No ticket succeeded: the"
+                  + " portal refused every one for good (each ticket's last error says why); fix"
+                  + " them and submit them again.");
+      assertThat(ArgoCdScripts.health(client, failed))
+          .isEqualTo(
+              new ArgoCdScripts.Health("Degraded", condition(failed, "Stalled").getMessage()));
     }
   }
 

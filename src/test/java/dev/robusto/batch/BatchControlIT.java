@@ -12,6 +12,7 @@ import dev.robusto.tenant.Tenant;
 import dev.robusto.tenant.TenantOwner;
 import dev.robusto.tenant.TenantSpec;
 import dev.robusto.tenant.Tier;
+import dev.robusto.testing.ArgoCdScripts;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.PostgresResource;
@@ -92,6 +93,8 @@ class BatchControlIT {
                     && status.counts.running == 0
                     && kubelet.running() == 0;
               });
+      assertThat(ArgoCdScripts.health(client, get(namespace, "pausable")).status())
+          .isEqualTo("Suspended");
       var callsWhenSuspended = calls.get();
       await("no worker calls the portal while the batch is suspended")
           .during(Duration.ofSeconds(4))

@@ -157,6 +157,69 @@ class BatchStatusAggregatorTest {
     assertThat(status.lastRedrive.tickets).isEqualTo(5);
   }
 
+  @Test
+  void aBatchWithNoTicketSucceededStallsUntilRedrivenAndOneThatDidDoesNot() {
+    var failed = batch();
+    failed.setStatus(BatchStatusAggregator.of(batch(), facts(new Counts(0, 0, 0, 0, 0, 8), null)));
+    assertThat(failed.getStatus().phase).isEqualTo(AutomationBatchStatus.Phase.FAILED);
+    assertThat(stalled(failed.getStatus()))
+        .hasValueSatisfying(
+            c ->
+                assertThat(c.getMessage())
+                    .isEqualTo(
+                        "0 of 8 tickets succeeded, 0 failed, 8 dead-lettered. No ticket"
+                            + " succeeded: once the cause in the dead letters' last errors is"
+                            + " fixed, raise spec.redriveGeneration to send the 8 again."));
+
+    var redriven =
+        new BatchStatusAggregator.Facts(
+            "acme",
+            new Counts(0, 8, 0, 0, 0, 0),
+            0,
+            2,
+            150,
+            false,
+            null,
+            null,
+            null,
+            MIDNIGHT,
+            NOW,
+            new BatchStatusAggregator.Control(
+                false, 1, new AutomationBatchStatus.Redrive(1, 8, NOW.toString())));
+    assertThat(stalled(BatchStatusAggregator.of(failed, redriven))).isEmpty();
+    assertThat(
+            stalled(
+                BatchStatusAggregator.of(batch(), facts(new Counts(0, 0, 0, 450, 50, 0), null))))
+        .isEmpty();
+  }
+
+  @Test
+  void aBatchThatCannotStartStallsWithWhatToDoUnlessWhatItWaitsForMayStillBeApplied() {
+    var status =
+        BatchStatusAggregator.pending(
+            batch(), "acme", "InvalidItems", "items.json of ConfigMap t is not a JSON array.");
+    assertThat(status.phase).isEqualTo(AutomationBatchStatus.Phase.PENDING);
+    assertThat(stalled(status))
+        .hasValueSatisfying(
+            c -> {
+              assertThat(c.getReason()).isEqualTo("InvalidItems");
+              assertThat(c.getMessage())
+                  .isEqualTo("items.json of ConfigMap t is not a JSON array.");
+            });
+    // A Merchant sorts after an AutomationBatch in a sync: it may arrive a moment later.
+    assertThat(
+            stalled(
+                BatchStatusAggregator.pending(
+                    batch(), "acme", "MerchantNotFound", "Merchant oxxo does not exist.")))
+        .isEmpty();
+  }
+
+  private static java.util.Optional<Condition> stalled(AutomationBatchStatus status) {
+    return status.conditions.stream()
+        .filter(c -> c.getType().equals("Stalled") && c.getStatus().equals("True"))
+        .findFirst();
+  }
+
   private static BatchStatusAggregator.Facts facts(
       Counts counts, AutomationBatchStatus.WorkerJob job) {
     return new BatchStatusAggregator.Facts(

@@ -9,6 +9,7 @@ import dev.robusto.flag.FeatureFlagSpec;
 import dev.robusto.localnode.LocalNode;
 import dev.robusto.tenant.TenantLimits;
 import dev.robusto.tenant.Tier;
+import dev.robusto.testing.ArgoCdScripts;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.Postgres;
@@ -38,6 +39,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -109,6 +111,18 @@ class AutomationDeploymentIT {
       assertThat(status.abortedRevision).isEqualTo(2);
       assertThat(status.abortReason)
           .matches("error-rate of revision 2 was 0\\.[0-9]{3}, over its threshold 0\\.200\\.");
+      // Revision 2 is not tried again without a person: Flux fails at once, Argo CD says why.
+      assertThat(status.conditions)
+          .filteredOn(c -> c.getType().equals("Stalled"))
+          .singleElement()
+          .satisfies(c -> assertThat(c.getReason()).isEqualTo("RolledBack"));
+      assertThat(ArgoCdScripts.health(client, degraded))
+          .satisfies(h -> assertThat(h.status()).isEqualTo("Degraded"))
+          .satisfies(
+              h ->
+                  assertThat(h.message())
+                      .startsWith(status.abortReason)
+                      .contains("robusto.dev/action=retry"));
       assertThat(status.lastAnalysis.metrics.get(0).value)
           .as("the canary fails about 40 %% of its attempts; a few attempts make a rough sample")
           .isGreaterThan(0.2);
@@ -213,7 +227,12 @@ class AutomationDeploymentIT {
                   }))
           .create();
       feed(namespace, "sano", 3_000);
-      awaitPhase(namespace, "sano", "Healthy");
+      var healthy = awaitPhase(namespace, "sano", "Healthy");
+      assertThat(ArgoCdScripts.health(client, healthy))
+          .isEqualTo(new ArgoCdScripts.Health("Healthy", healthy.getStatus().message));
+      assertThat(ArgoCdScripts.fleetActions(client, healthy))
+          .containsOnly(
+              Map.entry("promote", false), Map.entry("abort", false), Map.entry("retry", false));
 
       // Every status the operator writes, from a watch: a step that lasts less than a poll's
       // interval is still seen.
@@ -375,9 +394,20 @@ class AutomationDeploymentIT {
           .during(Duration.ofSeconds(5))
           .atMost(Duration.ofSeconds(7))
           .until(() -> get(namespace, "quieto").getStatus().rollbacks.isEmpty());
+      var paused = get(namespace, "quieto");
+      assertThat(ArgoCdScripts.health(client, paused))
+          .satisfies(h -> assertThat(h.status()).isEqualTo("Suspended"))
+          .satisfies(h -> assertThat(h.message()).startsWith("Waiting for data before going on."));
+      assertThat(ArgoCdScripts.fleetActions(client, paused))
+          .containsOnly(
+              Map.entry("promote", true), Map.entry("abort", true), Map.entry("retry", false));
 
-      act(namespace, "quieto", "abort");
+      // Abort, retry and promote as Argo CD's actions send them (the scripts in argocd-cm).
+      ArgoCdScripts.runFleetAction(client, paused, "abort");
       var aborted = awaitPhase(namespace, "quieto", "Degraded");
+      assertThat(ArgoCdScripts.fleetActions(client, aborted))
+          .containsOnly(
+              Map.entry("promote", false), Map.entry("abort", false), Map.entry("retry", true));
       assertThat(aborted.getStatus().abortReason).isEqualTo("Aborted by request at step 2.");
       assertThat(aborted.getStatus().lastAction).startsWith("abort at ");
       await("the action is removed once its outcome is written")
@@ -387,12 +417,12 @@ class AutomationDeploymentIT {
                   assertThat(get(namespace, "quieto").getMetadata().getAnnotations())
                       .doesNotContainKey(AutomationDeployment.ACTION_ANNOTATION));
 
-      act(namespace, "quieto", "retry");
+      ArgoCdScripts.runFleetAction(client, aborted, "retry");
       await()
           .atMost(Duration.ofSeconds(30))
           .until(() -> get(namespace, "quieto").getStatus().canaryRevision != null);
 
-      act(namespace, "quieto", "promote");
+      ArgoCdScripts.runFleetAction(client, get(namespace, "quieto"), "promote");
       await("promoted at once, skipping analysis")
           .atMost(Duration.ofSeconds(30))
           .untilAsserted(

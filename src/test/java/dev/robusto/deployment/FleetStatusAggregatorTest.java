@@ -22,6 +22,7 @@ class FleetStatusAggregatorTest {
         .satisfies(c -> assertThat(c.getStatus()).isEqualTo("True"))
         .satisfies(c -> assertThat(c.getReason()).isEqualTo("StableAvailable"));
     assertThat(condition(status, "Progressing").getReason()).isEqualTo("Idle");
+    assertThat(status.conditions).noneMatch(c -> c.getType().equals("Stalled"));
   }
 
   @Test
@@ -74,6 +75,15 @@ class FleetStatusAggregatorTest {
     assertThat(status.message).isEqualTo(status.abortReason);
     assertThat(condition(status, "Progressing").getReason()).isEqualTo("RolledBack");
     assertThat(condition(status, "Ready").getStatus()).isEqualTo("True");
+    assertThat(condition(status, "Stalled"))
+        .satisfies(c -> assertThat(c.getStatus()).isEqualTo("True"))
+        .satisfies(
+            c ->
+                assertThat(c.getMessage())
+                    .isEqualTo(
+                        "Revision 2 is stopped (status.message says why) and is not tried again"
+                            + " until spec.template or spec.processor changes, or"
+                            + " robusto.dev/action=retry."));
   }
 
   @Test
@@ -118,6 +128,8 @@ class FleetStatusAggregatorTest {
     assertThat(status.phase).isEqualTo(AutomationDeploymentStatus.Phase.DEGRADED);
     assertThat(condition(status, "Ready").getReason()).isEqualTo("TenantNotFound");
     assertThat(condition(status, "Progressing").getReason()).isEqualTo("TenantNotFound");
+    assertThat(condition(status, "Stalled").getMessage())
+        .isEqualTo("Namespace x belongs to no Tenant.");
   }
 
   @Test

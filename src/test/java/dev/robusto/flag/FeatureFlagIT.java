@@ -9,6 +9,7 @@ import dev.robusto.audit.AuditCanonical;
 import dev.robusto.tenant.Tenant;
 import dev.robusto.tenant.TenantSpec;
 import dev.robusto.tenant.Tier;
+import dev.robusto.testing.ArgoCdScripts;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.Postgres;
@@ -77,6 +78,7 @@ class FeatureFlagIT {
               assertThat(status.conditions)
                   .anySatisfy(c -> assertThat(c.getReason()).isEqualTo("Served"));
             });
+    assertThat(ArgoCdScripts.health(client, get("ff-captcha")).status()).isEqualTo("Healthy");
 
     // The kill switch: every tenant's answer goes, so callers fall back to their code default.
     client
@@ -96,6 +98,9 @@ class FeatureFlagIT {
               var status = status("ff-captcha");
               assertThat(status.disabledReason).contains("spec.state: DISABLED");
             });
+    // Off on purpose: Argo CD shows it Suspended, not broken.
+    assertThat(ArgoCdScripts.health(client, get("ff-captcha")))
+        .isEqualTo(new ArgoCdScripts.Health("Suspended", status("ff-captcha").disabledReason));
     // Both of the tenant's writes are in the audit log, the ConfigMap's content as its hash.
     var flagsJson =
         client
@@ -158,6 +163,11 @@ class FeatureFlagIT {
                                       + " not one of the variants.");
                         }));
     assertThat(flagd("flag-tres", "ff-modelo")).isEmpty();
+    assertThat(ArgoCdScripts.health(client, get("ff-modelo")))
+        .isEqualTo(
+            new ArgoCdScripts.Health(
+                "Degraded",
+                "Fix the spec: tenant 'flag-tres' is given 'premium', not one of the variants."));
   }
 
   @Test
@@ -343,6 +353,15 @@ class FeatureFlagIT {
                           + " returned 0.350, over 0.200. Set spec.state to ENABLED to turn it back"
                           + " on.");
             });
+    // Turned off by its metric: someone should look before turning it back on.
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () ->
+                assertThat(ArgoCdScripts.health(client, get("ff-prom")))
+                    .isEqualTo(
+                        new ArgoCdScripts.Health(
+                            "Degraded", statusOf(get("ff-prom")).disabledReason)));
     assertThat(get("ff-prom-bad").getSpec().state)
         .as("a query Prometheus refuses never turns a flag off")
         .isEqualTo(FeatureFlagSpec.State.ENABLED);

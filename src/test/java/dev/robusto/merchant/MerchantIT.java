@@ -11,6 +11,7 @@ import dev.robusto.batch.AutomationBatchSpec;
 import dev.robusto.batch.AutomationBatchStatus;
 import dev.robusto.localnode.LocalNode;
 import dev.robusto.tenant.Tier;
+import dev.robusto.testing.ArgoCdScripts;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.Postgres;
@@ -110,6 +111,9 @@ class MerchantIT {
       assertThat(batch(namespace, "despues").counts.succeeded).isEqualTo(10);
       status = awaitMerchant(namespace, "rotacion", s -> "Primary".equals(s.credentialInUse));
       assertThat(ready(status).getReason()).isEqualTo("Ready");
+      assertThat(ArgoCdScripts.health(client, current(namespace, "rotacion")))
+          .satisfies(h -> assertThat(h.status()).isEqualTo("Healthy"))
+          .satisfies(h -> assertThat(h.message()).startsWith("Calls succeed"));
 
       // Neither credential is in the Merchant, its Events or the workers' logs.
       var events =
@@ -160,6 +164,13 @@ class MerchantIT {
           .contains("refused both credentials of Secret portal-rechazo")
           .contains("put a valid one in primary or fallback");
       assertThat(invoiced).isEmpty();
+      // Only a person fixes it: Flux fails at once (Stalled), Argo CD shows it Degraded.
+      assertThat(status.conditions)
+          .filteredOn(c -> c.getType().equals("Stalled"))
+          .singleElement()
+          .satisfies(c -> assertThat(c.getReason()).isEqualTo("CredentialsRefused"));
+      assertThat(ArgoCdScripts.health(client, current(namespace, "rechazo")))
+          .isEqualTo(new ArgoCdScripts.Health("Degraded", ready.getMessage()));
 
       secret(namespace, "portal-rechazo", OLD, NEW);
       await("the tickets go through once the Secret holds a valid credential")
@@ -167,7 +178,11 @@ class MerchantIT {
           .until(() -> finished(namespace, "en-espera"));
       assertThat(batch(namespace, "en-espera").counts.succeeded).isEqualTo(6);
       assertThat(invoiced).hasSize(6);
-      awaitMerchant(namespace, "rechazo", s -> "Fallback".equals(s.credentialInUse));
+      var recovered =
+          awaitMerchant(namespace, "rechazo", s -> "Fallback".equals(s.credentialInUse));
+      assertThat(recovered.conditions).noneMatch(c -> c.getType().equals("Stalled"));
+      assertThat(ArgoCdScripts.health(client, current(namespace, "rechazo")).status())
+          .isEqualTo("Healthy");
     } finally {
       portal.stop(0);
     }
@@ -430,6 +445,10 @@ class MerchantIT {
   private boolean finished(String namespace, String name) {
     var status = batch(namespace, name);
     return status != null && status.phase != null && status.phase.finished();
+  }
+
+  private Merchant current(String namespace, String name) {
+    return client.resources(Merchant.class).inNamespace(namespace).withName(name).get();
   }
 
   private MerchantStatus awaitMerchant(

@@ -4,6 +4,7 @@ import static dev.robusto.testing.TestTenants.tenant;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.robusto.testing.ArgoCdScripts;
 import dev.robusto.testing.LocalCluster;
 import dev.robusto.testing.LocalClusterResource;
 import dev.robusto.testing.PostgresResource;
@@ -56,6 +57,8 @@ class TenantIT {
     client.resource(tenant).create();
 
     var ready = awaitReady("acme");
+    assertThat(ArgoCdScripts.health(client, ready))
+        .isEqualTo(new ArgoCdScripts.Health("Healthy", readyCondition(ready).getMessage()));
     assertThat(ready.getStatus().getNamespace()).isEqualTo("tenant-acme");
     assertThat(ready.getStatus().getObservedGeneration()).isEqualTo(1L);
     assertThat(ready.getStatus().getEffectiveLimits()).isEqualTo(new TenantLimits(20, 1000, 6000));
@@ -278,6 +281,13 @@ class TenantIT {
               assertThat(c.getReason()).isEqualTo("NamespaceConflict");
               assertThat(c.getMessage()).contains("tenant-someone-elses").contains("never adopts");
             });
+    // Nothing happens until a person settles it: Flux and Argo CD say so at once.
+    assertThat(conflicted.getStatus().getConditions())
+        .filteredOn(c -> c.getType().equals("Stalled"))
+        .singleElement()
+        .satisfies(c -> assertThat(c.getStatus()).isEqualTo("True"));
+    assertThat(ArgoCdScripts.health(client, conflicted))
+        .isEqualTo(new ArgoCdScripts.Health("Degraded", readyCondition(conflicted).getMessage()));
     var untouched = client.namespaces().withName("tenant-someone-elses").get();
     assertThat(untouched.getMetadata().getOwnerReferences()).isEmpty();
     assertThat(untouched.getMetadata().getLabels()).doesNotContainKey(Tenant.TENANT_LABEL);
@@ -338,6 +348,8 @@ class TenantIT {
               assertThat(ready.getReason()).isEqualTo("Suspended");
               assertThat(ready.getMessage()).contains("spec.suspended");
             });
+    var suspended = client.resources(Tenant.class).withName("toggle").get();
+    assertThat(ArgoCdScripts.health(client, suspended).status()).isEqualTo("Suspended");
   }
 
   @Test
@@ -413,6 +425,39 @@ class TenantIT {
             child(RoleBinding.class, ns, TenantOwnerRoleBinding.NAME)
                 .getMetadata()
                 .getResourceVersion());
+  }
+
+  @Test
+  void aSpecTheOperatorCannotPlanFromStallsUntilFixedAndGitOpsToolsSayWhy() {
+    // The CRD cannot see the tier's defaults, so this passes the API server: 150 workers at once
+    // on a startup tenant, whose day allows 100 tickets, is refused by the operator alone.
+    client
+        .resource(
+            tenant(
+                "greedy", Tier.STARTUP, spec -> spec.setLimits(new TenantLimits(150, null, null))))
+        .create();
+
+    var stalled = awaitCondition("greedy", "Stalled", "True");
+    assertThat(readyCondition(stalled).getReason()).isEqualTo("InvalidSpec");
+    assertThat(ArgoCdScripts.health(client, stalled))
+        .satisfies(h -> assertThat(h.status()).isEqualTo("Degraded"))
+        .satisfies(
+            h ->
+                assertThat(h.message())
+                    .contains("limits.maxConcurrentJobs (150) exceeds the daily limit (100")
+                    .contains("set limits.maxDailyJobs"));
+
+    client
+        .resources(Tenant.class)
+        .withName("greedy")
+        .edit(
+            t -> {
+              t.getSpec().setLimits(new TenantLimits(150, 1000, null));
+              return t;
+            });
+    var fixed = awaitReady("greedy");
+    assertThat(fixed.getStatus().getConditions()).noneMatch(c -> c.getType().equals("Stalled"));
+    assertThat(ArgoCdScripts.health(client, fixed).status()).isEqualTo("Healthy");
   }
 
   private Tenant awaitReady(String name) {

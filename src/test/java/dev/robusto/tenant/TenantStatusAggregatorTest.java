@@ -76,6 +76,30 @@ class TenantStatusAggregatorTest {
         .hasSize(ReconcileErrors.MAX_MESSAGE);
   }
 
+  @Test
+  void onlyWhatNeedsAPersonStallsTheTenant() {
+    var tenant = TestTenants.tenant("stall", Tier.STARTUP, s -> {});
+    var plan = TenantPlan.resolve(tenant, defaults);
+    assertThat(TenantStatusAggregator.provisioned(tenant, plan, database(), null).getConditions())
+        .noneMatch(c -> c.getType().equals("Stalled"));
+    assertThat(
+            TenantStatusAggregator.failed(
+                    tenant, plan, Map.of(TenantReconciler.NAMESPACE, apiError(500, "boom")))
+                .getConditions())
+        .noneMatch(c -> c.getType().equals("Stalled"));
+
+    var conflict =
+        TenantStatusAggregator.conflict(
+            tenant, plan, TenantStatusAggregator.NAMESPACE_CONFLICT, "Namespace x is not ours.");
+    assertThat(condition(conflict, "Stalled").getStatus()).isEqualTo("True");
+    assertThat(condition(conflict, "Stalled").getReason()).isEqualTo("NamespaceConflict");
+    assertThat(condition(conflict, "Ready").getReason()).isEqualTo("NamespaceConflict");
+
+    var invalid = TenantStatusAggregator.invalidSpec(tenant, "Unknown tier gold.");
+    assertThat(condition(invalid, "Stalled").getMessage()).isEqualTo("Unknown tier gold.");
+    assertThat(condition(invalid, "Ready").getReason()).isEqualTo("InvalidSpec");
+  }
+
   private static TenantDatabaseStatus database() {
     var database = new TenantDatabaseStatus();
     database.setRole("t_tenant_a");
