@@ -8,16 +8,11 @@ if obj.status == nil or (observed ~= nil and observed ~= obj.metadata.generation
   hs.message = "Waiting for the operator to observe this generation."
   return hs
 end
-local ready, stalled = nil, nil
+local ready = nil
 for _, condition in ipairs(obj.status.conditions or {}) do
   if condition.type == "Ready" then ready = condition end
-  if condition.type == "Stalled" and condition.status == "True" then stalled = condition end
 end
-if stalled ~= nil then
-  -- The portal refused both credentials, or no tenant: only a person fixes them.
-  hs.status = "Degraded"
-  hs.message = stalled.message
-elseif ready == nil then
+if ready == nil then
   hs.status = "Progressing"
   hs.message = "Waiting for the operator to observe this generation."
 elseif ready.status == "True" then
@@ -28,7 +23,8 @@ elseif ready.reason == "CredentialsMissing" then
   hs.status = "Progressing"
   hs.message = ready.message
 else
-  -- The portal's circuit is open (its tickets wait), or a reconcile failed: both heal by themselves.
+  -- Both credentials refused (a new Secret value ends it), the portal's circuit open (it closes by
+  -- itself), no tenant, or a reconcile failing: its tickets wait, using no attempt.
   hs.status = "Degraded"
   hs.message = ready.message
 end

@@ -24,6 +24,10 @@ elseif ready.status == "True" then
 elseif ready.reason == "Suspended" then
   hs.status = "Suspended"
   hs.message = ready.message
+elseif ready.reason == "NamespaceConflict" then
+  -- Not stalled: its namespace is still being deleted, and is created anew once gone.
+  hs.status = "Progressing"
+  hs.message = ready.message
 else
   -- Not provisioned and retried with backoff (the API server or PostgreSQL failing).
   hs.status = "Degraded"

@@ -45,6 +45,11 @@ public class AutomationBatchStatus {
   @JsonPropertyDescription("The spec generation this status reflects.")
   public Long observedGeneration;
 
+  @JsonPropertyDescription(
+      "The spec generation whose tickets are in the queue; behind observedGeneration while the"
+          + " batch waits for what its tickets need (its merchant, their ConfigMap).")
+  public Long ingestedGeneration;
+
   @JsonPropertyDescription("The Tenant whose namespace this is.")
   public String tenant;
 

@@ -39,7 +39,17 @@ final class BatchDecision {
     var status = batch.getStatus();
     return status == null
         || status.counts == null
-        || !batch.getMetadata().getGeneration().equals(status.observedGeneration);
+        || !batch.getMetadata().getGeneration().equals(ingestedGeneration(status));
+  }
+
+  /**
+   * The generation whose tickets are in the queue. A status written before ingestedGeneration
+   * existed has only observedGeneration, which then meant the same.
+   */
+  static Long ingestedGeneration(AutomationBatchStatus status) {
+    return status.ingestedGeneration != null
+        ? status.ingestedGeneration
+        : status.observedGeneration;
   }
 
   /** Finished and its spec unchanged: nothing to read or share out, only Jobs to remove. */

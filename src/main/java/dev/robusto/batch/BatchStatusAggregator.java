@@ -47,21 +47,20 @@ final class BatchStatusAggregator {
   }
 
   /**
-   * Why a batch cannot start that the same GitOps sync may still fix (a merchant or tickets applied
-   * after it): not stalled. The others (no tenant, unreadable or forbidden tickets) need a person.
+   * Why a batch cannot start that ends without a person: a merchant or tickets the same GitOps sync
+   * may still apply, or a tenant whose database rows follow its namespace. Not stalled; the others
+   * (tickets that cannot be read, a Secret the chart forbids) need a person.
    */
   private static final Set<String> WAITING_FOR_AN_OBJECT =
-      Set.of("MerchantNotFound", "ItemsSourceNotFound");
+      Set.of("MerchantNotFound", "ItemsSourceNotFound", "ItemsSourceKeyMissing", "TenantNotFound");
 
   private BatchStatusAggregator() {}
 
   /** The batch cannot start: no tenant, or its tickets cannot be read. */
   static AutomationBatchStatus pending(
       AutomationBatch batch, String tenant, String reason, String message) {
+    // Observed (so kstatus reads its conditions), but this generation's tickets are not read yet.
     var status = carriedOver(batch);
-    // This generation's tickets are not read yet: the status must not claim it observed them.
-    status.observedGeneration =
-        batch.getStatus() == null ? null : batch.getStatus().observedGeneration;
     status.phase = Phase.PENDING;
     status.tenant = tenant;
     var conditions = new ArrayList<Condition>();
@@ -92,6 +91,7 @@ final class BatchStatusAggregator {
 
   static AutomationBatchStatus of(AutomationBatch batch, Facts facts) {
     var status = carriedOver(batch);
+    status.ingestedGeneration = batch.getMetadata().getGeneration();
     var c = facts.counts();
     status.tenant = facts.tenant();
     status.counts = counts(c);
@@ -282,6 +282,7 @@ final class BatchStatusAggregator {
     status.observedGeneration = batch.getMetadata().getGeneration();
     var old = batch.getStatus();
     if (old != null) {
+      status.ingestedGeneration = BatchDecision.ingestedGeneration(old);
       status.jobs = new ArrayList<>(old.jobs);
       status.startTime = old.startTime;
       status.completionTime = old.completionTime;

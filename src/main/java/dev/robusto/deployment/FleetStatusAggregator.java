@@ -9,8 +9,8 @@ import java.util.List;
 
 /**
  * A fleet's phase, message and conditions (Ready, Progressing, MetricWarning, and Stalled while a
- * person must act: a rolled-back revision, a fleet that cannot run), from where the reconcile left
- * its rollout in the status: the one place that decides what a person reads.
+ * rolled-back revision waits for a person), from where the reconcile left its rollout in the
+ * status: the one place that decides what a person reads.
  */
 final class FleetStatusAggregator {
 
@@ -97,16 +97,10 @@ final class FleetStatusAggregator {
     status.observedGeneration = fleet.getMetadata().getGeneration();
     status.phase = Phase.DEGRADED;
     status.message = message;
+    // Not stalled: a tenant's database rows follow its namespace, so a fleet applied in the same
+    // sync may see no tenant for a moment.
     status.conditions =
         conditions(fleet, fleet.getStatus(), status, false, reason, message, false, reason);
-    status.conditions.add(
-        Conditions.of(
-            fleet.getStatus() == null ? null : fleet.getStatus().conditions,
-            fleet.getMetadata().getGeneration(),
-            Conditions.STALLED,
-            true,
-            reason,
-            message));
   }
 
   /**

@@ -3,10 +3,8 @@ package dev.robusto.merchant;
 import dev.robusto.operator.Conditions;
 import dev.robusto.operator.EnumNames;
 import dev.robusto.operator.StatusWrites;
-import io.fabric8.kubernetes.api.model.Condition;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -99,15 +97,15 @@ final class MerchantStatusAggregator {
                       : "",
                   status.lastHour.successRate);
     }
-    var conditions = new ArrayList<Condition>();
-    var before = previous == null ? null : previous.conditions;
-    conditions.add(Conditions.of(before, generation, READY, ready, reason, message));
-    // Only a person fixes a refused credential. A missing Secret may still be applied by the same
-    // sync, and an open circuit closes by itself.
-    if ("CredentialsRefused".equals(reason)) {
-      conditions.add(Conditions.of(before, generation, Conditions.STALLED, true, reason, message));
-    }
-    status.conditions = conditions;
+    status.conditions =
+        List.of(
+            Conditions.of(
+                previous == null ? null : previous.conditions,
+                generation,
+                READY,
+                ready,
+                reason,
+                message));
     return status;
   }
 
@@ -120,21 +118,22 @@ final class MerchantStatusAggregator {
     return status;
   }
 
-  /** A merchant outside a tenant's namespace: nothing happens until it is moved into one. */
+  /** A merchant outside a tenant's namespace. */
   static MerchantStatus noTenant(Merchant merchant) {
     var previous = merchant.getStatus();
     var status = StatusWrites.copy(previous, MerchantStatus.class, MerchantStatus::new);
-    var generation = merchant.getMetadata().getGeneration();
-    status.observedGeneration = generation;
-    var before = previous == null ? null : previous.conditions;
-    var message =
-        "Namespace "
-            + merchant.getMetadata().getNamespace()
-            + " belongs to no Tenant; create merchants in a tenant's namespace.";
+    status.observedGeneration = merchant.getMetadata().getGeneration();
     status.conditions =
         List.of(
-            Conditions.of(before, generation, READY, false, "TenantNotFound", message),
-            Conditions.of(before, generation, Conditions.STALLED, true, "TenantNotFound", message));
+            Conditions.of(
+                previous == null ? null : previous.conditions,
+                merchant.getMetadata().getGeneration(),
+                READY,
+                false,
+                "TenantNotFound",
+                "Namespace "
+                    + merchant.getMetadata().getNamespace()
+                    + " belongs to no Tenant; create merchants in a tenant's namespace."));
     return status;
   }
 

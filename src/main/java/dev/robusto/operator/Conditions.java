@@ -28,13 +28,14 @@ public final class Conditions {
 
   /**
    * {@code conditions} after a reconcile that failed: Ready first and false, with the kind of
-   * failure as its reason and what failed as its message ({@link ReconcileErrors}); the others as
-   * they were.
+   * failure as its reason and what failed as its message ({@link ReconcileErrors}); no Stalled; the
+   * others as they were.
    */
   public static List<Condition> notReady(
       List<Condition> conditions, Long generation, Throwable error) {
     var next = new java.util.ArrayList<Condition>(conditions == null ? List.of() : conditions);
-    next.removeIf(c -> READY.equals(c.getType()));
+    // A reconcile retried with backoff is not stalled, whatever the last one found.
+    next.removeIf(c -> READY.equals(c.getType()) || STALLED.equals(c.getType()));
     next.add(
         0,
         of(

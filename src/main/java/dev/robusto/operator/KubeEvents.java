@@ -45,7 +45,9 @@ public final class KubeEvents {
       Set<String> types,
       Predicate<String> badWhenTrue) {
     for (var condition : after) {
-      if (!types.isEmpty() && !types.contains(condition.getType())) {
+      // Stalled restates Ready's reason and message for kstatus: Ready's Event says it already.
+      if ((!types.isEmpty() && !types.contains(condition.getType()))
+          || Conditions.STALLED.equals(condition.getType())) {
         continue;
       }
       var bad = "True".equals(condition.getStatus()) == badWhenTrue.test(condition.getType());

@@ -15,8 +15,15 @@ final class NamespaceGuard {
 
   private NamespaceGuard() {}
 
-  /** A message saying what to fix, or empty when the tenant may manage its namespace. */
-  static Optional<String> conflict(Tenant tenant, Context<Tenant> context) {
+  /**
+   * Why the tenant may not manage its namespace, saying what to fix; {@code passing}: the namespace
+   * is being deleted, so the conflict ends by itself (a Tenant re-created, or renamed, in one
+   * sync).
+   */
+  record Conflict(String message, boolean passing) {}
+
+  /** The conflict, or empty when the tenant may manage its namespace. */
+  static Optional<Conflict> conflict(Tenant tenant, Context<Tenant> context) {
     // The dependent's informer only holds namespaces controlled by a Tenant: no API call needed.
     if (context.getSecondaryResource(Namespace.class).isPresent()) {
       return Optional.empty();
@@ -26,19 +33,31 @@ final class NamespaceGuard {
     if (existing == null || controlledBy(existing, tenant)) {
       return Optional.empty();
     }
+    if (existing.getMetadata().getDeletionTimestamp() != null) {
+      return Optional.of(
+          new Conflict(
+              ("Namespace '%s' is being deleted; this Tenant creates it anew once it is gone.")
+                  .formatted(name),
+              true));
+    }
     var owner =
         existing.getMetadata().getLabels() == null
             ? null
             : existing.getMetadata().getLabels().get(Tenant.TENANT_LABEL);
     if (owner != null && !owner.equals(tenant.getMetadata().getName())) {
       return Optional.of(
-          "Namespace '%s' belongs to Tenant '%s'. Set spec.namespace to a namespace no other tenant uses."
-              .formatted(name, owner));
+          new Conflict(
+              "Namespace '%s' belongs to Tenant '%s'. Set spec.namespace to a namespace no other tenant uses."
+                  .formatted(name, owner),
+              false));
     }
     return Optional.of(
-        ("Namespace '%s' already exists and was not created for this Tenant; Robusto never adopts"
-                + " existing namespaces. Set spec.namespace to a free name, or delete the namespace.")
-            .formatted(name));
+        new Conflict(
+            ("Namespace '%s' already exists and was not created for this Tenant; Robusto never"
+                    + " adopts existing namespaces. Set spec.namespace to a free name, or delete the"
+                    + " namespace.")
+                .formatted(name),
+            false));
   }
 
   private static boolean controlledBy(Namespace namespace, Tenant tenant) {

@@ -146,7 +146,8 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
           context,
           plan,
           TenantStatusAggregator.NAMESPACE_CONFLICT,
-          namespaceConflict.get());
+          namespaceConflict.get().message(),
+          !namespaceConflict.get().passing());
     }
     TenantDatabaseSync.Outcome database;
     TenantUsage usage;
@@ -160,7 +161,8 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
             context,
             plan,
             TenantStatusAggregator.RETAINED_ROWS_CONFLICT,
-            retainedConflict.get());
+            retainedConflict.get(),
+            true);
       }
       context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
       database = databaseSync.sync(tenant, plan, context.getClient(), rows);
@@ -194,10 +196,19 @@ public class TenantReconciler implements Reconciler<Tenant>, Cleaner<Tenant> {
         usageStore.month(tenantId, YearMonth.from(today)));
   }
 
-  /** Something else holds what this Tenant would take: report it, touch nothing, look again. */
+  /**
+   * Something else holds what this Tenant would take: report it, touch nothing, look again. {@code
+   * stalls}: only a person ends it.
+   */
   private static UpdateControl<Tenant> conflict(
-      Tenant tenant, Context<Tenant> context, TenantPlan plan, String type, String message) {
-    writeStatus(tenant, context, t -> TenantStatusAggregator.conflict(t, plan, type, message));
+      Tenant tenant,
+      Context<Tenant> context,
+      TenantPlan plan,
+      String type,
+      String message,
+      boolean stalls) {
+    writeStatus(
+        tenant, context, t -> TenantStatusAggregator.conflict(t, plan, type, message, stalls));
     return UpdateControl.<Tenant>noUpdate().rescheduleAfter(CONFLICT_RECHECK);
   }
 

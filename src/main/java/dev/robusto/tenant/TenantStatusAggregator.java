@@ -114,16 +114,20 @@ final class TenantStatusAggregator {
 
   /**
    * The namespace is someone else's, or the database rows under the Tenant's name were retained
-   * from an earlier Tenant ({@code type} says which): nothing was touched.
+   * from an earlier Tenant ({@code type} says which): nothing was touched. {@code stalls}: only a
+   * person ends it (a namespace being deleted does not).
    */
-  static TenantStatus conflict(Tenant tenant, TenantPlan plan, String type, String message) {
+  static TenantStatus conflict(
+      Tenant tenant, TenantPlan plan, String type, String message, boolean stalls) {
     var status =
         new TenantStatusAggregator(tenant, plan, previousDatabase(tenant), previousUsage(tenant));
     status.add(type, true, type, message);
     for (var concern : CONCERN_ORDER) {
       status.add(concern, false, type, "Nothing is provisioned while the conflict lasts.");
     }
-    status.add(Conditions.STALLED, true, type, message);
+    if (stalls) {
+      status.add(Conditions.STALLED, true, type, message);
+    }
     return status.withReady();
   }
 

@@ -13,7 +13,8 @@ import org.jboss.logmanager.ExtLogRecord;
  * A worker's log lines as JSON, one object a line, for the cluster's log shipper: time, level,
  * logger, message, the worker (its pod), its tenant, what it works on (batch, or fleet and
  * revision) and, on lines about one ticket, the ticket's key. Nothing else: never a payload, a
- * portal's answer or a credential.
+ * portal's answer or a credential. The tenant's own code runs in its pods and can write any line:
+ * what must be sure of the tenant keys on the pod's namespace, which the log shipper adds.
  */
 final class WorkerLogFormat extends Formatter {
 

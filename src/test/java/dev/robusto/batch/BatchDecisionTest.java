@@ -101,6 +101,14 @@ class BatchDecisionTest {
     assertThat(BatchDecision.needsIngest(batch))
         .as("the ConfigMap created later is still read")
         .isTrue();
+    assertThat(pending.observedGeneration)
+        .as("observed, so Flux reads its conditions: Stalled or waiting")
+        .isEqualTo(2L);
+    assertThat(pending.ingestedGeneration).as("generation 1's tickets are queued").isEqualTo(1L);
+    // Again, and with a status this version wrote: still read.
+    batch.setStatus(
+        BatchStatusAggregator.pending(batch, "acme", "ItemsNotFound", "ConfigMap x not found."));
+    assertThat(BatchDecision.needsIngest(batch)).isTrue();
   }
 
   private static WorkQueue.Counts counts(long held, long pending) {

@@ -164,11 +164,9 @@ class MerchantIT {
           .contains("refused both credentials of Secret portal-rechazo")
           .contains("put a valid one in primary or fallback");
       assertThat(invoiced).isEmpty();
-      // Only a person fixes it: Flux fails at once (Stalled), Argo CD shows it Degraded.
-      assertThat(status.conditions)
-          .filteredOn(c -> c.getType().equals("Stalled"))
-          .singleElement()
-          .satisfies(c -> assertThat(c.getReason()).isEqualTo("CredentialsRefused"));
+      // Argo CD shows it Degraded; it is not Stalled, since a new Secret value (which the same
+      // GitOps sync may bring) ends it without any change to the Merchant, as below.
+      assertThat(status.conditions).noneMatch(c -> c.getType().equals("Stalled"));
       assertThat(ArgoCdScripts.health(client, current(namespace, "rechazo")))
           .isEqualTo(new ArgoCdScripts.Health("Degraded", ready.getMessage()));
 
@@ -180,7 +178,6 @@ class MerchantIT {
       assertThat(invoiced).hasSize(6);
       var recovered =
           awaitMerchant(namespace, "rechazo", s -> "Fallback".equals(s.credentialInUse));
-      assertThat(recovered.conditions).noneMatch(c -> c.getType().equals("Stalled"));
       assertThat(ArgoCdScripts.health(client, current(namespace, "rechazo")).status())
           .isEqualTo("Healthy");
     } finally {

@@ -14,18 +14,17 @@ class MerchantStatusAggregatorTest {
 
   private static final List<String> URLS = List.of("portal.example:443", "respaldo.example:443");
 
-  @ParameterizedTest(name = "{0} {1}/{2}, circuits {3} -> {4} {5} {6}, stalled {8}")
+  @ParameterizedTest(name = "{0} {1}/{2}, circuits {3} -> {4} {5} {6}")
   @CsvSource(
       delimiter = '|',
       value = {
-        // credential | succeeded | failed | open circuits | Ready | reason | circuit | rate |
-        // Stalled
-        "primary  | 97 | 3 | ''                                    | True  | Ready              | Closed     | 97%  | False",
-        "fallback | 10 | 0 | ''                                    | True  | FallbackCredential | Closed     | 100%  | False",
-        "none     | 2  | 1 | portal.example:443                    | True  | Ready              | PartlyOpen | 66.6%  | False",
-        "primary  | 0  | 9 | portal.example:443 respaldo.example:443 | False | CircuitOpen      | Open       | 0%  | False",
-        "missing  | 0  | 4 | ''                                    | False | CredentialsMissing | Closed     | 0%  | False",
-        "refused  | 0  | 4 | ''                                    | False | CredentialsRefused | Closed     | 0%  | True",
+        // credential | succeeded | failed | open circuits | Ready | reason | circuit | rate
+        "primary  | 97 | 3 | ''                                    | True  | Ready              | Closed     | 97%",
+        "fallback | 10 | 0 | ''                                    | True  | FallbackCredential | Closed     | 100%",
+        "none     | 2  | 1 | portal.example:443                    | True  | Ready              | PartlyOpen | 66.6%",
+        "primary  | 0  | 9 | portal.example:443 respaldo.example:443 | False | CircuitOpen      | Open       | 0%",
+        "missing  | 0  | 4 | ''                                    | False | CredentialsMissing | Closed     | 0%",
+        "refused  | 0  | 4 | ''                                    | False | CredentialsRefused | Closed     | 0%",
       })
   void readyAndItsReasonFollowWhatTheWorkersReported(
       String credential,
@@ -35,8 +34,7 @@ class MerchantStatusAggregatorTest {
       String ready,
       String reason,
       String circuit,
-      String rate,
-      boolean stalled) {
+      String rate) {
     var circuits = new java.util.HashMap<String, Boolean>();
     URLS.forEach(u -> circuits.put(u, open.contains(u)));
     var status =
@@ -56,10 +54,6 @@ class MerchantStatusAggregatorTest {
     assertThat(status.credentialInUse)
         .isEqualTo(Character.toUpperCase(credential.charAt(0)) + credential.substring(1));
     assertThat(status.observedGeneration).isEqualTo(3L);
-    // Only a person fixes a refused credential; a Secret may arrive, a circuit closes by itself.
-    assertThat(status.conditions)
-        .filteredOn(c -> c.getType().equals("Stalled") && c.getStatus().equals("True"))
-        .hasSize(stalled ? 1 : 0);
   }
 
   @Test

@@ -19,6 +19,18 @@ class ConditionsTest {
       List.of(condition("Ready", "True", "Running"), condition("Complete", "False", "InProgress"));
 
   @Test
+  void aReconcileRetriedWithBackoffIsNotStalledWhateverTheLastOneFound() {
+    var stalled =
+        List.of(
+            condition("Ready", "False", "TenantNotFound"),
+            condition("Stalled", "True", "TenantNotFound"));
+    var conditions =
+        Conditions.notReady(stalled, 2L, new SQLException("Connection refused.", "08001"));
+    assertThat(conditions).extracting(Condition::getType).containsExactly("Ready");
+    assertThat(conditions.get(0).getReason()).isEqualTo("DatabaseUnavailable");
+  }
+
+  @Test
   void aDatabaseOutageShowsInReadyAndLeavesTheOtherConditionsAlone() {
     var outage = new SQLException("Connection to localhost:5432 refused.", "08001");
     var conditions = Conditions.notReady(HEALTHY, 4L, new IllegalStateException("wrapped", outage));

@@ -320,6 +320,61 @@ class TenantIT {
   }
 
   @Test
+  void aTenantTakingOverANamespaceStillBeingDeletedWaitsForItWithoutStalling() {
+    client.resource(tenant("viejo", Tier.STARTUP, spec -> {})).create();
+    awaitReady("viejo");
+    // Something in it holds the namespace in deletion until the test lets go.
+    client
+        .configMaps()
+        .inNamespace("tenant-viejo")
+        .resource(
+            new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                .withNewMetadata()
+                .withName("hold")
+                .withFinalizers("robusto.dev/test-hold")
+                .endMetadata()
+                .build())
+        .create();
+    client.resources(Tenant.class).withName("viejo").delete();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                client
+                        .namespaces()
+                        .withName("tenant-viejo")
+                        .get()
+                        .getMetadata()
+                        .getDeletionTimestamp()
+                    != null);
+
+    // The same namespace under a new Tenant (a rename in one GitOps sync): it ends by itself.
+    client
+        .resource(tenant("nuevo", Tier.STARTUP, spec -> spec.setNamespace("tenant-viejo")))
+        .create();
+    var waiting = awaitCondition("nuevo", "NamespaceConflict", "True");
+    assertThat(readyCondition(waiting).getMessage())
+        .isEqualTo(
+            "Namespace 'tenant-viejo' is being deleted; this Tenant creates it anew once it is"
+                + " gone.");
+    assertThat(waiting.getStatus().getConditions()).noneMatch(c -> c.getType().equals("Stalled"));
+    assertThat(ArgoCdScripts.health(client, waiting).status()).isEqualTo("Progressing");
+
+    client
+        .configMaps()
+        .inNamespace("tenant-viejo")
+        .withName("hold")
+        .edit(
+            cm -> {
+              cm.getMetadata().setFinalizers(List.of());
+              return cm;
+            });
+    var ready = awaitReady("nuevo");
+    assertThat(ready.getStatus().getNamespace()).isEqualTo("tenant-viejo");
+    assertThat(ArgoCdScripts.health(client, ready).status()).isEqualTo("Healthy");
+  }
+
+  @Test
   void turningIsolationOffRemovesThePolicyAndSuspensionZeroesTheQuota() {
     client.resource(tenant("toggle", Tier.STARTUP, spec -> {})).create();
     awaitReady("toggle");

@@ -90,10 +90,24 @@ class TenantStatusAggregatorTest {
 
     var conflict =
         TenantStatusAggregator.conflict(
-            tenant, plan, TenantStatusAggregator.NAMESPACE_CONFLICT, "Namespace x is not ours.");
+            tenant,
+            plan,
+            TenantStatusAggregator.NAMESPACE_CONFLICT,
+            "Namespace x is not ours.",
+            true);
     assertThat(condition(conflict, "Stalled").getStatus()).isEqualTo("True");
     assertThat(condition(conflict, "Stalled").getReason()).isEqualTo("NamespaceConflict");
     assertThat(condition(conflict, "Ready").getReason()).isEqualTo("NamespaceConflict");
+    assertThat(
+            TenantStatusAggregator.conflict(
+                    tenant,
+                    plan,
+                    TenantStatusAggregator.NAMESPACE_CONFLICT,
+                    "Namespace x is being deleted.",
+                    false)
+                .getConditions())
+        .as("a namespace being deleted frees itself")
+        .noneMatch(c -> c.getType().equals("Stalled"));
 
     var invalid = TenantStatusAggregator.invalidSpec(tenant, "Unknown tier gold.");
     assertThat(condition(invalid, "Stalled").getMessage()).isEqualTo("Unknown tier gold.");
