@@ -137,18 +137,9 @@ class BatchStatusAggregatorTest {
     assertThat(finished.getStatus().completionTime).isNotNull();
     var redrive = new AutomationBatchStatus.Redrive(1, 5, NOW.toString());
     var facts =
-        new BatchStatusAggregator.Facts(
-            "acme",
+        facts(
             new Counts(0, 5, 0, 45, 0, 0),
-            0,
-            2,
-            150,
-            false,
             null,
-            null,
-            null,
-            MIDNIGHT,
-            NOW,
             new BatchStatusAggregator.Control(false, 1, redrive));
     var status = BatchStatusAggregator.of(finished, facts);
     assertThat(status.phase.finished()).isFalse();
@@ -172,18 +163,9 @@ class BatchStatusAggregatorTest {
                             + " fixed, raise spec.redriveGeneration to send the 8 again."));
 
     var redriven =
-        new BatchStatusAggregator.Facts(
-            "acme",
+        facts(
             new Counts(0, 8, 0, 0, 0, 0),
-            0,
-            2,
-            150,
-            false,
             null,
-            null,
-            null,
-            MIDNIGHT,
-            NOW,
             new BatchStatusAggregator.Control(
                 false, 1, new AutomationBatchStatus.Redrive(1, 8, NOW.toString())));
     assertThat(stalled(BatchStatusAggregator.of(failed, redriven))).isEmpty();
@@ -222,19 +204,13 @@ class BatchStatusAggregatorTest {
 
   private static BatchStatusAggregator.Facts facts(
       Counts counts, AutomationBatchStatus.WorkerJob job) {
+    return facts(counts, job, BatchStatusAggregator.Control.NONE);
+  }
+
+  private static BatchStatusAggregator.Facts facts(
+      Counts counts, AutomationBatchStatus.WorkerJob job, BatchStatusAggregator.Control control) {
     return new BatchStatusAggregator.Facts(
-        "acme",
-        counts,
-        0,
-        2,
-        150,
-        false,
-        null,
-        job,
-        null,
-        MIDNIGHT,
-        NOW,
-        BatchStatusAggregator.Control.NONE);
+        "acme", counts, 0, 2, 150, false, null, job, null, MIDNIGHT, NOW, control);
   }
 
   private static AutomationBatch batch() {
