@@ -411,7 +411,7 @@ public final class WorkQueue {
    * The ticket with that key of the tenant living in {@code namespace} now: the live one, else its
    * latest outcome, with its steps when {@code withSteps} (every attempt of every redrive, in the
    * order they started), else none. One query, so reading a ticket costs the database one round
-   * trip.
+   * trip; its outcomes are looked up only when it is not live, by batch and key (V27).
    */
   public java.util.Optional<Ticket> ticket(String namespace, String key, boolean withSteps)
       throws SQLException {
@@ -419,19 +419,21 @@ public final class WorkQueue {
         """
         WITH tenant AS (
           SELECT tenant_id FROM tenant_config WHERE namespace = ? AND retained_at IS NULL),
-        found AS (
+        live AS (
           SELECT i.tenant_id, i.batch_id, i.state, i.attempts, i.last_error, i.created_at,
-                 i.updated_at, NULL::timestamptz AS finished_at, 0 AS rank
+                 i.updated_at, NULL::timestamptz AS finished_at
             FROM automation_items i JOIN tenant t USING (tenant_id)
-           WHERE i.idempotency_key = ?
+           WHERE i.idempotency_key = ?),
+        found AS (
+          SELECT * FROM live
           UNION ALL
           (SELECT o.tenant_id, o.batch_id, o.state, o.attempts, o.last_error, o.created_at,
-                  o.finished_at, o.finished_at, 1
+                  o.finished_at, o.finished_at
              FROM automation_item_keys k JOIN tenant t USING (tenant_id)
              JOIN automation_item_outcomes o
                ON o.batch_id = k.batch_id AND o.tenant_id = k.tenant_id
               AND o.idempotency_key = k.idempotency_key
-            WHERE k.idempotency_key = ?
+            WHERE NOT EXISTS (SELECT FROM live) AND k.idempotency_key = ?
             ORDER BY o.finished_at DESC LIMIT 1))
         SELECT f.state, f.attempts, f.last_error, f.created_at, f.updated_at, f.finished_at,
                b.name, b.priority, b.max_attempts, b.suspended, b.merchant, s.*
@@ -444,7 +446,6 @@ public final class WorkQueue {
                    array_agg(s.detail ORDER BY s.started_at, s.item_id, s.attempt)
               FROM automation_ticket_steps s
              WHERE ? AND s.tenant_id = f.tenant_id AND s.idempotency_key = ?) s ON true
-         ORDER BY f.rank LIMIT 1
         """,
         rs ->
             new Ticket(

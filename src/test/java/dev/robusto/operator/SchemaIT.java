@@ -46,7 +46,8 @@ class SchemaIT {
           "V23__audit_actor_groups.sql",
           "V24__outcome_custody.sql",
           "V25__payload_encryption.sql",
-          "V26__audit_reader_role.sql");
+          "V26__audit_reader_role.sql",
+          "V27__outcome_by_key.sql");
 
   @Test
   void everyMigrationCanRunTwiceAndEveryRollbackRestoresThePriorSchema() throws Exception {

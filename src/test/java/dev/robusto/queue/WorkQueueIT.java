@@ -238,6 +238,55 @@ class WorkQueueIT {
   }
 
   @Test
+  void aTicketReadsAsItStandsLiveFirstElseItsLatestOutcomeAndOnlyInItsTenantsNamespace()
+      throws Exception {
+    operator.enqueue(BATCH, "acme", "normal", items(0, 2));
+    assertThat(operator.ticket("tenant-acme", "ticket-0", false).orElseThrow())
+        .extracting(WorkQueue.Ticket::state, WorkQueue.Ticket::finishedAt)
+        .containsExactly("held", null);
+
+    execute("UPDATE automation_batches SET max_attempts = 1");
+    new DailyLedger(db).admit(BATCH, "acme", java.time.LocalDate.now(), 1_000_000);
+    for (var claim : queue.claim(BATCH, "w", 2, Duration.ofSeconds(30))) {
+      if (claim.key().equals("ticket-0")) {
+        queue.fail(claim, "HTTP 503", false, RETRY);
+      } else {
+        queue.succeed(claim);
+      }
+    }
+    var deadLettered = operator.ticket("tenant-acme", "ticket-0", false).orElseThrow();
+    assertThat(deadLettered)
+        .extracting(
+            WorkQueue.Ticket::state, WorkQueue.Ticket::attempts, WorkQueue.Ticket::lastError)
+        .containsExactly("dead_lettered", 1, "HTTP 503");
+    assertThat(deadLettered.finishedAt()).isNotNull();
+    assertThat(operator.ticket("tenant-acme", "ticket-1", false).orElseThrow().state())
+        .isEqualTo("succeeded");
+
+    assertThat(operator.redrive(BATCH, 1)).hasValue(1);
+    assertThat(operator.ticket("tenant-acme", "ticket-0", false).orElseThrow())
+        .as("requeued: the live row, not the outcome it left as 'redriven'")
+        .extracting(
+            WorkQueue.Ticket::state, WorkQueue.Ticket::attempts, WorkQueue.Ticket::finishedAt)
+        .containsExactly("held", 0, null);
+
+    new DailyLedger(db).admit(BATCH, "acme", java.time.LocalDate.now(), 1_000_000);
+    queue.succeed(queue.claim(BATCH, "w", 1, Duration.ofSeconds(30)).get(0));
+    assertThat(operator.ticket("tenant-acme", "ticket-0", true).orElseThrow())
+        .as("the latest of its two outcomes")
+        .extracting(WorkQueue.Ticket::state, WorkQueue.Ticket::batch)
+        .containsExactly("succeeded", "fin-de-mes");
+
+    execute(
+        "INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs,"
+            + " max_daily_jobs, requests_per_minute) VALUES ('otra', 'startup', 'tenant-otra', 3, 100, 600)");
+    assertThat(operator.ticket("tenant-otra", "ticket-0", true))
+        .as("the same key in another tenant's namespace")
+        .isEmpty();
+    assertThat(operator.ticket("tenant-acme", "ticket-9", true)).isEmpty();
+  }
+
+  @Test
   void eachAttemptIsKeptOnceAsAStepOfItsTicketAcrossRedrivesAndForgottenWithItsBatch()
       throws Exception {
     enqueueAndAdmit("normal", items(0, 1));
