@@ -281,6 +281,30 @@ public class Invoicing {
         BatchSubmission.submit(client, caller.namespace(), "ticket-", ticket.id(), spec, "id"));
   }
 
+  /**
+   * The ticket to submit, its id set by the request's Idempotency-Key header when one is sent: a
+   * ticket's id is its idempotency key, so the header stands for an id the body leaves out, and
+   * must be the same as one it gives.
+   */
+  static TicketRequest keyed(TicketRequest ticket, String idempotencyKey) {
+    if (ticket == null || idempotencyKey == null) {
+      return ticket;
+    }
+    if (ticket.id() == null) {
+      checkId(idempotencyKey, "Idempotency-Key");
+      return new TicketRequest(idempotencyKey, ticket.merchant(), ticket.priority(), ticket.data());
+    }
+    if (!ticket.id().equals(idempotencyKey)) {
+      throw KubeAuth.refuse(
+          400,
+          "The Idempotency-Key header (%s) is not the ticket's id (%s): a ticket's id is its"
+                  .formatted(idempotencyKey, ticket.id())
+              + " idempotency key; send the same value, or only one of them.",
+          "Idempotency-Key");
+    }
+    return ticket;
+  }
+
   /** Submits many tickets as one batch, under the request's Idempotency-Key. */
   BatchSubmission.Outcome submitBulk(Caller caller, String key, BulkRequest bulk)
       throws JsonProcessingException, SQLException {

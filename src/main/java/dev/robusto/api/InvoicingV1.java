@@ -109,10 +109,12 @@ public class InvoicingV1 {
   @Consumes(MediaType.APPLICATION_JSON)
   public Response submit(
       @HeaderParam("Authorization") String authorization,
+      @HeaderParam("Idempotency-Key") String key,
       @QueryParam("namespace") String namespace,
-      Invoicing.TicketRequest ticket)
+      Invoicing.TicketRequest request)
       throws JsonProcessingException, SQLException {
     var caller = invoicing.caller(authorization, namespace, "create");
+    var ticket = Invoicing.keyed(request, key);
     var outcome = invoicing.submit(caller, ticket);
     var found = Ticket.of(invoicing.ticket(caller, ticket.id(), false));
     return outcome.replayed()

@@ -173,10 +173,12 @@ public class InvoicingV2 {
   @Consumes(MediaType.APPLICATION_JSON)
   public Response submit(
       @HeaderParam("Authorization") String authorization,
+      @HeaderParam("Idempotency-Key") String key,
       @QueryParam("namespace") String namespace,
-      Invoicing.TicketRequest ticket)
+      Invoicing.TicketRequest request)
       throws JsonProcessingException, SQLException {
     var caller = invoicing.caller(authorization, namespace, "create");
+    var ticket = Invoicing.keyed(request, key);
     var outcome = invoicing.submit(caller, ticket);
     var found = Ticket.of(invoicing.ticket(caller, ticket.id(), true));
     return outcome.replayed()

@@ -56,6 +56,9 @@ class InvoicingIT {
   @TestHTTPResource("/invoicing")
   URL api;
 
+  @TestHTTPResource("/q/metrics")
+  URL metrics;
+
   private final KubernetesClient client = LocalCluster.get().client();
   private final HttpClient http = HttpClient.newHttpClient();
 
@@ -88,6 +91,23 @@ class InvoicingIT {
       var second = call(caja, "POST", "/v2/tickets", ticket("F-2", "oxxo", 200));
       assertThat(second.statusCode()).as(second.body()).isEqualTo(201);
       assertThat(second.headers().firstValue("Deprecation")).isEmpty();
+      // An Idempotency-Key header is the ticket's id: a retry sending it alone is the same ticket.
+      var retried =
+          call(
+              caja,
+              "POST",
+              "/v2/tickets",
+              JSON.writeValueAsString(
+                  Map.of("merchant", "oxxo", "data", Map.of("total", 200, "rfc", "XAXX010101000"))),
+              "Idempotency-Key",
+              "F-2");
+      assertThat(retried.statusCode()).as(retried.body()).isEqualTo(200);
+      assertThat(retried.headers().firstValue("Idempotent-Replayed")).contains("true");
+      assertThat(body(retried).get("id").asText()).isEqualTo("F-2");
+      assertProblem(
+          call(caja, "POST", "/v2/tickets", ticket("F-2", "oxxo", 200), "Idempotency-Key", "F-9"),
+          400,
+          "Idempotency-Key");
       var tickets = new ArrayList<Map<String, Object>>();
       for (var i = 3; i <= 6; i++) {
         tickets.add(Map.of("id", "F-" + i, "data", Map.of("folio", i, "total", 100 * i)));
@@ -222,6 +242,22 @@ class InvoicingIT {
                 assertThat(v1Caller.get("endpoints").get("GET /jobs").asLong()).isOne();
                 assertThat(report.get("v2_calls").asLong()).isPositive();
               });
+
+      // The platform's metric counts calls by version, endpoint and status class, never by caller.
+      var before = apiRequests();
+      call(caja, "GET", "/v1/tickets/F-1", null);
+      call(caja, "GET", "/v1/tickets/F-1", null);
+      call(caja, "GET", "/v2/tickets/F-404", null);
+      var after = apiRequests();
+      assertThat(after.keySet())
+          .allSatisfy(
+              labels ->
+                  assertThat(labels.keySet())
+                      .containsExactlyInAnyOrder("version", "endpoint", "code"));
+      var v1Reads = Map.of("version", "v1", "endpoint", "GET /tickets/{id}", "code", "2xx");
+      var v2Misses = Map.of("version", "v2", "endpoint", "GET /tickets/{id}", "code", "4xx");
+      assertThat(after.get(v1Reads) - before.getOrDefault(v1Reads, 0.0)).isEqualTo(2.0);
+      assertThat(after.get(v2Misses) - before.getOrDefault(v2Misses, 0.0)).isEqualTo(1.0);
 
       // Merchants: created and listed on both versions, v2 a superset; a bad URL names its field.
       var created =
@@ -458,6 +494,9 @@ class InvoicingIT {
       assertThat(jobOf(caja, job).get("cancelled").asInt()).isOne();
       var dead = body(call(caja, "GET", "/v2/tickets/" + waiting, null));
       assertThat(dead.get("outcome").asText()).isEqualTo("dead_lettered");
+      assertThat(dead.get("last_error").asText()).isEqualTo("HTTP 503");
+      assertThat(dead.get("attempts").asInt()).isEqualTo(6);
+      assertThat(dead.get("job").asText()).isEqualTo(job);
       assertThat(dead.get("automation_steps"))
           .as("six attempts, each failed on the outage")
           .hasSize(6)
@@ -653,6 +692,30 @@ class InvoicingIT {
       request.header(headers[i], headers[i + 1]);
     }
     return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** robusto_api_requests_total from the operator's Prometheus endpoint, by its labels. */
+  private Map<Map<String, String>, Double> apiRequests() throws Exception {
+    var text =
+        http.send(
+                HttpRequest.newBuilder(metrics.toURI()).build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
+    var label = java.util.regex.Pattern.compile("(\\w+)=\"((?:[^\"\\\\]|\\\\.)*)\"");
+    var samples = new java.util.HashMap<Map<String, String>, Double>();
+    for (var line : text.split("\n")) {
+      if (!line.startsWith("robusto_api_requests_total{")) {
+        continue;
+      }
+      var labels = new java.util.HashMap<String, String>();
+      var matcher = label.matcher(line.substring(0, line.lastIndexOf('}')));
+      while (matcher.find()) {
+        labels.put(matcher.group(1), matcher.group(2));
+      }
+      samples.put(
+          Map.copyOf(labels), Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+    }
+    return samples;
   }
 
   private static JsonNode body(HttpResponse<String> answer) throws Exception {

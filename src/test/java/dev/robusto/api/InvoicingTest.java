@@ -3,6 +3,7 @@ package dev.robusto.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -38,6 +39,35 @@ class InvoicingTest {
   void aJobsStateIsTheSeedsWord(String phase, String state) {
     assertThat(Invoicing.stateOfPhase(phase)).isEqualTo(state);
     assertThat(Invoicing.STATES).contains(state);
+  }
+
+  @Test
+  void anIdempotencyKeyHeaderIsTheTicketsId() {
+    var data = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+    var withoutId = new Invoicing.TicketRequest(null, "oxxo", null, data);
+    assertThat(Invoicing.keyed(withoutId, "F-1").id())
+        .as("it stands for a missing id")
+        .isEqualTo("F-1");
+    var withId = new Invoicing.TicketRequest("F-1", "oxxo", null, data);
+    assertThat(Invoicing.keyed(withId, "F-1")).isSameAs(withId);
+    assertThat(Invoicing.keyed(withId, null)).as("no header: the body's id").isSameAs(withId);
+    assertThatThrownBy(() -> Invoicing.keyed(withoutId, " "))
+        .as("a blank header is no id")
+        .isInstanceOfSatisfying(
+            jakarta.ws.rs.WebApplicationException.class,
+            e ->
+                assertThat(((KubeAuth.Problem) e.getResponse().getEntity()).field())
+                    .isEqualTo("Idempotency-Key"));
+    assertThatThrownBy(() -> Invoicing.keyed(withId, "F-2"))
+        .as("a header that names another ticket")
+        .isInstanceOfSatisfying(
+            jakarta.ws.rs.WebApplicationException.class,
+            e -> {
+              assertThat(e.getResponse().getStatus()).isEqualTo(400);
+              var problem = (KubeAuth.Problem) e.getResponse().getEntity();
+              assertThat(problem.field()).isEqualTo("Idempotency-Key");
+              assertThat(problem.detail()).contains("(F-2)", "(F-1)");
+            });
   }
 
   @ParameterizedTest

@@ -238,6 +238,7 @@ class HelmChartIT {
             List.of("retention.finishedAfter=30d", "finishedAfter"),
             List.of("image.pullPolicy=Sometimes", "pullPolicy"),
             List.of("monitoring.prometheusRule.thresholds.ticketErrorRatio=20", "ticketErrorRatio"),
+            List.of("api.v1.sunset=30/06/2027", "sunset"),
             List.of("replicas=3", "replicas"))) {
       var result =
           cluster.helm(
@@ -616,6 +617,24 @@ class HelmChartIT {
             "--set",
             "crds.install=false");
     assertThat(none.output()).doesNotContain("CustomResourceDefinition");
+  }
+
+  /** v1's Deprecation and Sunset dates reach the operator's configuration as the values say. */
+  @Test
+  void theV1DeprecationDatesRenderAsValuesSay() {
+    assertThat(Charts.template("--show-only", "templates/configmap.yaml"))
+        .contains("robusto.api.v1.deprecation=2026-12-01")
+        .contains("robusto.api.v1.sunset=2027-06-30");
+    assertThat(
+            Charts.template(
+                "--show-only",
+                "templates/configmap.yaml",
+                "--set",
+                "api.v1.sunset=off",
+                "--set",
+                "api.v1.deprecation=2027-01-15"))
+        .contains("robusto.api.v1.deprecation=2027-01-15")
+        .contains("robusto.api.v1.sunset=off");
   }
 
   /**

@@ -228,7 +228,16 @@ class WorkQueueIT {
         .isEqualTo(1);
     // Held: they take today's quota again before a worker sees them, with no attempt used.
     assertThat(operator.counts(BATCH).held()).isEqualTo(2);
-    new DailyLedger(db).admit(BATCH, "acme", java.time.LocalDate.now(), 1_000_000);
+    var ledger = new DailyLedger(db);
+    var today = java.time.LocalDate.now();
+    assertThat(ledger.admit(BATCH, "acme", today, 3))
+        .as("within the daily quota: 2 admitted today already, 3 allowed")
+        .isOne();
+    assertThat(operator.counts(BATCH).held()).as("the other waits for quota").isOne();
+    var admitted = queue.claim(BATCH, "w", 2, Duration.ofSeconds(30));
+    assertThat(admitted).as("a worker sees only the admitted one").hasSize(1);
+    queue.release(admitted, Duration.ZERO);
+    ledger.admit(BATCH, "acme", today, 1_000_000);
     var again = queue.claim(BATCH, "w", 2, Duration.ofSeconds(30));
     assertThat(again).extracting(WorkQueue.Claim::attempts).containsOnly(1);
     assertThat(again)
