@@ -282,24 +282,31 @@ public class Invoicing {
   }
 
   /**
-   * The ticket to submit, its id set by the request's Idempotency-Key header when one is sent: a
-   * ticket's id is its idempotency key, so the header stands for an id the body leaves out, and
-   * must be the same as one it gives.
+   * The ticket to submit, its id set by the request's Idempotency-Key header when one is sent (v2):
+   * a ticket's id is its idempotency key, so the header stands for an id the body leaves out, and
+   * must be the same as one it gives. It takes printable ASCII only: HTTP headers carry no charset,
+   * so a non-ASCII id sent there could arrive as another ticket's.
    */
   static TicketRequest keyed(TicketRequest ticket, String idempotencyKey) {
     if (ticket == null || idempotencyKey == null) {
       return ticket;
     }
+    checkId(idempotencyKey, "Idempotency-Key");
+    if (!idempotencyKey.chars().allMatch(c -> c >= 0x20 && c <= 0x7e)) {
+      throw KubeAuth.refuse(
+          400,
+          "Idempotency-Key takes printable ASCII only; send an id with other characters as the"
+              + " body's id.",
+          "Idempotency-Key");
+    }
     if (ticket.id() == null) {
-      checkId(idempotencyKey, "Idempotency-Key");
       return new TicketRequest(idempotencyKey, ticket.merchant(), ticket.priority(), ticket.data());
     }
     if (!ticket.id().equals(idempotencyKey)) {
       throw KubeAuth.refuse(
           400,
-          "The Idempotency-Key header (%s) is not the ticket's id (%s): a ticket's id is its"
-                  .formatted(idempotencyKey, ticket.id())
-              + " idempotency key; send the same value, or only one of them.",
+          "The Idempotency-Key header is not the ticket's id: a ticket's id is its idempotency key;"
+              + " send the same value, or only one of them.",
           "Idempotency-Key");
     }
     return ticket;

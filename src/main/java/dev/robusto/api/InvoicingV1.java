@@ -104,17 +104,17 @@ public class InvoicingV1 {
   @Schema(name = "JobsV1")
   public record Jobs(List<Job> jobs) {}
 
+  // v1 ignores an Idempotency-Key header, as it always has (the ticket's id is its key): a client
+  // whose library sends a fresh one with every POST keeps working. v2 takes it as the id.
   @POST
   @Path("/tickets")
   @Consumes(MediaType.APPLICATION_JSON)
   public Response submit(
       @HeaderParam("Authorization") String authorization,
-      @HeaderParam("Idempotency-Key") String key,
       @QueryParam("namespace") String namespace,
-      Invoicing.TicketRequest request)
+      Invoicing.TicketRequest ticket)
       throws JsonProcessingException, SQLException {
     var caller = invoicing.caller(authorization, namespace, "create");
-    var ticket = Invoicing.keyed(request, key);
     var outcome = invoicing.submit(caller, ticket);
     var found = Ticket.of(invoicing.ticket(caller, ticket.id(), false));
     return outcome.replayed()

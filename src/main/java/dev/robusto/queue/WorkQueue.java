@@ -415,8 +415,9 @@ public final class WorkQueue {
    */
   public java.util.Optional<Ticket> ticket(String namespace, String key, boolean withSteps)
       throws SQLException {
-    return sql.one(
-        """
+    var found =
+        sql.list(
+            """
         WITH tenant AS (
           SELECT tenant_id FROM tenant_config WHERE namespace = ? AND retained_at IS NULL),
         live AS (
@@ -447,26 +448,32 @@ public final class WorkQueue {
               FROM automation_ticket_steps s
              WHERE ? AND s.tenant_id = f.tenant_id AND s.idempotency_key = ?) s ON true
         """,
-        rs ->
-            new Ticket(
-                key,
-                rs.getString(1),
-                rs.getInt(2),
-                rs.getString(3),
-                rs.getTimestamp(4).toInstant(),
-                rs.getTimestamp(5).toInstant(),
-                rs.getTimestamp(6) == null ? null : rs.getTimestamp(6).toInstant(),
-                rs.getString(7),
-                rs.getString(8),
-                rs.getInt(9),
-                rs.getBoolean(10),
-                rs.getString(11),
-                steps(rs, 12)),
-        namespace,
-        key,
-        key,
-        withSteps,
-        key);
+            rs ->
+                new Ticket(
+                    key,
+                    rs.getString(1),
+                    rs.getInt(2),
+                    rs.getString(3),
+                    rs.getTimestamp(4).toInstant(),
+                    rs.getTimestamp(5).toInstant(),
+                    rs.getTimestamp(6) == null ? null : rs.getTimestamp(6).toInstant(),
+                    rs.getString(7),
+                    rs.getString(8),
+                    rs.getInt(9),
+                    rs.getBoolean(10),
+                    rs.getString(11),
+                    steps(rs, 12)),
+            namespace,
+            key,
+            key,
+            withSteps,
+            key);
+    // A tenant's key names one live ticket or its latest outcome: a second row is a broken query.
+    if (found.size() > 1) {
+      throw new IllegalStateException(
+          "ticket %s of %s: %d rows".formatted(key, namespace, found.size()));
+    }
+    return found.stream().findFirst();
   }
 
   /** The steps in the five arrays from column {@code first} on (all null: none). */

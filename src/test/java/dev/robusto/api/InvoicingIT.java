@@ -81,7 +81,15 @@ class InvoicingIT {
       assertThat(first.headers().firstValue("Sunset")).contains("Wed, 30 Jun 2027 00:00:00 GMT");
       assertThat(first.headers().firstValue("Link"))
           .contains("</invoicing/v2/tickets>; rel=\"successor-version\"");
-      var again = call(caja, "POST", "/v1/tickets", ticket("F-1", "oxxo", 100));
+      // A client library's own Idempotency-Key on every POST: v1 ignores it, as it always has.
+      var again =
+          call(
+              caja,
+              "POST",
+              "/v1/tickets",
+              ticket("F-1", "oxxo", 100),
+              "Idempotency-Key",
+              "9b7e0c1e-aleatoria");
       assertThat(again.statusCode()).isEqualTo(200);
       assertThat(again.headers().firstValue("Idempotent-Replayed")).contains("true");
       var other = call(caja, "POST", "/v1/tickets", ticket("F-1", "oxxo", 999));

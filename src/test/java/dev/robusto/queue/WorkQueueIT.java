@@ -206,7 +206,10 @@ class WorkQueueIT {
 
   @Test
   void aRedriveRequeuesTheDeadLettersOncePerGenerationWithFreshAttempts() throws Exception {
-    enqueueAndAdmit("normal", items(0, 2));
+    var ledger = new DailyLedger(db);
+    var today = java.time.LocalDate.now();
+    operator.enqueue(BATCH, "acme", "normal", items(0, 2));
+    ledger.admit(BATCH, "acme", today, 1_000_000);
     execute("UPDATE automation_batches SET max_attempts = 1, completed_at = now()");
     for (var claim : queue.claim(BATCH, "w", 2, Duration.ofSeconds(30))) {
       assertThat(queue.fail(claim, "HTTP 503", false, RETRY))
@@ -228,8 +231,7 @@ class WorkQueueIT {
         .isEqualTo(1);
     // Held: they take today's quota again before a worker sees them, with no attempt used.
     assertThat(operator.counts(BATCH).held()).isEqualTo(2);
-    var ledger = new DailyLedger(db);
-    var today = java.time.LocalDate.now();
+    assertThat(ledger.admit(BATCH, "acme", today, 2)).as("the day's quota is spent").isZero();
     assertThat(ledger.admit(BATCH, "acme", today, 3))
         .as("within the daily quota: 2 admitted today already, 3 allowed")
         .isOne();
@@ -286,13 +288,17 @@ class WorkQueueIT {
         .extracting(WorkQueue.Ticket::state, WorkQueue.Ticket::batch)
         .containsExactly("succeeded", "fin-de-mes");
 
+    assertThat(operator.ticket("tenant-acme", "ticket-9", true)).isEmpty();
+
+    // The namespace goes to another tenant once acme's rows are retained: acme's tickets stay its.
+    execute("UPDATE tenant_config SET retained_at = now() WHERE tenant_id = 'acme'");
     execute(
         "INSERT INTO tenant_config (tenant_id, tier, namespace, max_concurrent_jobs,"
-            + " max_daily_jobs, requests_per_minute) VALUES ('otra', 'startup', 'tenant-otra', 3, 100, 600)");
-    assertThat(operator.ticket("tenant-otra", "ticket-0", true))
-        .as("the same key in another tenant's namespace")
+            + " max_daily_jobs, requests_per_minute) VALUES ('nueva', 'startup', 'tenant-acme', 3, 100, 600)");
+    assertThat(operator.ticket("tenant-acme", "ticket-0", true))
+        .as("the same key in the namespace's new tenant")
         .isEmpty();
-    assertThat(operator.ticket("tenant-acme", "ticket-9", true)).isEmpty();
+    assertThat(operator.ticket("tenant-acme", "ticket-1", false)).isEmpty();
   }
 
   @Test
